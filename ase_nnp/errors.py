@@ -1,0 +1,23 @@
+"""Exceptions raised by ase-nnp.
+
+Each names the problem and, where there is one, the fix. They subclass the
+built-in exception a caller would otherwise expect (``ValueError``,
+``KeyError``), so generic handlers keep working.
+"""
+
+
+class ModelFileError(ValueError):
+    """A ``.nnp`` model file is missing, truncated, foreign or inconsistent."""
+
+
+class UnknownElementError(ValueError):
+    """The structure holds an element the potential (or descriptor) has no network for."""
+
+
+class StructureError(ValueError):
+    """The structure cannot be evaluated: NaN/inf positions, a degenerate cell,
+    overlapping atoms."""
+
+
+class DescriptorSpecError(ValueError):
+    """A descriptor parameter is out of its valid range."""
