@@ -1,0 +1,51 @@
+"""ASE glue: ``atoms.calc = NNPCalculator("si.nnp")``.
+
+Properties: energy, free_energy (= energy: the potential has no electronic
+entropy), forces, per-atom energies, and for systems periodic in all three
+directions stress and per-atom stresses (Voigt order xx, yy, zz, yz, xz, xy,
+ASE's sign; the per-atom stresses sum to the stress). The physics lives in
+:class:`ase_nnp.Potential`; this module only translates.
+"""
+
+import os
+
+import numpy as np
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from .potential import Potential
+
+
+class NNPCalculator(Calculator):
+    """ASE calculator for an ase-nnp potential (a ``.nnp`` path or a Potential)."""
+
+    implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses"]
+
+    def __init__(self, potential, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(potential, (str, os.PathLike)):
+            potential = Potential.load(potential)
+        if not isinstance(potential, Potential):
+            raise TypeError("NNPCalculator needs a path to a .nnp file or an ase_nnp.Potential, "
+                            f"got {type(potential).__name__}")
+        self.potential = potential
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        periodic = bool(np.all(atoms.pbc))
+        if not periodic and ("stress" in properties or "stresses" in properties):
+            raise PropertyNotImplementedError(
+                f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
+                "a slab or molecule has no well-defined volume")
+        res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
+                                      atoms.pbc, forces=True, stress=periodic)
+        self.results = {
+            "energy": res.energy,
+            "free_energy": res.energy,
+            "energies": res.energies,
+            "forces": res.forces,
+        }
+        if periodic:
+            self.results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
+            self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)

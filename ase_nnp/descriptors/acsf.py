@@ -1,0 +1,568 @@
+r"""Atom-centred symmetry functions (Behler) in n2p2's conventions.
+
+For a central atom i of element c, with pair vectors D_ij (from the neighbour
+list), r_ij = |D_ij| and cos θ_ijk = D_ij·D_ik / (r_ij r_ik):
+
+radial, n2p2 type 2, neighbour element e1::
+
+    G = Σ_{j, e_j = e1}  exp(-η (r_ij - r_s)²) f_c(r_ij)
+
+narrow angular, n2p2 type 3 (dscribe's G4), neighbour elements {e1, e2}::
+
+    G = 2^(1-ζ) Σ_{j<k, {e_j, e_k} = {e1, e2}} (1 + λ cos θ_ijk)^ζ
+        exp(-η[(r_ij - r_s)² + (r_ik - r_s)² + (r_jk - r_s)²]) f_c(r_ij) f_c(r_ik) f_c(r_jk)
+
+wide angular, n2p2 type 9 (dscribe's G5): as type 3 without the r_jk
+Gaussian and without f_c(r_jk).
+
+The sum j<k runs over unordered pairs of neighbours (periodic images are
+distinct neighbours). λ = ±1, ζ >= 1; integer ζ is raised by repeated
+multiplication.
+
+Derivatives
+-----------
+Each triplet term is T(c, r_ij, r_ik, r_jk) with c = cos θ. Writing
+u = D/r, the geometric derivatives are
+
+    ∂c/∂D_ij = (u_ik - c u_ij) / r_ij,   ∂c/∂D_ik = (u_ij - c u_ik) / r_ik,
+    ∂r_ij/∂D_ij = u_ij,   ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij) / r_jk,
+
+so one pass over triplets gives, from the four scalar partials of T,
+
+* ``forward``:  G_i,
+* ``backward``: g_ij = Σ_f w_if ∂G_if/∂D_ij for given weights w = ∂E/∂G
+  (a vector–Jacobian product; the calculator's path to forces and stress),
+* ``jvp``:      δG_if = Σ_j ∂G_if/∂D_ij · V_ij for given pair displacements V
+  (a Jacobian–vector product; the trainer's path to force-loss gradients).
+
+No dG/dr array is ever materialised. All three share one Numba kernel
+(``_kernel``), so they cannot drift apart. Per-pair quantities (f_c, the
+Gaussians of the angular functions) are computed once per pair and reused in
+every triplet.
+
+Every function has its own cutoff radius, cutoff type and inner cutoff α (as
+in n2p2); functions sharing these share the per-pair cutoff values.
+"""
+
+import math
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from ..elements import ATOMIC_NUMBERS, normalize_elements
+from ..errors import DescriptorSpecError, UnknownElementError
+from . import grids
+from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
+
+RADIAL, NARROW, WIDE = 2, 3, 9
+_KIND_NAMES = {"narrow": NARROW, "wide": WIDE}
+FORWARD, BACKWARD, JVP = 0, 1, 2
+
+
+class SymmetryFunctions:
+    """A set of atom-centred symmetry functions for a list of elements.
+
+    Parameters
+    ----------
+    elements : list of str
+        Chemical symbols; their order is the element index order.
+    cutoff : float
+        Default cutoff radius r_c in Å for the functions added later.
+    cutoff_function : str
+        Default cutoff type: hard, cos, tanhu, tanh, exp, poly1, poly2, poly3, poly4.
+    alpha : float
+        Default inner cutoff as a fraction of r_c (0 <= alpha < 1).
+
+    Column order: for each central element, functions appear in the order
+    they were added; an ``add_*`` call that expands over elements adds one
+    function per neighbour element (radial) or per unordered neighbour pair
+    e1 <= e2 in element order (angular). ``feature_labels(element)`` names
+    every column. ``compute`` returns one row per atom with
+    ``n_features_max`` columns; columns past ``n_features(element)`` are 0.
+    """
+
+    kind = "symmetry_functions"
+
+    def __init__(self, elements, cutoff, cutoff_function="cos", alpha=0.0):
+        self.elements = normalize_elements(elements)
+        self.default_cutoff = float(cutoff)
+        self.default_cutoff_type = cutoff_code(cutoff_function)
+        self.default_alpha = float(alpha)
+        self._check_cutoff(self.default_cutoff, self.default_cutoff_type, self.default_alpha)
+        # one row per function: kind, center, n1, n2, eta, rs, zeta, lambda, rc, type, alpha
+        self._rows = []
+        self._plan_cache = None
+
+    # ------------------------------------------------------------------ spec
+    @staticmethod
+    def _check_cutoff(rc, ctype, alpha):
+        if not (np.isfinite(rc) and rc > 0):
+            raise DescriptorSpecError(f"cutoff must be positive, got {rc}")
+        if not 0.0 <= alpha < 1.0:
+            raise DescriptorSpecError(f"alpha (inner cutoff fraction) must be in [0, 1), got {alpha}")
+
+    def _element_index(self, e, role):
+        if e is None:
+            return None
+        if isinstance(e, (int, np.integer)):
+            e = normalize_elements([e])[0]
+        if e not in self.elements:
+            raise UnknownElementError(
+                f"{role} element {e!r} is not among this descriptor's elements {self.elements}")
+        return self.elements.index(e)
+
+    def _add(self, kind, center, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha):
+        rc = self.default_cutoff if rc is None else float(rc)
+        ctype = self.default_cutoff_type if ctype is None else cutoff_code(ctype)
+        alpha = self.default_alpha if alpha is None else float(alpha)
+        self._check_cutoff(rc, ctype, alpha)
+        if not (np.isfinite(eta) and eta >= 0):
+            raise DescriptorSpecError(f"eta must be >= 0, got {eta}")
+        if not (np.isfinite(rs) and rs >= 0):
+            raise DescriptorSpecError(f"rs must be >= 0, got {rs}")
+        if kind != RADIAL:
+            if lam not in (-1.0, 1.0):
+                raise DescriptorSpecError(f"lambda must be -1 or +1, got {lam}")
+            if not (np.isfinite(zeta) and zeta >= 1):
+                raise DescriptorSpecError(f"zeta must be >= 1, got {zeta}")
+            if n1 > n2:
+                n1, n2 = n2, n1
+        row = (kind, center, n1, n2, float(eta), float(rs), float(zeta), float(lam),
+               rc, ctype, alpha)
+        if row in self._rows:
+            raise DescriptorSpecError(f"duplicate symmetry function {self._label(row)}")
+        self._rows.append(row)
+        self._plan_cache = None
+
+    def add_radial(self, eta, rs=0.0, center=None, neighbor=None, cutoff=None,
+                   cutoff_function=None, alpha=None):
+        """Add radial functions (type 2): one per (central, neighbour) element
+        pair, or only for the ``center``/``neighbor`` given."""
+        cs = self._expand(center, "center")
+        ns = self._expand(neighbor, "neighbor")
+        for c in cs:
+            for e in ns:
+                self._add(RADIAL, c, e, -1, eta, rs, 0.0, 0.0, cutoff, cutoff_function, alpha)
+        return self
+
+    def add_angular(self, eta, zeta, lambda_, kind="narrow", rs=0.0, center=None,
+                    neighbors=None, cutoff=None, cutoff_function=None, alpha=None):
+        """Add angular functions (kind "narrow" = type 3, "wide" = type 9): one
+        per central element and unordered neighbour pair e1 <= e2, or only for
+        the ``center`` / ``neighbors=(e1, e2)`` given."""
+        if kind not in _KIND_NAMES:
+            raise DescriptorSpecError(f"angular kind must be 'narrow' or 'wide', got {kind!r}")
+        cs = self._expand(center, "center")
+        if neighbors is None:
+            nel = len(self.elements)
+            pairs = [(a, b) for a in range(nel) for b in range(a, nel)]
+        else:
+            e1, e2 = neighbors
+            pairs = [(self._element_index(e1, "neighbor"), self._element_index(e2, "neighbor"))]
+        for c in cs:
+            for a, b in pairs:
+                self._add(_KIND_NAMES[kind], c, a, b, eta, rs, zeta, float(lambda_),
+                          cutoff, cutoff_function, alpha)
+        return self
+
+    def add_radial_grid(self, n, kind="centered", center=None, neighbor=None, cutoff=None,
+                        cutoff_function=None, alpha=None):
+        """Radial functions on Imbalzano et al.'s grid (paper 003, Eqs. 8-10);
+        see :mod:`ase_nnp.descriptors.grids`."""
+        rc = self.default_cutoff if cutoff is None else cutoff
+        for eta, rs in grids.radial_grid(n, rc, kind):
+            self.add_radial(eta, rs, center, neighbor, cutoff, cutoff_function, alpha)
+        return self
+
+    def add_angular_grid(self, n, r_low, zetas=(1, 2, 4), lambdas=(-1, 1), kind="centered",
+                         angular="narrow", center=None, neighbors=None, cutoff=None,
+                         cutoff_function=None, alpha=None):
+        """Angular functions on Gastegger et al.'s grid (paper 003, Eqs. 11-14)
+        for every ζ in ``zetas`` and λ in ``lambdas``."""
+        rc = self.default_cutoff if cutoff is None else cutoff
+        for eta, rs in grids.angular_grid(n, r_low, rc, kind):
+            for zeta in zetas:
+                for lam in lambdas:
+                    self.add_angular(eta, zeta, lam, angular, rs, center, neighbors,
+                                     cutoff, cutoff_function, alpha)
+        return self
+
+    def _expand(self, e, role):
+        idx = self._element_index(e, role)
+        return range(len(self.elements)) if idx is None else [idx]
+
+    # -------------------------------------------------------------- queries
+    @property
+    def cutoff(self):
+        """The largest cutoff radius of any function (the neighbour-list radius)."""
+        return max((row[8] for row in self._rows), default=self.default_cutoff)
+
+    def _rows_of(self, c):
+        return [row for row in self._rows if row[1] == c]
+
+    def n_features(self, element):
+        return len(self._rows_of(self._element_index(element, "center")))
+
+    @property
+    def n_features_max(self):
+        return max(len(self._rows_of(c)) for c in range(len(self.elements)))
+
+    def _label(self, row):
+        kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha = row
+        el = self.elements
+        head = f"G{kind}[{el[c]}<-{el[n1]}" + (f",{el[n2]}" if kind != RADIAL else "") + "]"
+        extra = f" zeta={zeta:g} lambda={lam:+g}" if kind != RADIAL else ""
+        return (f"{head} eta={eta:g} rs={rs:g}{extra} rc={rc:g} "
+                f"cutoff={CUTOFF_NAMES[ctype]} alpha={alpha:g}")
+
+    def feature_labels(self, element):
+        """Human-readable description of every column for ``element``."""
+        return [self._label(row) for row in self._rows_of(self._element_index(element, "center"))]
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __repr__(self):
+        counts = {e: self.n_features(e) for e in self.elements}
+        return f"SymmetryFunctions(elements={self.elements}, n_features={counts})"
+
+    # ------------------------------------------------------- serialisation
+    def to_arrays(self):
+        """The full specification as named arrays (one entry per function, in
+        add order); atomic numbers identify elements. Inverse: ``from_arrays``."""
+        rows = self._rows
+        z = np.array([ATOMIC_NUMBERS[e] for e in self.elements])
+        col = lambda k, dt: np.array([row[k] for row in rows], dtype=dt)  # noqa: E731
+        n2 = col(3, np.int64)
+        return {
+            "elements": z,
+            "type": col(0, np.int64),
+            "center": z[col(1, np.int64)] if rows else np.zeros(0, np.int64),
+            "neighbor1": z[col(2, np.int64)] if rows else np.zeros(0, np.int64),
+            "neighbor2": np.where(n2 >= 0, z[np.maximum(n2, 0)], 0) if rows else n2,
+            "eta": col(4, float), "rs": col(5, float), "zeta": col(6, float),
+            "lambda": col(7, float), "cutoff": col(8, float),
+            "cutoff_type": col(9, np.int64), "alpha": col(10, float),
+        }
+
+    @classmethod
+    def from_arrays(cls, a):
+        elements = normalize_elements([int(z) for z in a["elements"]])
+        n = len(a["type"])
+        rc0 = float(a["cutoff"][0]) if n else 1.0
+        sf = cls(elements, rc0)
+        zi = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(elements)}
+        for k in range(n):
+            kind = int(a["type"][k])
+            if kind not in (RADIAL, NARROW, WIDE):
+                raise DescriptorSpecError(f"unknown symmetry function type {kind}")
+            try:
+                c, n1 = zi[int(a["center"][k])], zi[int(a["neighbor1"][k])]
+                n2 = zi[int(a["neighbor2"][k])] if kind != RADIAL else -1
+            except KeyError as err:
+                raise DescriptorSpecError(
+                    f"function {k} refers to atomic number {err.args[0]}, "
+                    f"which is not among the elements {elements}") from None
+            sf._add(kind, c, n1, n2, float(a["eta"][k]), float(a["rs"][k]), float(a["zeta"][k]),
+                    float(a["lambda"][k]), float(a["cutoff"][k]), int(a["cutoff_type"][k]),
+                    float(a["alpha"][k]))
+        return sf
+
+    # ------------------------------------------------------------- kernels
+    def _plan(self):
+        if self._plan_cache is None:
+            self._plan_cache = _build_plan(self._rows, len(self.elements))
+        return self._plan_cache
+
+    def species_indices(self, numbers):
+        """Element index (0..n_elements-1) of every atom from atomic numbers."""
+        numbers = np.asarray(numbers)
+        lut = np.full(max(int(numbers.max(initial=0)), max(ATOMIC_NUMBERS.values())) + 1, -1)
+        for k, e in enumerate(self.elements):
+            lut[ATOMIC_NUMBERS[e]] = k
+        idx = lut[numbers]
+        if np.any(idx < 0):
+            from ..elements import symbol
+            unknown = sorted({symbol(z) for z in numbers[idx < 0]})
+            raise UnknownElementError(
+                f"element(s) {unknown} not covered; this descriptor knows {self.elements}")
+        return idx.astype(np.int64)
+
+    def _run(self, mode, nl, species, W, V):
+        if nl.cutoff < self.cutoff - 1e-12:
+            raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
+                             f"descriptor cutoff {self.cutoff}")
+        species = np.ascontiguousarray(species, dtype=np.int64)
+        n = len(species)
+        G = np.zeros((n, self.n_features_max)) if mode != BACKWARD else np.zeros((0, 0))
+        g = np.zeros((nl.n_pairs, 3)) if mode == BACKWARD else np.zeros((0, 3))
+        if n == 0 or not self._rows:
+            return G if mode != BACKWARD else g
+        max_pairs = int(np.diff(nl.first).max())
+        n_blocks = min(n, 8 * get_num_threads())
+        _kernel(mode, nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, max_pairs, n_blocks,
+                *self._plan())
+        return G if mode != BACKWARD else g
+
+    def forward(self, nl, species):
+        """Descriptor values G, shape (n_atoms, n_features_max)."""
+        return self._run(FORWARD, nl, species, np.zeros((0, 0)), np.zeros((0, 3)))
+
+    def backward(self, nl, species, dE_dG):
+        """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
+        W = np.ascontiguousarray(dE_dG, dtype=np.float64)
+        return self._run(BACKWARD, nl, species, W, np.zeros((0, 3)))
+
+    def jvp(self, nl, species, V):
+        """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        return self._run(JVP, nl, species, np.zeros((0, 0)), V)
+
+    def compute(self, atoms):
+        """Descriptor values for an ASE ``Atoms`` (or anything with positions,
+        cell, pbc and numbers): one row per atom, documented column order."""
+        from ..neighbors import build
+        species = self.species_indices(atoms.numbers)
+        nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, self.cutoff)
+        return self.forward(nl, species)
+
+
+def _build_plan(rows, nel):
+    """Flat arrays the kernel reads (see ``_kernel``)."""
+    nf = len(rows)
+    kind = np.array([r[0] for r in rows], dtype=np.int64)
+    center = np.array([r[1] for r in rows], dtype=np.int64)
+    col = np.zeros(nf, dtype=np.int64)
+    seen = np.zeros(nel, dtype=np.int64)
+    for f in range(nf):
+        col[f] = seen[center[f]]
+        seen[center[f]] += 1
+    eta = np.array([r[4] for r in rows])
+    rs = np.array([r[5] for r in rows])
+    zeta = np.array([r[6] for r in rows])
+    lam = np.array([r[7] for r in rows])
+    zint = np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64)
+    pref = np.where(kind == RADIAL, 1.0, 2.0 ** (1.0 - zeta))
+    # cutoff groups: functions with the same (rc, type, alpha) share f_c per pair
+    gkeys = sorted({(r[8], r[9], r[10]) for r in rows})
+    group = np.array([gkeys.index((r[8], r[9], r[10])) for r in rows], dtype=np.int64)
+    g_rc = np.array([k[0] for k in gkeys])
+    g_type = np.array([k[1] for k in gkeys], dtype=np.int64)
+    g_alpha = np.array([k[2] for k in gkeys])
+    # angular radial parts: exp(-eta (r - rs)^2) f_c(r), shared by functions
+    pkeys = sorted({(group[f], eta[f], rs[f]) for f in range(nf) if kind[f] != RADIAL})
+    part = np.array([pkeys.index((group[f], eta[f], rs[f])) if kind[f] != RADIAL else -1
+                     for f in range(nf)], dtype=np.int64)
+    p_group = np.array([k[0] for k in pkeys], dtype=np.int64)
+    p_eta = np.array([k[1] for k in pkeys], dtype=np.float64)
+    p_rs = np.array([k[2] for k in pkeys], dtype=np.float64)
+    # lookup tables: radial by (center, neighbour); angular by (center, e1, e2), both orders
+    rad_lists = [[] for _ in range(nel * nel)]
+    ang_lists = [[] for _ in range(nel * nel * nel)]
+    for f, r in enumerate(rows):
+        c, n1, n2 = r[1], r[2], r[3]
+        if kind[f] == RADIAL:
+            rad_lists[c * nel + n1].append(f)
+        else:
+            ang_lists[(c * nel + n1) * nel + n2].append(f)
+            if n1 != n2:
+                ang_lists[(c * nel + n2) * nel + n1].append(f)
+    # sort angular lists by part so the per-triplet r_jk terms are computed once per part
+    ang_lists = [sorted(lst, key=lambda f: part[f]) for lst in ang_lists]
+
+    def csr(lists):
+        ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(x) for x in lists])
+        ids = np.array([f for x in lists for f in x], dtype=np.int64)
+        return ptr, ids
+
+    rad_ptr, rad_ids = csr(rad_lists)
+    ang_ptr, ang_ids = csr(ang_lists)
+    return (nel, kind, col, eta, rs, lam, zeta, zint, pref, group, part,
+            g_rc, g_type, g_alpha, p_group, p_eta, p_rs, rad_ptr, rad_ids, ang_ptr, ang_ids)
+
+
+@njit(cache=True, inline="always")
+def _angular_power(base, zeta, zint):
+    """(base^zeta, d base^zeta / d base) for base >= 0, zeta >= 1."""
+    if zint > 0:
+        pm1 = 1.0
+        for _ in range(zint - 1):
+            pm1 *= base
+        return pm1 * base, zint * pm1
+    if base <= 0.0:
+        return 0.0, 0.0
+    p = base ** zeta
+    return p, zeta * p / base
+
+
+@njit(cache=True, parallel=True)
+def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
+            nel, kind, col, eta, rs, lam, zeta, zint, pref, group, part,
+            g_rc, g_type, g_alpha, p_group, p_eta, p_rs, rad_ptr, rad_ids, ang_ptr, ang_ids):
+    """One pass over the pairs and triplets of every atom (see module docstring).
+
+    mode FORWARD writes G; BACKWARD reads W = dE/dG and writes g (per pair);
+    JVP reads V (per pair) and writes the change of G into G.
+    """
+    n_atoms = first.shape[0] - 1
+    n_groups = g_rc.shape[0]
+    n_parts = p_eta.shape[0]
+    for blk in prange(n_blocks):
+        # per-block scratch, reused for every atom of the block
+        u = np.empty((max_pairs, 3))
+        rr = np.empty(max_pairs)
+        el = np.empty(max_pairs, dtype=np.int64)
+        fc = np.empty((n_groups, max_pairs))
+        dfc = np.empty((n_groups, max_pairs))
+        R = np.empty((n_parts, max_pairs))
+        dR = np.empty((n_parts, max_pairs))
+        vr = np.empty(max_pairs)          # JVP: u·V per pair
+        for i in range(blk, n_atoms, n_blocks):
+            c = species[i]
+            p0 = first[i]
+            nq = first[i + 1] - p0
+            # ---- per-pair quantities
+            for q in range(nq):
+                p = p0 + q
+                rq = r[p]
+                inv = 1.0 / rq
+                u[q, 0] = D[p, 0] * inv
+                u[q, 1] = D[p, 1] * inv
+                u[q, 2] = D[p, 2] * inv
+                rr[q] = rq
+                el[q] = species[jn[p]]
+                if mode == JVP:
+                    vr[q] = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
+                for gg in range(n_groups):
+                    fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
+                for a in range(n_parts):
+                    gg = p_group[a]
+                    if fc[gg, q] == 0.0:
+                        R[a, q] = 0.0
+                        dR[a, q] = 0.0
+                    else:
+                        x = rq - p_rs[a]
+                        e = math.exp(-p_eta[a] * x * x)
+                        R[a, q] = e * fc[gg, q]
+                        dR[a, q] = e * (dfc[gg, q] - 2.0 * p_eta[a] * x * fc[gg, q])
+            # ---- radial functions
+            for q in range(nq):
+                s = 0.0
+                key = c * nel + el[q]
+                for t in range(rad_ptr[key], rad_ptr[key + 1]):
+                    f = rad_ids[t]
+                    gg = group[f]
+                    if fc[gg, q] == 0.0:
+                        continue
+                    x = rr[q] - rs[f]
+                    e = math.exp(-eta[f] * x * x)
+                    if mode == FORWARD:
+                        G[i, col[f]] += e * fc[gg, q]
+                    else:
+                        dT = e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
+                        if mode == BACKWARD:
+                            s += W[i, col[f]] * dT
+                        else:
+                            G[i, col[f]] += dT * vr[q]
+                if mode == BACKWARD and s != 0.0:
+                    p = p0 + q
+                    g[p, 0] += s * u[q, 0]
+                    g[p, 1] += s * u[q, 1]
+                    g[p, 2] += s * u[q, 2]
+            # ---- angular functions
+            base_key = c * nel * nel
+            for q1 in range(nq):
+                r1 = rr[q1]
+                key1 = base_key + el[q1] * nel
+                for q2 in range(q1 + 1, nq):
+                    key = key1 + el[q2]
+                    t0 = ang_ptr[key]
+                    t1 = ang_ptr[key + 1]
+                    if t0 == t1:
+                        continue
+                    r2 = rr[q2]
+                    cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
+                    rjk = math.sqrt(max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0))
+                    if mode == JVP:
+                        pa = p0 + q1
+                        pb = p0 + q2
+                        dc = (((u[q2, 0] - cth * u[q1, 0]) * V[pa, 0]
+                               + (u[q2, 1] - cth * u[q1, 1]) * V[pa, 1]
+                               + (u[q2, 2] - cth * u[q1, 2]) * V[pa, 2]) / r1
+                              + ((u[q1, 0] - cth * u[q2, 0]) * V[pb, 0]
+                                 + (u[q1, 1] - cth * u[q2, 1]) * V[pb, 1]
+                                 + (u[q1, 2] - cth * u[q2, 2]) * V[pb, 2]) / r2)
+                        drjk = 0.0
+                        if rjk > 0.0:
+                            drjk = ((D[pb, 0] - D[pa, 0]) * (V[pb, 0] - V[pa, 0])
+                                    + (D[pb, 1] - D[pa, 1]) * (V[pb, 1] - V[pa, 1])
+                                    + (D[pb, 2] - D[pa, 2]) * (V[pb, 2] - V[pa, 2])) / rjk
+                    s_c = 0.0
+                    s_1 = 0.0
+                    s_2 = 0.0
+                    s_jk = 0.0
+                    last_g = -1
+                    last_a = -1
+                    fcjk = 0.0
+                    dfcjk = 0.0
+                    Ejk = 1.0
+                    dEjk = 0.0
+                    for t in range(t0, t1):
+                        f = ang_ids[t]
+                        a = part[f]
+                        R1 = R[a, q1]
+                        R2 = R[a, q2]
+                        if R1 == 0.0 or R2 == 0.0:
+                            continue
+                        if kind[f] == NARROW:
+                            gg = p_group[a]
+                            if gg != last_g:
+                                fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
+                                last_g = gg
+                                last_a = -1
+                            if fcjk == 0.0:
+                                continue
+                            if a != last_a:
+                                x = rjk - p_rs[a]
+                                e = math.exp(-p_eta[a] * x * x)
+                                Ejk = e * fcjk
+                                dEjk = e * (dfcjk - 2.0 * p_eta[a] * x * fcjk)
+                                last_a = a
+                            Ej = Ejk
+                            dEj = dEjk
+                        else:
+                            Ej = 1.0
+                            dEj = 0.0
+                        base = 1.0 + lam[f] * cth
+                        if base < 0.0:
+                            base = 0.0
+                        A, dA = _angular_power(base, zeta[f], zint[f])
+                        pre = pref[f]
+                        if mode == FORWARD:
+                            G[i, col[f]] += pre * A * R1 * R2 * Ej
+                            continue
+                        P = pre * R1 * R2
+                        dT_c = P * dA * lam[f] * Ej
+                        dT_1 = pre * A * dR[a, q1] * R2 * Ej
+                        dT_2 = pre * A * R1 * dR[a, q2] * Ej
+                        dT_jk = P * A * dEj
+                        if mode == BACKWARD:
+                            w = W[i, col[f]]
+                            s_c += w * dT_c
+                            s_1 += w * dT_1
+                            s_2 += w * dT_2
+                            s_jk += w * dT_jk
+                        else:
+                            G[i, col[f]] += (dT_c * dc + dT_1 * vr[q1] + dT_2 * vr[q2]
+                                             + dT_jk * drjk)
+                    if mode == BACKWARD:
+                        pa = p0 + q1
+                        pb = p0 + q2
+                        cj = s_c / r1
+                        ck = s_c / r2
+                        hjk = s_jk / rjk if rjk > 0.0 else 0.0
+                        for d in range(3):
+                            djk = (D[pb, d] - D[pa, d]) * hjk
+                            g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1 * u[q1, d] - djk
+                            g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2 * u[q2, d] + djk

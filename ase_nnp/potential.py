@@ -1,0 +1,186 @@
+r"""A Behler–Parrinello potential: elements + descriptor + networks + scaling + offsets.
+
+Energy
+------
+    E = Σ_i E_i,   E_i = NN_{e_i}(x_i) + E^0_{e_i},   x_i = s_min + k ⊙ (G_i - G_0)
+
+Forces and stress from pair gradients
+-------------------------------------
+Everything depends on the positions only through the pair vectors
+D_p = r_j - r_i + S_p·cell of the neighbour list (p = (i, j, S)). With the
+vector–Jacobian product of the descriptor,
+
+    g_p = ∂E/∂D_p = Σ_f (∂E_i/∂G_if) ∂G_if/∂D_p     (only E_i depends on pairs of i),
+
+and ∂D_p/∂r_j = +1, ∂D_p/∂r_i = -1:
+
+    F_a = -∂E/∂r_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p .
+
+Under a homogeneous strain ε every pair vector becomes (1 + ε) D_p, so
+
+    σ_ab = (1/V) ∂E/∂ε_ab = (1/V) Σ_p D_p,a g_p,b       (ASE's sign),
+
+symmetric by rotational invariance. Assigning each pair to its central atom
+i_p gives per-atom stresses σ_i = (1/V) Σ_{p: i_p = i} D_p ⊗ g_p, the strain
+derivative of E_i itself; they sum to σ. Several images of the same atom are
+just more pairs, so cells smaller than the cutoff need no special case.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .descriptors.acsf import SymmetryFunctions
+from .elements import ATOMIC_NUMBERS, normalize_elements
+from .errors import StructureError, UnknownElementError
+from .neighbors import build
+from .network import Network
+from .scaling import Scaling
+
+#: pairs closer than this (Å) are rejected as overlapping atoms
+MIN_DISTANCE = 0.01
+
+
+@dataclass
+class Evaluation:
+    energy: float
+    energies: np.ndarray            # (n,)
+    forces: np.ndarray = None       # (n, 3)
+    stress: np.ndarray = None       # (3, 3), only with full periodicity
+    stresses: np.ndarray = None     # (n, 3, 3), sum to stress
+
+
+class Potential:
+    """A high-dimensional neural network potential.
+
+    ``Potential(elements, descriptor, hidden_layers=(30, 30), activation="tanh",
+    seed=0)`` makes a random but fully usable potential (Glorot weights, identity
+    scaling, zero offsets). ``networks``, ``scalings`` and ``energy_offsets``
+    (dicts keyed by element symbol) replace the random parts, as the model file
+    reader and the trainer do.
+    """
+
+    def __init__(self, elements, descriptor, hidden_layers=(30, 30), activation="tanh",
+                 seed=None, networks=None, scalings=None, energy_offsets=None,
+                 metadata=None):
+        self.elements = normalize_elements(elements)
+        if list(descriptor.elements) != self.elements:
+            raise ValueError(f"descriptor elements {descriptor.elements} differ from the "
+                             f"potential's {self.elements}; use the same list in the same order")
+        if len(descriptor) == 0:
+            raise ValueError("the descriptor has no functions; add some before building a potential")
+        for e in self.elements:
+            if descriptor.n_features(e) == 0:
+                raise ValueError(f"the descriptor has no functions centred on {e}")
+        self.descriptor = descriptor
+        rng = np.random.default_rng(seed)
+        if networks is None:
+            networks = {e: Network.random(descriptor.n_features(e), hidden_layers, activation,
+                                          rng=rng) for e in self.elements}
+        if scalings is None:
+            scalings = {e: Scaling.identity(descriptor.n_features(e)) for e in self.elements}
+        if energy_offsets is None:
+            energy_offsets = {e: 0.0 for e in self.elements}
+        for e in self.elements:
+            nf = descriptor.n_features(e)
+            if networks[e].n_inputs != nf or scalings[e].n_features != nf:
+                raise ValueError(f"{e}: network takes {networks[e].n_inputs} inputs, scaling has "
+                                 f"{scalings[e].n_features}, descriptor gives {nf}")
+        self.networks = dict(networks)
+        self.scalings = dict(scalings)
+        self.energy_offsets = {e: float(energy_offsets[e]) for e in self.elements}
+        self.metadata = dict(metadata or {})
+
+    @property
+    def cutoff(self):
+        return self.descriptor.cutoff
+
+    def __repr__(self):
+        nets = {e: self.networks[e].layer_sizes for e in self.elements}
+        return f"Potential(elements={self.elements}, cutoff={self.cutoff}, networks={nets})"
+
+    # ------------------------------------------------------------ evaluate
+    def species_indices(self, numbers):
+        numbers = np.asarray(numbers, dtype=np.int64)
+        known = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(self.elements)}
+        unknown = sorted(set(numbers.tolist()) - set(known))
+        if unknown:
+            from .elements import symbol
+            raise UnknownElementError(
+                f"the structure contains {[symbol(z) for z in unknown]}, but this potential only "
+                f"knows {self.elements}; use a potential trained for these elements")
+        lut = np.zeros(max(known) + 1, dtype=np.int64)
+        for z, k in known.items():
+            lut[z] = k
+        return lut[numbers]
+
+    def atomic_energies_and_gradients(self, G, species):
+        """E_i and dE_i/dG_i for descriptor rows G (n_atoms, n_features_max)."""
+        E = np.empty(len(species))
+        dEdG = np.zeros_like(G)
+        for k, e in enumerate(self.elements):
+            idx = np.flatnonzero(species == k)
+            if not len(idx):
+                continue
+            nf = self.descriptor.n_features(e)
+            sc = self.scalings[e]
+            y, dy = self.networks[e].energy_and_input_gradient(sc.apply(G[idx, :nf]))
+            E[idx] = y + self.energy_offsets[e]
+            dEdG[idx, :nf] = dy * sc.factor
+        return E, dEdG
+
+    def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
+        """Energy, per-atom energies and (optionally) forces and stresses.
+
+        Stress is computed only when ``pbc`` is periodic in all three directions.
+        """
+        species = self.species_indices(numbers)
+        pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+        cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
+        nl = build(positions, cell, pbc, self.cutoff)
+        if nl.n_pairs and nl.r.min() < MIN_DISTANCE:
+            p = int(np.argmin(nl.r))
+            raise StructureError(
+                f"atoms {nl.i[p]} and {nl.j[p]} overlap (distance {nl.r[p]:.3g} Å < "
+                f"{MIN_DISTANCE} Å); remove duplicated atoms or fix the structure")
+        G = self.descriptor.forward(nl, species)
+        E, dEdG = self.atomic_energies_and_gradients(G, species)
+        out = Evaluation(energy=float(E.sum()), energies=E)
+        want_stress = stress and bool(pbc.all())
+        if not (forces or want_stress):
+            return out
+        g = self.descriptor.backward(nl, species, dEdG)
+        n = len(species)
+        if forces:
+            out.forces = np.empty((n, 3))
+            for d in range(3):
+                out.forces[:, d] = (np.bincount(nl.i, g[:, d], minlength=n)
+                                    - np.bincount(nl.j, g[:, d], minlength=n))
+        if want_stress:
+            volume = abs(np.linalg.det(cell))
+            per_atom = np.empty((n, 3, 3))
+            for a in range(3):
+                for b in range(3):
+                    per_atom[:, a, b] = np.bincount(nl.i, nl.D[:, a] * g[:, b], minlength=n)
+            per_atom /= volume
+            out.stresses = per_atom
+            out.stress = per_atom.sum(axis=0)
+        return out
+
+    # ----------------------------------------------------------------- I/O
+    def save(self, path, **metadata):
+        """Write a ``.nnp`` model file atomically (see :mod:`ase_nnp.modelfile`)."""
+        from .modelfile import write
+        write(self, path, metadata)
+
+    @classmethod
+    def load(cls, path):
+        from .modelfile import read
+        return read(path)
+
+
+def descriptor_from_arrays(kind, arrays):
+    """Rebuild a descriptor from its stored specification."""
+    if kind == SymmetryFunctions.kind:
+        return SymmetryFunctions.from_arrays(arrays)
+    raise ValueError(f"unknown descriptor kind {kind!r}")
