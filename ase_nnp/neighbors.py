@@ -92,8 +92,12 @@ def _periodic_basis(cell, pbc):
     vecs = cell[per]
     norms = np.linalg.norm(vecs, axis=1)
     if len(per):
-        gram = vecs @ vecs.T
-        measure = np.sqrt(max(np.linalg.det(gram), 0.0))  # length, area or volume
+        if len(per) == 3:
+            measure = abs(np.linalg.det(vecs))            # volume
+        elif len(per) == 2:
+            measure = np.linalg.norm(np.cross(vecs[0], vecs[1]))  # area
+        else:
+            measure = norms[0]                            # length
         if np.any(norms == 0) or measure <= 1e-10 * np.prod(norms):
             names = "".join("abc"[k] for k in per)
             raise StructureError(

@@ -1,0 +1,17 @@
+"""The reference Si setup of paper 000 / issue 2: 26 symmetry functions, 26-30-30-1 tanh."""
+from ase.build import bulk
+
+from ase_nnp import Potential
+from ase_nnp.descriptors.presets import reference_si_descriptor
+
+
+def reference_potential(seed=0):
+    return Potential(["Si"], reference_si_descriptor(6.5), hidden_layers=(30, 30),
+                     activation="tanh", seed=seed)
+
+
+def rattled_si(n_cells, rattle=0.05, seed=0):
+    """Diamond Si, cubic 8-atom cell repeated n_cells (int or 3-tuple) times, rattled."""
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(n_cells)
+    atoms.rattle(rattle, seed=seed)
+    return atoms
