@@ -56,7 +56,6 @@ from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
 
 RADIAL, NARROW, WIDE = 2, 3, 9
 _KIND_NAMES = {"narrow": NARROW, "wide": WIDE}
-FORWARD, BACKWARD, JVP = 0, 1, 2
 
 
 class SymmetryFunctions:
@@ -288,35 +287,41 @@ class SymmetryFunctions:
                 f"element(s) {unknown} not covered; this descriptor knows {self.elements}")
         return idx.astype(np.int64)
 
-    def _run(self, mode, nl, species, W, V):
+    def _run(self, nl, species, W=None, V=None):
+        """Forward when W and V are None, backward with W = dE/dG, jvp with V."""
         if nl.cutoff < self.cutoff - 1e-12:
             raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
                              f"descriptor cutoff {self.cutoff}")
         species = np.ascontiguousarray(species, dtype=np.int64)
         n = len(species)
-        G = np.zeros((n, self.n_features_max)) if mode != BACKWARD else np.zeros((0, 0))
-        g = np.zeros((nl.n_pairs, 3)) if mode == BACKWARD else np.zeros((0, 3))
-        if n == 0 or not self._rows:
-            return G if mode != BACKWARD else g
-        max_pairs = int(np.diff(nl.first).max())
-        n_blocks = min(n, 8 * get_num_threads())
-        _kernel(mode, nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, max_pairs, n_blocks,
-                *self._plan())
-        return G if mode != BACKWARD else g
+        backward = W is not None
+        # the unused output is an empty array (not None) so every mode types the same
+        G = np.zeros((0, 0) if backward else (n, self.n_features_max))
+        g = np.zeros((nl.n_pairs if backward else 0, 3))
+        if n and self._rows:
+            max_pairs = max(int(np.diff(nl.first).max()), 1)
+            n_blocks = min(n, 8 * get_num_threads())
+            _kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, max_pairs, n_blocks,
+                    *self._plan())
+        return g if backward else G
 
     def forward(self, nl, species):
         """Descriptor values G, shape (n_atoms, n_features_max)."""
-        return self._run(FORWARD, nl, species, np.zeros((0, 0)), np.zeros((0, 3)))
+        return self._run(nl, species)
 
     def backward(self, nl, species, dE_dG):
         """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
         W = np.ascontiguousarray(dE_dG, dtype=np.float64)
-        return self._run(BACKWARD, nl, species, W, np.zeros((0, 3)))
+        if W.shape != (len(species), self.n_features_max):
+            raise ValueError(f"dE_dG must have shape {(len(species), self.n_features_max)}, got {W.shape}")
+        return self._run(nl, species, W=W)
 
     def jvp(self, nl, species, V):
         """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
         V = np.ascontiguousarray(V, dtype=np.float64)
-        return self._run(JVP, nl, species, np.zeros((0, 0)), V)
+        if V.shape != (nl.n_pairs, 3):
+            raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
+        return self._run(nl, species, V=V)
 
     def compute(self, atoms):
         """Descriptor values for an ASE ``Atoms`` (or anything with positions,
@@ -328,7 +333,20 @@ class SymmetryFunctions:
 
 
 def _build_plan(rows, nel):
-    """Flat arrays the kernel reads (see ``_kernel``)."""
+    """Flat arrays the kernel reads.
+
+    Radial functions are looked up per (centre, neighbour) element pair.
+    Angular functions are grouped in *lists* per (centre, e1, e2) (both
+    orders). Within a list every function is the product of
+
+    * a triplet part: R_a(r_ij) R_a(r_ik) [E_a(r_jk) f_c(r_jk) if narrow], with
+      R_a(r) = exp(-η (r - r_s)²) f_c(r) a *pair part* shared by all functions
+      with the same (cutoff, η, r_s), computed once per pair;
+    * an angular power (1 + λ cos θ)^ζ shared by all functions with the same (λ, ζ);
+
+    so each triplet evaluates every distinct part and power once and then
+    spends two multiplications per function.
+    """
     nf = len(rows)
     kind = np.array([r[0] for r in rows], dtype=np.int64)
     center = np.array([r[1] for r in rows], dtype=np.int64)
@@ -339,24 +357,30 @@ def _build_plan(rows, nel):
         seen[center[f]] += 1
     eta = np.array([r[4] for r in rows])
     rs = np.array([r[5] for r in rows])
-    zeta = np.array([r[6] for r in rows])
-    lam = np.array([r[7] for r in rows])
-    zint = np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64)
-    pref = np.where(kind == RADIAL, 1.0, 2.0 ** (1.0 - zeta))
     # cutoff groups: functions with the same (rc, type, alpha) share f_c per pair
     gkeys = sorted({(r[8], r[9], r[10]) for r in rows})
     group = np.array([gkeys.index((r[8], r[9], r[10])) for r in rows], dtype=np.int64)
     g_rc = np.array([k[0] for k in gkeys])
     g_type = np.array([k[1] for k in gkeys], dtype=np.int64)
     g_alpha = np.array([k[2] for k in gkeys])
-    # angular radial parts: exp(-eta (r - rs)^2) f_c(r), shared by functions
-    pkeys = sorted({(group[f], eta[f], rs[f]) for f in range(nf) if kind[f] != RADIAL})
-    part = np.array([pkeys.index((group[f], eta[f], rs[f])) if kind[f] != RADIAL else -1
-                     for f in range(nf)], dtype=np.int64)
-    p_group = np.array([k[0] for k in pkeys], dtype=np.int64)
-    p_eta = np.array([k[1] for k in pkeys], dtype=np.float64)
-    p_rs = np.array([k[2] for k in pkeys], dtype=np.float64)
-    # lookup tables: radial by (center, neighbour); angular by (center, e1, e2), both orders
+    angular = [f for f in range(nf) if kind[f] != RADIAL]
+    # pair parts (group, eta, rs) and triplet parts (pair part, narrow?)
+    ppkeys = sorted({(group[f], eta[f], rs[f]) for f in angular})
+    pp_of = {f: ppkeys.index((group[f], eta[f], rs[f])) for f in angular}
+    tpkeys = sorted({(pp_of[f], kind[f] == NARROW) for f in angular})
+    tp_of = {f: tpkeys.index((pp_of[f], kind[f] == NARROW)) for f in angular}
+    ckeys = sorted({(rows[f][7], rows[f][6]) for f in angular})      # (lambda, zeta)
+    co_of = {f: ckeys.index((rows[f][7], rows[f][6])) for f in angular}
+    pp_group = np.array([k[0] for k in ppkeys], dtype=np.int64)
+    pp_eta = np.array([k[1] for k in ppkeys], dtype=np.float64)
+    pp_rs = np.array([k[2] for k in ppkeys], dtype=np.float64)
+    tp_pp = np.array([k[0] for k in tpkeys], dtype=np.int64)
+    tp_narrow = np.array([k[1] for k in tpkeys], dtype=np.int64)
+    co_lam = np.array([k[0] for k in ckeys], dtype=np.float64)
+    co_zeta = np.array([k[1] for k in ckeys], dtype=np.float64)
+    co_zint = np.array([int(z) if z == round(z) and z <= 64 else -1 for _, z in ckeys],
+                       dtype=np.int64)
+    # radial lookup by (center, neighbour)
     rad_lists = [[] for _ in range(nel * nel)]
     ang_lists = [[] for _ in range(nel * nel * nel)]
     for f, r in enumerate(rows):
@@ -367,8 +391,6 @@ def _build_plan(rows, nel):
             ang_lists[(c * nel + n1) * nel + n2].append(f)
             if n1 != n2:
                 ang_lists[(c * nel + n2) * nel + n1].append(f)
-    # sort angular lists by part so the per-triplet r_jk terms are computed once per part
-    ang_lists = [sorted(lst, key=lambda f: part[f]) for lst in ang_lists]
 
     def csr(lists):
         ptr = np.zeros(len(lists) + 1, dtype=np.int64)
@@ -377,12 +399,38 @@ def _build_plan(rows, nel):
         return ptr, ids
 
     rad_ptr, rad_ids = csr(rad_lists)
-    ang_ptr, ang_ids = csr(ang_lists)
-    return (nel, kind, col, eta, rs, lam, zeta, zint, pref, group, part,
-            g_rc, g_type, g_alpha, p_group, p_eta, p_rs, rad_ptr, rad_ids, ang_ptr, ang_ids)
+    # per angular list: its triplet parts (sorted: grouped by cutoff group), its
+    # powers, and per function (local part, local power, column, 2^(1-zeta))
+    L_tp, L_co, entries = [], [], []
+    L_skip_rc = np.full(len(ang_lists), -1.0)
+    for key, lst in enumerate(ang_lists):
+        tps = sorted({tp_of[f] for f in lst}, key=lambda t: (pp_group[tp_pp[t]], t))
+        cos_ = sorted({co_of[f] for f in lst})
+        L_tp.append(tps)
+        L_co.append(cos_)
+        entries.append([(tps.index(tp_of[f]), cos_.index(co_of[f]), col[f],
+                         2.0 ** (1.0 - rows[f][6])) for f in lst])
+        if tps and all(tp_narrow[t] for t in tps):
+            # every function needs f_c(r_jk) > 0: skip triplets beyond the largest cutoff
+            L_skip_rc[key] = max(g_rc[pp_group[tp_pp[t]]] for t in tps)
+    L_tp_ptr, L_tp_ids = csr(L_tp)
+    L_co_ptr, L_co_ids = csr(L_co)
+    ent_ptr = np.zeros(len(entries) + 1, dtype=np.int64)
+    ent_ptr[1:] = np.cumsum([len(x) for x in entries])
+    flat = [e for x in entries for e in x]
+    ent_tp = np.array([e[0] for e in flat], dtype=np.int64)
+    ent_co = np.array([e[1] for e in flat], dtype=np.int64)
+    ent_col = np.array([e[2] for e in flat], dtype=np.int64)
+    ent_pref = np.array([e[3] for e in flat], dtype=np.float64)
+    max_tp = max((len(x) for x in L_tp), default=0)
+    max_co = max((len(x) for x in L_co), default=0)
+    return (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+            pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+            L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+            ent_ptr, ent_tp, ent_co, ent_col, ent_pref, max(max_tp, 1), max(max_co, 1))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _angular_power(base, zeta, zint):
     """(base^zeta, d base^zeta / d base) for base >= 0, zeta >= 1."""
     if zint > 0:
@@ -396,28 +444,40 @@ def _angular_power(base, zeta, zint):
     return p, zeta * p / base
 
 
-@njit(cache=True, parallel=True)
-def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
-            nel, kind, col, eta, rs, lam, zeta, zint, pref, group, part,
-            g_rc, g_type, g_alpha, p_group, p_eta, p_rs, rad_ptr, rad_ids, ang_ptr, ang_ids):
+@njit(cache=True, parallel=True, error_model="numpy")
+def _kernel(first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
+            nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+            pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+            L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+            ent_ptr, ent_tp, ent_co, ent_col, ent_pref, max_tp, max_co):
     """One pass over the pairs and triplets of every atom (see module docstring).
 
-    mode FORWARD writes G; BACKWARD reads W = dE/dG and writes g (per pair);
-    JVP reads V (per pair) and writes the change of G into G.
+    The mode is told by which of W and V is None, so that Numba prunes the
+    other modes' branches at compile time and caches one kernel per mode:
+    forward (W, V None) writes G; backward (W = dE/dG) writes g per pair;
+    jvp (V per pair) writes the change of G into G.
     """
     n_atoms = first.shape[0] - 1
     n_groups = g_rc.shape[0]
-    n_parts = p_eta.shape[0]
+    n_pp = pp_eta.shape[0]
     for blk in prange(n_blocks):
-        # per-block scratch, reused for every atom of the block
+        # per-block scratch, reused for every atom and triplet of the block
         u = np.empty((max_pairs, 3))
         rr = np.empty(max_pairs)
         el = np.empty(max_pairs, dtype=np.int64)
         fc = np.empty((n_groups, max_pairs))
         dfc = np.empty((n_groups, max_pairs))
-        R = np.empty((n_parts, max_pairs))
-        dR = np.empty((n_parts, max_pairs))
+        R = np.empty((n_pp, max_pairs))
+        dR = np.empty((n_pp, max_pairs))
         vr = np.empty(max_pairs)          # JVP: u·V per pair
+        P = np.empty(max_tp)
+        P1 = np.empty(max_tp)             # dP/dr_ij
+        P2 = np.empty(max_tp)             # dP/dr_ik
+        Pjk = np.empty(max_tp)            # dP/dr_jk
+        WA = np.empty(max_tp)
+        WdA = np.empty(max_tp)
+        A = np.empty(max_co)
+        dA = np.empty(max_co)
         for i in range(blk, n_atoms, n_blocks):
             c = species[i]
             p0 = first[i]
@@ -432,20 +492,20 @@ def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
                 u[q, 2] = D[p, 2] * inv
                 rr[q] = rq
                 el[q] = species[jn[p]]
-                if mode == JVP:
+                if V is not None:
                     vr[q] = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
                 for gg in range(n_groups):
                     fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
-                for a in range(n_parts):
-                    gg = p_group[a]
+                for a in range(n_pp):
+                    gg = pp_group[a]
                     if fc[gg, q] == 0.0:
                         R[a, q] = 0.0
                         dR[a, q] = 0.0
                     else:
-                        x = rq - p_rs[a]
-                        e = math.exp(-p_eta[a] * x * x)
+                        x = rq - pp_rs[a]
+                        e = math.exp(-pp_eta[a] * x * x)
                         R[a, q] = e * fc[gg, q]
-                        dR[a, q] = e * (dfc[gg, q] - 2.0 * p_eta[a] * x * fc[gg, q])
+                        dR[a, q] = e * (dfc[gg, q] - 2.0 * pp_eta[a] * x * fc[gg, q])
             # ---- radial functions
             for q in range(nq):
                 s = 0.0
@@ -457,15 +517,13 @@ def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
                         continue
                     x = rr[q] - rs[f]
                     e = math.exp(-eta[f] * x * x)
-                    if mode == FORWARD:
-                        G[i, col[f]] += e * fc[gg, q]
+                    if W is not None:
+                        s += W[i, col[f]] * e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
+                    elif V is not None:
+                        G[i, col[f]] += e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q]) * vr[q]
                     else:
-                        dT = e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
-                        if mode == BACKWARD:
-                            s += W[i, col[f]] * dT
-                        else:
-                            G[i, col[f]] += dT * vr[q]
-                if mode == BACKWARD and s != 0.0:
+                        G[i, col[f]] += e * fc[gg, q]
+                if W is not None:
                     p = p0 + q
                     g[p, 0] += s * u[q, 0]
                     g[p, 1] += s * u[q, 1]
@@ -477,16 +535,78 @@ def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
                 key1 = base_key + el[q1] * nel
                 for q2 in range(q1 + 1, nq):
                     key = key1 + el[q2]
-                    t0 = ang_ptr[key]
-                    t1 = ang_ptr[key + 1]
-                    if t0 == t1:
+                    e0 = ent_ptr[key]
+                    e1 = ent_ptr[key + 1]
+                    if e0 == e1:
                         continue
                     r2 = rr[q2]
                     cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
-                    rjk = math.sqrt(max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0))
-                    if mode == JVP:
-                        pa = p0 + q1
-                        pb = p0 + q2
+                    rjk2 = max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0)
+                    skip = L_skip_rc[key]
+                    if rjk2 >= skip * skip and skip > 0.0:
+                        continue
+                    rjk = math.sqrt(rjk2)
+                    # triplet parts
+                    t0 = L_tp_ptr[key]
+                    n_tp = L_tp_ptr[key + 1] - t0
+                    last_g = -1
+                    fcjk = 0.0
+                    dfcjk = 0.0
+                    any_nonzero = False
+                    for m in range(n_tp):
+                        tp = L_tp_ids[t0 + m]
+                        a = tp_pp[tp]
+                        R1 = R[a, q1]
+                        R2 = R[a, q2]
+                        X = 1.0
+                        dX = 0.0
+                        if tp_narrow[tp]:
+                            gg = pp_group[a]
+                            if gg != last_g:
+                                fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
+                                last_g = gg
+                            if fcjk == 0.0 or R1 == 0.0 or R2 == 0.0:
+                                X = 0.0
+                            else:
+                                x = rjk - pp_rs[a]
+                                e = math.exp(-pp_eta[a] * x * x)
+                                X = e * fcjk
+                                if W is not None:
+                                    dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
+                                if V is not None:
+                                    dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
+                        P[m] = R1 * R2 * X
+                        if P[m] != 0.0:
+                            any_nonzero = True
+                        if W is not None:
+                            P1[m] = dR[a, q1] * R2 * X
+                            P2[m] = R1 * dR[a, q2] * X
+                            Pjk[m] = R1 * R2 * dX
+                            WA[m] = 0.0
+                            WdA[m] = 0.0
+                        if V is not None:
+                            P1[m] = dR[a, q1] * R2 * X
+                            P2[m] = R1 * dR[a, q2] * X
+                            Pjk[m] = R1 * R2 * dX
+                    if not any_nonzero:
+                        continue
+                    # angular powers
+                    k0 = L_co_ptr[key]
+                    for m in range(L_co_ptr[key + 1] - k0):
+                        co = L_co_ids[k0 + m]
+                        base = 1.0 + co_lam[co] * cth
+                        if base < 0.0:
+                            base = 0.0
+                        A[m], dA[m] = _angular_power(base, co_zeta[co], co_zint[co])
+                        dA[m] *= co_lam[co]
+                    # functions
+                    if W is None and V is None:
+                        for t in range(e0, e1):
+                            G[i, ent_col[t]] += ent_pref[t] * A[ent_co[t]] * P[ent_tp[t]]
+                        continue
+                    pa = p0 + q1
+                    pb = p0 + q2
+                    if V is not None:
                         dc = (((u[q2, 0] - cth * u[q1, 0]) * V[pa, 0]
                                + (u[q2, 1] - cth * u[q1, 1]) * V[pa, 1]
                                + (u[q2, 2] - cth * u[q1, 2]) * V[pa, 2]) / r1
@@ -498,67 +618,29 @@ def _kernel(mode, first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
                             drjk = ((D[pb, 0] - D[pa, 0]) * (V[pb, 0] - V[pa, 0])
                                     + (D[pb, 1] - D[pa, 1]) * (V[pb, 1] - V[pa, 1])
                                     + (D[pb, 2] - D[pa, 2]) * (V[pb, 2] - V[pa, 2])) / rjk
-                    s_c = 0.0
-                    s_1 = 0.0
-                    s_2 = 0.0
-                    s_jk = 0.0
-                    last_g = -1
-                    last_a = -1
-                    fcjk = 0.0
-                    dfcjk = 0.0
-                    Ejk = 1.0
-                    dEjk = 0.0
-                    for t in range(t0, t1):
-                        f = ang_ids[t]
-                        a = part[f]
-                        R1 = R[a, q1]
-                        R2 = R[a, q2]
-                        if R1 == 0.0 or R2 == 0.0:
-                            continue
-                        if kind[f] == NARROW:
-                            gg = p_group[a]
-                            if gg != last_g:
-                                fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
-                                last_g = gg
-                                last_a = -1
-                            if fcjk == 0.0:
-                                continue
-                            if a != last_a:
-                                x = rjk - p_rs[a]
-                                e = math.exp(-p_eta[a] * x * x)
-                                Ejk = e * fcjk
-                                dEjk = e * (dfcjk - 2.0 * p_eta[a] * x * fcjk)
-                                last_a = a
-                            Ej = Ejk
-                            dEj = dEjk
-                        else:
-                            Ej = 1.0
-                            dEj = 0.0
-                        base = 1.0 + lam[f] * cth
-                        if base < 0.0:
-                            base = 0.0
-                        A, dA = _angular_power(base, zeta[f], zint[f])
-                        pre = pref[f]
-                        if mode == FORWARD:
-                            G[i, col[f]] += pre * A * R1 * R2 * Ej
-                            continue
-                        P = pre * R1 * R2
-                        dT_c = P * dA * lam[f] * Ej
-                        dT_1 = pre * A * dR[a, q1] * R2 * Ej
-                        dT_2 = pre * A * R1 * dR[a, q2] * Ej
-                        dT_jk = P * A * dEj
-                        if mode == BACKWARD:
-                            w = W[i, col[f]]
-                            s_c += w * dT_c
-                            s_1 += w * dT_1
-                            s_2 += w * dT_2
-                            s_jk += w * dT_jk
-                        else:
-                            G[i, col[f]] += (dT_c * dc + dT_1 * vr[q1] + dT_2 * vr[q2]
-                                             + dT_jk * drjk)
-                    if mode == BACKWARD:
-                        pa = p0 + q1
-                        pb = p0 + q2
+                        for t in range(e0, e1):
+                            m = ent_tp[t]
+                            k = ent_co[t]
+                            G[i, ent_col[t]] += ent_pref[t] * (
+                                dA[k] * P[m] * dc
+                                + A[k] * (P1[m] * vr[q1] + P2[m] * vr[q2] + Pjk[m] * drjk))
+                        continue
+                    # backward: contract the weights per triplet part first
+                    if W is not None:
+                        for t in range(e0, e1):
+                            w = W[i, ent_col[t]] * ent_pref[t]
+                            m = ent_tp[t]
+                            WA[m] += w * A[ent_co[t]]
+                            WdA[m] += w * dA[ent_co[t]]
+                        s_c = 0.0
+                        s_1 = 0.0
+                        s_2 = 0.0
+                        s_jk = 0.0
+                        for m in range(n_tp):
+                            s_c += WdA[m] * P[m]
+                            s_1 += WA[m] * P1[m]
+                            s_2 += WA[m] * P2[m]
+                            s_jk += WA[m] * Pjk[m]
                         cj = s_c / r1
                         ck = s_c / r2
                         hjk = s_jk / rjk if rjk > 0.0 else 0.0

@@ -53,7 +53,7 @@ def cutoff_code(name_or_code):
     return code
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def cutoff(kind, r, rc, alpha):
     """(f_c(r), df_c/dr) for cutoff code ``kind``; see the module docstring."""
     if r >= rc:
