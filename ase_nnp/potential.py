@@ -129,6 +129,17 @@ class Potential:
             dEdG[idx, :nf] = dy * sc.factor
         return E, dEdG
 
+    def energies_and_pair_gradients(self, nl, species, fused=True):
+        """(E_i, g_p = ∂E/∂D_p). ``fused`` runs descriptor, network and backward per
+        atom in one compiled pass (:mod:`ase_nnp.engine`); otherwise the three
+        steps run one after another over all atoms. Both give the same numbers."""
+        if fused and isinstance(self.descriptor, SymmetryFunctions):
+            from .engine import energies_and_pair_gradients
+            return energies_and_pair_gradients(self, nl, species)
+        G = self.descriptor.forward(nl, species)
+        E, dEdG = self.atomic_energies_and_gradients(G, species)
+        return E, self.descriptor.backward(nl, species, dEdG)
+
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Energy, per-atom energies and (optionally) forces and stresses.
 
@@ -143,13 +154,13 @@ class Potential:
             raise StructureError(
                 f"atoms {nl.i[p]} and {nl.j[p]} overlap (distance {nl.r[p]:.3g} Å < "
                 f"{MIN_DISTANCE} Å); remove duplicated atoms or fix the structure")
-        G = self.descriptor.forward(nl, species)
-        E, dEdG = self.atomic_energies_and_gradients(G, species)
-        out = Evaluation(energy=float(E.sum()), energies=E)
         want_stress = stress and bool(pbc.all())
         if not (forces or want_stress):
-            return out
-        g = self.descriptor.backward(nl, species, dEdG)
+            G = self.descriptor.forward(nl, species)
+            E, _ = self.atomic_energies_and_gradients(G, species)
+            return Evaluation(energy=float(E.sum()), energies=E)
+        E, g = self.energies_and_pair_gradients(nl, species)
+        out = Evaluation(energy=float(E.sum()), energies=E)
         n = len(species)
         if forces:
             out.forces = np.empty((n, 3))

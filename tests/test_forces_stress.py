@@ -155,3 +155,18 @@ def test_supercell_is_extensive():
     big.calc = atoms.calc
     assert abs(big.get_potential_energy() - 6 * e1) < 1e-9 * abs(6 * e1)
     np.testing.assert_allclose(big.get_stress(), atoms.get_stress(), atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "softplus", "shifted_softplus"])
+def test_fused_engine_equals_three_step_path(activation):
+    """The compiled per-atom path gives the numbers of forward -> network -> backward."""
+    from ase_nnp.neighbors import build
+    atoms = _bulk_case(2, ["Si", "O", "C"])
+    pot = sensitive_potential(["Si", "O", "C"], [atoms], activation=activation, hidden=(9, 7, 5))
+    nl = build(atoms.positions, atoms.cell[:], atoms.pbc, pot.cutoff)
+    sp = pot.species_indices(atoms.numbers)
+    E1, g1 = pot.energies_and_pair_gradients(nl, sp, fused=True)
+    E2, g2 = pot.energies_and_pair_gradients(nl, sp, fused=False)
+    np.testing.assert_allclose(E1, E2, rtol=1e-12, atol=1e-12)
+    assert np.abs(g1 - g2).max() < 1e-12 * max(1.0, np.abs(g2).max())
+    assert np.abs(g2).max() > 1e-3

@@ -287,41 +287,47 @@ class SymmetryFunctions:
                 f"element(s) {unknown} not covered; this descriptor knows {self.elements}")
         return idx.astype(np.int64)
 
-    def _run(self, nl, species, W=None, V=None):
-        """Forward when W and V are None, backward with W = dE/dG, jvp with V."""
+    def _launch(self, nl, species):
         if nl.cutoff < self.cutoff - 1e-12:
             raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
                              f"descriptor cutoff {self.cutoff}")
         species = np.ascontiguousarray(species, dtype=np.int64)
-        n = len(species)
-        backward = W is not None
-        # the unused output is an empty array (not None) so every mode types the same
-        G = np.zeros((0, 0) if backward else (n, self.n_features_max))
-        g = np.zeros((nl.n_pairs if backward else 0, 3))
-        if n and self._rows:
-            max_pairs = max(int(np.diff(nl.first).max()), 1)
-            n_blocks = min(n, 8 * get_num_threads())
-            _kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, max_pairs, n_blocks,
-                    *self._plan())
-        return g if backward else G
+        max_pairs = max(int(np.diff(nl.first).max(initial=0)), 1)
+        n_blocks = max(1, min(len(species), 4 * get_num_threads()))
+        return species, max_pairs, n_blocks
 
     def forward(self, nl, species):
         """Descriptor values G, shape (n_atoms, n_features_max)."""
-        return self._run(nl, species)
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        G = np.zeros((len(species), self.n_features_max))
+        if len(species) and self._rows:
+            _forward_kernel(nl.first, nl.j, nl.D, nl.r, species, G, max_pairs, n_blocks,
+                            self._plan())
+        return G
 
     def backward(self, nl, species, dE_dG):
         """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
         W = np.ascontiguousarray(dE_dG, dtype=np.float64)
         if W.shape != (len(species), self.n_features_max):
             raise ValueError(f"dE_dG must have shape {(len(species), self.n_features_max)}, got {W.shape}")
-        return self._run(nl, species, W=W)
+        g = np.zeros((nl.n_pairs, 3))
+        if len(species) and self._rows:
+            _backward_kernel(nl.first, nl.j, nl.D, nl.r, species, W, g, max_pairs, n_blocks,
+                             self._plan())
+        return g
 
     def jvp(self, nl, species, V):
         """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
         V = np.ascontiguousarray(V, dtype=np.float64)
         if V.shape != (nl.n_pairs, 3):
             raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
-        return self._run(nl, species, V=V)
+        dG = np.zeros((len(species), self.n_features_max))
+        if len(species) and self._rows:
+            _jvp_kernel(nl.first, nl.j, nl.D, nl.r, species, V, dG, max_pairs, n_blocks,
+                        self._plan())
+        return dG
 
     def compute(self, atoms):
         """Descriptor values for an ASE ``Atoms`` (or anything with positions,
@@ -378,6 +384,7 @@ def _build_plan(rows, nel):
     tp_narrow = np.array([k[1] for k in tpkeys], dtype=np.int64)
     co_lam = np.array([k[0] for k in ckeys], dtype=np.float64)
     co_zeta = np.array([k[1] for k in ckeys], dtype=np.float64)
+    co_pref = np.array([2.0 ** (1.0 - z) for _, z in ckeys], dtype=np.float64)   # 2^(1-zeta)
     co_zint = np.array([int(z) if z == round(z) and z <= 64 else -1 for _, z in ckeys],
                        dtype=np.int64)
     # radial lookup by (center, neighbour)
@@ -408,8 +415,7 @@ def _build_plan(rows, nel):
         cos_ = sorted({co_of[f] for f in lst})
         L_tp.append(tps)
         L_co.append(cos_)
-        entries.append([(tps.index(tp_of[f]), cos_.index(co_of[f]), col[f],
-                         2.0 ** (1.0 - rows[f][6])) for f in lst])
+        entries.append([(tps.index(tp_of[f]), cos_.index(co_of[f]), col[f]) for f in lst])
         if tps and all(tp_narrow[t] for t in tps):
             # every function needs f_c(r_jk) > 0: skip triplets beyond the largest cutoff
             L_skip_rc[key] = max(g_rc[pp_group[tp_pp[t]]] for t in tps)
@@ -421,13 +427,12 @@ def _build_plan(rows, nel):
     ent_tp = np.array([e[0] for e in flat], dtype=np.int64)
     ent_co = np.array([e[1] for e in flat], dtype=np.int64)
     ent_col = np.array([e[2] for e in flat], dtype=np.int64)
-    ent_pref = np.array([e[3] for e in flat], dtype=np.float64)
     max_tp = max((len(x) for x in L_tp), default=0)
     max_co = max((len(x) for x in L_co), default=0)
     return (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
             pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
             L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-            ent_ptr, ent_tp, ent_co, ent_col, ent_pref, max(max_tp, 1), max(max_co, 1))
+            ent_ptr, ent_tp, ent_co, ent_col, co_pref, max(max_tp, 1), max(max_co, 1))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -444,207 +449,305 @@ def _angular_power(base, zeta, zint):
     return p, zeta * p / base
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _kernel(first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks,
-            nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-            pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-            L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-            ent_ptr, ent_tp, ent_co, ent_col, ent_pref, max_tp, max_co):
-    """One pass over the pairs and triplets of every atom (see module docstring).
+# ---------------------------------------------------------------------------
+# Per-atom pieces. A pass over one atom is: pair_terms (per-pair cutoffs and
+# Gaussians into scratch), atom_forward (values; optionally one *record* per
+# contributing triplet with its parts, angular powers and their derivatives),
+# then atom_backward or atom_jvp, which read the records instead of
+# recomputing the transcendentals. The kernels below, and the fused energy
+# kernel of ase_nnp.engine, are loops over atoms of these pieces.
+# ---------------------------------------------------------------------------
 
-    The mode is told by which of W and V is None, so that Numba prunes the
-    other modes' branches at compile time and caches one kernel per mode:
-    forward (W, V None) writes G; backward (W = dE/dG) writes g per pair;
-    jvp (V per pair) writes the change of G into G.
-    """
-    n_atoms = first.shape[0] - 1
-    n_groups = g_rc.shape[0]
-    n_pp = pp_eta.shape[0]
-    for blk in prange(n_blocks):
-        # per-block scratch, reused for every atom and triplet of the block
-        u = np.empty((max_pairs, 3))
-        rr = np.empty(max_pairs)
-        el = np.empty(max_pairs, dtype=np.int64)
-        fc = np.empty((n_groups, max_pairs))
-        dfc = np.empty((n_groups, max_pairs))
-        R = np.empty((n_pp, max_pairs))
-        dR = np.empty((n_pp, max_pairs))
-        vr = np.empty(max_pairs)          # JVP: u·V per pair
-        P = np.empty(max_tp)
-        P1 = np.empty(max_tp)             # dP/dr_ij
-        P2 = np.empty(max_tp)             # dP/dr_ik
-        Pjk = np.empty(max_tp)            # dP/dr_jk
-        WA = np.empty(max_tp)
-        WdA = np.empty(max_tp)
-        A = np.empty(max_co)
-        dA = np.empty(max_co)
-        for i in range(blk, n_atoms, n_blocks):
-            c = species[i]
-            p0 = first[i]
-            nq = first[i + 1] - p0
-            # ---- per-pair quantities
-            for q in range(nq):
-                p = p0 + q
-                rq = r[p]
-                inv = 1.0 / rq
-                u[q, 0] = D[p, 0] * inv
-                u[q, 1] = D[p, 1] * inv
-                u[q, 2] = D[p, 2] * inv
-                rr[q] = rq
-                el[q] = species[jn[p]]
-                if V is not None:
-                    vr[q] = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
-                for gg in range(n_groups):
-                    fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
-                for a in range(n_pp):
+@njit(cache=True, error_model="numpy")
+def make_scratch(max_pairs, plan, records):
+    """Scratch arrays for one worker; ``records`` sizes the triplet records."""
+    n_groups = plan[5].shape[0]
+    n_pp = plan[11].shape[0]
+    max_tp = plan[28]
+    max_co = plan[29]
+    cap = max_pairs * (max_pairs - 1) // 2 if records else 1
+    cap = max(cap, 1)
+    return (np.empty((max_pairs, 3)), np.empty(max_pairs), np.empty(max_pairs, dtype=np.int64),
+            np.empty((n_groups, max_pairs)), np.empty((n_groups, max_pairs)),
+            np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
+            np.empty((cap, 2)), np.empty((cap, 3), dtype=np.int64),
+            np.empty((cap, max_tp)), np.empty((cap, max_tp)), np.empty((cap, max_tp)),
+            np.empty((cap, max_tp)), np.empty((cap, max_co)), np.empty((cap, max_co)),
+            np.empty(max_tp), np.empty(max_tp))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pair_terms(i, first, jn, D, r, species, plan, scr):
+    """Unit vectors, distances, neighbour elements, f_c per cutoff group and
+    the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r) of every pair of atom i."""
+    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
+    u, rr, el, fc, dfc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5], scr[6]
+    p0 = first[i]
+    nq = first[i + 1] - p0
+    for q in range(nq):
+        p = p0 + q
+        rq = r[p]
+        inv = 1.0 / rq
+        u[q, 0] = D[p, 0] * inv
+        u[q, 1] = D[p, 1] * inv
+        u[q, 2] = D[p, 2] * inv
+        rr[q] = rq
+        el[q] = species[jn[p]]
+        for gg in range(g_rc.shape[0]):
+            fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
+        for a in range(pp_eta.shape[0]):
+            gg = pp_group[a]
+            if fc[gg, q] == 0.0:
+                R[a, q] = 0.0
+                dR[a, q] = 0.0
+            else:
+                x = rq - pp_rs[a]
+                e = math.exp(-pp_eta[a] * x * x)
+                R[a, q] = e * fc[gg, q]
+                dR[a, q] = e * (dfc[gg, q] - 2.0 * pp_eta[a] * x * fc[gg, q])
+    return p0, nq
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_forward(c, nq, plan, scr, Gi, store):
+    """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
+    by the caller). With ``store`` keep one record per contributing triplet;
+    returns the number of records."""
+    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
+    u, rr, el, fc, dfc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5], scr[6]
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
+                                             scr[12], scr[13], scr[14])
+    # radial functions
+    for q in range(nq):
+        key = c * nel + el[q]
+        for t in range(rad_ptr[key], rad_ptr[key + 1]):
+            f = rad_ids[t]
+            gg = group[f]
+            if fc[gg, q] != 0.0:
+                x = rr[q] - rs[f]
+                Gi[col[f]] += math.exp(-eta[f] * x * x) * fc[gg, q]
+    # angular functions
+    n_rec = 0
+    base_key = c * nel * nel
+    for q1 in range(nq):
+        r1 = rr[q1]
+        key1 = base_key + el[q1] * nel
+        for q2 in range(q1 + 1, nq):
+            key = key1 + el[q2]
+            e0 = ent_ptr[key]
+            e1 = ent_ptr[key + 1]
+            if e0 == e1:
+                continue
+            r2 = rr[q2]
+            cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
+            rjk2 = max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0)
+            skip = L_skip_rc[key]
+            if skip > 0.0 and rjk2 >= skip * skip:
+                continue
+            rjk = math.sqrt(rjk2)
+            t0 = L_tp_ptr[key]
+            n_tp = L_tp_ptr[key + 1] - t0
+            last_g = -1
+            fcjk = 0.0
+            dfcjk = 0.0
+            any_nonzero = False
+            for m in range(n_tp):
+                tp = L_tp_ids[t0 + m]
+                a = tp_pp[tp]
+                R1 = R[a, q1]
+                R2 = R[a, q2]
+                X = 1.0
+                dX = 0.0
+                if tp_narrow[tp]:
                     gg = pp_group[a]
-                    if fc[gg, q] == 0.0:
-                        R[a, q] = 0.0
-                        dR[a, q] = 0.0
+                    if gg != last_g:
+                        fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
+                        last_g = gg
+                    if fcjk == 0.0 or R1 == 0.0 or R2 == 0.0:
+                        X = 0.0
                     else:
-                        x = rq - pp_rs[a]
+                        x = rjk - pp_rs[a]
                         e = math.exp(-pp_eta[a] * x * x)
-                        R[a, q] = e * fc[gg, q]
-                        dR[a, q] = e * (dfc[gg, q] - 2.0 * pp_eta[a] * x * fc[gg, q])
-            # ---- radial functions
-            for q in range(nq):
-                s = 0.0
-                key = c * nel + el[q]
-                for t in range(rad_ptr[key], rad_ptr[key + 1]):
-                    f = rad_ids[t]
-                    gg = group[f]
-                    if fc[gg, q] == 0.0:
-                        continue
-                    x = rr[q] - rs[f]
-                    e = math.exp(-eta[f] * x * x)
-                    if W is not None:
-                        s += W[i, col[f]] * e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
-                    elif V is not None:
-                        G[i, col[f]] += e * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q]) * vr[q]
-                    else:
-                        G[i, col[f]] += e * fc[gg, q]
-                if W is not None:
-                    p = p0 + q
-                    g[p, 0] += s * u[q, 0]
-                    g[p, 1] += s * u[q, 1]
-                    g[p, 2] += s * u[q, 2]
-            # ---- angular functions
-            base_key = c * nel * nel
-            for q1 in range(nq):
-                r1 = rr[q1]
-                key1 = base_key + el[q1] * nel
-                for q2 in range(q1 + 1, nq):
-                    key = key1 + el[q2]
-                    e0 = ent_ptr[key]
-                    e1 = ent_ptr[key + 1]
-                    if e0 == e1:
-                        continue
-                    r2 = rr[q2]
-                    cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
-                    rjk2 = max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0)
-                    skip = L_skip_rc[key]
-                    if rjk2 >= skip * skip and skip > 0.0:
-                        continue
-                    rjk = math.sqrt(rjk2)
-                    # triplet parts
-                    t0 = L_tp_ptr[key]
-                    n_tp = L_tp_ptr[key + 1] - t0
-                    last_g = -1
-                    fcjk = 0.0
-                    dfcjk = 0.0
-                    any_nonzero = False
-                    for m in range(n_tp):
-                        tp = L_tp_ids[t0 + m]
-                        a = tp_pp[tp]
-                        R1 = R[a, q1]
-                        R2 = R[a, q2]
-                        X = 1.0
-                        dX = 0.0
-                        if tp_narrow[tp]:
-                            gg = pp_group[a]
-                            if gg != last_g:
-                                fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
-                                last_g = gg
-                            if fcjk == 0.0 or R1 == 0.0 or R2 == 0.0:
-                                X = 0.0
-                            else:
-                                x = rjk - pp_rs[a]
-                                e = math.exp(-pp_eta[a] * x * x)
-                                X = e * fcjk
-                                if W is not None:
-                                    dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
-                                if V is not None:
-                                    dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
-                        P[m] = R1 * R2 * X
-                        if P[m] != 0.0:
-                            any_nonzero = True
-                        if W is not None:
-                            P1[m] = dR[a, q1] * R2 * X
-                            P2[m] = R1 * dR[a, q2] * X
-                            Pjk[m] = R1 * R2 * dX
-                            WA[m] = 0.0
-                            WdA[m] = 0.0
-                        if V is not None:
-                            P1[m] = dR[a, q1] * R2 * X
-                            P2[m] = R1 * dR[a, q2] * X
-                            Pjk[m] = R1 * R2 * dX
-                    if not any_nonzero:
-                        continue
-                    # angular powers
-                    k0 = L_co_ptr[key]
-                    for m in range(L_co_ptr[key + 1] - k0):
-                        co = L_co_ids[k0 + m]
-                        base = 1.0 + co_lam[co] * cth
-                        if base < 0.0:
-                            base = 0.0
-                        A[m], dA[m] = _angular_power(base, co_zeta[co], co_zint[co])
-                        dA[m] *= co_lam[co]
-                    # functions
-                    if W is None and V is None:
-                        for t in range(e0, e1):
-                            G[i, ent_col[t]] += ent_pref[t] * A[ent_co[t]] * P[ent_tp[t]]
-                        continue
-                    pa = p0 + q1
-                    pb = p0 + q2
-                    if V is not None:
-                        dc = (((u[q2, 0] - cth * u[q1, 0]) * V[pa, 0]
-                               + (u[q2, 1] - cth * u[q1, 1]) * V[pa, 1]
-                               + (u[q2, 2] - cth * u[q1, 2]) * V[pa, 2]) / r1
-                              + ((u[q1, 0] - cth * u[q2, 0]) * V[pb, 0]
-                                 + (u[q1, 1] - cth * u[q2, 1]) * V[pb, 1]
-                                 + (u[q1, 2] - cth * u[q2, 2]) * V[pb, 2]) / r2)
-                        drjk = 0.0
-                        if rjk > 0.0:
-                            drjk = ((D[pb, 0] - D[pa, 0]) * (V[pb, 0] - V[pa, 0])
-                                    + (D[pb, 1] - D[pa, 1]) * (V[pb, 1] - V[pa, 1])
-                                    + (D[pb, 2] - D[pa, 2]) * (V[pb, 2] - V[pa, 2])) / rjk
-                        for t in range(e0, e1):
-                            m = ent_tp[t]
-                            k = ent_co[t]
-                            G[i, ent_col[t]] += ent_pref[t] * (
-                                dA[k] * P[m] * dc
-                                + A[k] * (P1[m] * vr[q1] + P2[m] * vr[q2] + Pjk[m] * drjk))
-                        continue
-                    # backward: contract the weights per triplet part first
-                    if W is not None:
-                        for t in range(e0, e1):
-                            w = W[i, ent_col[t]] * ent_pref[t]
-                            m = ent_tp[t]
-                            WA[m] += w * A[ent_co[t]]
-                            WdA[m] += w * dA[ent_co[t]]
-                        s_c = 0.0
-                        s_1 = 0.0
-                        s_2 = 0.0
-                        s_jk = 0.0
-                        for m in range(n_tp):
-                            s_c += WdA[m] * P[m]
-                            s_1 += WA[m] * P1[m]
-                            s_2 += WA[m] * P2[m]
-                            s_jk += WA[m] * Pjk[m]
-                        cj = s_c / r1
-                        ck = s_c / r2
-                        hjk = s_jk / rjk if rjk > 0.0 else 0.0
-                        for d in range(3):
-                            djk = (D[pb, d] - D[pa, d]) * hjk
-                            g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1 * u[q1, d] - djk
-                            g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2 * u[q2, d] + djk
+                        X = e * fcjk
+                        dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
+                Pm = R1 * R2 * X
+                rP[n_rec, m] = Pm
+                if Pm != 0.0:
+                    any_nonzero = True
+                if store:
+                    rP1[n_rec, m] = dR[a, q1] * R2 * X
+                    rP2[n_rec, m] = R1 * dR[a, q2] * X
+                    rPjk[n_rec, m] = R1 * R2 * dX
+            if not any_nonzero:
+                continue
+            k0 = L_co_ptr[key]
+            for m in range(L_co_ptr[key + 1] - k0):
+                co = L_co_ids[k0 + m]
+                base = 1.0 + co_lam[co] * cth
+                if base < 0.0:
+                    base = 0.0
+                Av, dAv = _angular_power(base, co_zeta[co], co_zint[co])
+                rA[n_rec, m] = co_pref[co] * Av
+                rdA[n_rec, m] = co_pref[co] * dAv * co_lam[co]
+            for t in range(e0, e1):
+                Gi[ent_col[t]] += rA[n_rec, ent_co[t]] * rP[n_rec, ent_tp[t]]
+            if store:
+                geo[n_rec, 0] = cth
+                geo[n_rec, 1] = rjk
+                rq3[n_rec, 0] = q1
+                rq3[n_rec, 1] = q2
+                rq3[n_rec, 2] = key
+                n_rec += 1
+    return n_rec
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
+    """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the records of
+    ``atom_forward(store=True)``; w = ∂E/∂G_i."""
+    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
+    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
+                                             scr[12], scr[13], scr[14])
+    WA, WdA = scr[15], scr[16]
+    for q in range(nq):
+        s = 0.0
+        key = c * nel + el[q]
+        for t in range(rad_ptr[key], rad_ptr[key + 1]):
+            f = rad_ids[t]
+            gg = group[f]
+            if fc[gg, q] != 0.0:
+                x = rr[q] - rs[f]
+                s += w[col[f]] * math.exp(-eta[f] * x * x) * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
+        p = p0 + q
+        g[p, 0] += s * u[q, 0]
+        g[p, 1] += s * u[q, 1]
+        g[p, 2] += s * u[q, 2]
+    for n in range(n_rec):
+        q1 = rq3[n, 0]
+        q2 = rq3[n, 1]
+        key = rq3[n, 2]
+        cth = geo[n, 0]
+        rjk = geo[n, 1]
+        n_tp = L_tp_ptr[key + 1] - L_tp_ptr[key]
+        for m in range(n_tp):
+            WA[m] = 0.0
+            WdA[m] = 0.0
+        for t in range(ent_ptr[key], ent_ptr[key + 1]):
+            wt = w[ent_col[t]]
+            m = ent_tp[t]
+            WA[m] += wt * rA[n, ent_co[t]]
+            WdA[m] += wt * rdA[n, ent_co[t]]
+        s_c = 0.0
+        s_1 = 0.0
+        s_2 = 0.0
+        s_jk = 0.0
+        for m in range(n_tp):
+            s_c += WdA[m] * rP[n, m]
+            s_1 += WA[m] * rP1[n, m]
+            s_2 += WA[m] * rP2[n, m]
+            s_jk += WA[m] * rPjk[n, m]
+        cj = s_c / rr[q1]
+        ck = s_c / rr[q2]
+        hjk = s_jk / rjk if rjk > 0.0 else 0.0
+        pa = p0 + q1
+        pb = p0 + q2
+        for d in range(3):
+            djk = (D[pb, d] - D[pa, d]) * hjk
+            g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1 * u[q1, d] - djk
+            g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2 * u[q2, d] + djk
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
+    """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the records."""
+    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
+    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
+                                             scr[12], scr[13], scr[14])
+    for q in range(nq):
+        p = p0 + q
+        vr = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
+        key = c * nel + el[q]
+        for t in range(rad_ptr[key], rad_ptr[key + 1]):
+            f = rad_ids[t]
+            gg = group[f]
+            if fc[gg, q] != 0.0:
+                x = rr[q] - rs[f]
+                dGi[col[f]] += (math.exp(-eta[f] * x * x)
+                                * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q]) * vr)
+    for n in range(n_rec):
+        q1 = rq3[n, 0]
+        q2 = rq3[n, 1]
+        key = rq3[n, 2]
+        cth = geo[n, 0]
+        rjk = geo[n, 1]
+        pa = p0 + q1
+        pb = p0 + q2
+        dc = 0.0
+        v1 = 0.0
+        v2 = 0.0
+        drjk = 0.0
+        for d in range(3):
+            dc += ((u[q2, d] - cth * u[q1, d]) * V[pa, d] / rr[q1]
+                   + (u[q1, d] - cth * u[q2, d]) * V[pb, d] / rr[q2])
+            v1 += u[q1, d] * V[pa, d]
+            v2 += u[q2, d] * V[pb, d]
+            drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
+        drjk = drjk / rjk if rjk > 0.0 else 0.0
+        for t in range(ent_ptr[key], ent_ptr[key + 1]):
+            m = ent_tp[t]
+            k = ent_co[t]
+            dGi[ent_col[t]] += (
+                rdA[n, k] * rP[n, m] * dc
+                + rA[n, k] * (rP1[n, m] * v1 + rP2[n, m] * v2 + rPjk[n, m] * drjk))
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
+    n_atoms = first.shape[0] - 1
+    for blk in prange(n_blocks):
+        scr = make_scratch(max_pairs, plan, False)
+        for i in range(blk, n_atoms, n_blocks):
+            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+            atom_forward(species[i], nq, plan, scr, G[i], False)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _backward_kernel(first, jn, D, r, species, W, g, max_pairs, n_blocks, plan):
+    n_atoms = first.shape[0] - 1
+    nf = W.shape[1]
+    for blk in prange(n_blocks):
+        scr = make_scratch(max_pairs, plan, True)
+        Gi = np.empty(nf)
+        for i in range(blk, n_atoms, n_blocks):
+            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+            Gi[:] = 0.0
+            n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
+            atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _jvp_kernel(first, jn, D, r, species, V, G, max_pairs, n_blocks, plan):
+    n_atoms = first.shape[0] - 1
+    nf = G.shape[1]
+    for blk in prange(n_blocks):
+        scr = make_scratch(max_pairs, plan, True)
+        Gi = np.empty(nf)
+        for i in range(blk, n_atoms, n_blocks):
+            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+            Gi[:] = 0.0
+            n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
+            atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
