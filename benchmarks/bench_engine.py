@@ -114,13 +114,13 @@ def _subprocess(code, env=None):
     return out.stdout.strip().splitlines()[-1]
 
 
-def memory_row(n_atoms_target):
+def memory_row(cells):
+    """Peak RSS of a fresh process evaluating E+F+stress on 8 * prod(cells) atoms."""
     code = f"""
         import resource, sys, numpy as np
         sys.path.insert(0, {HERE!r})
         from reference_setup import rattled_si, reference_potential
-        n_cells = round(({n_atoms_target} / 8) ** (1 / 3))
-        atoms = rattled_si(n_cells)
+        atoms = rattled_si({cells!r})
         pot = reference_potential()
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         r = pot.evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
@@ -158,14 +158,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small systems, one repetition")
     args = ap.parse_args()
-    repeat = 1 if args.quick else 5
+    repeat = 1 if args.quick else 9
     print(f"machine: {os.cpu_count()} cores, Numba threads available: "
           f"{numba.config.NUMBA_NUM_THREADS}, numpy {np.__version__}, numba {numba.__version__}")
     rows = []
     rows += neighbour_rows((4, 8) if args.quick else (8, 16), repeat)
     rows += energy_rows(4 if args.quick else 8, repeat)
     rows += startup_rows()
-    rows.append(memory_row(4096 if args.quick else 100_000))
+    rows.append(memory_row((8, 8, 8) if args.quick else (25, 25, 20)))   # 4,096 or 100,000 atoms
     width = max(len(r[0]) for r in rows)
     wname = max(len(r[1]) for r in rows)
     print(f"\n| {'case':{width}} | {'code':{wname}} | value |")

@@ -313,8 +313,8 @@ class SymmetryFunctions:
             raise ValueError(f"dE_dG must have shape {(len(species), self.n_features_max)}, got {W.shape}")
         g = np.zeros((nl.n_pairs, 3))
         if len(species) and self._rows:
-            _backward_kernel(nl.first, nl.j, nl.D, nl.r, species, W, g, max_pairs, n_blocks,
-                             self._plan())
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, np.zeros((0, 3)),
+                           np.zeros((0, 0)), g, max_pairs, n_blocks, self._plan(), True)
         return g
 
     def jvp(self, nl, species, V):
@@ -325,8 +325,8 @@ class SymmetryFunctions:
             raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
         dG = np.zeros((len(species), self.n_features_max))
         if len(species) and self._rows:
-            _jvp_kernel(nl.first, nl.j, nl.D, nl.r, species, V, dG, max_pairs, n_blocks,
-                        self._plan())
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, np.zeros((0, 0)), V, dG,
+                           np.zeros((0, 3)), max_pairs, n_blocks, self._plan(), False)
         return dG
 
     def compute(self, atoms):
@@ -726,9 +726,10 @@ def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _backward_kernel(first, jn, D, r, species, W, g, max_pairs, n_blocks, plan):
+def _record_kernel(first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks, plan, backward):
+    """Per atom: forward with records, then backward (W -> g) or jvp (V -> G)."""
     n_atoms = first.shape[0] - 1
-    nf = W.shape[1]
+    nf = W.shape[1] if backward else G.shape[1]
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan, True)
         Gi = np.empty(nf)
@@ -736,18 +737,7 @@ def _backward_kernel(first, jn, D, r, species, W, g, max_pairs, n_blocks, plan):
             p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
             Gi[:] = 0.0
             n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
-            atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _jvp_kernel(first, jn, D, r, species, V, G, max_pairs, n_blocks, plan):
-    n_atoms = first.shape[0] - 1
-    nf = G.shape[1]
-    for blk in prange(n_blocks):
-        scr = make_scratch(max_pairs, plan, True)
-        Gi = np.empty(nf)
-        for i in range(blk, n_atoms, n_blocks):
-            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-            Gi[:] = 0.0
-            n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
-            atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
+            if backward:
+                atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
+            else:
+                atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
