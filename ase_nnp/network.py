@@ -15,6 +15,28 @@ Activations (n2p2 letter in brackets where n2p2 has one)::
 
 Weights are stored as (n_in, n_out) matrices so that a batch of atoms is one
 matrix product per layer.
+
+Parameter gradients (for training)
+----------------------------------
+A loss built from energies, forces and stresses needs, per atom i with input
+x_i, the gradient with respect to every weight of
+
+    Φ = Σ_i c_i y(x_i) + Σ_i ∇_x y(x_i) · d_i ,
+
+with energy weights c_i and input-space directions d_i (forces and stresses
+enter through d_i = k ⊙ (∂G_i/∂D · V), the descriptor's jvp of a pair
+displacement V; see the trainer). The second term is a directional derivative,
+computed in forward mode by the tangent ḣ_0 = d, ż_k = ḣ_{k-1} W_k,
+ḣ_k = a_k'(z_k) ⊙ ż_k, ∇y·d = ḣ_L. Reverse mode through both the values and
+the tangents, with adjoints h̄ (values) and ḣ̄ (tangents), starting from
+h̄_L = c, ḣ̄_L = 1:
+
+    ż̄_k = ḣ̄_k ⊙ a_k'(z_k)
+    z̄_k = h̄_k ⊙ a_k'(z_k) + ḣ̄_k ⊙ a_k''(z_k) ⊙ ż_k
+    ∂Φ/∂W_k = h_{k-1}ᵀ z̄_k + ḣ_{k-1}ᵀ ż̄_k,   ∂Φ/∂b_k = Σ_i z̄_k
+    h̄_{k-1} = z̄_k W_kᵀ,   ḣ̄_{k-1} = ż̄_k W_kᵀ
+
+with a'' = -2 a a' (tanh), a'(1 - 2a) (logistic), σ(1 - σ) (softplus family), 0 (identity).
 """
 
 import numpy as np
@@ -24,21 +46,26 @@ ACTIVATIONS = ("identity", "tanh", "logistic", "softplus", "shifted_softplus")
 _LN2 = np.log(2.0)
 
 
-def activate(name, z):
-    """(a(z), a'(z)) for activation ``name``."""
+def activate(name, z, second=False):
+    """(a(z), a'(z)), or (a, a', a'') with ``second``, for activation ``name``."""
     if name == "tanh":
         a = np.tanh(z)
-        return a, 1.0 - a * a
-    if name == "identity":
-        return z, np.ones_like(z)
-    if name == "logistic":
+        d1 = 1.0 - a * a
+        d2 = -2.0 * a * d1 if second else None
+    elif name == "identity":
+        a, d1 = z, np.ones_like(z)
+        d2 = np.zeros_like(z) if second else None
+    elif name == "logistic":
         a = expit(z)
-        return a, a * (1.0 - a)
-    if name == "softplus":
-        return np.logaddexp(0.0, z), expit(z)
-    if name == "shifted_softplus":
-        return np.logaddexp(0.0, z) - _LN2, expit(z)
-    raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+        d1 = a * (1.0 - a)
+        d2 = d1 * (1.0 - 2.0 * a) if second else None
+    elif name in ("softplus", "shifted_softplus"):
+        a = np.logaddexp(0.0, z) - (_LN2 if name == "shifted_softplus" else 0.0)
+        d1 = expit(z)
+        d2 = d1 * (1.0 - d1) if second else None
+    else:
+        raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+    return (a, d1, d2) if second else (a, d1)
 
 
 class Network:
@@ -116,3 +143,55 @@ class Network:
             if k:
                 grad *= slopes[k - 1]
         return h[:, 0], grad
+
+    # ------------------------------------------------------------ training
+    @property
+    def parameters(self):
+        """All weights and biases as one flat vector (layer by layer, W then b)."""
+        return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
+                               zip(self.weights, self.biases)])
+
+    @parameters.setter
+    def parameters(self, vector):
+        vector = np.asarray(vector, dtype=np.float64)
+        if vector.shape != (self.n_parameters,):
+            raise ValueError(f"expected {self.n_parameters} parameters, got {vector.shape}")
+        pos = 0
+        for w, b in zip(self.weights, self.biases):
+            w[...] = vector[pos:pos + w.size].reshape(w.shape)
+            pos += w.size
+            b[...] = vector[pos:pos + b.size]
+            pos += b.size
+
+    def parameter_gradient(self, x, energy_weights, directions=None):
+        """∂Φ/∂θ as a flat vector (the order of ``parameters``), with
+        Φ = Σ_i c_i y(x_i) + Σ_i ∇y(x_i)·d_i (module docstring).
+
+        x: (n, n_inputs); energy_weights c: (n,); directions d: (n, n_inputs) or None.
+        """
+        n_layers = len(self.weights)
+        hs, dots, slopes, curvs = [x], [directions], [], []
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            z = hs[-1] @ w + b
+            a, d1, d2 = activate(act, z, second=True)
+            slopes.append(d1)
+            curvs.append(d2)
+            hs.append(a)
+            if directions is not None:
+                dots.append(d1 * (dots[-1] @ w))
+        h_bar = np.asarray(energy_weights, dtype=np.float64).reshape(-1, 1)
+        t_bar = np.ones_like(h_bar) if directions is not None else None
+        grads = [None] * n_layers
+        for k in range(n_layers - 1, -1, -1):
+            z_bar = h_bar * slopes[k]
+            if directions is not None:
+                zdot = dots[k] @ self.weights[k]
+                zdot_bar = t_bar * slopes[k]
+                z_bar = z_bar + t_bar * curvs[k] * zdot
+                dW = hs[k].T @ z_bar + dots[k].T @ zdot_bar
+                t_bar = zdot_bar @ self.weights[k].T
+            else:
+                dW = hs[k].T @ z_bar
+            grads[k] = np.concatenate([dW.ravel(), z_bar.sum(axis=0)])
+            h_bar = z_bar @ self.weights[k].T
+        return np.concatenate(grads)
