@@ -161,21 +161,12 @@ class Potential:
             return Evaluation(energy=float(E.sum()), energies=E)
         E, g = self.energies_and_pair_gradients(nl, species)
         out = Evaluation(energy=float(E.sum()), energies=E)
-        n = len(species)
         if forces:
-            out.forces = np.empty((n, 3))
-            for d in range(3):
-                out.forces[:, d] = (np.bincount(nl.i, g[:, d], minlength=n)
-                                    - np.bincount(nl.j, g[:, d], minlength=n))
+            out.forces = forces_from_pair_gradients(nl, g, len(species))
         if want_stress:
-            volume = abs(np.linalg.det(cell))
-            per_atom = np.empty((n, 3, 3))
-            for a in range(3):
-                for b in range(3):
-                    per_atom[:, a, b] = np.bincount(nl.i, nl.D[:, a] * g[:, b], minlength=n)
-            per_atom /= volume
-            out.stresses = per_atom
-            out.stress = per_atom.sum(axis=0)
+            out.stresses = atomic_stresses_from_pair_gradients(nl, g, len(species),
+                                                               abs(np.linalg.det(cell)))
+            out.stress = out.stresses.sum(axis=0)
         return out
 
     # ----------------------------------------------------------------- I/O
@@ -188,6 +179,24 @@ class Potential:
     def load(cls, path):
         from .modelfile import read
         return read(path)
+
+
+def forces_from_pair_gradients(nl, g, n_atoms):
+    """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p  (module docstring)."""
+    F = np.empty((n_atoms, 3))
+    for d in range(3):
+        F[:, d] = (np.bincount(nl.i, g[:, d], minlength=n_atoms)
+                   - np.bincount(nl.j, g[:, d], minlength=n_atoms))
+    return F
+
+
+def atomic_stresses_from_pair_gradients(nl, g, n_atoms, volume):
+    """σ_i = (1/V) Σ_{p: i_p = i} D_p ⊗ g_p, shape (n_atoms, 3, 3); they sum to σ."""
+    per_atom = np.empty((n_atoms, 3, 3))
+    for a in range(3):
+        for b in range(3):
+            per_atom[:, a, b] = np.bincount(nl.i, nl.D[:, a] * g[:, b], minlength=n_atoms)
+    return per_atom / volume
 
 
 def descriptor_from_arrays(kind, arrays):
