@@ -234,3 +234,17 @@ def test_compute_rejects_unknown_element_and_bad_parameters():
         SymmetryFunctions(["Si"], cutoff=5.0, alpha=1.0)
     with pytest.raises(ValueError, match="cutoff function"):
         SymmetryFunctions(["Si"], cutoff=5.0, cutoff_function="gauss")
+
+
+def test_jacobian_agrees_with_backward_and_jvp():
+    atoms, sf, nl, sp = _kernel_case()
+    rng = np.random.default_rng(3)
+    J = sf.jacobian(nl, sp)
+    W = rng.normal(size=(len(atoms), sf.n_features_max))
+    V = rng.normal(size=(nl.n_pairs, 3))
+    g = np.einsum("pf,pfd->pd", W[nl.i], J)
+    np.testing.assert_allclose(g, sf.backward(nl, sp, W), rtol=1e-12, atol=1e-12)
+    per_pair = np.einsum("pfd,pd->pf", J, V)
+    dG = np.zeros((len(atoms), sf.n_features_max))
+    np.add.at(dG, nl.i, per_pair)
+    np.testing.assert_allclose(dG, sf.jvp(nl, sp, V), rtol=1e-12, atol=1e-12)

@@ -55,6 +55,10 @@ from . import grids
 from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
 
 RADIAL, NARROW, WIDE = 2, 3, 9
+# placeholders for the outputs a kernel mode does not use
+_NO_G = np.zeros((0, 0))
+_NO_V = np.zeros((0, 3))
+_NO_J = np.zeros((0, 0, 3))
 _KIND_NAMES = {"narrow": NARROW, "wide": WIDE}
 
 
@@ -313,8 +317,8 @@ class SymmetryFunctions:
             raise ValueError(f"dE_dG must have shape {(len(species), self.n_features_max)}, got {W.shape}")
         g = np.zeros((nl.n_pairs, 3))
         if len(species) and self._rows:
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, np.zeros((0, 3)),
-                           np.zeros((0, 0)), g, max_pairs, n_blocks, self._plan(), True)
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, _NO_V, _NO_G, g, _NO_J,
+                           max_pairs, n_blocks, self._plan(), 0)
         return g
 
     def jvp(self, nl, species, V):
@@ -325,9 +329,24 @@ class SymmetryFunctions:
             raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
         dG = np.zeros((len(species), self.n_features_max))
         if len(species) and self._rows:
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, np.zeros((0, 0)), V, dG,
-                           np.zeros((0, 3)), max_pairs, n_blocks, self._plan(), False)
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, V, dG, _NO_V, _NO_J,
+                           max_pairs, n_blocks, self._plan(), 1)
         return dG
+
+    def jacobian(self, nl, species):
+        """J[p, f] = ∂G_{i_p f}/∂D_p for every pair p, shape (n_pairs, n_features_max, 3).
+
+        The sparse form of dG/dD (only the pairs of each centre): backward is
+        g_p = Σ_f dE/dG_{i_p f} J[p, f] and jvp is δG_i = Σ_{p of i} J[p]·V_p.
+        Worth storing when the same structure is evaluated many times (training);
+        its size is n_pairs · n_features · 24 bytes.
+        """
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        J = np.zeros((nl.n_pairs, self.n_features_max, 3))
+        if len(species) and self._rows:
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, _NO_G, _NO_V, J,
+                           max_pairs, n_blocks, self._plan(), 2)
+        return J
 
     def compute(self, atoms):
         """Descriptor values for an ASE ``Atoms`` (or anything with positions,
@@ -715,6 +734,52 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
                 + rA[n, k] * (rP1[n, m] * v1 + rP2[n, m] * v2 + rPjk[n, m] * drjk))
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
+    """J[p, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the records (the
+    uncontracted form of atom_backward: the same partials, one function at a time)."""
+    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
+     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
+    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
+                                             scr[12], scr[13], scr[14])
+    for q in range(nq):
+        p = p0 + q
+        key = c * nel + el[q]
+        for t in range(rad_ptr[key], rad_ptr[key + 1]):
+            f = rad_ids[t]
+            gg = group[f]
+            if fc[gg, q] != 0.0:
+                x = rr[q] - rs[f]
+                dT = math.exp(-eta[f] * x * x) * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
+                for d in range(3):
+                    J[p, col[f], d] += dT * u[q, d]
+    for n in range(n_rec):
+        q1 = rq3[n, 0]
+        q2 = rq3[n, 1]
+        key = rq3[n, 2]
+        cth = geo[n, 0]
+        rjk = geo[n, 1]
+        pa = p0 + q1
+        pb = p0 + q2
+        inv_jk = 1.0 / rjk if rjk > 0.0 else 0.0
+        for t in range(ent_ptr[key], ent_ptr[key + 1]):
+            m = ent_tp[t]
+            k = ent_co[t]
+            f = ent_col[t]
+            cj = rdA[n, k] * rP[n, m] / rr[q1]
+            ck = rdA[n, k] * rP[n, m] / rr[q2]
+            s1 = rA[n, k] * rP1[n, m]
+            s2 = rA[n, k] * rP2[n, m]
+            hjk = rA[n, k] * rPjk[n, m] * inv_jk
+            for d in range(3):
+                djk = (D[pb, d] - D[pa, d]) * hjk
+                J[pa, f, d] += cj * (u[q2, d] - cth * u[q1, d]) + s1 * u[q1, d] - djk
+                J[pb, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
     n_atoms = first.shape[0] - 1
@@ -726,18 +791,20 @@ def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _record_kernel(first, jn, D, r, species, W, V, G, g, max_pairs, n_blocks, plan, backward):
-    """Per atom: forward with records, then backward (W -> g) or jvp (V -> G)."""
+def _record_kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
+    """Per atom: forward with records, then backward (mode 0: W -> g), jvp
+    (mode 1: V -> G) or the Jacobian (mode 2: J)."""
     n_atoms = first.shape[0] - 1
-    nf = W.shape[1] if backward else G.shape[1]
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan, True)
-        Gi = np.empty(nf)
+        Gi = np.empty(max(W.shape[1], G.shape[1], J.shape[1]))
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
             Gi[:] = 0.0
             n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
-            if backward:
+            if mode == 0:
                 atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
-            else:
+            elif mode == 1:
                 atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
+            else:
+                atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J)
