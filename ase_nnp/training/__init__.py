@@ -1,4 +1,11 @@
-"""Training: loss and gradients (numpy), built on the engine; the engine never imports this."""
-from .loss import Frame, LossWeights, loss_and_gradient
+"""Training: loss, gradients, preprocessing and optimisers (numpy/scipy), built on the engine.
 
-__all__ = ["Frame", "LossWeights", "loss_and_gradient"]
+The engine never imports this package. The training loop, data reading and the
+command line are still to come (issue 3); these are the parts they build on.
+"""
+from .loss import Frame, LossWeights, loss_and_gradient
+from .optimizers import ParameterVector, adam, lbfgs
+from .preprocess import fit_energy_offsets, fit_scaling
+
+__all__ = ["Frame", "LossWeights", "loss_and_gradient", "ParameterVector", "adam", "lbfgs",
+           "fit_energy_offsets", "fit_scaling"]

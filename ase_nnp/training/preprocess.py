@@ -1,0 +1,38 @@
+r"""What is fixed before the networks are fitted: reference energies and input scaling.
+
+Reference energies: with n_fe the number of atoms of element e in frame f,
+the per-element E⁰_e minimise Σ_f (E_f - Σ_e n_fe E⁰_e)² (least squares over
+composition; the minimum-norm solution when compositions are collinear, e.g. a
+one-element set). The networks then learn only the residual.
+
+Scaling: per element, min / max / mean / σ of every descriptor column over the
+training atoms (:class:`ase_nnp.scaling.Scaling`); stored in the model file and
+kept for extrapolation checks.
+"""
+
+import numpy as np
+
+from ..scaling import Scaling
+
+
+def fit_energy_offsets(potential, frames):
+    """Set ``potential.energy_offsets`` by least squares over composition; return them."""
+    n_el = len(potential.elements)
+    A = np.array([np.bincount(f.species, minlength=n_el) for f in frames], dtype=np.float64)
+    b = np.array([f.energy for f in frames])
+    offsets, *_ = np.linalg.lstsq(A, b, rcond=None)
+    potential.energy_offsets = dict(zip(potential.elements, offsets.tolist()))
+    return potential.energy_offsets
+
+
+def fit_scaling(potential, frames, mode="scale_center", smin=-1.0, smax=1.0):
+    """Set every element's input scaling from the descriptor values of ``frames``."""
+    sf = potential.descriptor
+    for k, e in enumerate(potential.elements):
+        rows = [f.G[f.species == k, :sf.n_features(e)] for f in frames]
+        data = np.concatenate(rows) if rows else np.zeros((0, sf.n_features(e)))
+        if not len(data):
+            raise ValueError(f"no {e} atoms in the training frames: cannot fit its scaling; "
+                             "add structures containing it or drop it from the potential")
+        potential.scalings[e] = Scaling.from_data(data, mode, smin, smax)
+    return potential.scalings
