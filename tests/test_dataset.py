@@ -1,0 +1,68 @@
+"""Reading and validating reference data: every problem named with its file and index."""
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from ase_nnp.training import LossWeights
+from ase_nnp.training.dataset import (DatasetError, check_elements, check_weights, read,
+                                      summarize)
+
+
+def _structure(k, energy=True, forces=True, stress=True, symbol="Si"):
+    atoms = bulk(symbol, "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=k)
+    res = {}
+    if energy:
+        res["energy"] = -4.3 * len(atoms) + 0.01 * k
+    if forces:
+        res["forces"] = np.random.default_rng(k).normal(0, 0.3, (len(atoms), 3))
+    if stress:
+        res["stress"] = np.full(6, 0.001 * k)
+    atoms.calc = SinglePointCalculator(atoms, **res)
+    return atoms
+
+
+def test_reads_files_and_masks_missing_properties(tmp_path):
+    write(tmp_path / "a.extxyz", [_structure(0), _structure(1, forces=False)])
+    write(tmp_path / "b.traj", [_structure(2, stress=False)])
+    refs = read([tmp_path / "a.extxyz", tmp_path / "b.traj"])
+    assert len(refs) == 3
+    assert refs[1].forces is None and refs[2].stress is None
+    assert refs[0].stress.shape == (3, 3)
+    s = summarize(refs)
+    assert (s.n_frames, s.n_atoms, s.with_forces, s.with_stress) == (3, 24, 2, 2)
+    assert "3 structures" in str(s)
+
+
+def test_missing_energy_names_file_and_index(tmp_path):
+    write(tmp_path / "d.extxyz", [_structure(0), _structure(1, energy=False, forces=False,
+                                                              stress=False)])
+    with pytest.raises(DatasetError, match=r"d\.extxyz\[1\]: no reference energy"):
+        read(tmp_path / "d.extxyz")
+
+
+def test_nan_forces_name_file_and_index():
+    atoms = _structure(0)
+    atoms.calc.results["forces"][2, 1] = np.nan
+    with pytest.raises(DatasetError, match=r"<Atoms>\[0\]: forces contain NaN"):
+        read(atoms)
+
+
+def test_unknown_element_and_unreadable_file(tmp_path):
+    refs = read([_structure(0), _structure(1, symbol="C")])
+    with pytest.raises(DatasetError, match=r"\[0\]: contains \['C'\]"):
+        check_elements(refs, ["Si"])
+    (tmp_path / "junk.xyz").write_text("not a structure\n")
+    with pytest.raises(DatasetError, match="junk.xyz: ase.io cannot read it"):
+        read(tmp_path / "junk.xyz")
+    with pytest.raises(DatasetError, match="no such file"):
+        read(tmp_path / "missing.extxyz")
+
+
+def test_dataset_without_forces_needs_zero_force_weight():
+    refs = read([_structure(0, forces=False), _structure(1, forces=False)])
+    with pytest.raises(DatasetError, match="no forces but the force weight"):
+        check_weights(refs, LossWeights(1.0, 1.0, 0.0))
+    check_weights(refs, LossWeights(1.0, 0.0, 1.0))
