@@ -1,0 +1,101 @@
+"""The ``ase-nnp`` command.
+
+    ase-nnp info model.nnp                 what is in a model file
+    ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
+
+(``train``, ``export`` and ``import`` come with the trainer and n2p2 issues.)
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def _info(args):
+    import h5py
+
+    from .modelfile import read
+    pot = read(args.model)
+    with h5py.File(args.model, "r") as f:
+        version = int(f.attrs["format_version"])
+        created = f.attrs.get("created", "")
+        package = f.attrs.get("package_version", "")
+    sf = pot.descriptor
+    print(f"{args.model}: ase-nnp model, format version {version}, written by ase-nnp "
+          f"{package} at {created}")
+    print(f"elements: {', '.join(pot.elements)}; descriptor: {sf.kind}, {len(sf)} functions, "
+          f"cutoff {sf.cutoff:g} Å")
+    for e in pot.elements:
+        net = pot.networks[e]
+        kinds = {}
+        for label in sf.feature_labels(e):
+            kinds[label.split("[")[0]] = kinds.get(label.split("[")[0], 0) + 1
+        print(f"  {e}: {sf.n_features(e)} inputs ({', '.join(f'{n} {k}' for k, n in kinds.items())}), "
+              f"network {'-'.join(map(str, net.layer_sizes))} ({', '.join(net.activations)}), "
+              f"{net.n_parameters} parameters, scaling {pot.scalings[e].mode}, "
+              f"E0 = {pot.energy_offsets[e]:.6f} eV")
+    if args.functions:
+        for e in pot.elements:
+            for k, label in enumerate(sf.feature_labels(e)):
+                print(f"  {e} {k:3d} {label}")
+    if pot.metadata:
+        print("metadata: " + json.dumps(pot.metadata, indent=None, default=str))
+    return 0
+
+
+def _evaluate(args):
+    from ase.units import GPa
+
+    from .modelfile import read
+    from .training.dataset import check_elements, read as read_data
+    pot = read(args.model)
+    refs = read_data(args.data)
+    check_elements(refs, pot.elements)
+    de, df, ds = [], [], []
+    for ref in refs:
+        a = ref.atoms
+        res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc, forces=ref.forces is not None,
+                           stress=ref.stress is not None)
+        de.append((res.energy - ref.energy) / len(a))
+        if ref.forces is not None:
+            df.append((res.forces - ref.forces).ravel())
+        if ref.stress is not None:
+            ds.append((res.stress - ref.stress).ravel() / GPa)
+    rows = [("energy", "meV/atom", np.array(de) * 1000.0, len(de))]
+    if df:
+        rows.append(("forces", "eV/Å", np.concatenate(df), len(df)))
+    if ds:
+        rows.append(("stress", "GPa", np.concatenate(ds), len(ds)))
+    print(f"{len(refs)} structures from {', '.join(map(str, args.data))}")
+    print(f"{'property':10s} {'unit':9s} {'RMSE':>12s} {'MAE':>12s} {'structures':>11s}")
+    for name, unit, err, n in rows:
+        print(f"{name:10s} {unit:9s} {np.sqrt(np.mean(err ** 2)):12.5f} "
+              f"{np.mean(np.abs(err)):12.5f} {n:11d}")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("info", help="describe a .nnp model file")
+    p.add_argument("model")
+    p.add_argument("--functions", action="store_true", help="list every descriptor function")
+    p.set_defaults(func=_info)
+    p = sub.add_parser("evaluate", help="RMSE/MAE of a model against reference data")
+    p.add_argument("model")
+    p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
+    p.set_defaults(func=_evaluate)
+    args = ap.parse_args(argv)
+    from .errors import ModelFileError
+    from .training.dataset import DatasetError
+    try:
+        return args.func(args)
+    except (ModelFileError, DatasetError, FileNotFoundError) as err:
+        print(f"ase-nnp {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
