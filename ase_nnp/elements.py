@@ -1,5 +1,7 @@
 """Chemical symbols <-> atomic numbers, without importing ASE (engine code uses it)."""
 
+import numpy as np
+
 _SYMBOLS = (
     "X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn "
     "Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce "
@@ -34,3 +36,25 @@ def normalize_elements(elements):
     if not out:
         raise ValueError("at least one element is required")
     return out
+
+
+def element_indices(numbers, elements, owner):
+    """Index into ``elements`` (symbols) of every atomic number in ``numbers``.
+
+    Raises UnknownElementError naming the unknown elements and the known ones;
+    ``owner`` ("potential", "descriptor") says who does not know them.
+    """
+    from .errors import UnknownElementError
+    numbers = np.asarray(numbers, dtype=np.int64)
+    lut = np.full(len(_SYMBOLS), -1, dtype=np.int64)
+    for k, e in enumerate(elements):
+        lut[ATOMIC_NUMBERS[e]] = k
+    valid = (numbers > 0) & (numbers < len(_SYMBOLS))
+    idx = np.where(valid, lut[np.where(valid, numbers, 0)], -1)
+    if np.any(idx < 0):
+        unknown = sorted({_SYMBOLS[z] if 0 < z < len(_SYMBOLS) else str(z)
+                          for z in numbers[idx < 0].tolist()})
+        raise UnknownElementError(
+            f"the structure contains {unknown}, but this {owner} only knows {list(elements)}; "
+            f"use a {owner} made for these elements")
+    return idx

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .descriptors.acsf import SymmetryFunctions
-from .elements import ATOMIC_NUMBERS, normalize_elements
-from .errors import StructureError, UnknownElementError
+from .elements import element_indices, normalize_elements
+from .errors import StructureError
 from .neighbors import build
 from .network import Network
 from .scaling import Scaling
@@ -101,32 +101,29 @@ class Potential:
 
     # ------------------------------------------------------------ evaluate
     def species_indices(self, numbers):
-        numbers = np.asarray(numbers, dtype=np.int64)
-        known = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(self.elements)}
-        unknown = sorted(set(numbers.tolist()) - set(known))
-        if unknown:
-            from .elements import symbol
-            raise UnknownElementError(
-                f"the structure contains {[symbol(z) for z in unknown]}, but this potential only "
-                f"knows {self.elements}; use a potential trained for these elements")
-        lut = np.zeros(max(known) + 1, dtype=np.int64)
-        for z, k in known.items():
-            lut[z] = k
-        return lut[numbers]
+        """Element index of every atom; UnknownElementError lists the known elements."""
+        return element_indices(numbers, self.elements, "potential")
 
-    def atomic_energies_and_gradients(self, G, species):
-        """E_i and dE_i/dG_i for descriptor rows G (n_atoms, n_features_max)."""
-        E = np.empty(len(species))
-        dEdG = np.zeros_like(G)
+    def network_inputs(self, G, species):
+        """{element: (atom indices, scaled inputs x = s_min + k ⊙ (G - G_0))}."""
+        inputs = {}
         for k, e in enumerate(self.elements):
             idx = np.flatnonzero(species == k)
-            if not len(idx):
-                continue
-            nf = self.descriptor.n_features(e)
-            sc = self.scalings[e]
-            y, dy = self.networks[e].energy_and_input_gradient(sc.apply(G[idx, :nf]))
+            if len(idx):
+                inputs[e] = (idx, self.scalings[e].apply(G[idx, :self.descriptor.n_features(e)]))
+        return inputs
+
+    def atomic_energies_and_gradients(self, G, species, inputs=None):
+        """E_i and dE_i/dG_i for descriptor rows G (n_atoms, n_features_max);
+        ``inputs`` from ``network_inputs`` when the caller already has them."""
+        if inputs is None:
+            inputs = self.network_inputs(G, species)
+        E = np.empty(len(species))
+        dEdG = np.zeros_like(G)
+        for e, (idx, x) in inputs.items():
+            y, dy = self.networks[e].energy_and_input_gradient(x)
             E[idx] = y + self.energy_offsets[e]
-            dEdG[idx, :nf] = dy * sc.factor
+            dEdG[idx, :x.shape[1]] = dy * self.scalings[e].factor
         return E, dEdG
 
     def energies_and_pair_gradients(self, nl, species, fused=True):

@@ -1,7 +1,7 @@
 """NNPCalculator as an ASE calculator: public API, bad input, and ASE's workflows."""
 import numpy as np
 import pytest
-from ase import Atoms, units
+from ase import units
 from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 

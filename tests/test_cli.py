@@ -1,5 +1,4 @@
 """The ase-nnp command: info and evaluate on real files."""
-import numpy as np
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write

@@ -48,9 +48,6 @@ def _compare(atoms, species, rc):
     ref = ACSF(r_cut=rc, g2_params=G2, g4_params=G4, g5_params=G5, species=species,
                periodic=bool(atoms.pbc.any())).create(atoms)
     ours = sf.compute(atoms)
-    # our columns per centre element follow add order, which with expansion over
-    # centres interleaves centres: map (centre, function) -> column
-    sp = sf.species_indices(atoms.numbers)
     n_per_centre = len(sf) // len(species)
     checked = 0
     for a in range(len(atoms)):

@@ -1,8 +1,7 @@
 """Forces and stress against central finite differences of the energy; sum rules; invariances."""
 import numpy as np
 import pytest
-from ase import Atoms
-from ase.build import bulk, fcc111
+from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 from ase.stress import voigt_6_to_full_3x3_stress
 

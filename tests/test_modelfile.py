@@ -4,7 +4,6 @@ import os
 import h5py
 import numpy as np
 import pytest
-from ase.build import bulk
 
 from ase_nnp import ModelFileError, NNPCalculator, load
 from conftest import random_atoms, random_cell, sensitive_potential

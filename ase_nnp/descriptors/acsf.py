@@ -49,7 +49,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ..elements import ATOMIC_NUMBERS, normalize_elements
+from ..elements import ATOMIC_NUMBERS, element_indices, normalize_elements
 from ..errors import DescriptorSpecError, UnknownElementError
 from . import grids
 from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
@@ -279,17 +279,7 @@ class SymmetryFunctions:
 
     def species_indices(self, numbers):
         """Element index (0..n_elements-1) of every atom from atomic numbers."""
-        numbers = np.asarray(numbers)
-        lut = np.full(max(int(numbers.max(initial=0)), max(ATOMIC_NUMBERS.values())) + 1, -1)
-        for k, e in enumerate(self.elements):
-            lut[ATOMIC_NUMBERS[e]] = k
-        idx = lut[numbers]
-        if np.any(idx < 0):
-            from ..elements import symbol
-            unknown = sorted({symbol(z) for z in numbers[idx < 0]})
-            raise UnknownElementError(
-                f"element(s) {unknown} not covered; this descriptor knows {self.elements}")
-        return idx.astype(np.int64)
+        return element_indices(numbers, self.elements, "descriptor")
 
     def _launch(self, nl, species):
         if nl.cutoff < self.cutoff - 1e-12:
@@ -539,7 +529,7 @@ def atom_forward(c, nq, plan, scr, Gi, store):
      pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
      L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
      ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, dfc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5], scr[6]
+    u, rr, el, fc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[5], scr[6]
     geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
                                              scr[12], scr[13], scr[14])
     # radial functions

@@ -98,22 +98,8 @@ class Frame:
 
 def _predict(potential, frame):
     """Scaled inputs per element, E, F, σ and what the gradient needs."""
-    sf = potential.descriptor
-    G = frame.G
-    inputs = {}
-    E_i = np.empty(frame.n_atoms)
-    dEdG = np.zeros_like(G)
-    for k, e in enumerate(potential.elements):
-        idx = np.flatnonzero(frame.species == k)
-        if not len(idx):
-            continue
-        nf = sf.n_features(e)
-        sc = potential.scalings[e]
-        x = sc.apply(G[idx, :nf])
-        y, dy = potential.networks[e].energy_and_input_gradient(x)
-        E_i[idx] = y + potential.energy_offsets[e]
-        dEdG[idx, :nf] = dy * sc.factor
-        inputs[e] = (idx, x)
+    inputs = potential.network_inputs(frame.G, frame.species)
+    E_i, dEdG = potential.atomic_energies_and_gradients(frame.G, frame.species, inputs)
     g = frame.backward(dEdG)
     F = forces_from_pair_gradients(frame.nl, g, frame.n_atoms)
     sigma = (atomic_stresses_from_pair_gradients(frame.nl, g, frame.n_atoms, frame.volume)
