@@ -5,7 +5,7 @@ from ase.build import bulk
 
 from ase_nnp import Potential
 from ase_nnp.descriptors import SymmetryFunctions
-from ase_nnp.training import Frame, LossWeights, loss_and_gradient
+from ase_nnp.training import FrameSet, LossWeights, loss_and_gradient
 from ase_nnp.training.optimizers import ParameterVector, adam, lbfgs
 from ase_nnp.training.preprocess import fit_energy_offsets, fit_scaling
 
@@ -24,10 +24,10 @@ def _sw_frames(pot, n_frames=10, seed=0):
         atoms = bulk("Si", "diamond", a=5.43 * rng.uniform(0.97, 1.03), cubic=True)
         atoms.rattle(0.08, seed=int(rng.integers(1 << 30)))
         atoms.calc = calc
-        frames.append(Frame.from_arrays(pot, atoms.positions, atoms.numbers, atoms.cell[:], True,
-                                        atoms.get_potential_energy(), atoms.get_forces(),
-                                        atoms.get_stress(voigt=False)))
-    return frames
+        frames.append(dict(positions=atoms.positions, numbers=atoms.numbers, cell=atoms.cell[:],
+                           pbc=True, energy=atoms.get_potential_energy(),
+                           forces=atoms.get_forces(), stress=atoms.get_stress(voigt=False)))
+    return FrameSet.from_arrays(pot.descriptor, frames)
 
 
 def _potential():
@@ -49,7 +49,7 @@ def _prepared():
 
 def test_energy_offsets_by_least_squares():
     pot, frames = _prepared()
-    mean_per_atom = np.mean([f.energy / f.n_atoms for f in frames])
+    mean_per_atom = np.mean(frames.energy / frames.n_atoms_per_frame)
     assert pot.energy_offsets["Si"] == pytest.approx(mean_per_atom, rel=1e-12)
 
 

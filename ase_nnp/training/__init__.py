@@ -1,11 +1,18 @@
-"""Training: loss, gradients, preprocessing and optimisers (numpy/scipy), built on the engine.
+"""Training (numpy/scipy, built on the engine; the engine never imports this package).
 
-The engine never imports this package. The training loop, data reading and the
-command line are still to come (issue 3); these are the parts they build on.
+    dataset     read and validate reference data (any ase.io source)
+    frameset    structures prepared for one descriptor, as flat arrays
+    cache       the HDF5 cache of a FrameSet, keyed by data and descriptor
+    loss        loss, exact gradient, predictions and RMSEs
+    preprocess  reference energies and input scaling
+    optimizers  L-BFGS and Adam with exact, resumable state
+    config      the TOML training configuration
+    trainer     the loop: split, epochs, early stopping, checkpoints, resume
 """
-from .loss import Frame, LossWeights, loss_and_gradient
-from .optimizers import ParameterVector, adam, lbfgs
+from .frameset import FrameSet
+from .loss import LossWeights, errors, loss_and_gradient, predict
+from .optimizers import LBFGS, Adam, ParameterVector, adam, lbfgs
 from .preprocess import fit_energy_offsets, fit_scaling
 
-__all__ = ["Frame", "LossWeights", "loss_and_gradient", "ParameterVector", "adam", "lbfgs",
-           "fit_energy_offsets", "fit_scaling"]
+__all__ = ["FrameSet", "LossWeights", "errors", "loss_and_gradient", "predict", "LBFGS", "Adam",
+           "ParameterVector", "adam", "lbfgs", "fit_energy_offsets", "fit_scaling"]

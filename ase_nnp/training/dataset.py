@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..elements import symbol
-from .loss import Frame
 
 
 class DatasetError(ValueError):
@@ -138,8 +137,9 @@ def check_weights(refs, weights):
                            f"{weights.stress}; provide stresses or set the stress weight to 0")
 
 
-def frames(potential, refs):
-    """Training frames (neighbour lists, G and dG/dD computed once)."""
-    check_elements(refs, potential.elements)
-    return [Frame.from_arrays(potential, r.atoms.positions, r.atoms.numbers, r.atoms.cell[:],
-                              r.atoms.pbc, r.energy, r.forces, r.stress) for r in refs]
+def frames(descriptor, refs):
+    """A :class:`~ase_nnp.training.frameset.FrameSet` (neighbour lists, G and dG/dD
+    computed once) of the references."""
+    from .frameset import FrameSet
+    check_elements(refs, descriptor.elements)
+    return FrameSet.from_references(descriptor, refs)

@@ -7,10 +7,12 @@ never filled with zeros):
     L = w_E  <(E_f - E_f^ref)² / N_f²>_f
       + w_F  <Σ_a |F_a - F_a^ref|² / (3 N_f)>_{f with forces}
       + w_S  <Σ_ab (σ_ab - σ_ab^ref)² / 9>_{f with stress}
+      + w_A  <(E_i - E_i^ref)²>_{atoms i of frames with per-atom energies}
 
 Gradient with respect to the network parameters θ of element e
 ---------------------------------------------------------------
-With the adjoints c_f = ∂L/∂E_f (the same for every atom of f),
+With the adjoints c_i = ∂L/∂E_i (∂L/∂E_f for every atom of f, plus the
+per-atom energy term),
 δF_a = ∂L/∂F_a and δσ = ∂L/∂σ, and pair gradients g_p = ∂E/∂D_p (forces and
 stress are linear in g, see :mod:`ase_nnp.potential`):
 
@@ -21,25 +23,25 @@ Since g_p = Σ_f (∂E_i/∂G_if) ∂G_if/∂D_p, Σ_p g_p·V_p = Σ_i ∇_x y(x
 d_i = k ⊙ u_i and u = J V the descriptor's jvp (k the input scaling factors).
 So
 
-    ∂L/∂θ = ∂/∂θ [ Σ_i c_{f(i)} y(x_i) + Σ_i ∇_x y(x_i)·d_i ],
+    ∂L/∂θ = ∂/∂θ [ Σ_i c_i y(x_i) + Σ_i ∇_x y(x_i)·d_i ],
 
 exactly the quantity :meth:`ase_nnp.network.Network.parameter_gradient`
 returns.
 
-Positions do not change during training, so each frame computes its descriptor
-values G and the sparse Jacobian J[p] = ∂G_i/∂D_p (pairs of each centre only,
-``SymmetryFunctions.jacobian``) once; every later evaluation is then two
-contractions with J (backward and jvp) and the networks, with no triplet loop.
-J takes n_pairs · n_features · 24 bytes (about 29 kB per Si atom for the
-26-function set at 6.5 Å).
+All structures of a :class:`~ase_nnp.training.frameset.FrameSet` are evaluated
+together: one network pass per element over all its atoms, two contractions
+with the stored Jacobian J (backward and jvp) and per-frame sums by
+``bincount``; no triplet loop and no Python loop over structures.
+
+Reported errors (``errors``) are the usual pooled RMSEs: energy per atom over
+frames (meV/atom), force components over all atoms with forces (eV/Å), stress
+components over frames with stress (GPa), per-atom energies (meV).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..neighbors import build
-from ..potential import atomic_stresses_from_pair_gradients, forces_from_pair_gradients
+from ase.units import GPa
 
 
 @dataclass
@@ -47,102 +49,103 @@ class LossWeights:
     energy: float = 1.0
     forces: float = 1.0
     stress: float = 1.0
+    atomic_energies: float = 0.0
 
 
 @dataclass
-class Frame:
-    """One reference structure prepared for a given potential's descriptor."""
-    nl: object
-    species: np.ndarray
-    volume: float               # 0 when not periodic in all directions
-    energy: float
-    forces: np.ndarray = None   # (n, 3) or None
-    stress: np.ndarray = None   # (3, 3) or None
-    G: np.ndarray = None        # (n, n_features_max) descriptor values
-    J: np.ndarray = None        # (n_pairs, n_features_max, 3) ∂G_i/∂D_p
-
-    @classmethod
-    def from_arrays(cls, potential, positions, numbers, cell, pbc, energy, forces=None,
-                    stress=None):
-        pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
-        cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
-        nl = build(positions, cell, pbc, potential.cutoff)
-        volume = abs(np.linalg.det(cell)) if pbc.all() else 0.0
-        if stress is not None and not volume:
-            raise ValueError("a stress reference needs periodicity in all three directions")
-        species = potential.species_indices(numbers)
-        sf = potential.descriptor
-        return cls(nl, species, volume, float(energy),
-                   None if forces is None else np.asarray(forces, dtype=np.float64),
-                   None if stress is None else np.asarray(stress, dtype=np.float64).reshape(3, 3),
-                   sf.forward(nl, species), sf.jacobian(nl, species))
-
-    def backward(self, dE_dG):
-        """g_p = Σ_f dE/dG_{i_p f} J[p, f]."""
-        return np.einsum("pf,pfd->pd", dE_dG[self.nl.i], self.J)
-
-    def jvp(self, V):
-        """δG_i = Σ_{p of i} J[p] · V_p."""
-        per_pair = np.einsum("pfd,pd->pf", self.J, V)
-        out = np.zeros((self.n_atoms, self.J.shape[1]))
-        starts = self.nl.first[:-1]
-        has_pairs = np.diff(self.nl.first) > 0
-        if has_pairs.any():
-            out[has_pairs] = np.add.reduceat(per_pair, starts[has_pairs], axis=0)
-        return out
-
-    @property
-    def n_atoms(self):
-        return len(self.species)
+class Prediction:
+    energy: np.ndarray              # (n_frames,)
+    energies: np.ndarray            # (n_atoms,)
+    forces: np.ndarray = None       # (n_atoms, 3)
+    stress: np.ndarray = None       # (n_frames, 3, 3), zero for non-periodic frames
 
 
-def _predict(potential, frame):
-    """Scaled inputs per element, E, F, σ and what the gradient needs."""
-    inputs = potential.network_inputs(frame.G, frame.species)
-    E_i, dEdG = potential.atomic_energies_and_gradients(frame.G, frame.species, inputs)
-    g = frame.backward(dEdG)
-    F = forces_from_pair_gradients(frame.nl, g, frame.n_atoms)
-    sigma = (atomic_stresses_from_pair_gradients(frame.nl, g, frame.n_atoms, frame.volume)
-             .sum(axis=0) if frame.volume else None)
-    return inputs, float(E_i.sum()), F, sigma
+def predict(potential, fs, forces=True, stress=True, _keep=None):
+    """Energies, forces and stresses of every structure of FrameSet ``fs``."""
+    inputs = potential.network_inputs(fs.G, fs.species)
+    E_i, dEdG = potential.atomic_energies_and_gradients(fs.G, fs.species, inputs)
+    out = Prediction(np.bincount(fs.frame, E_i, minlength=fs.n_frames), E_i)
+    if forces or stress:
+        g = fs.backward(dEdG)
+        if forces:
+            out.forces = fs.forces_of(g)
+        if stress:
+            out.stress = fs.stresses_of(g)
+    if _keep is not None:
+        _keep["inputs"] = inputs
+    return out
 
 
-def loss_and_gradient(potential, frames, weights=LossWeights()):
+def errors(fs, pred):
+    """Pooled RMSEs (see module docstring); a property without reference is absent."""
+    out = {"energy": 1000.0 * float(np.sqrt(np.mean(
+        ((pred.energy - fs.energy) / fs.n_atoms_per_frame) ** 2)))}
+    if pred.forces is not None and fs.has_forces.any():
+        mask = fs.has_forces[fs.frame]
+        out["forces"] = float(np.sqrt(np.mean((pred.forces[mask] - fs.forces[mask]) ** 2)))
+    if pred.stress is not None and fs.has_stress.any():
+        d = (pred.stress[fs.has_stress] - fs.stress[fs.has_stress]) / GPa
+        out["stress"] = float(np.sqrt(np.mean(d * d)))
+    if fs.has_energies.any():
+        mask = fs.has_energies[fs.frame]
+        out["atomic_energies"] = 1000.0 * float(np.sqrt(np.mean(
+            (pred.energies[mask] - fs.energies[mask]) ** 2)))
+    return out
+
+
+def loss_and_gradient(potential, fs, weights=LossWeights(), gradient=True):
     """(L, {element: ∂L/∂θ_e as a flat vector in ``Network.parameters`` order}, parts).
 
-    ``parts`` holds the three mean squared errors (energy per atom, force
-    component, stress component) over the frames that have each reference.
+    ``parts`` holds the mean squared errors of the loss terms (energy per atom,
+    force component, stress component, per-atom energy) over the frames that
+    have each reference, and ``parts["rmse"]`` the pooled RMSEs of
+    :func:`errors`. With ``gradient=False`` the gradient is None.
     """
-    n_e = len(frames)
-    n_f = sum(f.forces is not None for f in frames)
-    n_s = sum(f.stress is not None for f in frames)
-    grads = {e: np.zeros(potential.networks[e].n_parameters) for e in potential.elements}
-    parts = {"energy": 0.0, "forces": 0.0, "stress": 0.0}
-    for frame in frames:
-        N = frame.n_atoms
-        inputs, E, F, sigma = _predict(potential, frame)
-        dE = (E - frame.energy) / N
-        parts["energy"] += dE * dE / n_e
-        c = weights.energy * 2.0 * dE / N / n_e
-        V = np.zeros((frame.nl.n_pairs, 3))
-        moved = False
-        if frame.forces is not None:
-            diff = F - frame.forces
-            parts["forces"] += np.sum(diff * diff) / (3 * N) / n_f
-            dF = weights.forces * 2.0 * diff / (3 * N) / n_f
-            V += dF[frame.nl.i] - dF[frame.nl.j]
-            moved = True
-        if frame.stress is not None:
-            diff = sigma - frame.stress
-            parts["stress"] += np.sum(diff * diff) / 9 / n_s
-            dS = weights.stress * 2.0 * diff / 9 / n_s
-            V += frame.nl.D @ dS / frame.volume
-            moved = True
-        u = frame.jvp(V) if moved else None
-        for e, (idx, x) in inputs.items():
-            nf = x.shape[1]
-            d = u[idx, :nf] * potential.scalings[e].factor if moved else None
-            grads[e] += potential.networks[e].parameter_gradient(x, np.full(len(idx), c), d)
+    N = fs.n_atoms_per_frame
+    n_e = fs.n_frames
+    n_f = int(fs.has_forces.sum())
+    n_s = int(fs.has_stress.sum())
+    atom_mask_e = fs.has_energies[fs.frame]
+    n_a = int(atom_mask_e.sum())
+    use_f = weights.forces > 0 and n_f > 0
+    use_s = weights.stress > 0 and n_s > 0
+    keep = {}
+    pred = predict(potential, fs, forces=use_f or not gradient, stress=use_s or not gradient,
+                   _keep=keep)
+    parts = {"energy": 0.0, "forces": 0.0, "stress": 0.0, "atomic_energies": 0.0}
+    dE = (pred.energy - fs.energy) / N
+    parts["energy"] = float(np.mean(dE * dE))
+    c = (weights.energy * 2.0 * dE / N / n_e)[fs.frame]
+    if n_a:
+        diff = np.where(atom_mask_e, pred.energies - fs.energies, 0.0)
+        parts["atomic_energies"] = float(np.sum(diff * diff) / n_a)
+        c = c + weights.atomic_energies * 2.0 * diff / n_a
+    V = None
+    if pred.forces is not None and n_f:
+        mask = fs.has_forces[fs.frame][:, None]
+        diff = np.where(mask, pred.forces - fs.forces, 0.0)
+        per_atom_norm = (3.0 * N * n_f)[fs.frame][:, None]
+        parts["forces"] = float(np.sum(diff * diff / per_atom_norm))
+        if use_f and gradient:
+            dF = weights.forces * 2.0 * diff / per_atom_norm
+            V = dF[fs.i] - dF[fs.j]
+    if pred.stress is not None and n_s:
+        diff = np.where(fs.has_stress[:, None, None], pred.stress - fs.stress, 0.0)
+        parts["stress"] = float(np.sum(diff * diff) / 9.0 / n_s)
+        if use_s and gradient:
+            volume = np.where(fs.volume > 0, fs.volume, np.inf)
+            dS = weights.stress * 2.0 * diff / 9.0 / n_s / volume[:, None, None]
+            dSp = dS[fs.pair_frame]
+            VS = np.einsum("pa,pab->pb", fs.D, dSp)
+            V = VS if V is None else V + VS
+    parts["rmse"] = errors(fs, pred)
     loss = (weights.energy * parts["energy"] + weights.forces * parts["forces"]
-            + weights.stress * parts["stress"])
-    return loss, grads, parts
+            + weights.stress * parts["stress"] + weights.atomic_energies * parts["atomic_energies"])
+    if not gradient:
+        return float(loss), None, parts
+    u = fs.jvp(V) if V is not None else None
+    grads = {e: np.zeros(potential.networks[e].n_parameters) for e in potential.elements}
+    for e, (idx, x) in keep["inputs"].items():
+        d = u[idx, :x.shape[1]] * potential.scalings[e].factor if u is not None else None
+        grads[e] = potential.networks[e].parameter_gradient(x, c[idx], d)
+    return float(loss), grads, parts

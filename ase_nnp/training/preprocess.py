@@ -15,22 +15,23 @@ import numpy as np
 from ..scaling import Scaling
 
 
-def fit_energy_offsets(potential, frames):
-    """Set ``potential.energy_offsets`` by least squares over composition; return them."""
+def fit_energy_offsets(potential, fs):
+    """Set ``potential.energy_offsets`` from FrameSet ``fs`` by least squares over
+    composition; return them."""
     n_el = len(potential.elements)
-    A = np.array([np.bincount(f.species, minlength=n_el) for f in frames], dtype=np.float64)
-    b = np.array([f.energy for f in frames])
+    A = np.zeros((fs.n_frames, n_el))
+    np.add.at(A, (fs.frame, fs.species), 1.0)
+    b = fs.energy
     offsets, *_ = np.linalg.lstsq(A, b, rcond=None)
     potential.energy_offsets = dict(zip(potential.elements, offsets.tolist()))
     return potential.energy_offsets
 
 
-def fit_scaling(potential, frames, mode="scale_center", smin=-1.0, smax=1.0):
-    """Set every element's input scaling from the descriptor values of ``frames``."""
+def fit_scaling(potential, fs, mode="scale_center", smin=-1.0, smax=1.0):
+    """Set every element's input scaling from the descriptor values of FrameSet ``fs``."""
     sf = potential.descriptor
     for k, e in enumerate(potential.elements):
-        rows = [f.G[f.species == k, :sf.n_features(e)] for f in frames]
-        data = np.concatenate(rows) if rows else np.zeros((0, sf.n_features(e)))
+        data = fs.G[fs.species == k, :sf.n_features(e)]
         if not len(data):
             raise ValueError(f"no {e} atoms in the training frames: cannot fit its scaling; "
                              "add structures containing it or drop it from the potential")

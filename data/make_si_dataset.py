@@ -1,0 +1,182 @@
+"""Generate the Stillinger–Weber silicon reference data shipped in ``data/``.
+
+    python data/make_si_dataset.py            # writes si_sw_train.extxyz.gz, si_sw_test.extxyz.gz
+
+Ground truth: matscipy's Stillinger–Weber calculator with the original
+parameters (Stillinger & Weber, PRB 31, 5262 (1985); paper 002 uses it the
+same way). Every structure carries energy, forces, per-atom energies and, when
+periodic in all directions, the stress (ASE units and sign), plus
+``config_type`` naming the recipe it came from.
+
+Recipes (``seed`` fixes everything; the test set is the same recipes run with
+another seed and fewer snapshots, so no test structure shares a trajectory
+with a training one):
+
+* ``bulk``      64-atom diamond cells, Langevin NVT at 300-1500 K and volumes
+                0.95-1.05 V0; 8-atom cells (smaller than twice the cutoff) and
+                128-atom cells at a few (T, V);
+* ``strained``  cells under a random symmetric strain (|ε| ≲ 3 %, "NPT-like"
+                shapes), short MD at 300-1200 K;
+* ``sheared``   cells under a pure shear of up to 6 %, MD at 300-900 K;
+* ``elastic``   near-0 K strained and lightly rattled cells, and 8-atom cells
+                relaxed internally under strain (what C44 probes);
+* ``eos``       the perfect crystal at 0.88-1.12 V0;
+* ``vacancy``   a 63-atom cell with one vacancy, relaxed and at 300-1200 K;
+* ``slab100`` / ``slab111``  32-atom slabs with 8 Å vacuum (pbc T,T,F), 0-900 K;
+* ``cluster``   atoms within 4.5-6 Å of a lattice site, 300-1000 K (no pbc).
+"""
+
+import argparse
+import os
+
+import numpy as np
+from ase import Atoms, units
+from ase.build import bulk, diamond100, diamond111
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+from ase.md.langevin import Langevin
+from ase.optimize import BFGS
+
+A0 = 5.431          # SW diamond lattice constant (Å)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def stillinger_weber():
+    from matscipy.calculators.manybody import Manybody
+    from matscipy.calculators.manybody.explicit_forms import StillingerWeber
+    from matscipy.calculators.manybody.explicit_forms.stillinger_weber import (
+        Stillinger_Weber_PRB_31_5262_Si)
+    return Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+
+
+class Recorder:
+    """Labels structures with SW results and keeps them."""
+
+    def __init__(self, calc):
+        self.calc = calc
+        self.images = []
+
+    def add(self, atoms, config_type):
+        a = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        a.calc = self.calc
+        results = {"energy": a.get_potential_energy(), "forces": a.get_forces(),
+                   "energies": a.get_potential_energies()}
+        if a.pbc.all():
+            results["stress"] = a.get_stress()
+        a.calc = SinglePointCalculator(a, **results)
+        a.info["config_type"] = config_type
+        self.images.append(a)
+
+
+def diamond(reps, volume_factor=1.0):
+    atoms = bulk("Si", "diamond", a=A0 * volume_factor ** (1 / 3), cubic=True) * reps
+    return atoms
+
+
+def strained(atoms, eps):
+    out = atoms.copy()
+    out.set_cell(atoms.cell[:] @ (np.eye(3) + eps), scale_atoms=True)
+    return out
+
+
+def md_snapshots(rec, atoms, calc, temperature, n_snap, interval, rng, config_type,
+                 equilibrate=300, timestep=1.0):
+    """Langevin NVT; one snapshot every ``interval`` steps after equilibration."""
+    atoms = atoms.copy()
+    atoms.calc = calc
+    masses = atoms.get_masses()[:, None]
+    atoms.set_momenta(rng.normal(0.0, 1.0, (len(atoms), 3))
+                      * np.sqrt(masses * units.kB * 2 * temperature))
+    dyn = Langevin(atoms, timestep * units.fs, temperature_K=temperature, friction=0.02,
+                   fixcm=False, rng=rng)
+    dyn.run(equilibrate)
+    for _ in range(n_snap):
+        dyn.run(interval)
+        rec.add(atoms, config_type)
+
+
+def generate(seed, scale):
+    """All recipes; ``scale`` multiplies the number of snapshots per trajectory."""
+    rng = np.random.default_rng(seed)
+    calc = stillinger_weber()
+    rec = Recorder(calc)
+
+    def n(k):
+        return max(1, int(round(k * scale)))
+
+    for T in (300, 600, 900, 1200, 1500):
+        for vf in (0.95, 0.975, 1.0, 1.025, 1.05):
+            md_snapshots(rec, diamond((2, 2, 2), vf), calc, T, n(24), 20, rng, "bulk")
+    for T in (300, 900, 1500):
+        for vf in (0.95, 1.0, 1.05):
+            md_snapshots(rec, diamond((1, 1, 1), vf), calc, T, n(15), 20, rng, "bulk")
+    for T in (600, 1200):
+        md_snapshots(rec, diamond((2, 2, 4)), calc, T, n(20), 20, rng, "bulk")
+    for _ in range(n(20)):
+        eps = rng.normal(0.0, 0.015, (3, 3))
+        eps = np.clip(0.5 * (eps + eps.T), -0.03, 0.03)
+        md_snapshots(rec, strained(diamond((2, 2, 2)), eps), calc, rng.uniform(300, 1200),
+                     n(5) if scale >= 1 else 1, 20, rng, "strained", equilibrate=150)
+    for _ in range(n(10)):
+        eps = np.zeros((3, 3))
+        a, b = rng.choice(3, 2, replace=False)
+        eps[a, b] = eps[b, a] = rng.uniform(-0.06, 0.06)
+        md_snapshots(rec, strained(diamond((2, 2, 2)), eps), calc, rng.uniform(300, 900),
+                     n(5) if scale >= 1 else 1, 20, rng, "sheared", equilibrate=150)
+    for _ in range(n(100)):
+        eps = rng.uniform(-0.03, 0.03, (3, 3))
+        atoms = strained(diamond((2, 2, 2)), 0.5 * (eps + eps.T))
+        atoms.rattle(rng.uniform(0.005, 0.05), seed=int(rng.integers(1 << 31)))
+        rec.add(atoms, "elastic")
+    for _ in range(n(40)):
+        eps = rng.uniform(-0.03, 0.03, (3, 3))
+        atoms = strained(diamond((1, 1, 1)), 0.5 * (eps + eps.T))
+        atoms.rattle(0.02, seed=int(rng.integers(1 << 31)))
+        atoms.calc = calc
+        BFGS(atoms, logfile=None).run(fmax=1e-4, steps=200)
+        rec.add(atoms, "elastic")
+    for vf in np.linspace(0.88, 1.12, n(25)):
+        rec.add(diamond((1, 1, 1), vf), "eos")
+    vac = diamond((2, 2, 2))
+    del vac[0]
+    vac.calc = calc
+    BFGS(vac, logfile=None).run(fmax=1e-3, steps=500)
+    rec.add(vac, "vacancy")
+    for T in (300, 600, 900, 1200):
+        md_snapshots(rec, vac, calc, T, n(15), 20, rng, "vacancy")
+    for name, build in (("slab100", diamond100), ("slab111", diamond111)):
+        slab = build("Si", (2, 2, 4), vacuum=8.0, a=A0)
+        rec.add(slab, name)
+        for T in (300, 600, 900):
+            md_snapshots(rec, slab, calc, T, n(12), 20, rng, name)
+    for radius in (4.5, 5.5, 6.0):
+        big = diamond((3, 3, 3))
+        centre = big.positions[np.argmin(np.linalg.norm(big.positions - big.cell.sum(0) / 2, axis=1))]
+        keep = np.linalg.norm(big.positions - centre, axis=1) <= radius
+        cluster = Atoms("Si%d" % keep.sum(), big.positions[keep] - centre)
+        cluster.center(vacuum=6.0)
+        cluster.pbc = False
+        for T in (300, 600, 1000):
+            md_snapshots(rec, cluster, calc, T, n(12), 20, rng, "cluster", equilibrate=200)
+    return rec.images
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--out", default=HERE)
+    args = ap.parse_args()
+    for name, seed, scale in (("si_sw_train", args.seed, 1.0), ("si_sw_test", args.seed + 1, 0.15)):
+        images = generate(seed, scale)
+        path = os.path.join(args.out, name + ".extxyz.gz")
+        tmp = path + ".tmp.extxyz.gz"
+        write(tmp, images, format="extxyz")
+        os.replace(tmp, path)
+        kinds = {}
+        for a in images:
+            kinds[a.info["config_type"]] = kinds.get(a.info["config_type"], 0) + 1
+        print(f"{path}: {len(images)} structures, {sum(len(a) for a in images)} atoms, {kinds}")
+
+
+if __name__ == "__main__":
+    main()
