@@ -2,14 +2,27 @@
 
     from ase_nnp import NNPCalculator
     atoms.calc = NNPCalculator("si.nnp")
+
+    from ase_nnp import train                 # the trainer (imported on first use)
+    train("data.extxyz", model="my.nnp")
 """
 
 __version__ = "0.1.0"
 
-from .errors import DescriptorSpecError, ModelFileError, StructureError, UnknownElementError
+from .errors import (CheckpointError, ConfigError, DescriptorSpecError, ModelFileError,
+                     StructureError, UnknownElementError)
 from .potential import Potential
 from .modelfile import read as load
 from .calculator import NNPCalculator
 
-__all__ = ["NNPCalculator", "Potential", "load", "ModelFileError", "UnknownElementError",
-           "StructureError", "DescriptorSpecError", "__version__"]
+__all__ = ["NNPCalculator", "Potential", "load", "train", "Trainer", "ModelFileError",
+           "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
+           "CheckpointError", "__version__"]
+
+
+def __getattr__(name):
+    # the calculator never loads the training package; ``train`` loads it on demand
+    if name in ("train", "Trainer"):
+        from .training import trainer
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'ase_nnp' has no attribute {name!r}")

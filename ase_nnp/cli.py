@@ -2,8 +2,7 @@
 
     ase-nnp info model.nnp                 what is in a model file
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
-
-(``train``, ``export`` and ``import`` come with the trainer and n2p2 issues.)
+    ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
 """
 
 import argparse
@@ -76,6 +75,20 @@ def _evaluate(args):
     return 0
 
 
+def _train(args):
+    from .training.config import describe
+    from .training.trainer import Trainer
+    if args.show_config:
+        print(describe())
+        return 0
+    if args.config is None:
+        print("ase-nnp train: give a config.toml (see ase-nnp train --show-config)",
+              file=sys.stderr)
+        return 2
+    result = Trainer(args.config).run(resume=args.resume)
+    return 130 if result.interrupted else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -87,12 +100,19 @@ def main(argv=None):
     p.add_argument("model")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("train", help="train a potential from a TOML configuration")
+    p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint of an interrupted or finished run")
+    p.add_argument("--show-config", action="store_true",
+                   help="print every configuration key with its default and meaning")
+    p.set_defaults(func=_train)
     args = ap.parse_args(argv)
-    from .errors import ModelFileError
+    from .errors import CheckpointError, ConfigError, ModelFileError
     from .training.dataset import DatasetError
     try:
         return args.func(args)
-    except (ModelFileError, DatasetError, FileNotFoundError) as err:
+    except (ModelFileError, DatasetError, ConfigError, CheckpointError, FileNotFoundError) as err:
         print(f"ase-nnp {args.command}: {err}", file=sys.stderr)
         return 2
 

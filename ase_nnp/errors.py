@@ -21,3 +21,11 @@ class StructureError(ValueError):
 
 class DescriptorSpecError(ValueError):
     """A descriptor parameter is out of its valid range."""
+
+
+class ConfigError(ValueError):
+    """A training configuration names an unknown key or holds a value of the wrong kind."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be resumed: missing, foreign, or made with other data or settings."""

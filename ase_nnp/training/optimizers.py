@@ -116,7 +116,8 @@ class LBFGS:
     def state(self):
         n = 0 if self.g is None else len(self.g)
         return {"memory": np.int64(self.memory),
-                "S": np.array(self.S).reshape(-1, n), "Y": np.array(self.Y).reshape(-1, n),
+                "S": np.array(self.S, dtype=np.float64).reshape(len(self.S), n),
+                "Y": np.array(self.Y, dtype=np.float64).reshape(len(self.Y), n),
                 "f": np.float64(np.nan if self.f is None else self.f),
                 "g": np.zeros(0) if self.g is None else self.g,
                 "f_old": np.float64(np.nan if self.f_old is None else self.f_old)}

@@ -1,0 +1,221 @@
+"""The training configuration: TOML sections and keys, each with a default and a meaning.
+
+``ase-nnp train --show-config`` prints this table; the README copies it.
+Every key name is unique across sections, so :func:`ase_nnp.train` takes them
+as plain keyword arguments. Relative paths in a TOML file are taken relative
+to the file's folder, so a config runs the same from anywhere.
+"""
+
+import json
+import os
+
+from ..errors import ConfigError
+
+_LIST = "list"
+#: section -> key -> (default, type, meaning)
+SCHEMA = {
+    "data": {
+        "train": (None, _LIST, "files (any ase.io format) or ase.Atoms with the training "
+                  "structures; required"),
+        "validation": ([], _LIST, "explicit validation files; when empty, validation_fraction "
+                       "of the training structures is held out"),
+        "validation_fraction": (0.1, float, "fraction held out for validation (0 disables "
+                                "validation; early stopping then watches the training loss)"),
+        "test": ([], _LIST, "files evaluated once with the best model at the end (never used "
+                 "for fitting or model selection)"),
+        "index": (":", str, "ase.io index applied to every file"),
+        "split_seed": (0, int, "seed of the train/validation split"),
+        "cache": ("auto", str, "HDF5 cache of descriptors and derivatives: 'auto' = "
+                  "<model>.cache.h5, '' = no cache, or a path"),
+    },
+    "descriptor": {
+        "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (paper 000's 26 "
+                   "functions at 6.5 Å, Si only)"),
+        "elements": ([], _LIST, "element symbols, in network order; empty = the elements "
+                     "found in the data, by atomic number"),
+        "cutoff": (6.0, float, "cutoff radius r_c (Å)"),
+        "cutoff_function": ("cos", str, "hard, cos, tanhu, tanh, exp, poly1, poly2, poly3, poly4"),
+        "cutoff_alpha": (0.0, float, "inner cutoff fraction α of the n2p2 cutoff functions"),
+        "radial_grid": ("shifted", str, "Imbalzano radial grid: 'shifted' or 'centered'"),
+        "radial_n": (8, int, "radial grid intervals n (shifted: n functions, centered: n + 1) "
+                     "per element pair"),
+        "angular_grid": ("centered", str, "Gastegger angular grid: 'centered' or 'shifted'"),
+        "angular_n": (3, int, "angular grid points per element triple"),
+        "angular_r_low": (1.5, float, "innermost angular grid point (Å)"),
+        "angular_kind": ("narrow", str, "'narrow' (G3, n2p2 type 3) or 'wide' (G9, type 9)"),
+        "zetas": ([1, 2, 4], _LIST, "angular exponents ζ"),
+        "lambdas": ([-1, 1], _LIST, "angular λ values (±1)"),
+    },
+    "network": {
+        "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
+        "activation": ("tanh", str, "tanh, logistic, softplus, shifted_softplus or identity"),
+        "init_seed": (0, int, "seed of the Glorot initial weights"),
+        "scaling": ("scale_center", str, "input scaling: none, scale, center, scale_center, "
+                    "sigma"),
+    },
+    "loss": {
+        "energy_weight": (1.0, float, "weight of the energy-per-atom MSE (eV²/atom²)"),
+        "forces_weight": (1.0, float, "weight of the force-component MSE (eV²/Å²)"),
+        "stress_weight": (1.0, float, "weight of the stress-component MSE (eV²/Å⁶)"),
+        "atomic_energies_weight": (0.0, float, "weight of the per-atom energy MSE (needs "
+                                   "per-atom reference energies)"),
+    },
+    "optimizer": {
+        "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch) or 'adam' "
+                   "(mini-batch)"),
+        "max_epochs": (1000, int, "epochs at most"),
+        "patience": (100, int, "stop after this many epochs without a better validation loss "
+                     "(0: never)"),
+        "time_limit": (0.0, float, "stop after this many minutes of training (0: no limit)"),
+        "memory": (10, int, "L-BFGS history length"),
+        "batch_size": (32, int, "Adam: structures per batch"),
+        "learning_rate": (1e-3, float, "Adam: initial learning rate"),
+        "lr_decay": (1.0, float, "Adam: learning rate factor per epoch"),
+    },
+    "output": {
+        "model": ("model.nnp", str, "the best model (lowest validation loss), written "
+                  "atomically whenever it improves"),
+        "checkpoint": ("auto", str, "trainer state for --resume: 'auto' = "
+                       "<model>.checkpoint.h5"),
+        "checkpoint_every": (10, int, "epochs between checkpoints (also written at the end "
+                             "and on Ctrl-C)"),
+        "learning_curve": ("auto", str, "CSV, one row per epoch: 'auto' = <model>.curve.csv"),
+        "progress": (True, bool, "show a progress bar (tqdm when installed, else a line per "
+                     "epoch)"),
+    },
+}
+
+#: keys that may change between a run and its --resume
+RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
+                     "test"}
+#: keys whose values are paths, resolved against the config file's folder
+PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve"}
+
+
+def section_of(key):
+    for section, keys in SCHEMA.items():
+        if key in keys:
+            return section
+    return None
+
+
+def _valid_keys():
+    return ", ".join(k for keys in SCHEMA.values() for k in keys)
+
+
+def _check_type(section, key, value):
+    default, kind, _ = SCHEMA[section][key]
+    where = f"[{section}] {key}"
+    if kind is _LIST:
+        if isinstance(value, (str, os.PathLike)) or hasattr(value, "positions"):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return list(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ConfigError(f"{where} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+class TrainingConfig:
+    """All keys of :data:`SCHEMA` as attributes (``cfg.cutoff``, ``cfg.model`` …)."""
+
+    def __init__(self, values=None, base_dir="."):
+        self.base_dir = os.path.abspath(base_dir)
+        self.values = {k: (list(d) if isinstance(d, list) else d)
+                       for keys in SCHEMA.values() for k, (d, _, _) in keys.items()}
+        for key, value in (values or {}).items():
+            section = section_of(key)
+            if section is None:
+                raise ConfigError(f"unknown key {key!r}; valid keys: {_valid_keys()}")
+            self.values[key] = _check_type(section, key, value)
+        if self.values["train"] is None:
+            raise ConfigError("[data] train is required: the files with the training structures")
+        for key in PATH_KEYS:
+            v = self.values[key]
+            if isinstance(v, list):
+                self.values[key] = [self._path(x) for x in v]
+            elif v not in ("auto", ""):
+                self.values[key] = self._path(v)
+        model = self.values["model"]
+        stem = model[:-4] if model.endswith(".nnp") else model
+        for key, suffix in (("cache", ".cache.h5"), ("checkpoint", ".checkpoint.h5"),
+                            ("learning_curve", ".curve.csv")):
+            if self.values[key] == "auto":
+                self.values[key] = stem + suffix
+        if not 0.0 <= self.values["validation_fraction"] < 1.0:
+            raise ConfigError("[data] validation_fraction must be in [0, 1)")
+        if self.values["method"] not in ("lbfgs", "adam"):
+            raise ConfigError(f"[optimizer] method must be 'lbfgs' or 'adam', got "
+                              f"{self.values['method']!r}")
+
+    def _path(self, p):
+        if hasattr(p, "positions"):
+            return p
+        p = os.fspath(p)
+        return p if os.path.isabs(p) else os.path.normpath(os.path.join(self.base_dir, p))
+
+    def __getattr__(self, key):
+        values = self.__dict__.get("values", {})
+        if key in values:
+            return values[key]
+        raise AttributeError(key)
+
+    @classmethod
+    def from_toml(cls, path):
+        try:
+            import tomllib
+        except ImportError:         # Python < 3.11
+            import tomli as tomllib
+        try:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        flat = {}
+        for section, keys in doc.items():
+            if section not in SCHEMA:
+                raise ConfigError(f"{path}: unknown section [{section}]; valid sections: "
+                                  f"{', '.join(SCHEMA)}")
+            if not isinstance(keys, dict):
+                raise ConfigError(f"{path}: {section} must be a [section] table")
+            for key, value in keys.items():
+                if key not in SCHEMA[section]:
+                    raise ConfigError(f"{path}: unknown key {key!r} in [{section}]; valid keys "
+                                      f"there: {', '.join(SCHEMA[section])}")
+                flat[key] = value
+        return cls(flat, base_dir=os.path.dirname(os.path.abspath(path)))
+
+    def fingerprint(self):
+        """The settings that must match for --resume (JSON-able dict)."""
+        out = {}
+        for k, v in self.values.items():
+            if k in RESUMABLE_CHANGES or k in ("checkpoint", "learning_curve", "cache", "model"):
+                continue
+            out[k] = [x if isinstance(x, (str, int, float)) else "<Atoms>" for x in v] \
+                if isinstance(v, list) else v
+        return out
+
+    def to_json(self):
+        return json.dumps(self.fingerprint(), sort_keys=True)
+
+
+def describe():
+    """The schema as text: one line per key with its default and meaning."""
+    lines = []
+    for section, keys in SCHEMA.items():
+        lines.append(f"[{section}]")
+        for key, (default, _, doc) in keys.items():
+            shown = "(required)" if default is None else json.dumps(default)
+            lines.append(f"  {key} = {shown}\n      {doc}")
+    return "\n".join(lines)

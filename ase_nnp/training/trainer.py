@@ -1,0 +1,393 @@
+"""The training loop: data → split → preprocessing → epochs → best model.
+
+    from ase_nnp import train
+    result = train("data.extxyz", model="my.nnp", cutoff=5.0, hidden_layers=[20, 20])
+
+or ``ase-nnp train config.toml [--resume]``; the keys are those of
+:mod:`ase_nnp.training.config`.
+
+Per epoch (one L-BFGS iteration, or one Adam pass over the training set) the
+loop records the training loss and the RMSEs of energy (meV/atom), forces
+(eV/Å) and stress (GPa) on the training and validation sets, appends them to
+the learning-curve CSV, and writes the model atomically whenever the
+validation loss improves. It stops at ``max_epochs``, after ``patience``
+epochs without improvement, at ``time_limit``, or when L-BFGS converges.
+
+Checkpoints hold everything the loop needs to continue exactly (parameters,
+optimiser state including its random generator, best model so far, early
+stopping counter, learning curve), together with the data key and the
+settings; ``resume`` refuses a checkpoint made with other data or settings.
+A resumed run gives bit for bit the parameters of an uninterrupted one. Ctrl-C
+writes the checkpoint of the last completed epoch before stopping.
+"""
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..potential import Potential
+from .cache import cache_key, load_or_build
+from .config import TrainingConfig
+from .dataset import DatasetError, check_elements, check_weights, read, summarize
+from .loss import LossWeights, loss_and_gradient
+from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector
+from .preprocess import fit_energy_offsets, fit_scaling
+
+CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
+CHECKPOINT_VERSION = 1
+COLUMNS = ("epoch", "seconds", "train_loss", "train_energy_meV_atom", "train_forces_eV_A",
+           "train_stress_GPa", "val_loss", "val_energy_meV_atom", "val_forces_eV_A",
+           "val_stress_GPa")
+
+
+@dataclass
+class TrainingResult:
+    potential: Potential
+    epochs: int                  # epochs completed (including resumed ones)
+    best_epoch: int
+    stopped_because: str
+    train_errors: dict
+    validation_errors: dict
+    test_errors: dict = field(default_factory=dict)
+    history: np.ndarray = None   # learning curve, columns COLUMNS
+    interrupted: bool = False
+
+
+def build_descriptor(cfg, elements):
+    from ..descriptors import SymmetryFunctions
+    from ..descriptors.presets import reference_si_descriptor
+    if cfg.preset == "si-yoo2019":
+        if list(elements) != ["Si"]:
+            raise DatasetError(f"preset 'si-yoo2019' is for Si only; the data has {elements}")
+        return reference_si_descriptor()
+    if cfg.preset:
+        raise DatasetError(f"unknown descriptor preset {cfg.preset!r}; use 'si-yoo2019' or ''")
+    sf = SymmetryFunctions(elements, cutoff=cfg.cutoff, cutoff_function=cfg.cutoff_function,
+                           alpha=cfg.cutoff_alpha)
+    sf.add_radial_grid(cfg.radial_n, cfg.radial_grid)
+    sf.add_angular_grid(cfg.angular_n, cfg.angular_r_low, zetas=tuple(cfg.zetas),
+                        lambdas=tuple(cfg.lambdas), kind=cfg.angular_grid,
+                        angular=cfg.angular_kind)
+    return sf
+
+
+def _fmt(errs):
+    parts = [f"E {errs['energy']:.3f} meV/atom"]
+    if "forces" in errs:
+        parts.append(f"F {errs['forces']:.4f} eV/Å")
+    if "stress" in errs:
+        parts.append(f"σ {errs['stress']:.4f} GPa")
+    return ", ".join(parts)
+
+
+class Trainer:
+    """One training run (see the module docstring). ``config``: a
+    :class:`TrainingConfig`, a TOML path, or a dict of keys."""
+
+    def __init__(self, config, descriptor=None, log=print):
+        if isinstance(config, (str, os.PathLike)):
+            config = TrainingConfig.from_toml(config)
+        elif isinstance(config, dict):
+            config = TrainingConfig(config)
+        self.cfg = config
+        self.log = log or (lambda *a, **k: None)
+        self.descriptor = descriptor
+        self.weights = LossWeights(config.energy_weight, config.forces_weight,
+                                   config.stress_weight, config.atomic_energies_weight)
+
+    # ------------------------------------------------------------ setup
+    def prepare(self):
+        cfg = self.cfg
+        refs = read(cfg.train, cfg.index)
+        n_train_refs = len(refs)
+        if cfg.validation:
+            refs = refs + read(cfg.validation, cfg.index)
+        elements = self._elements(refs)
+        check_elements(refs, elements)
+        check_weights(refs, self.weights)
+        if self.descriptor is None:
+            self.descriptor = build_descriptor(cfg, elements)
+        elif list(self.descriptor.elements) != elements:
+            raise DatasetError(f"the descriptor covers {self.descriptor.elements}, the "
+                               f"settings/data need {elements}")
+        self.log(f"data: {summarize(refs)}")
+        t = time.perf_counter()
+        fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log)
+        self.data_key = cache_key(self.descriptor, refs)
+        self.log(f"descriptors: {fs_all} ({how} in {time.perf_counter() - t:.1f} s"
+                 f"{', cache ' + cfg.cache if cfg.cache else ''})")
+        if cfg.validation:
+            train_idx = np.arange(n_train_refs)
+            val_idx = np.arange(n_train_refs, len(refs))
+        else:
+            order = np.random.default_rng(cfg.split_seed).permutation(n_train_refs)
+            n_val = int(round(cfg.validation_fraction * n_train_refs))
+            if cfg.validation_fraction > 0 and n_train_refs > 1:
+                n_val = min(max(n_val, 1), n_train_refs - 1)
+            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        self.train_set = fs_all.subset(train_idx)
+        self.val_set = fs_all.subset(val_idx) if len(val_idx) else None
+        self.log(f"split: {len(train_idx)} training, {len(val_idx)} validation structures")
+        pot = Potential(elements, self.descriptor, hidden_layers=tuple(cfg.hidden_layers),
+                        activation=cfg.activation, seed=cfg.init_seed)
+        fit_energy_offsets(pot, self.train_set)
+        fit_scaling(pot, self.train_set, mode=cfg.scaling)
+        self.potential = pot
+        self.pv = ParameterVector(pot)
+        self.summary = summarize(refs)
+
+    def _elements(self, refs):
+        if self.cfg.elements:
+            return list(self.cfg.elements)
+        if self.descriptor is not None:
+            return list(self.descriptor.elements)
+        from ..elements import symbol
+        zs = sorted({int(z) for r in refs for z in r.atoms.numbers})
+        return [symbol(z) for z in zs]
+
+    def _objective(self):
+        pot, pv, fs, w = self.potential, self.pv, self.train_set, self.weights
+        self._last = {}
+
+        def objective(theta, frames=None):
+            pv.set(theta)
+            batch = fs if frames is None else fs.subset(np.sort(frames))
+            loss, grads, parts = loss_and_gradient(pot, batch, w)
+            if frames is None:
+                self._last = {"theta": theta.tobytes(), "parts": parts}
+            return loss, pv.flatten(grads)
+        return objective
+
+    def _evaluate(self, fs, theta):
+        if fs is None:
+            return np.nan, {}
+        self.pv.set(theta)
+        loss, _, parts = loss_and_gradient(self.potential, fs, self.weights, gradient=False)
+        return loss, parts["rmse"]
+
+    # ------------------------------------------------------------ state
+    def _new_state(self):
+        cfg = self.cfg
+        theta = self.pv.get()
+        if cfg.method == "lbfgs":
+            opt = LBFGS(cfg.memory)
+        else:
+            opt = Adam(len(theta), cfg.learning_rate, cfg.lr_decay, cfg.batch_size,
+                       cfg.init_seed)
+        return {"epoch": 0, "theta": theta, "optimizer": opt, "best_loss": np.inf,
+                "best_theta": theta.copy(), "best_epoch": -1, "bad_epochs": 0, "elapsed": 0.0,
+                "history": []}
+
+    def _write_checkpoint(self, snap):
+        import h5py
+        path = self.cfg.checkpoint
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = CHECKPOINT_FORMAT
+                f.attrs["version"] = CHECKPOINT_VERSION
+                f.attrs["settings"] = self.cfg.to_json()
+                f.attrs["data_key"] = self.data_key
+                f.attrs["optimizer"] = snap["optimizer_name"]
+                for k in ("epoch", "best_loss", "best_epoch", "bad_epochs", "elapsed"):
+                    f.attrs[k] = snap[k]
+                f["theta"] = snap["theta"]
+                f["best_theta"] = snap["best_theta"]
+                f["history"] = np.array(snap["history"], dtype=np.float64).reshape(-1, len(COLUMNS))
+                g = f.create_group("optimizer_state")
+                for k, v in snap["optimizer_state"].items():
+                    g[k] = v
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def _read_checkpoint(self):
+        import h5py
+        path = self.cfg.checkpoint
+        if not os.path.exists(path):
+            raise CheckpointError(f"{path}: no checkpoint to resume from; start without --resume")
+        try:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("format") != CHECKPOINT_FORMAT:
+                    raise CheckpointError(f"{path} is not an ase-nnp checkpoint")
+                if int(f.attrs["version"]) != CHECKPOINT_VERSION:
+                    raise CheckpointError(f"{path}: checkpoint version {f.attrs['version']} is "
+                                          f"not {CHECKPOINT_VERSION}; start a new run")
+                if f.attrs["data_key"] != self.data_key:
+                    raise CheckpointError(f"{path} was made with other training data or "
+                                          "another descriptor; start a new run without --resume")
+                saved = json.loads(f.attrs["settings"])
+                now = self.cfg.fingerprint()
+                changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+                if changed:
+                    raise CheckpointError(
+                        f"{path} was made with other settings ({', '.join(changed)}); only "
+                        f"{', '.join(sorted(_resumable()))} may change on --resume")
+                name = f.attrs["optimizer"]
+                opt = OPTIMIZERS[name].from_state({k: v[()] for k, v in f["optimizer_state"].items()})
+                state = {k: f.attrs[k].item() for k in ("epoch", "best_loss", "best_epoch",
+                                                        "bad_epochs", "elapsed")}
+                state.update(theta=f["theta"][()], best_theta=f["best_theta"][()],
+                             history=[tuple(r) for r in f["history"][()]], optimizer=opt)
+                return state
+        except (OSError, KeyError) as err:
+            raise CheckpointError(f"{path}: unreadable checkpoint ({err}); start a new run") from None
+
+    def _snapshot(self, st):
+        return {"optimizer_name": st["optimizer"].name,
+                "optimizer_state": {k: np.copy(v) for k, v in st["optimizer"].state().items()},
+                "theta": st["theta"].copy(), "best_theta": st["best_theta"].copy(),
+                "epoch": st["epoch"], "best_loss": st["best_loss"], "best_epoch": st["best_epoch"],
+                "bad_epochs": st["bad_epochs"], "elapsed": st["elapsed"],
+                "history": list(st["history"])}
+
+    def _write_curve(self, history):
+        path = self.cfg.learning_curve
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as fh:
+            fh.write(",".join(COLUMNS) + "\n")
+            for row in history:
+                fh.write(f"{int(row[0])}," + ",".join(f"{x:.8g}" for x in row[1:]) + "\n")
+        os.replace(tmp, path)
+
+    def _save_model(self, theta, st, val_errors):
+        self.pv.set(theta)
+        self.potential.save(self.cfg.model, training={
+            "epoch": int(st["epoch"]), "validation_rmse": val_errors,
+            "settings": self.cfg.fingerprint(), "data": str(self.summary)})
+
+    # ------------------------------------------------------------ loop
+    def run(self, resume=False):
+        cfg = self.cfg
+        if not hasattr(self, "potential"):
+            self.prepare()
+        st = self._read_checkpoint() if resume else self._new_state()
+        if resume:
+            self.log(f"resuming {cfg.checkpoint} after epoch {st['epoch']} "
+                     f"(best epoch {st['best_epoch']})")
+        objective = self._objective()
+        snap = self._snapshot(st)
+        bar = _progress(cfg.progress, cfg.max_epochs, st["epoch"])
+        reason, interrupted = "max_epochs", False
+        theta = st["theta"]
+        t_start = time.perf_counter() - st["elapsed"]
+        try:
+            while st["epoch"] < cfg.max_epochs:
+                epoch = st["epoch"]
+                opt = st["optimizer"]
+                theta, train_loss = opt.epoch(theta, objective, len(self.train_set), epoch)
+                if self._last.get("theta") == theta.tobytes():
+                    train_errors = self._last["parts"]["rmse"]
+                else:
+                    train_loss, train_errors = self._evaluate(self.train_set, theta)
+                val_loss, val_errors = self._evaluate(self.val_set, theta)
+                st["epoch"] = epoch + 1
+                st["theta"] = theta
+                st["elapsed"] = time.perf_counter() - t_start
+                watch = val_loss if self.val_set is not None else train_loss
+                st["history"].append((epoch + 1, st["elapsed"], train_loss,
+                                      train_errors.get("energy", np.nan),
+                                      train_errors.get("forces", np.nan),
+                                      train_errors.get("stress", np.nan), val_loss,
+                                      val_errors.get("energy", np.nan),
+                                      val_errors.get("forces", np.nan),
+                                      val_errors.get("stress", np.nan)))
+                if watch < st["best_loss"]:
+                    st.update(best_loss=watch, best_theta=theta.copy(), best_epoch=epoch + 1,
+                              bad_epochs=0)
+                    self._save_model(theta, st, val_errors or train_errors)
+                else:
+                    st["bad_epochs"] += 1
+                snap = self._snapshot(st)
+                self._write_curve(st["history"])
+                bar.update(epoch + 1, train_errors, val_errors)
+                if opt.converged:
+                    reason = "converged"
+                elif cfg.patience and st["bad_epochs"] >= cfg.patience:
+                    reason = "early stopping"
+                elif cfg.time_limit and st["elapsed"] > 60.0 * cfg.time_limit:
+                    reason = "time limit"
+                elif (epoch + 1) % cfg.checkpoint_every == 0:
+                    self._write_checkpoint(snap)
+                    continue
+                else:
+                    continue
+                break
+        except KeyboardInterrupt:
+            interrupted, reason = True, "interrupted"
+            self.log(f"\ninterrupted: saving the checkpoint after epoch {snap['epoch']} to "
+                     f"{cfg.checkpoint}; continue with --resume")
+        finally:
+            bar.close()
+        self._write_checkpoint(snap)
+        self._write_curve(snap["history"])
+        best = snap["best_theta"]
+        self.pv.set(best)
+        _, train_errors = self._evaluate(self.train_set, best)
+        _, val_errors = self._evaluate(self.val_set, best)
+        test_errors = {}
+        if cfg.test and not interrupted:
+            from .dataset import frames
+            test_refs = read(cfg.test, cfg.index)
+            check_elements(test_refs, self.potential.elements)
+            _, test_errors = self._evaluate(frames(self.descriptor, test_refs), best)
+        self.pv.set(best)
+        self.log(f"stopped ({reason}) after {snap['epoch']} epochs; best epoch "
+                 f"{snap['best_epoch']} written to {cfg.model}")
+        self.log(f"  train      {_fmt(train_errors)}")
+        if val_errors:
+            self.log(f"  validation {_fmt(val_errors)}")
+        if test_errors:
+            self.log(f"  test       {_fmt(test_errors)}")
+        return TrainingResult(self.potential, snap["epoch"], snap["best_epoch"], reason,
+                              train_errors, val_errors, test_errors,
+                              np.array(snap["history"]).reshape(-1, len(COLUMNS)), interrupted)
+
+
+def _resumable():
+    from .config import RESUMABLE_CHANGES
+    return RESUMABLE_CHANGES
+
+
+class _progress:
+    """tqdm when installed, else one line per epoch; nothing when disabled."""
+
+    def __init__(self, enabled, total, initial):
+        self.enabled, self.bar = enabled, None
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True)
+            except ImportError:
+                pass
+
+    def update(self, epoch, train, val):
+        if not self.enabled:
+            return
+        text = f"train {_fmt(train)}" + (f" | val {_fmt(val)}" if val else "")
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(text, refresh=False)
+        else:
+            print(f"epoch {epoch}: {text}", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(train, resume=False, descriptor=None, log=print, **keys):
+    """Train a potential from files or ``ase.Atoms`` lists; keys as in
+    :mod:`ase_nnp.training.config` (``model=``, ``cutoff=``, ``method=`` …).
+    ``descriptor`` (a SymmetryFunctions) replaces the [descriptor] keys.
+    Returns a :class:`TrainingResult`; the best model is also written to ``model``."""
+    if isinstance(train, (list, tuple)) and train and hasattr(train[0], "positions"):
+        keys["train"] = list(train)
+    else:
+        keys["train"] = train
+    return Trainer(TrainingConfig(keys), descriptor=descriptor, log=log).run(resume=resume)

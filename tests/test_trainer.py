@@ -1,0 +1,218 @@
+"""The training loop: files out, exact resume, Ctrl-C, early stopping, cache and config errors."""
+import csv
+
+import h5py
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from ase_nnp import CheckpointError, ConfigError, load, train
+from ase_nnp.cli import main
+from ase_nnp.training import cache as cache_mod
+from ase_nnp.training.config import SCHEMA, TrainingConfig
+from ase_nnp.training.trainer import Trainer
+
+pytest.importorskip("matscipy")
+
+SMALL = dict(cutoff=4.0, radial_n=4, angular_n=2, angular_r_low=2.0, zetas=[1, 2],
+             hidden_layers=[6], progress=False, checkpoint_every=2)
+
+
+def _sw_data(n=14, seed=0):
+    from matscipy.calculators.manybody import Manybody
+    from matscipy.calculators.manybody.explicit_forms import StillingerWeber
+    from matscipy.calculators.manybody.explicit_forms.stillinger_weber import (
+        Stillinger_Weber_PRB_31_5262_Si)
+    calc = Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+    rng = np.random.default_rng(seed)
+    images = []
+    for k in range(n):
+        a = bulk("Si", "diamond", a=5.431 * rng.uniform(0.97, 1.03), cubic=True)
+        a.rattle(0.1, seed=k + 100 * seed)
+        a.calc = calc
+        a.calc = SinglePointCalculator(a, energy=a.get_potential_energy(),
+                                       forces=a.get_forces(), stress=a.get_stress(),
+                                       energies=a.get_potential_energies())
+        images.append(a)
+    return images
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "sw.extxyz"
+    write(path, _sw_data(), format="extxyz")
+    return str(path)
+
+
+def _params(model):
+    pot = load(model)
+    return np.concatenate([pot.networks[e].parameters for e in pot.elements])
+
+
+def test_train_writes_model_curve_and_checkpoint(data_file, tmp_path):
+    model = str(tmp_path / "si.nnp")
+    result = train(data_file, model=model, max_epochs=12, log=None, **SMALL)
+    assert result.epochs == 12 and not result.interrupted
+    assert result.history[-1, 2] < 0.2 * result.history[0, 2]          # training loss falls
+    with open(tmp_path / "si.curve.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 13))
+    assert float(rows[-1]["val_forces_eV_A"]) > 0
+    pot = load(model)                                  # the best epoch's model
+    best = int(np.nanargmin(result.history[:, 6]))
+    assert result.best_epoch == best + 1
+    assert pot.metadata["training"]["epoch"] == result.best_epoch
+    assert (tmp_path / "si.checkpoint.h5").exists() and (tmp_path / "si.cache.h5").exists()
+    # the model file gives the validation errors the trainer reported
+    assert pot.metadata["training"]["validation_rmse"]["energy"] == pytest.approx(
+        result.validation_errors["energy"], rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_resume_continues_bit_for_bit(data_file, tmp_path, method):
+    opts = dict(SMALL, method=method, batch_size=4, learning_rate=0.01, log=None)
+    full = tmp_path / "full.nnp"
+    train(data_file, model=str(full), max_epochs=7, **opts)
+    part = tmp_path / "part.nnp"
+    first = train(data_file, model=str(part), max_epochs=3, **opts)
+    assert first.epochs == 3
+    again = train(data_file, model=str(part), max_epochs=7, resume=True, **opts)
+    assert again.epochs == 7
+    np.testing.assert_array_equal(_params(full), _params(part))
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "full.curve.csv", delimiter=",",
+                                             skiprows=1)[:, 2:],
+                                  np.loadtxt(tmp_path / "part.curve.csv", delimiter=",",
+                                             skiprows=1)[:, 2:])
+
+
+def test_ctrl_c_saves_and_resume_loses_nothing(data_file, tmp_path, monkeypatch):
+    opts = dict(SMALL, method="adam", batch_size=4, learning_rate=0.01)
+    ref = tmp_path / "ref.nnp"
+    train(data_file, model=str(ref), max_epochs=6, log=None, **opts)
+
+    model = tmp_path / "cut.nnp"
+    trainer = Trainer(dict(opts, train=data_file, model=str(model), max_epochs=6), log=None)
+    trainer.prepare()
+    calls = {"n": 0}
+    original = trainer._objective
+
+    def interrupting_objective():
+        inner = original()
+
+        def objective(theta, frames=None):
+            calls["n"] += 1
+            if calls["n"] == 9:          # inside epoch 3 (3 batches per epoch)
+                raise KeyboardInterrupt
+            return inner(theta, frames)
+        return objective
+    monkeypatch.setattr(trainer, "_objective", interrupting_objective)
+    result = trainer.run()
+    assert result.interrupted and result.epochs == 2
+    with h5py.File(tmp_path / "cut.checkpoint.h5") as f:
+        assert int(f.attrs["epoch"]) == 2
+    train(data_file, model=str(model), max_epochs=6, resume=True, log=None, **opts)
+    np.testing.assert_array_equal(_params(ref), _params(model))
+
+
+def test_early_stopping(data_file, tmp_path):
+    result = train(data_file, model=str(tmp_path / "m.nnp"), max_epochs=200, patience=2,
+                   method="adam", learning_rate=0.3, batch_size=2, log=None, **SMALL)
+    assert result.stopped_because == "early stopping"
+    assert result.epochs == result.best_epoch + 2
+
+
+def test_resume_refuses_other_settings_or_data(data_file, tmp_path):
+    model = str(tmp_path / "m.nnp")
+    train(data_file, model=model, max_epochs=2, log=None, **SMALL)
+    with pytest.raises(CheckpointError, match="hidden_layers"):
+        train(data_file, model=model, max_epochs=4, resume=True, log=None,
+              **dict(SMALL, hidden_layers=[7]))
+    other = tmp_path / "other.extxyz"
+    write(other, _sw_data(seed=1), format="extxyz")
+    with pytest.raises(CheckpointError, match="other training data"):
+        train(str(other), model=model, max_epochs=4, resume=True, log=None, **SMALL)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train(data_file, model=str(tmp_path / "new.nnp"), resume=True, log=None, **SMALL)
+    train(data_file, model=model, max_epochs=3, resume=True, log=None, **SMALL)  # more epochs: fine
+
+
+def test_cache_reused_rebuilt_and_never_trusted_when_incomplete(data_file, tmp_path):
+    from ase_nnp.training.dataset import read
+    from ase_nnp.training.trainer import build_descriptor
+    refs = read(data_file)
+    cfg = TrainingConfig(dict(SMALL, train=data_file))
+    sf = build_descriptor(cfg, ["Si"])
+    path = str(tmp_path / "c.h5")
+    fs, how = cache_mod.load_or_build(path, sf, refs)
+    assert how == "built"
+    fs2, how = cache_mod.load_or_build(path, sf, refs)
+    assert how == "reused"
+    np.testing.assert_array_equal(fs.J, fs2.J)
+    sf_other = build_descriptor(TrainingConfig(dict(SMALL, train=data_file, cutoff=4.2)), ["Si"])
+    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "built"
+    refs[0].energy += 1e-9                                  # any change in the data
+    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "built"
+    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "reused"
+    with h5py.File(path, "r+") as f:                        # as if the build had died
+        f.attrs["complete"] = False
+    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "built"
+
+
+def test_interrupted_cache_write_leaves_no_file(data_file, tmp_path, monkeypatch):
+    from ase_nnp.training.dataset import read
+    from ase_nnp.training.trainer import build_descriptor
+    refs = read(data_file)
+    sf = build_descriptor(TrainingConfig(dict(SMALL, train=data_file)), ["Si"])
+    fs, _ = cache_mod.load_or_build(None, sf, refs)
+
+    def dying_arrays():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fs, "arrays", dying_arrays)
+    with pytest.raises(KeyboardInterrupt):
+        cache_mod.write(str(tmp_path / "c.h5"), "key", fs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[data]\ntrain = "x.extxyz"\n[loss]\nenergy = 1.0\n')
+    with pytest.raises(ConfigError, match="unknown key 'energy' in \\[loss\\].*energy_weight"):
+        TrainingConfig.from_toml(bad)
+    bad.write_text('[data]\ntrain = "x.extxyz"\n[optimiser]\nmethod = "adam"\n')
+    with pytest.raises(ConfigError, match="unknown section \\[optimiser\\].*optimizer"):
+        TrainingConfig.from_toml(bad)
+    bad.write_text('[data]\ntrain = "x.extxyz"\n[optimizer]\nmax_epochs = "many"\n')
+    with pytest.raises(ConfigError, match="max_epochs must be int"):
+        TrainingConfig.from_toml(bad)
+    bad.write_text('[optimizer]\nmax_epochs = 3\n')
+    with pytest.raises(ConfigError, match="train is required"):
+        TrainingConfig.from_toml(bad)
+    with pytest.raises(ConfigError, match="unknown key 'learning_rat'"):
+        train("x.extxyz", learning_rat=0.1)
+    good = tmp_path / "sub" / "good.toml"
+    good.parent.mkdir()
+    good.write_text('[data]\ntrain = ["../d.extxyz"]\n[output]\nmodel = "m.nnp"\n')
+    cfg = TrainingConfig.from_toml(good)
+    assert cfg.train == [str(tmp_path / "d.extxyz")]          # relative to the TOML's folder
+    assert cfg.checkpoint == str(tmp_path / "sub" / "m.checkpoint.h5")
+
+
+def test_command_line_train_and_show_config(data_file, tmp_path, capsys):
+    assert main(["train", "--show-config"]) == 0
+    shown = capsys.readouterr().out
+    for keys in SCHEMA.values():
+        for key in keys:
+            assert f"  {key} = " in shown
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'[data]\ntrain = ["{data_file}"]\n[descriptor]\ncutoff = 4.0\nradial_n = 4\n'
+                    'angular_n = 2\nangular_r_low = 2.0\n[network]\nhidden_layers = [4]\n'
+                    '[optimizer]\nmax_epochs = 3\n[output]\nmodel = "cli.nnp"\nprogress = false\n')
+    assert main(["train", str(toml)]) == 0
+    out = capsys.readouterr().out
+    assert "stopped (max_epochs) after 3 epochs" in out and "validation E" in out
+    assert load(str(tmp_path / "cli.nnp")).metadata["training"]["epoch"] >= 1
+    toml.write_text('[data]\ntrain = ["nothing.extxyz"]\n')
+    assert main(["train", str(toml)]) == 2
+    assert "no such file" in capsys.readouterr().err
