@@ -1,6 +1,7 @@
 """Generate the Stillinger–Weber silicon reference data shipped in ``data/``.
 
     python data/make_si_dataset.py            # writes si_sw_train.extxyz.gz, si_sw_test.extxyz.gz
+    python data/make_si_dataset.py --only test  # one of them (run both at once on 2 cores)
 
 Ground truth: matscipy's Stillinger–Weber calculator with the original
 parameters (Stillinger & Weber, PRB 31, 5262 (1985); paper 002 uses it the
@@ -37,16 +38,10 @@ from ase.io import write
 from ase.md.langevin import Langevin
 from ase.optimize import BFGS
 
+from ase_nnp.training.reference import stillinger_weber_si as stillinger_weber
+
 A0 = 5.431          # SW diamond lattice constant (Å)
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def stillinger_weber():
-    from matscipy.calculators.manybody import Manybody
-    from matscipy.calculators.manybody.explicit_forms import StillingerWeber
-    from matscipy.calculators.manybody.explicit_forms.stillinger_weber import (
-        Stillinger_Weber_PRB_31_5262_Si)
-    return Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
 
 
 class Recorder:
@@ -165,8 +160,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--out", default=HERE)
+    ap.add_argument("--only", choices=("train", "test"), help="make one of the two files")
     args = ap.parse_args()
     for name, seed, scale in (("si_sw_train", args.seed, 1.0), ("si_sw_test", args.seed + 1, 0.15)):
+        if args.only and not name.endswith(args.only):
+            continue
         images = generate(seed, scale)
         path = os.path.join(args.out, name + ".extxyz.gz")
         tmp = path + ".tmp.extxyz.gz"

@@ -21,11 +21,8 @@ SMALL = dict(cutoff=4.0, radial_n=4, angular_n=2, angular_r_low=2.0, zetas=[1, 2
 
 
 def _sw_data(n=14, seed=0):
-    from matscipy.calculators.manybody import Manybody
-    from matscipy.calculators.manybody.explicit_forms import StillingerWeber
-    from matscipy.calculators.manybody.explicit_forms.stillinger_weber import (
-        Stillinger_Weber_PRB_31_5262_Si)
-    calc = Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+    from ase_nnp.training.reference import stillinger_weber_si
+    calc = stillinger_weber_si()
     rng = np.random.default_rng(seed)
     images = []
     for k in range(n):
@@ -216,3 +213,11 @@ def test_command_line_train_and_show_config(data_file, tmp_path, capsys):
     toml.write_text('[data]\ntrain = ["nothing.extxyz"]\n')
     assert main(["train", str(toml)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_readme_documents_every_key():
+    import os
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    for section, keys in SCHEMA.items():
+        for key, (_, _, doc) in keys.items():
+            assert f"| [{section}] | `{key}` |" in readme and doc in readme, key

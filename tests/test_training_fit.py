@@ -13,11 +13,8 @@ pytest.importorskip("matscipy")
 
 
 def _sw_frames(pot, n_frames=10, seed=0):
-    from matscipy.calculators.manybody import Manybody
-    from matscipy.calculators.manybody.explicit_forms import StillingerWeber
-    from matscipy.calculators.manybody.explicit_forms.stillinger_weber import (
-        Stillinger_Weber_PRB_31_5262_Si)
-    calc = Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+    from ase_nnp.training.reference import stillinger_weber_si
+    calc = stillinger_weber_si()
     rng = np.random.default_rng(seed)
     frames = []
     for k in range(n_frames):

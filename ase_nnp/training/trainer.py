@@ -259,6 +259,7 @@ class Trainer:
         self.pv.set(theta)
         self.potential.save(self.cfg.model, training={
             "epoch": int(st["epoch"]), "validation_rmse": val_errors,
+            "elapsed_minutes": round(st["elapsed"] / 60.0, 2),
             "settings": self.cfg.fingerprint(), "data": str(self.summary)})
 
     # ------------------------------------------------------------ loop
