@@ -53,13 +53,18 @@ def _evaluate(args):
     refs = read_data(args.data)
     check_elements(refs, pot.elements)
     de, df, ds = [], [], []
+    pairs = {"energy": ([], []), "forces": ([], [])}
     for ref in refs:
         a = ref.atoms
         res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc, forces=ref.forces is not None,
                            stress=ref.stress is not None)
         de.append((res.energy - ref.energy) / len(a))
+        pairs["energy"][0].append(ref.energy / len(a))
+        pairs["energy"][1].append(res.energy / len(a))
         if ref.forces is not None:
             df.append((res.forces - ref.forces).ravel())
+            pairs["forces"][0].append(ref.forces.ravel())
+            pairs["forces"][1].append(res.forces.ravel())
         if ref.stress is not None:
             ds.append((res.stress - ref.stress).ravel() / GPa)
     rows = [("energy", "meV/atom", np.array(de) * 1000.0, len(de))]
@@ -72,7 +77,34 @@ def _evaluate(args):
     for name, unit, err, n in rows:
         print(f"{name:10s} {unit:9s} {np.sqrt(np.mean(err ** 2)):12.5f} "
               f"{np.mean(np.abs(err)):12.5f} {n:11d}")
+    if args.plot:
+        _parity_plot(args.plot, pairs)
     return 0
+
+
+def _parity_plot(path, pairs):
+    """Reference against prediction for energies and force components (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
+              file=sys.stderr)
+        return
+    panels = [(k, np.concatenate([np.ravel(x) for x in v[0]]),
+               np.concatenate([np.ravel(x) for x in v[1]])) for k, v in pairs.items() if v[0]]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
+    for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
+        lo, hi = min(ref.min(), pred.min()), max(ref.max(), pred.max())
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+        ax.plot(ref, pred, ".", ms=2, alpha=0.5)
+        unit = "eV/atom" if name == "energy" else "eV/Å"
+        ax.set_xlabel(f"reference {name} ({unit})")
+        ax.set_ylabel(f"predicted {name} ({unit})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"parity plot written to {path}")
 
 
 def _train(args):
@@ -99,6 +131,7 @@ def main(argv=None):
     p = sub.add_parser("evaluate", help="RMSE/MAE of a model against reference data")
     p.add_argument("model")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
+    p.add_argument("--plot", metavar="PNG", help="also draw a parity plot (needs matplotlib)")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")

@@ -1,4 +1,5 @@
 """The ase-nnp command: info and evaluate on real files."""
+import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
@@ -41,6 +42,14 @@ def test_evaluate_reports_known_errors(tmp_path, capsys):
     forces = next(line for line in out.splitlines() if line.startswith("forces"))
     assert abs(float(energy.split()[2]) - 8.0) < 1e-4       # 8 meV/atom added above
     assert abs(float(forces.split()[2]) - 0.1) < 1e-6
+
+
+def test_evaluate_parity_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    model, data = _model_and_data(tmp_path)
+    png = tmp_path / "parity.png"
+    assert main(["evaluate", str(model), str(data), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_model_file_is_a_clean_error(tmp_path, capsys):
