@@ -18,10 +18,12 @@ instead of a Python loop over structures:
 Pairs stay grouped by their centre atom i, frame after frame, so
 ``pair_first`` (n_atoms + 1) delimits each atom's pairs.
 
+Both contractions with J are small Numba kernels (parallel over centre atoms).
 J takes n_pairs · n_features · 24 bytes: about 10 kB per Si atom at a 4.5 Å
 cutoff with 26 functions, 29 kB at 6.5 Å.
 """
 
+import numba
 import numpy as np
 
 from ..elements import element_indices
@@ -148,15 +150,14 @@ class FrameSet:
     # ----------------------------------------------------------- linear maps
     def backward(self, dE_dG):
         """g_p = Σ_f dE/dG_{i_p f} J[p, f]  (∂E/∂D_p)."""
-        return np.einsum("pf,pfd->pd", dE_dG[self.i], self.J, optimize=True)
+        g = np.empty((self.n_pairs, 3))
+        _backward(self.pair_first, np.ascontiguousarray(dE_dG), self.J, g)
+        return g
 
     def jvp(self, V):
         """δG_i = Σ_{p of i} J[p] · V_p  (the adjoint of ``backward``)."""
-        per_pair = np.einsum("pfd,pd->pf", self.J, V, optimize=True)
-        out = np.zeros((self.n_atoms, self.J.shape[1]))
-        has_pairs = np.diff(self.pair_first) > 0
-        if has_pairs.any():
-            out[has_pairs] = np.add.reduceat(per_pair, self.pair_first[:-1][has_pairs], axis=0)
+        out = np.empty((self.n_atoms, self.J.shape[1]))
+        _jvp(self.pair_first, self.J, np.ascontiguousarray(V), out)
         return out
 
     def forces_of(self, g):
@@ -176,6 +177,35 @@ class FrameSet:
                                          minlength=self.n_frames)
         volume = np.where(self.volume > 0, self.volume, np.inf)
         return S / volume[:, None, None]
+
+
+# Both contractions run per centre atom (its pairs are contiguous), in parallel.
+@numba.njit(parallel=True, cache=True, fastmath=False)
+def _backward(pair_first, dE_dG, J, g):
+    nf = J.shape[1]
+    for a in numba.prange(len(pair_first) - 1):
+        for p in range(pair_first[a], pair_first[a + 1]):
+            g0 = g1 = g2 = 0.0
+            for f in range(nf):
+                w = dE_dG[a, f]
+                g0 += w * J[p, f, 0]
+                g1 += w * J[p, f, 1]
+                g2 += w * J[p, f, 2]
+            g[p, 0] = g0
+            g[p, 1] = g1
+            g[p, 2] = g2
+
+
+@numba.njit(parallel=True, cache=True, fastmath=False)
+def _jvp(pair_first, J, V, out):
+    nf = J.shape[1]
+    for a in numba.prange(len(pair_first) - 1):
+        for f in range(nf):
+            out[a, f] = 0.0
+        for p in range(pair_first[a], pair_first[a + 1]):
+            v0, v1, v2 = V[p, 0], V[p, 1], V[p, 2]
+            for f in range(nf):
+                out[a, f] += J[p, f, 0] * v0 + J[p, f, 1] * v1 + J[p, f, 2] * v2
 
 
 def _ranges(start, frames):
