@@ -54,7 +54,8 @@ def _evaluate(args):
     check_elements(refs, pot.elements)
     de, df, ds = [], [], []
     pairs = {"energy": ([], []), "forces": ([], [])}
-    for ref in refs:
+    force_err = {}
+    for k, ref in enumerate(refs):
         a = ref.atoms
         res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc, forces=ref.forces is not None,
                            stress=ref.stress is not None)
@@ -63,6 +64,7 @@ def _evaluate(args):
         pairs["energy"][1].append(res.energy / len(a))
         if ref.forces is not None:
             df.append((res.forces - ref.forces).ravel())
+            force_err[k] = df[-1]
             pairs["forces"][0].append(ref.forces.ravel())
             pairs["forces"][1].append(res.forces.ravel())
         if ref.stress is not None:
@@ -77,6 +79,16 @@ def _evaluate(args):
     for name, unit, err, n in rows:
         print(f"{name:10s} {unit:9s} {np.sqrt(np.mean(err ** 2)):12.5f} "
               f"{np.mean(np.abs(err)):12.5f} {n:11d}")
+    if args.group:
+        labels = [str(ref.atoms.info.get(args.group, "(none)")) for ref in refs]
+        print(f"\nby {args.group}: RMSE of energy (meV/atom) and forces (eV/Å)")
+        print(f"{args.group:>16s} {'structures':>11s} {'energy':>10s} {'forces':>10s}")
+        for label in sorted(set(labels)):
+            idx = [k for k, x in enumerate(labels) if x == label]
+            e = 1000.0 * np.sqrt(np.mean(np.square([de[k] for k in idx])))
+            fk = [force_err[k] for k in idx if k in force_err]
+            f = np.sqrt(np.mean(np.square(np.concatenate(fk)))) if fk else float("nan")
+            print(f"{label:>16s} {len(idx):11d} {e:10.3f} {f:10.4f}")
     if args.plot:
         _parity_plot(args.plot, pairs)
     return 0
@@ -132,6 +144,8 @@ def main(argv=None):
     p.add_argument("model")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
     p.add_argument("--plot", metavar="PNG", help="also draw a parity plot (needs matplotlib)")
+    p.add_argument("--group", metavar="KEY",
+                   help="also break the errors down by this atoms.info key (e.g. config_type)")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")

@@ -9,9 +9,9 @@ same way). Every structure carries energy, forces, per-atom energies and, when
 periodic in all directions, the stress (ASE units and sign), plus
 ``config_type`` naming the recipe it came from.
 
-Recipes (``seed`` fixes everything; the test set is the same recipes run with
-another seed and fewer snapshots, so no test structure shares a trajectory
-with a training one):
+Recipes (``seed`` fixes everything, each recipe with its own random stream;
+the test set is the same recipes run with another seed and fewer snapshots, so
+no test structure shares a trajectory with a training one):
 
 * ``bulk``      64-atom diamond cells, Langevin NVT at 300-1500 K and volumes
                 0.95-1.05 V0; 8-atom cells (smaller than twice the cutoff) and
@@ -24,7 +24,7 @@ with a training one):
 * ``eos``       the perfect crystal at 0.88-1.12 V0;
 * ``vacancy``   a 63-atom cell with one vacancy, relaxed and at 300-1200 K;
 * ``slab100`` / ``slab111``  32-atom slabs with 8 Å vacuum (pbc T,T,F), 0-900 K;
-* ``cluster``   atoms within 4.5-6 Å of a lattice site, 300-1000 K (no pbc).
+* ``cluster``   35 and 47 atoms within 5.5 / 6 Å of a lattice site, 0-700 K (no pbc).
 """
 
 import argparse
@@ -91,38 +91,49 @@ def md_snapshots(rec, atoms, calc, temperature, n_snap, interval, rng, config_ty
 
 
 def generate(seed, scale):
-    """All recipes; ``scale`` multiplies the number of snapshots per trajectory."""
-    rng = np.random.default_rng(seed)
+    """All recipes; ``scale`` multiplies the number of snapshots per trajectory.
+    Each recipe draws from its own random stream (seed, recipe number), so
+    changing one recipe leaves every other structure as it was."""
     calc = stillinger_weber()
     rec = Recorder(calc)
 
     def n(k):
         return max(1, int(round(k * scale)))
 
+    def stream(recipe):
+        return np.random.default_rng([seed, recipe])
+
+    rng = stream(0)
     for T in (300, 600, 900, 1200, 1500):
         for vf in (0.95, 0.975, 1.0, 1.025, 1.05):
             md_snapshots(rec, diamond((2, 2, 2), vf), calc, T, n(24), 20, rng, "bulk")
+    rng = stream(1)
     for T in (300, 900, 1500):
         for vf in (0.95, 1.0, 1.05):
             md_snapshots(rec, diamond((1, 1, 1), vf), calc, T, n(15), 20, rng, "bulk")
+    rng = stream(2)
     for T in (600, 1200):
         md_snapshots(rec, diamond((2, 2, 4)), calc, T, n(20), 20, rng, "bulk")
+    rng = stream(3)
     for _ in range(n(20)):
         eps = rng.normal(0.0, 0.015, (3, 3))
         eps = np.clip(0.5 * (eps + eps.T), -0.03, 0.03)
         md_snapshots(rec, strained(diamond((2, 2, 2)), eps), calc, rng.uniform(300, 1200),
                      n(5) if scale >= 1 else 1, 20, rng, "strained", equilibrate=150)
+    rng = stream(4)
     for _ in range(n(10)):
         eps = np.zeros((3, 3))
         a, b = rng.choice(3, 2, replace=False)
         eps[a, b] = eps[b, a] = rng.uniform(-0.06, 0.06)
         md_snapshots(rec, strained(diamond((2, 2, 2)), eps), calc, rng.uniform(300, 900),
                      n(5) if scale >= 1 else 1, 20, rng, "sheared", equilibrate=150)
+    rng = stream(5)
     for _ in range(n(100)):
         eps = rng.uniform(-0.03, 0.03, (3, 3))
         atoms = strained(diamond((2, 2, 2)), 0.5 * (eps + eps.T))
         atoms.rattle(rng.uniform(0.005, 0.05), seed=int(rng.integers(1 << 31)))
         rec.add(atoms, "elastic")
+    rng = stream(6)
     for _ in range(n(40)):
         eps = rng.uniform(-0.03, 0.03, (3, 3))
         atoms = strained(diamond((1, 1, 1)), 0.5 * (eps + eps.T))
@@ -132,6 +143,7 @@ def generate(seed, scale):
         rec.add(atoms, "elastic")
     for vf in np.linspace(0.88, 1.12, n(25)):
         rec.add(diamond((1, 1, 1), vf), "eos")
+    rng = stream(7)
     vac = diamond((2, 2, 2))
     del vac[0]
     vac.calc = calc
@@ -139,20 +151,25 @@ def generate(seed, scale):
     rec.add(vac, "vacancy")
     for T in (300, 600, 900, 1200):
         md_snapshots(rec, vac, calc, T, n(15), 20, rng, "vacancy")
+    rng = stream(8)
     for name, build in (("slab100", diamond100), ("slab111", diamond111)):
         slab = build("Si", (2, 2, 4), vacuum=8.0, a=A0)
         rec.add(slab, name)
         for T in (300, 600, 900):
             md_snapshots(rec, slab, calc, T, n(12), 20, rng, name)
-    for radius in (4.5, 5.5, 6.0):
+    rng = stream(9)
+    # 35- and 47-atom clusters cut from the crystal around a lattice site; kept below
+    # 700 K (hotter, or smaller, SW clusters are molten droplets that shed atoms)
+    for radius in (5.5, 6.0):
         big = diamond((3, 3, 3))
         centre = big.positions[np.argmin(np.linalg.norm(big.positions - big.cell.sum(0) / 2, axis=1))]
         keep = np.linalg.norm(big.positions - centre, axis=1) <= radius
         cluster = Atoms("Si%d" % keep.sum(), big.positions[keep] - centre)
         cluster.center(vacuum=6.0)
         cluster.pbc = False
-        for T in (300, 600, 1000):
-            md_snapshots(rec, cluster, calc, T, n(12), 20, rng, "cluster", equilibrate=200)
+        rec.add(cluster, "cluster")
+        for T in (300, 500, 700):
+            md_snapshots(rec, cluster, calc, T, n(18), 20, rng, "cluster", equilibrate=200)
     return rec.images
 
 

@@ -1,9 +1,9 @@
 """Quickstart: the engine end to end on the paper-000 Si setup.
 
-Until the trainer (issue 3) ships a trained ``data/si.nnp``, this builds the
-reference 26-function, 26-30-30-1 tanh potential with *random* weights: the
-numbers are those of an untrained network, not of silicon. What it shows is
-the machinery: a ``.nnp`` file written and read, an ASE calculator with
+This builds paper 000's 26-function, 26-30-30-1 tanh potential with *random*
+weights (for silicon itself use the trained ``data/si.nnp``, see
+``examples/eos_si.py``): the numbers are those of an untrained network. What it
+shows is the machinery: a ``.nnp`` file written and read, an ASE calculator with
 energy, forces, stress and per-atom energies, forces and stress checked
 against finite differences, a short NVE run, and the speed per atom.
 

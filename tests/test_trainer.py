@@ -221,3 +221,27 @@ def test_readme_documents_every_key():
     for section, keys in SCHEMA.items():
         for key, (_, _, doc) in keys.items():
             assert f"| [{section}] | `{key}` |" in readme and doc in readme, key
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_130(data_file, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'[data]\ntrain = ["{data_file}"]\n[descriptor]\ncutoff = 4.0\nradial_n = 4\n'
+                    'angular_n = 2\nangular_r_low = 2.0\n[network]\nhidden_layers = [4]\n'
+                    '[optimizer]\nmax_epochs = 100000\npatience = 0\n[output]\nmodel = "t.nnp"\n'
+                    'progress = false\ncheckpoint_every = 1\n')
+    proc = subprocess.Popen([sys.executable, "-m", "ase_nnp.cli", "train", str(toml)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    checkpoint = tmp_path / "t.checkpoint.h5"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "interrupted: saving the checkpoint" in out
+    with h5py.File(checkpoint) as f:
+        assert int(f.attrs["epoch"]) >= 1

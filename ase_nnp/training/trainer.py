@@ -18,7 +18,8 @@ optimiser state including its random generator, best model so far, early
 stopping counter, learning curve), together with the data key and the
 settings; ``resume`` refuses a checkpoint made with other data or settings.
 A resumed run gives bit for bit the parameters of an uninterrupted one. Ctrl-C
-writes the checkpoint of the last completed epoch before stopping.
+(or SIGTERM, as batch systems send) writes the checkpoint of the last completed
+epoch before stopping.
 """
 
 import json
@@ -277,6 +278,7 @@ class Trainer:
         reason, interrupted = "max_epochs", False
         theta = st["theta"]
         t_start = time.perf_counter() - st["elapsed"]
+        restore = _terminate_as_interrupt()
         try:
             while st["epoch"] < cfg.max_epochs:
                 epoch = st["epoch"]
@@ -325,6 +327,7 @@ class Trainer:
                      f"{cfg.checkpoint}; continue with --resume")
         finally:
             bar.close()
+            restore()
         self._write_checkpoint(snap)
         self._write_curve(snap["history"])
         best = snap["best_theta"]
@@ -348,6 +351,20 @@ class Trainer:
         return TrainingResult(self.potential, snap["epoch"], snap["best_epoch"], reason,
                               train_errors, val_errors, test_errors,
                               np.array(snap["history"]).reshape(-1, len(COLUMNS)), interrupted)
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (a batch system's stop) is handled like Ctrl-C: checkpoint, then stop.
+    Returns the function that puts the previous handler back."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _resumable():
