@@ -44,7 +44,6 @@ class FrameSet:
         self.n_frames = len(self.energy)
         self.n_atoms_per_frame = np.diff(self.atom_start)
         self.frame = np.repeat(np.arange(self.n_frames), self.n_atoms_per_frame)
-        self.pair_frame = np.repeat(np.arange(self.n_frames), np.diff(self.pair_start))
         counts = np.bincount(self.i, minlength=len(self.species)) if len(self.i) else \
             np.zeros(len(self.species), dtype=np.int64)
         self.pair_first = np.concatenate([[0], np.cumsum(counts)])
@@ -160,23 +159,22 @@ class FrameSet:
         _jvp(self.pair_first, self.J, np.ascontiguousarray(V), out)
         return out
 
-    def forces_of(self, g):
-        """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p."""
+    def forces_and_stresses(self, g):
+        """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p and, per frame,
+        σ_f = (1/V_f) Σ_{p in f} D_p ⊗ g_p ((n_frames, 3, 3); zero where V_f = 0)."""
         F = np.empty((self.n_atoms, 3))
-        for d in range(3):
-            F[:, d] = (np.bincount(self.i, g[:, d], minlength=self.n_atoms)
-                       - np.bincount(self.j, g[:, d], minlength=self.n_atoms))
-        return F
-
-    def stresses_of(self, g):
-        """σ_f = (1/V_f) Σ_{p in f} D_p ⊗ g_p, (n_frames, 3, 3); zero where V_f = 0."""
         S = np.empty((self.n_frames, 3, 3))
-        for a in range(3):
-            for b in range(3):
-                S[:, a, b] = np.bincount(self.pair_frame, self.D[:, a] * g[:, b],
-                                         minlength=self.n_frames)
-        volume = np.where(self.volume > 0, self.volume, np.inf)
-        return S / volume[:, None, None]
+        _forces_stresses(self.atom_start, self.pair_start, self.i, self.j, self.D,
+                         np.ascontiguousarray(g), self.volume, F, S)
+        return F, S
+
+    def pair_adjoint(self, dF, dS):
+        """V_p = dF_{i_p} - dF_{j_p} + dS_{f(p)}ᵀ D_p: the pair vectors' adjoint when
+        dF = ∂L/∂F (n_atoms, 3) and dS = ∂L/∂σ / V (n_frames, 3, 3)."""
+        V = np.empty((self.n_pairs, 3))
+        _pair_adjoint(self.pair_start, self.i, self.j, self.D, np.ascontiguousarray(dF),
+                      np.ascontiguousarray(dS), V)
+        return V
 
 
 # Both contractions run per centre atom (its pairs are contiguous), in parallel.
@@ -206,6 +204,33 @@ def _jvp(pair_first, J, V, out):
             v0, v1, v2 = V[p, 0], V[p, 1], V[p, 2]
             for f in range(nf):
                 out[a, f] += J[p, f, 0] * v0 + J[p, f, 1] * v1 + J[p, f, 2] * v2
+
+
+@numba.njit(parallel=True, cache=True)
+def _forces_stresses(atom_start, pair_start, i, j, D, g, volume, F, S):
+    for f in numba.prange(len(pair_start) - 1):
+        for a in range(atom_start[f], atom_start[f + 1]):
+            F[a, 0] = F[a, 1] = F[a, 2] = 0.0
+        s = np.zeros((3, 3))
+        for p in range(pair_start[f], pair_start[f + 1]):
+            for d in range(3):
+                F[i[p], d] += g[p, d]
+                F[j[p], d] -= g[p, d]
+                for e in range(3):
+                    s[d, e] += D[p, d] * g[p, e]
+        inv = 1.0 / volume[f] if volume[f] > 0 else 0.0
+        for d in range(3):
+            for e in range(3):
+                S[f, d, e] = s[d, e] * inv
+
+
+@numba.njit(parallel=True, cache=True)
+def _pair_adjoint(pair_start, i, j, D, dF, dS, V):
+    for f in numba.prange(len(pair_start) - 1):
+        for p in range(pair_start[f], pair_start[f + 1]):
+            for e in range(3):
+                V[p, e] = (dF[i[p], e] - dF[j[p], e] + D[p, 0] * dS[f, 0, e]
+                           + D[p, 1] * dS[f, 1, e] + D[p, 2] * dS[f, 2, e])
 
 
 def _ranges(start, frames):

@@ -66,11 +66,11 @@ def predict(potential, fs, forces=True, stress=True, _keep=None):
     E_i, dEdG = potential.atomic_energies_and_gradients(fs.G, fs.species, inputs)
     out = Prediction(np.bincount(fs.frame, E_i, minlength=fs.n_frames), E_i)
     if forces or stress:
-        g = fs.backward(dEdG)
-        if forces:
-            out.forces = fs.forces_of(g)
-        if stress:
-            out.stress = fs.stresses_of(g)
+        out.forces, out.stress = fs.forces_and_stresses(fs.backward(dEdG))
+        if not forces:
+            out.forces = None
+        if not stress:
+            out.stress = None
     if _keep is not None:
         _keep["inputs"] = inputs
     return out
@@ -120,30 +120,25 @@ def loss_and_gradient(potential, fs, weights=LossWeights(), gradient=True):
         diff = np.where(atom_mask_e, pred.energies - fs.energies, 0.0)
         parts["atomic_energies"] = float(np.sum(diff * diff) / n_a)
         c = c + weights.atomic_energies * 2.0 * diff / n_a
-    V = None
+    dF = np.zeros((fs.n_atoms, 3))
+    dS = np.zeros((fs.n_frames, 3, 3))
     if pred.forces is not None and n_f:
         mask = fs.has_forces[fs.frame][:, None]
         diff = np.where(mask, pred.forces - fs.forces, 0.0)
         per_atom_norm = (3.0 * N * n_f)[fs.frame][:, None]
         parts["forces"] = float(np.sum(diff * diff / per_atom_norm))
-        if use_f and gradient:
-            dF = weights.forces * 2.0 * diff / per_atom_norm
-            V = dF[fs.i] - dF[fs.j]
+        dF = weights.forces * 2.0 * diff / per_atom_norm
     if pred.stress is not None and n_s:
         diff = np.where(fs.has_stress[:, None, None], pred.stress - fs.stress, 0.0)
         parts["stress"] = float(np.sum(diff * diff) / 9.0 / n_s)
-        if use_s and gradient:
-            volume = np.where(fs.volume > 0, fs.volume, np.inf)
-            dS = weights.stress * 2.0 * diff / 9.0 / n_s / volume[:, None, None]
-            dSp = dS[fs.pair_frame]
-            VS = np.einsum("pa,pab->pb", fs.D, dSp)
-            V = VS if V is None else V + VS
+        volume = np.where(fs.volume > 0, fs.volume, np.inf)
+        dS = weights.stress * 2.0 * diff / 9.0 / n_s / volume[:, None, None]
     parts["rmse"] = errors(fs, pred)
     loss = (weights.energy * parts["energy"] + weights.forces * parts["forces"]
             + weights.stress * parts["stress"] + weights.atomic_energies * parts["atomic_energies"])
     if not gradient:
         return float(loss), None, parts
-    u = fs.jvp(V) if V is not None else None
+    u = fs.jvp(fs.pair_adjoint(dF, dS)) if (use_f or use_s) else None
     grads = {e: np.zeros(potential.networks[e].n_parameters) for e in potential.elements}
     for e, (idx, x) in keep["inputs"].items():
         d = u[idx, :x.shape[1]] * potential.scalings[e].factor if u is not None else None
