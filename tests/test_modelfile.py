@@ -109,3 +109,16 @@ def test_invalid_content(tmp_path, pot_and_atoms, edit, match):
     path = _corrupt(tmp_path, pot_and_atoms[0], edit)
     with pytest.raises(ModelFileError, match=match):
         load(path)
+
+
+def test_saved_file_has_the_usual_permissions(tmp_path, pot_and_atoms):
+    import os
+    import stat
+    pot, _ = pot_and_atoms
+    path = tmp_path / "p.nnp"
+    old = os.umask(0o022)
+    try:
+        pot.save(path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
