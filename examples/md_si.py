@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--nve-steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    atoms = bulk("Si", "diamond", a=5.431, cubic=True) * (args.size,) * 3
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True) * ((args.size,) * 3)
     atoms.calc = NNPCalculator(args.model)
     rng = np.random.default_rng(args.seed)
     m = atoms.get_masses()[:, None]
