@@ -197,10 +197,12 @@ class TrainingConfig:
         return cls(flat, base_dir=os.path.dirname(os.path.abspath(path)))
 
     def fingerprint(self):
-        """The settings that must match for --resume (JSON-able dict)."""
+        """The settings that must match for --resume (JSON-able dict). File locations
+        are left out: the data themselves are checked by their content hash, so a
+        moved folder still resumes and a changed file does not."""
         out = {}
         for k, v in self.values.items():
-            if k in RESUMABLE_CHANGES or k in ("checkpoint", "learning_curve", "cache", "model"):
+            if k in RESUMABLE_CHANGES or k in PATH_KEYS:
                 continue
             out[k] = [x if isinstance(x, (str, int, float)) else "<Atoms>" for x in v] \
                 if isinstance(v, list) else v
