@@ -25,11 +25,11 @@ what is wrong.
 import datetime
 import json
 import os
-import tempfile
 
 import h5py
 import numpy as np
 
+from .atomic import atomic_path
 from .elements import ATOMIC_NUMBERS, normalize_elements
 from .errors import ModelFileError
 from .network import Network
@@ -41,13 +41,9 @@ FORMAT_VERSION = 1
 
 def write(potential, path, metadata=None):
     from . import __version__
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
     meta = dict(potential.metadata)
     meta.update(metadata or {})
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".nnp.tmp", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".nnp.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["format_version"] = FORMAT_VERSION
@@ -77,16 +73,6 @@ def write(potential, path, metadata=None):
                 for k, (w, b) in enumerate(zip(net.weights, net.biases)):
                     g[f"W{k}"] = w
                     g[f"b{k}"] = b
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _get(h, key, path):

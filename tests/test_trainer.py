@@ -84,27 +84,37 @@ def test_resume_continues_bit_for_bit(data_file, tmp_path, method):
                                              skiprows=1)[:, 2:])
 
 
+def _trainer_disturbed_at(call, disturb, monkeypatch, keys):
+    """A prepared Trainer whose objective runs ``disturb()`` at its ``call``-th evaluation."""
+    trainer = Trainer(keys, log=None)
+    trainer.prepare()
+    calls = {"n": 0}
+    original = trainer._objective
+
+    def disturbed_objective():
+        inner = original()
+
+        def objective(theta, frames=None):
+            calls["n"] += 1
+            if calls["n"] == call:
+                disturb()
+            return inner(theta, frames)
+        return objective
+    monkeypatch.setattr(trainer, "_objective", disturbed_objective)
+    return trainer
+
+
 def test_ctrl_c_saves_and_resume_loses_nothing(data_file, tmp_path, monkeypatch):
     opts = dict(SMALL, method="adam", batch_size=4, learning_rate=0.01)
     ref = tmp_path / "ref.nnp"
     train(data_file, model=str(ref), max_epochs=6, log=None, **opts)
 
     model = tmp_path / "cut.nnp"
-    trainer = Trainer(dict(opts, train=data_file, model=str(model), max_epochs=6), log=None)
-    trainer.prepare()
-    calls = {"n": 0}
-    original = trainer._objective
 
-    def interrupting_objective():
-        inner = original()
-
-        def objective(theta, frames=None):
-            calls["n"] += 1
-            if calls["n"] == 9:          # inside epoch 3 (3 batches per epoch)
-                raise KeyboardInterrupt
-            return inner(theta, frames)
-        return objective
-    monkeypatch.setattr(trainer, "_objective", interrupting_objective)
+    def ctrl_c():
+        raise KeyboardInterrupt
+    trainer = _trainer_disturbed_at(9, ctrl_c, monkeypatch,     # inside epoch 3 (3 batches each)
+                                    dict(opts, train=data_file, model=str(model), max_epochs=6))
     result = trainer.run()
     assert result.interrupted and result.epochs == 2
     with h5py.File(tmp_path / "cut.checkpoint.h5") as f:
@@ -228,22 +238,10 @@ def test_sigterm_saves_a_checkpoint(data_file, tmp_path, monkeypatch):
     import os
     import signal
     opts = dict(SMALL, method="adam", batch_size=4, learning_rate=0.01)
-    trainer = Trainer(dict(opts, train=data_file, model=str(tmp_path / "t.nnp"), max_epochs=6),
-                      log=None)
-    trainer.prepare()
-    calls = {"n": 0}
-    original = trainer._objective
-
-    def terminating_objective():
-        inner = original()
-
-        def objective(theta, frames=None):
-            calls["n"] += 1
-            if calls["n"] == 5:          # inside epoch 2
-                os.kill(os.getpid(), signal.SIGTERM)
-            return inner(theta, frames)
-        return objective
-    monkeypatch.setattr(trainer, "_objective", terminating_objective)
+    trainer = _trainer_disturbed_at(5, lambda: os.kill(os.getpid(), signal.SIGTERM),  # epoch 2
+                                    monkeypatch,
+                                    dict(opts, train=data_file, model=str(tmp_path / "t.nnp"),
+                                         max_epochs=6))
     before = signal.getsignal(signal.SIGTERM)
     result = trainer.run()
     assert result.interrupted and result.epochs == 1

@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from ..atomic import atomic_path
 from .frameset import FrameSet
 
 CACHE_FORMAT = "ase-nnp-frameset-cache"
@@ -58,8 +59,7 @@ def read(path, key):
 
 def write(path, key, fs):
     import h5py
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+    with atomic_path(path, suffix=".h5.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = CACHE_FORMAT
             f.attrs["version"] = CACHE_VERSION
@@ -67,21 +67,16 @@ def write(path, key, fs):
             for name, value in fs.arrays().items():
                 f.create_dataset(name, data=value)
             f.attrs["complete"] = True
-            f.flush()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
-def load_or_build(path, descriptor, refs, log=None):
-    """(FrameSet, "reused" | "built"); ``path`` None means no cache."""
+def load_or_build(path, descriptor, refs, log=None, key=None):
+    """(FrameSet, "reused" | "built"); ``path`` None means no cache; ``key``, when
+    the caller already has it, is ``cache_key(descriptor, refs)``."""
     from .dataset import frames
     if path is None:
         return frames(descriptor, refs), "built"
-    key = cache_key(descriptor, refs)
+    if key is None:
+        key = cache_key(descriptor, refs)
     fs = read(path, key)
     if fs is not None:
         return fs, "reused"

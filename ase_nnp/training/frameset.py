@@ -44,8 +44,7 @@ class FrameSet:
         self.n_frames = len(self.energy)
         self.n_atoms_per_frame = np.diff(self.atom_start)
         self.frame = np.repeat(np.arange(self.n_frames), self.n_atoms_per_frame)
-        counts = np.bincount(self.i, minlength=len(self.species)) if len(self.i) else \
-            np.zeros(len(self.species), dtype=np.int64)
+        counts = np.bincount(self.i, minlength=len(self.species))
         self.pair_first = np.concatenate([[0], np.cumsum(counts)])
 
     # ----------------------------------------------------------- building

@@ -180,14 +180,17 @@ class Adam:
 OPTIMIZERS = {"lbfgs": LBFGS, "adam": Adam}
 
 
-def objective_for(potential, fs, weights=LossWeights()):
-    """(ParameterVector, objective(θ, frames) → (loss, flat gradient)) over FrameSet ``fs``."""
+def objective_for(potential, fs, weights=LossWeights(), on_full_batch=None):
+    """(ParameterVector, objective(θ, frames) → (loss, flat gradient)) over FrameSet ``fs``.
+    ``on_full_batch(θ, parts)`` sees the loss parts of every full-batch evaluation."""
     pv = ParameterVector(potential)
 
     def objective(theta, frames=None):
         pv.set(theta)
         batch = fs if frames is None else fs.subset(np.sort(frames))
-        loss, grads, _ = loss_and_gradient(potential, batch, weights)
+        loss, grads, parts = loss_and_gradient(potential, batch, weights)
+        if frames is None and on_full_batch is not None:
+            on_full_batch(theta, parts)
         return loss, pv.flatten(grads)
     return pv, objective
 

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import CheckpointError
 from ..potential import Potential
 from .cache import cache_key, load_or_build
-from .config import TrainingConfig
+from .config import RESUMABLE_CHANGES, TrainingConfig
 from .dataset import DatasetError, check_elements, check_weights, read, summarize
 from .loss import LossWeights, loss_and_gradient
-from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector
+from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
 from .preprocess import fit_energy_offsets, fit_scaling
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
@@ -117,8 +118,9 @@ class Trainer:
                                f"settings/data need {elements}")
         self.log(f"data: {summarize(refs)}")
         t = time.perf_counter()
-        fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log)
         self.data_key = cache_key(self.descriptor, refs)
+        fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log,
+                                    key=self.data_key)
         self.log(f"descriptors: {fs_all} ({how} in {time.perf_counter() - t:.1f} s"
                  f"{', cache ' + cfg.cache if cfg.cache else ''})")
         if cfg.validation:
@@ -151,17 +153,13 @@ class Trainer:
         return [symbol(z) for z in zs]
 
     def _objective(self):
-        pot, pv, fs, w = self.potential, self.pv, self.train_set, self.weights
+        """The training objective; it remembers the loss parts of the last
+        full-batch evaluation, so an L-BFGS epoch needs no extra pass for its RMSEs."""
         self._last = {}
 
-        def objective(theta, frames=None):
-            pv.set(theta)
-            batch = fs if frames is None else fs.subset(np.sort(frames))
-            loss, grads, parts = loss_and_gradient(pot, batch, w)
-            if frames is None:
-                self._last = {"theta": theta.tobytes(), "parts": parts}
-            return loss, pv.flatten(grads)
-        return objective
+        def remember(theta, parts):
+            self._last = {"theta": theta.tobytes(), "parts": parts}
+        return objective_for(self.potential, self.train_set, self.weights, remember)[1]
 
     def _evaluate(self, fs, theta):
         if fs is None:
@@ -185,9 +183,7 @@ class Trainer:
 
     def _write_checkpoint(self, snap):
         import h5py
-        path = self.cfg.checkpoint
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
+        with atomic_path(self.cfg.checkpoint, suffix=".h5.tmp") as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["format"] = CHECKPOINT_FORMAT
                 f.attrs["version"] = CHECKPOINT_VERSION
@@ -202,10 +198,6 @@ class Trainer:
                 g = f.create_group("optimizer_state")
                 for k, v in snap["optimizer_state"].items():
                     g[k] = v
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def _read_checkpoint(self):
         import h5py
@@ -228,7 +220,7 @@ class Trainer:
                 if changed:
                     raise CheckpointError(
                         f"{path} was made with other settings ({', '.join(changed)}); only "
-                        f"{', '.join(sorted(_resumable()))} may change on --resume")
+                        f"{', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume")
                 name = f.attrs["optimizer"]
                 opt = OPTIMIZERS[name].from_state({k: v[()] for k, v in f["optimizer_state"].items()})
                 state = {k: f.attrs[k].item() for k in ("epoch", "best_loss", "best_epoch",
@@ -248,13 +240,10 @@ class Trainer:
                 "history": list(st["history"])}
 
     def _write_curve(self, history):
-        path = self.cfg.learning_curve
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w") as fh:
+        with atomic_path(self.cfg.learning_curve) as tmp, open(tmp, "w") as fh:
             fh.write(",".join(COLUMNS) + "\n")
             for row in history:
                 fh.write(f"{int(row[0])}," + ",".join(f"{x:.8g}" for x in row[1:]) + "\n")
-        os.replace(tmp, path)
 
     def _save_model(self, theta, st, val_errors):
         self.pv.set(theta)
@@ -331,16 +320,14 @@ class Trainer:
         self._write_checkpoint(snap)
         self._write_curve(snap["history"])
         best = snap["best_theta"]
-        self.pv.set(best)
         _, train_errors = self._evaluate(self.train_set, best)
         _, val_errors = self._evaluate(self.val_set, best)
         test_errors = {}
         if cfg.test and not interrupted:
             from .dataset import frames
-            test_refs = read(cfg.test, cfg.index)
-            check_elements(test_refs, self.potential.elements)
-            _, test_errors = self._evaluate(frames(self.descriptor, test_refs), best)
-        self.pv.set(best)
+            test_set = frames(self.descriptor, read(cfg.test, cfg.index))   # checks elements
+            _, test_errors = self._evaluate(test_set, best)
+        self.pv.set(best)                    # the potential returned is the best model
         self.log(f"stopped ({reason}) after {snap['epoch']} epochs; best epoch "
                  f"{snap['best_epoch']} written to {cfg.model}")
         self.log(f"  train      {_fmt(train_errors)}")
@@ -365,11 +352,6 @@ def _terminate_as_interrupt():
         raise KeyboardInterrupt
     previous = signal.signal(signal.SIGTERM, handler)
     return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-def _resumable():
-    from .config import RESUMABLE_CHANGES
-    return RESUMABLE_CHANGES
 
 
 class _progress:
