@@ -198,6 +198,9 @@ def test_config_errors_name_the_key(tmp_path):
         TrainingConfig.from_toml(bad)
     with pytest.raises(ConfigError, match="unknown key 'learning_rat'"):
         train("x.extxyz", learning_rat=0.1)
+    from ase_nnp.training.trainer import build_descriptor
+    with pytest.raises(ConfigError, match="preset 'si-2000' is unknown"):
+        build_descriptor(TrainingConfig(dict(train="x.extxyz", preset="si-2000")), ["Si"])
     good = tmp_path / "sub" / "good.toml"
     good.parent.mkdir()
     good.write_text('[data]\ntrain = ["../d.extxyz"]\n[output]\nmodel = "m.nnp"\n')

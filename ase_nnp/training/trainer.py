@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..potential import Potential
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
@@ -67,7 +67,7 @@ def build_descriptor(cfg, elements):
             raise DatasetError(f"preset 'si-yoo2019' is for Si only; the data has {elements}")
         return reference_si_descriptor()
     if cfg.preset:
-        raise DatasetError(f"unknown descriptor preset {cfg.preset!r}; use 'si-yoo2019' or ''")
+        raise ConfigError(f"[descriptor] preset {cfg.preset!r} is unknown; use 'si-yoo2019' or ''")
     sf = SymmetryFunctions(elements, cutoff=cfg.cutoff, cutoff_function=cfg.cutoff_function,
                            alpha=cfg.cutoff_alpha)
     sf.add_radial_grid(cfg.radial_n, cfg.radial_grid)
