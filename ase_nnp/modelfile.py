@@ -106,7 +106,8 @@ def _attr(h, key, path):
 
 def read(path):
     """Read and validate a ``.nnp`` file; return a :class:`~ase_nnp.Potential`."""
-    from .potential import Potential, descriptor_from_arrays
+    from .descriptors import descriptor_from_arrays
+    from .potential import Potential
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path}")
@@ -123,6 +124,7 @@ def read(path):
 
 
 def _read_open(f, path, Potential, descriptor_from_arrays):
+    from .descriptors import DESCRIPTOR_KINDS
     fmt = f.attrs.get("format")
     fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
     if fmt != FORMAT_NAME:
@@ -147,15 +149,13 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
         raise ModelFileError(f"{path}: {err}") from None
     offsets = _array(f, "energy_offsets", path, np.float64, (len(z),))
     d = _get(f, "descriptor", path)
-    kind = _attr(d, "kind", path)
-    n_f = _array(d, "type", path, np.int64).shape
-    if len(n_f) != 1:
-        raise ModelFileError(f"{path}: '/descriptor/type' must be one-dimensional")
+    kind = str(_attr(d, "kind", path))
+    if kind not in DESCRIPTOR_KINDS:
+        raise ModelFileError(f"{path}: unknown descriptor kind {kind!r} (this ase-nnp knows "
+                             f"{sorted(DESCRIPTOR_KINDS)}); upgrade ase-nnp")
     arrays = {"elements": z}
-    for key in ("type", "center", "neighbor1", "neighbor2", "cutoff_type"):
-        arrays[key] = _array(d, key, path, np.int64, n_f)
-    for key in ("eta", "rs", "zeta", "lambda", "cutoff", "alpha"):
-        arrays[key] = _array(d, key, path, np.float64, n_f)
+    for key, dtype in DESCRIPTOR_KINDS[kind].ARRAY_TYPES.items():
+        arrays[key] = np.atleast_1d(_array(d, key, path, dtype))
     try:
         descriptor = descriptor_from_arrays(kind, arrays)
     except ValueError as err:

@@ -195,9 +195,3 @@ def atomic_stresses_from_pair_gradients(nl, g, n_atoms, volume):
             per_atom[:, a, b] = np.bincount(nl.i, nl.D[:, a] * g[:, b], minlength=n_atoms)
     return per_atom / volume
 
-
-def descriptor_from_arrays(kind, arrays):
-    """Rebuild a descriptor from its stored specification."""
-    if kind == SymmetryFunctions.kind:
-        return SymmetryFunctions.from_arrays(arrays)
-    raise ValueError(f"unknown descriptor kind {kind!r}")

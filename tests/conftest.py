@@ -49,13 +49,15 @@ def mixed_descriptor(elements, cutoff=5.0):
     return sf
 
 
-def sensitive_potential(elements, structures, seed=0, hidden=(12, 8), activation="tanh"):
+def sensitive_potential(elements, structures, seed=0, hidden=(12, 8), activation="tanh",
+                        descriptor=None):
     """A random potential whose input scaling is fitted to ``structures``, so that
-    every network input actually varies (forces are not lost in saturated tanh)."""
+    every network input actually varies (forces are not lost in saturated tanh).
+    ``descriptor`` defaults to ``mixed_descriptor(elements)``."""
     from ase_nnp import Potential
     from ase_nnp.neighbors import build
     from ase_nnp.scaling import Scaling
-    sf = mixed_descriptor(elements)
+    sf = mixed_descriptor(elements) if descriptor is None else descriptor
     pot = Potential(elements, sf, hidden_layers=hidden, activation=activation, seed=seed)
     rows = {e: [] for e in elements}
     for atoms in structures:

@@ -6,6 +6,7 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.stress import voigt_6_to_full_3x3_stress
 
 from ase_nnp import NNPCalculator
+from ase_nnp.descriptors import SphericalBessel
 from conftest import (numerical_forces, numerical_stress, random_atoms, random_cell,
                       sensitive_potential)
 
@@ -40,20 +41,34 @@ def _primitive_si():
     return atoms
 
 
+def _bessel(mode="channels", n_max=3, l_max=4, cutoff=5.0):
+    def make(elements):
+        return SphericalBessel(elements, cutoff, n_max=n_max, l_max=l_max, mode=mode)
+    return make
+
+
+# name: (structure, elements, descriptor factory or None for the mixed symmetry functions)
 CASES = {
-    "bulk-2el-a": (lambda: _bulk_case(1, ["Si", "O"]), ["Si", "O"]),
-    "bulk-3el-b": (lambda: _bulk_case(2, ["Si", "O", "C"]), ["Si", "O", "C"]),
-    "bulk-3el-c": (lambda: _bulk_case(3, ["Si", "O", "C"]), ["Si", "O", "C"]),
-    "slab": (_slab_case, ["Si", "O", "C"]),
-    "molecule": (_molecule_case, ["Si", "O", "C"]),
-    "primitive-si-6.5": (_primitive_si, ["Si"]),
+    "bulk-2el-a": (lambda: _bulk_case(1, ["Si", "O"]), ["Si", "O"], None),
+    "bulk-3el-b": (lambda: _bulk_case(2, ["Si", "O", "C"]), ["Si", "O", "C"], None),
+    "bulk-3el-c": (lambda: _bulk_case(3, ["Si", "O", "C"]), ["Si", "O", "C"], None),
+    "slab": (_slab_case, ["Si", "O", "C"], None),
+    "molecule": (_molecule_case, ["Si", "O", "C"], None),
+    "primitive-si-6.5": (_primitive_si, ["Si"], None),
+    "bessel-bulk-3el": (lambda: _bulk_case(2, ["Si", "O", "C"]), ["Si", "O", "C"], _bessel()),
+    "bessel-weighted-bulk-2el": (lambda: _bulk_case(1, ["Si", "O"]), ["Si", "O"],
+                                 _bessel("weighted", 4, 3)),
+    "bessel-slab": (_slab_case, ["Si", "O", "C"], _bessel(l_max=6)),
+    "bessel-molecule": (_molecule_case, ["Si", "O", "C"], _bessel("weighted")),
+    "bessel-primitive-si-6.5": (_primitive_si, ["Si"], _bessel(n_max=4, cutoff=6.5)),
 }
 
 
 def _setup(name):
-    make, elements = CASES[name]
+    make, elements, descriptor = CASES[name]
     atoms = make()
-    pot = sensitive_potential(elements, [atoms])
+    pot = sensitive_potential(elements, [atoms],
+                              descriptor=None if descriptor is None else descriptor(elements))
     if name == "primitive-si-6.5":
         from ase_nnp import Potential
         from ase_nnp.descriptors.presets import reference_si_descriptor as reference_descriptor
@@ -71,7 +86,7 @@ def test_forces_match_finite_differences(name):
     assert err < FORCE_TOL, err
 
 
-@pytest.mark.parametrize("name", [n for n in CASES if n not in ("slab", "molecule")])
+@pytest.mark.parametrize("name", [n for n in CASES if not n.endswith(("slab", "molecule"))])
 def test_stress_matches_strain_derivative(name):
     atoms = _setup(name)
     s = voigt_6_to_full_3x3_stress(atoms.get_stress())
@@ -100,7 +115,9 @@ def _rotation(rng):
     return q * np.sign(np.linalg.det(q))
 
 
-@pytest.mark.parametrize("name", ["bulk-3el-b", "slab", "molecule", "primitive-si-6.5"])
+@pytest.mark.parametrize("name", ["bulk-3el-b", "slab", "molecule", "primitive-si-6.5",
+                                  "bessel-bulk-3el", "bessel-slab", "bessel-molecule",
+                                  "bessel-primitive-si-6.5"])
 def test_invariances(name):
     atoms = _setup(name)
     calc = atoms.calc

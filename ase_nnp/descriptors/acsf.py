@@ -85,6 +85,11 @@ class SymmetryFunctions:
     """
 
     kind = "symmetry_functions"
+    #: the arrays of ``to_arrays`` (besides "elements") and their types, one entry per function
+    ARRAY_TYPES = {"type": np.int64, "center": np.int64, "neighbor1": np.int64,
+                   "neighbor2": np.int64, "cutoff_type": np.int64, "eta": np.float64,
+                   "rs": np.float64, "zeta": np.float64, "lambda": np.float64,
+                   "cutoff": np.float64, "alpha": np.float64}
 
     def __init__(self, elements, cutoff, cutoff_function="cos", alpha=0.0):
         self.elements = normalize_elements(elements)
@@ -252,6 +257,10 @@ class SymmetryFunctions:
     def from_arrays(cls, a):
         elements = normalize_elements([int(z) for z in a["elements"]])
         n = len(a["type"])
+        for key in cls.ARRAY_TYPES:
+            if np.shape(a[key]) != (n,):
+                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}; every array "
+                                          f"needs one entry per function ({n})")
         rc0 = float(a["cutoff"][0]) if n else 1.0
         sf = cls(elements, rc0)
         zi = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(elements)}

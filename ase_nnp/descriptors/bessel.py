@@ -1,0 +1,451 @@
+r"""Spherical-Bessel descriptors (Kocer, Mason and Erturk, paper 002).
+
+The neighbour density of atom i, ρ_i(r) = Σ_j w_j δ(r - D_ij), is expanded on
+the ball of radius r_c in the orthonormal radial basis g_nl
+(:mod:`ase_nnp.descriptors.bessel_radial`) times real spherical harmonics
+(:mod:`ase_nnp.descriptors.harmonics`)::
+
+    c^k_nlm = Σ_{j in channel k} w_j g_nl(r_ij) Y_lm(D_ij / r_ij),
+    p^{ab}_nl = Σ_{m=-l}^{l} c^a_nlm c^b_nlm .
+
+The power spectrum p is invariant under rotations (real and complex harmonics
+give the same sums), permutations and translations; it needs no cutoff
+function, since g_nl, g_nl' and g_nl'' vanish at r_c.
+
+Index ranges (the paper fixes only the count (n_max+1)(l_max+1)): for every
+l = 0 .. l_max the radial functions are n = 0 .. n_max, each g_nl built by
+Gram–Schmidt from f_0l .. f_nl of the *same* l (the radial basis needs the roots
+u_0l .. u_{n_max+1,l}). So every (n, l) pair appears once: **(n_max+1)(l_max+1)
+values per channel pair** — 16 for n_max = l_max = 3 and 25 for 4, as in the
+paper's Table I.
+
+Several elements, two ways (``mode``):
+
+* ``"channels"`` (default): one density per neighbour element, c^a for a = 1 .. n_el,
+  w_j = 1, and the cross spectra p^{ab} for every a <= b:
+  n_el(n_el+1)/2 · (n_max+1)(l_max+1) values. Complete for the element
+  composition; grows quadratically with the number of elements.
+* ``"weighted"``: the paper's single density with an element weight w_j
+  (``weights``, default the atomic number): (n_max+1)(l_max+1) values for any
+  number of elements; elements are told apart only through their weights.
+
+For one element both modes with unit weight are the paper's p_nl.
+
+Derivatives (D_p the pair vector, u = D_p/r)::
+
+    ∂c^k_nlm/∂D_p = w_p [g_nl'(r) Y_lm(u) u + g_nl(r) ∂Y_lm/∂D_p]   (pair p in channel k),
+    ∂p^{ab}_nl/∂c^k_nlm = [k = a] c^b_nlm + [k = b] c^a_nlm,
+
+so the vector–Jacobian product (forces, stress) is, with A^k_nlm = Σ_f W_f ∂p_f/∂c^k_nlm,
+
+    g_p = w_p Σ_lm [ (Σ_n A^k_nlm g_nl'(r)) Y_lm u + (Σ_n A^k_nlm g_nl(r)) ∂Y_lm/∂D_p ],
+
+linear in the number of neighbours: no pair of neighbours is ever visited.
+"""
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from ..elements import ATOMIC_NUMBERS, element_indices, normalize_elements
+from ..errors import DescriptorSpecError
+from .bessel_radial import radial_basis, radial_coefficients
+from .harmonics import normalisation, real_harmonics
+
+MODES = {"channels": 0, "weighted": 1}
+
+
+class SphericalBessel:
+    """Spherical-Bessel power spectrum of paper 002.
+
+    Parameters
+    ----------
+    elements : list of str
+        Chemical symbols; their order is the element (and channel) order.
+    cutoff : float
+        r_c in Å.
+    n_max, l_max : int
+        Radial and angular resolution: n = 0 .. n_max, l = 0 .. l_max.
+    mode : "channels" or "weighted"
+        Several elements as per-element channels or as one weighted density
+        (module docstring).
+    weights : dict or sequence, optional
+        ``mode="weighted"``: the weight of each element (default: atomic number).
+
+    Column order: for each channel pair (a, b), a <= b in element order, n
+    (outer) and l (inner): column = pair · (n_max+1)(l_max+1) + n (l_max+1) + l.
+    Every central element has the same columns.
+    """
+
+    kind = "spherical_bessel"
+    #: the arrays of ``to_arrays`` (besides "elements") and their types
+    ARRAY_TYPES = {"cutoff": np.float64, "n_max": np.int64, "l_max": np.int64,
+                   "mode": np.int64, "weights": np.float64}
+
+    def __init__(self, elements, cutoff, n_max=4, l_max=4, mode="channels", weights=None):
+        self.elements = normalize_elements(elements)
+        cutoff = float(cutoff)
+        if not (np.isfinite(cutoff) and cutoff > 0):
+            raise DescriptorSpecError(f"cutoff must be positive, got {cutoff}")
+        for name, value in (("n_max", n_max), ("l_max", l_max)):
+            if int(value) != value or not 0 <= value <= 20:
+                raise DescriptorSpecError(f"{name} must be an integer from 0 to 20, got {value}")
+        if mode not in MODES:
+            raise DescriptorSpecError(f"mode must be 'channels' or 'weighted', got {mode!r}")
+        self.cutoff = cutoff
+        self.n_max = int(n_max)
+        self.l_max = int(l_max)
+        self.mode = mode
+        nel = len(self.elements)
+        if mode == "channels":
+            if weights is not None:
+                raise DescriptorSpecError("weights are used only with mode='weighted'")
+            w = np.ones(nel)
+        elif weights is None:
+            w = np.array([float(ATOMIC_NUMBERS[e]) for e in self.elements])
+        else:
+            if isinstance(weights, dict):
+                missing = [e for e in self.elements if e not in weights]
+                if missing:
+                    raise DescriptorSpecError(f"weights has no value for {missing}")
+                weights = [weights[e] for e in self.elements]
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (nel,) or not np.all(np.isfinite(w)):
+                raise DescriptorSpecError(f"weights must be {nel} finite numbers, got {weights}")
+        self.weights = w
+        self._plan_cache = None
+
+    # -------------------------------------------------------------- queries
+    @property
+    def n_channels(self):
+        return len(self.elements) if self.mode == "channels" else 1
+
+    def _channel_pairs(self):
+        k = self.n_channels
+        return [(a, b) for a in range(k) for b in range(a, k)]
+
+    def n_features(self, element=None):
+        if element is not None and normalize_elements([element])[0] not in self.elements:
+            raise DescriptorSpecError(f"{element!r} is not among this descriptor's elements "
+                                      f"{self.elements}")
+        return len(self._channel_pairs()) * (self.n_max + 1) * (self.l_max + 1)
+
+    @property
+    def n_features_max(self):
+        return self.n_features()
+
+    def __len__(self):
+        return self.n_features()
+
+    def feature_labels(self, element=None):
+        """One label per column, e.g. ``p[Si,Si] n=0 l=2``."""
+        names = self.elements if self.mode == "channels" else ["w"]
+        return [f"p[{names[a]},{names[b]}] n={n} l={l} rc={self.cutoff:g}"
+                for a, b in self._channel_pairs()
+                for n in range(self.n_max + 1) for l in range(self.l_max + 1)]
+
+    def __repr__(self):
+        return (f"SphericalBessel(elements={self.elements}, cutoff={self.cutoff:g}, "
+                f"n_max={self.n_max}, l_max={self.l_max}, mode={self.mode!r}, "
+                f"n_features={self.n_features()})")
+
+    # ------------------------------------------------------- serialisation
+    def to_arrays(self):
+        """The specification as named arrays; inverse ``from_arrays``."""
+        return {
+            "elements": np.array([ATOMIC_NUMBERS[e] for e in self.elements]),
+            "cutoff": np.array([self.cutoff]),
+            "n_max": np.array([self.n_max]),
+            "l_max": np.array([self.l_max]),
+            "mode": np.array([MODES[self.mode]]),
+            "weights": self.weights.copy(),
+        }
+
+    @classmethod
+    def from_arrays(cls, a):
+        elements = normalize_elements([int(z) for z in a["elements"]])
+        for key in ("cutoff", "n_max", "l_max", "mode"):
+            if np.shape(a[key]) != (1,):
+                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}, expected (1,)")
+        if np.shape(a["weights"]) != (len(elements),):
+            raise DescriptorSpecError(f"'weights' has shape {np.shape(a['weights'])}, expected "
+                                      f"one weight per element ({len(elements)},)")
+        names = {v: k for k, v in MODES.items()}
+        code = int(a["mode"][0])
+        if code not in names:
+            raise DescriptorSpecError(f"unknown spherical-Bessel mode code {code}; known: {names}")
+        mode = names[code]
+        return cls(elements, float(a["cutoff"][0]), int(a["n_max"][0]), int(a["l_max"][0]),
+                   mode, weights=list(a["weights"]) if mode == "weighted" else None)
+
+    # ------------------------------------------------------------- kernels
+    def _plan(self):
+        if self._plan_cache is None:
+            u, M = radial_coefficients(self.cutoff, self.n_max, self.l_max)
+            pairs = self._channel_pairs()
+            nel = len(self.elements)
+            channel = (np.arange(nel) if self.mode == "channels"
+                       else np.zeros(nel)).astype(np.int64)
+            self._plan_cache = (self.cutoff, u, M, normalisation(self.l_max), channel,
+                                self.weights.astype(np.float64), self.n_channels,
+                                np.array([a for a, _ in pairs], dtype=np.int64),
+                                np.array([b for _, b in pairs], dtype=np.int64))
+        return self._plan_cache
+
+    def species_indices(self, numbers):
+        """Element index (0..n_elements-1) of every atom from atomic numbers."""
+        return element_indices(numbers, self.elements, "descriptor")
+
+    def _launch(self, nl, species):
+        if nl.cutoff < self.cutoff - 1e-12:
+            raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
+                             f"descriptor cutoff {self.cutoff}")
+        species = np.ascontiguousarray(species, dtype=np.int64)
+        max_pairs = max(int(np.diff(nl.first).max(initial=0)), 1)
+        n_blocks = max(1, min(len(species), 4 * get_num_threads()))
+        return species, max_pairs, n_blocks
+
+    def forward(self, nl, species):
+        """Descriptor values, shape (n_atoms, n_features)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        G = np.zeros((len(species), self.n_features()))
+        if len(species):
+            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, G, _NO_V, _NO_J,
+                    max_pairs, n_blocks, self._plan(), MODE_FORWARD)
+        return G
+
+    def backward(self, nl, species, dE_dG):
+        """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        W = np.ascontiguousarray(dE_dG, dtype=np.float64)
+        if W.shape != (len(species), self.n_features()):
+            raise ValueError(f"dE_dG must have shape {(len(species), self.n_features())}, "
+                             f"got {W.shape}")
+        g = np.zeros((nl.n_pairs, 3))
+        if len(species):
+            _kernel(nl.first, nl.j, nl.D, nl.r, species, W, _NO_V, _NO_G, g, _NO_J,
+                    max_pairs, n_blocks, self._plan(), MODE_BACKWARD)
+        return g
+
+    def jvp(self, nl, species, V):
+        """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        if V.shape != (nl.n_pairs, 3):
+            raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
+        dG = np.zeros((len(species), self.n_features()))
+        if len(species):
+            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, V, dG, _NO_V, _NO_J,
+                    max_pairs, n_blocks, self._plan(), MODE_JVP)
+        return dG
+
+    def jacobian(self, nl, species):
+        """J[p, f] = ∂G_{i_p f}/∂D_p for every pair p, shape (n_pairs, n_features, 3)."""
+        species, max_pairs, n_blocks = self._launch(nl, species)
+        J = np.zeros((nl.n_pairs, self.n_features(), 3))
+        if len(species):
+            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, _NO_G, _NO_V, J,
+                    max_pairs, n_blocks, self._plan(), MODE_JACOBIAN)
+        return J
+
+    def compute(self, atoms):
+        """Descriptor values for an ASE ``Atoms`` (or anything with positions,
+        cell, pbc and numbers): one row per atom, documented column order."""
+        from ..neighbors import build
+        species = self.species_indices(atoms.numbers)
+        nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, self.cutoff)
+        return self.forward(nl, species)
+
+
+MODE_FORWARD, MODE_BACKWARD, MODE_JVP, MODE_JACOBIAN = 0, 1, 2, 3
+_NO_G = np.zeros((0, 0))
+_NO_V = np.zeros((0, 3))
+_NO_J = np.zeros((0, 0, 3))
+
+
+@njit(cache=True, error_model="numpy")
+def _make_scratch(max_pairs, plan):
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    L, N = M.shape[0], M.shape[1]
+    LL = L * L
+    return (np.empty((max_pairs, 3)), np.empty(max_pairs), np.empty(max_pairs, dtype=np.int64),
+            np.empty(max_pairs), np.empty((max_pairs, L, N)), np.empty((max_pairs, L, N)),
+            np.empty((max_pairs, LL)), np.empty((max_pairs, LL, 3)),
+            np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),
+            np.empty((L + 1, L + 1)), np.empty(L), np.empty(L))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_expansion(i, first, jn, D, r, species, plan, scr):
+    """Per-pair radial functions and harmonics of atom i, and its coefficients c^k_nlm."""
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
+    L, N = M.shape[0], M.shape[1]
+    p0 = first[i]
+    nq = first[i + 1] - p0
+    c[:] = 0.0
+    for q in range(nq):
+        p = p0 + q
+        rq = r[p]
+        inv = 1.0 / rq
+        inv_r[q] = inv
+        u[q, 0] = D[p, 0] * inv
+        u[q, 1] = D[p, 1] * inv
+        u[q, 2] = D[p, 2] * inv
+        e = species[jn[p]]
+        k = channel[e]
+        ch[q] = k
+        w = weight[e]
+        wt[q] = w
+        radial_basis(rq, rc, u_roots, M, gr[q], dgr[q])
+        real_harmonics(u[q, 0], u[q, 1], u[q, 2], inv, L - 1, F, Q, cs, sn, Y[q], dY[q])
+        for l in range(L):
+            for n in range(N):
+                a = w * gr[q, l, n]
+                for lm in range(l * l, l * l + 2 * l + 1):
+                    c[k, n, lm] += a * Y[q, lm]
+    return p0, nq
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_features(plan, c, out):
+    """out[f] = Σ_m c^a_nlm c^b_nlm  (or, with c and δc, the same bilinear form's first half)."""
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    L, N = M.shape[0], M.shape[1]
+    for pi in range(pair_a.shape[0]):
+        a = pair_a[pi]
+        b = pair_b[pi]
+        for n in range(N):
+            for l in range(L):
+                s = 0.0
+                for lm in range(l * l, l * l + 2 * l + 1):
+                    s += c[a, n, lm] * c[b, n, lm]
+                out[(pi * N + n) * L + l] = s
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_backward(p0, nq, plan, scr, Wi, g):
+    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring)."""
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    u, inv_r, ch, wt, gr, dgr, Y, dY, c, A, Q, cs, sn = scr
+    L, N = M.shape[0], M.shape[1]
+    A[:] = 0.0
+    for pi in range(pair_a.shape[0]):
+        a = pair_a[pi]
+        b = pair_b[pi]
+        for n in range(N):
+            for l in range(L):
+                W = Wi[(pi * N + n) * L + l]
+                if W == 0.0:
+                    continue
+                for lm in range(l * l, l * l + 2 * l + 1):
+                    A[a, n, lm] += W * c[b, n, lm]
+                    A[b, n, lm] += W * c[a, n, lm]
+    for q in range(nq):
+        k = ch[q]
+        gx = 0.0
+        gy = 0.0
+        gz = 0.0
+        for l in range(L):
+            for lm in range(l * l, l * l + 2 * l + 1):
+                alpha = 0.0
+                beta = 0.0
+                for n in range(N):
+                    alpha += A[k, n, lm] * dgr[q, l, n]
+                    beta += A[k, n, lm] * gr[q, l, n]
+                ay = alpha * Y[q, lm]
+                gx += ay * u[q, 0] + beta * dY[q, lm, 0]
+                gy += ay * u[q, 1] + beta * dY[q, lm, 1]
+                gz += ay * u[q, 2] + beta * dY[q, lm, 2]
+        w = wt[q]
+        g[p0 + q, 0] += w * gx
+        g[p0 + q, 1] += w * gy
+        g[p0 + q, 2] += w * gz
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_jvp(p0, nq, V, plan, scr, dGi):
+    """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom."""
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    u, inv_r, ch, wt, gr, dgr, Y, dY, c, dc, Q, cs, sn = scr
+    L, N = M.shape[0], M.shape[1]
+    dc[:] = 0.0
+    for q in range(nq):
+        p = p0 + q
+        k = ch[q]
+        w = wt[q]
+        uv = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
+        for l in range(L):
+            for lm in range(l * l, l * l + 2 * l + 1):
+                yv = w * Y[q, lm] * uv
+                dyv = w * (dY[q, lm, 0] * V[p, 0] + dY[q, lm, 1] * V[p, 1]
+                           + dY[q, lm, 2] * V[p, 2])
+                for n in range(N):
+                    dc[k, n, lm] += dgr[q, l, n] * yv + gr[q, l, n] * dyv
+    for pi in range(pair_a.shape[0]):
+        a = pair_a[pi]
+        b = pair_b[pi]
+        for n in range(N):
+            for l in range(L):
+                s = 0.0
+                for lm in range(l * l, l * l + 2 * l + 1):
+                    s += dc[a, n, lm] * c[b, n, lm] + c[a, n, lm] * dc[b, n, lm]
+                dGi[(pi * N + n) * L + l] += s
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_jacobian(p0, nq, plan, scr, J):
+    """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
+    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
+    L, N = M.shape[0], M.shape[1]
+    for q in range(nq):
+        p = p0 + q
+        k = ch[q]
+        w = wt[q]
+        for pi in range(pair_a.shape[0]):
+            a = pair_a[pi]
+            b = pair_b[pi]
+            if k != a and k != b:
+                continue
+            for n in range(N):
+                for l in range(L):
+                    jx = 0.0
+                    jy = 0.0
+                    jz = 0.0
+                    gv = gr[q, l, n]
+                    dgv = dgr[q, l, n]
+                    for lm in range(l * l, l * l + 2 * l + 1):
+                        cf = 0.0
+                        if k == a:
+                            cf += c[b, n, lm]
+                        if k == b:
+                            cf += c[a, n, lm]
+                        ay = cf * dgv * Y[q, lm]
+                        bg = cf * gv
+                        jx += ay * u[q, 0] + bg * dY[q, lm, 0]
+                        jy += ay * u[q, 1] + bg * dY[q, lm, 1]
+                        jz += ay * u[q, 2] + bg * dY[q, lm, 2]
+                    f = (pi * N + n) * L + l
+                    J[p, f, 0] += w * jx
+                    J[p, f, 1] += w * jy
+                    J[p, f, 2] += w * jz
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
+    """Per atom: the expansion, then values (MODE_FORWARD), the vector–Jacobian
+    product (MODE_BACKWARD: W -> g), the Jacobian–vector product (MODE_JVP: V -> G)
+    or the Jacobian (MODE_JACOBIAN: J)."""
+    n_atoms = first.shape[0] - 1
+    for blk in prange(n_blocks):
+        scr = _make_scratch(max_pairs, plan)
+        for i in range(blk, n_atoms, n_blocks):
+            p0, nq = _atom_expansion(i, first, jn, D, r, species, plan, scr)
+            if mode == 0:
+                _atom_features(plan, scr[8], G[i])
+            elif mode == 1:
+                _atom_backward(p0, nq, plan, scr, W[i], g)
+            elif mode == 2:
+                _atom_jvp(p0, nq, V, plan, scr, G[i])
+            else:
+                _atom_jacobian(p0, nq, plan, scr, J)
