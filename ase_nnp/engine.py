@@ -10,7 +10,9 @@ time inside one Numba kernel,
                → x = s_min + k ⊙ (G_i - G_0) → E_i = NN_e(x) + E⁰_e, w = ∂E_i/∂G_i
                → atom_backward (from the records, still in cache) → g_p for the pairs of i,
 
-using the descriptor's own per-atom pieces (``ase_nnp.descriptors.acsf``) and a
+using the descriptor's own per-atom pieces (``ase_nnp.descriptors.acsf``; for
+the spherical-Bessel descriptors ``ase_nnp.descriptors.bessel``: expansion →
+power spectrum → network → backward, so the harmonics are evaluated once) and a
 small MLP evaluated here. The numbers are those of the three-step path (a test
 holds them to 1e-12); only the order of work differs. The descriptor module
 knows nothing of networks: this module composes the two.
@@ -24,7 +26,8 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .descriptors.acsf import atom_backward, atom_forward, make_scratch, pair_terms
+from .descriptors import bessel
+from .descriptors.acsf import SymmetryFunctions, atom_backward, atom_forward, make_scratch, pair_terms
 
 _ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "softplus": 3,
                      "shifted_softplus": 4}
@@ -160,9 +163,30 @@ def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, 
             atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g)
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan,
+                          nets):
+    n_atoms = first.shape[0] - 1
+    max_layers = nets[11]
+    max_width = nets[12]
+    for blk in prange(n_blocks):
+        scr = bessel.make_scratch(max_pairs, plan)
+        Gi = np.empty(n_feat)
+        w = np.empty(n_feat)
+        H = np.empty((max_layers + 1, max_width))
+        S = np.empty((max_layers, max_width))
+        grad = np.empty(max_width)
+        gin = np.empty(max_width)
+        for i in range(blk, n_atoms, n_blocks):
+            p0, nq = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
+            bessel.atom_features(plan, scr[8], Gi)
+            E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
+            bessel.atom_backward(p0, nq, plan, scr, w, g)
+
+
 def energies_and_pair_gradients(potential, nl, species):
     """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass."""
-    sf = potential.descriptor
+    desc = potential.descriptor
     species = np.ascontiguousarray(species, dtype=np.int64)
     n = len(species)
     E = np.zeros(n)
@@ -170,6 +194,8 @@ def energies_and_pair_gradients(potential, nl, species):
     if n:
         max_pairs = max(int(np.diff(nl.first).max()), 1)
         n_blocks = max(1, min(n, 4 * get_num_threads()))
-        _energy_kernel(nl.first, nl.j, nl.D, nl.r, species, E, g, max_pairs, n_blocks,
-                       sf.n_features_max, sf._plan(), pack_networks(potential))
+        kernel = (_energy_kernel if isinstance(desc, SymmetryFunctions)
+                  else _bessel_energy_kernel)
+        kernel(nl.first, nl.j, nl.D, nl.r, species, E, g, max_pairs, n_blocks,
+               desc.n_features_max, desc._plan(), pack_networks(potential))
     return E, g

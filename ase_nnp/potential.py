@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .descriptors.acsf import SymmetryFunctions
 from .elements import element_indices, normalize_elements
 from .errors import StructureError
 from .neighbors import build
@@ -130,7 +129,7 @@ class Potential:
         """(E_i, g_p = ∂E/∂D_p). ``fused`` runs descriptor, network and backward per
         atom in one compiled pass (:mod:`ase_nnp.engine`); otherwise the three
         steps run one after another over all atoms. Both give the same numbers."""
-        if fused and isinstance(self.descriptor, SymmetryFunctions):
+        if fused:
             from .engine import energies_and_pair_gradients
             return energies_and_pair_gradients(self, nl, species)
         G = self.descriptor.forward(nl, species)

@@ -31,36 +31,16 @@ import argparse
 import os
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 from ase.build import bulk, diamond100, diamond111
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
-from ase.md.langevin import Langevin
 from ase.optimize import BFGS
 
+from ase_nnp.training.reference import Recorder, md_snapshots
 from ase_nnp.training.reference import stillinger_weber_si as stillinger_weber
 
 A0 = 5.431          # SW diamond lattice constant (Å)
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class Recorder:
-    """Labels structures with SW results and keeps them."""
-
-    def __init__(self, calc):
-        self.calc = calc
-        self.images = []
-
-    def add(self, atoms, config_type):
-        a = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-        a.calc = self.calc
-        results = {"energy": a.get_potential_energy(), "forces": a.get_forces(),
-                   "energies": a.get_potential_energies()}
-        if a.pbc.all():
-            results["stress"] = a.get_stress()
-        a.calc = SinglePointCalculator(a, **results)
-        a.info["config_type"] = config_type
-        self.images.append(a)
 
 
 def diamond(reps, volume_factor=1.0):
@@ -72,22 +52,6 @@ def strained(atoms, eps):
     out = atoms.copy()
     out.set_cell(atoms.cell[:] @ (np.eye(3) + eps), scale_atoms=True)
     return out
-
-
-def md_snapshots(rec, atoms, calc, temperature, n_snap, interval, rng, config_type,
-                 equilibrate=300, timestep=1.0):
-    """Langevin NVT; one snapshot every ``interval`` steps after equilibration."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    masses = atoms.get_masses()[:, None]
-    atoms.set_momenta(rng.normal(0.0, 1.0, (len(atoms), 3))
-                      * np.sqrt(masses * units.kB * 2 * temperature))
-    dyn = Langevin(atoms, timestep * units.fs, temperature_K=temperature, friction=0.02,
-                   fixcm=False, rng=rng)
-    dyn.run(equilibrate)
-    for _ in range(n_snap):
-        dyn.run(interval)
-        rec.add(atoms, config_type)
 
 
 def generate(seed, scale):

@@ -173,12 +173,16 @@ def test_supercell_is_extensive():
     np.testing.assert_allclose(big.get_stress(), atoms.get_stress(), atol=1e-12)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "logistic", "softplus", "shifted_softplus"])
-def test_fused_engine_equals_three_step_path(activation):
+@pytest.mark.parametrize("activation,bessel", [("tanh", False), ("logistic", False),
+                                               ("softplus", False), ("shifted_softplus", False),
+                                               ("tanh", True), ("softplus", True)])
+def test_fused_engine_equals_three_step_path(activation, bessel):
     """The compiled per-atom path gives the numbers of forward -> network -> backward."""
     from ase_nnp.neighbors import build
     atoms = _bulk_case(2, ["Si", "O", "C"])
-    pot = sensitive_potential(["Si", "O", "C"], [atoms], activation=activation, hidden=(9, 7, 5))
+    elements = ["Si", "O", "C"]
+    pot = sensitive_potential(elements, [atoms], activation=activation, hidden=(9, 7, 5),
+                              descriptor=_bessel()(elements) if bessel else None)
     nl = build(atoms.positions, atoms.cell[:], atoms.pbc, pot.cutoff)
     sp = pot.species_indices(atoms.numbers)
     E1, g1 = pot.energies_and_pair_gradients(nl, sp, fused=True)

@@ -67,6 +67,20 @@ def test_train_writes_model_curve_and_checkpoint(data_file, tmp_path):
         result.validation_errors["energy"], rel=1e-9)
 
 
+def test_spherical_bessel_family_trains_and_is_saved(data_file, tmp_path):
+    from ase_nnp.descriptors import SphericalBessel
+    model = str(tmp_path / "sb.nnp")
+    keys = dict(SMALL, family="spherical_bessel", n_max=2, l_max=2)
+    result = train(data_file, model=model, max_epochs=8, log=None, **keys)
+    assert result.history[-1, 2] < 0.5 * result.history[0, 2]
+    pot = load(model)
+    assert isinstance(pot.descriptor, SphericalBessel) and len(pot.descriptor) == 9
+    with pytest.raises(ConfigError, match="n_max"):
+        train(data_file, model=model, max_epochs=1, log=None, **dict(keys, n_max=-1))
+    with pytest.raises(ConfigError, match="family"):
+        train(data_file, model=model, max_epochs=1, log=None, **dict(keys, family="soap"))
+
+
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
 def test_resume_continues_bit_for_bit(data_file, tmp_path, method):
     opts = dict(SMALL, method=method, batch_size=4, learning_rate=0.01, log=None)

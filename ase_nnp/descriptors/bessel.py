@@ -48,7 +48,7 @@ from numba import get_num_threads, njit, prange
 
 from ..elements import ATOMIC_NUMBERS, element_indices, normalize_elements
 from ..errors import DescriptorSpecError
-from .bessel_radial import radial_basis, radial_coefficients
+from .bessel_radial import radial_basis, radial_table
 from .harmonics import normalisation, real_harmonics
 
 MODES = {"channels": 0, "weighted": 1}
@@ -180,12 +180,12 @@ class SphericalBessel:
     # ------------------------------------------------------------- kernels
     def _plan(self):
         if self._plan_cache is None:
-            u, M = radial_coefficients(self.cutoff, self.n_max, self.l_max)
+            inv_h, coef = radial_table(self.cutoff, self.n_max, self.l_max)
             pairs = self._channel_pairs()
             nel = len(self.elements)
             channel = (np.arange(nel) if self.mode == "channels"
                        else np.zeros(nel)).astype(np.int64)
-            self._plan_cache = (self.cutoff, u, M, normalisation(self.l_max), channel,
+            self._plan_cache = (inv_h, coef, normalisation(self.l_max), channel,
                                 self.weights.astype(np.float64), self.n_channels,
                                 np.array([a for a, _ in pairs], dtype=np.int64),
                                 np.array([b for _, b in pairs], dtype=np.int64))
@@ -263,9 +263,9 @@ _NO_J = np.zeros((0, 0, 3))
 
 
 @njit(cache=True, error_model="numpy")
-def _make_scratch(max_pairs, plan):
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
-    L, N = M.shape[0], M.shape[1]
+def make_scratch(max_pairs, plan):
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
+    L, N = coef.shape[1], coef.shape[2]
     LL = L * L
     return (np.empty((max_pairs, 3)), np.empty(max_pairs), np.empty(max_pairs, dtype=np.int64),
             np.empty(max_pairs), np.empty((max_pairs, L, N)), np.empty((max_pairs, L, N)),
@@ -275,11 +275,11 @@ def _make_scratch(max_pairs, plan):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _atom_expansion(i, first, jn, D, r, species, plan, scr):
+def atom_expansion(i, first, jn, D, r, species, plan, scr):
     """Per-pair radial functions and harmonics of atom i, and its coefficients c^k_nlm."""
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
-    L, N = M.shape[0], M.shape[1]
+    L, N = coef.shape[1], coef.shape[2]
     p0 = first[i]
     nq = first[i + 1] - p0
     c[:] = 0.0
@@ -296,7 +296,7 @@ def _atom_expansion(i, first, jn, D, r, species, plan, scr):
         ch[q] = k
         w = weight[e]
         wt[q] = w
-        radial_basis(rq, rc, u_roots, M, gr[q], dgr[q])
+        radial_basis(rq, inv_h, coef, gr[q], dgr[q])
         real_harmonics(u[q, 0], u[q, 1], u[q, 2], inv, L - 1, F, Q, cs, sn, Y[q], dY[q])
         for l in range(L):
             for n in range(N):
@@ -307,10 +307,10 @@ def _atom_expansion(i, first, jn, D, r, species, plan, scr):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _atom_features(plan, c, out):
+def atom_features(plan, c, out):
     """out[f] = Σ_m c^a_nlm c^b_nlm  (or, with c and δc, the same bilinear form's first half)."""
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
-    L, N = M.shape[0], M.shape[1]
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
+    L, N = coef.shape[1], coef.shape[2]
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
         b = pair_b[pi]
@@ -323,11 +323,11 @@ def _atom_features(plan, c, out):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _atom_backward(p0, nq, plan, scr, Wi, g):
+def atom_backward(p0, nq, plan, scr, Wi, g):
     """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring)."""
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     u, inv_r, ch, wt, gr, dgr, Y, dY, c, A, Q, cs, sn = scr
-    L, N = M.shape[0], M.shape[1]
+    L, N = coef.shape[1], coef.shape[2]
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
@@ -365,9 +365,9 @@ def _atom_backward(p0, nq, plan, scr, Wi, g):
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_jvp(p0, nq, V, plan, scr, dGi):
     """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom."""
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     u, inv_r, ch, wt, gr, dgr, Y, dY, c, dc, Q, cs, sn = scr
-    L, N = M.shape[0], M.shape[1]
+    L, N = coef.shape[1], coef.shape[2]
     dc[:] = 0.0
     for q in range(nq):
         p = p0 + q
@@ -395,9 +395,9 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_jacobian(p0, nq, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
-    rc, u_roots, M, F, channel, weight, n_ch, pair_a, pair_b = plan
+    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
-    L, N = M.shape[0], M.shape[1]
+    L, N = coef.shape[1], coef.shape[2]
     for q in range(nq):
         p = p0 + q
         k = ch[q]
@@ -438,13 +438,13 @@ def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, 
     or the Jacobian (MODE_JACOBIAN: J)."""
     n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = _make_scratch(max_pairs, plan)
+        scr = make_scratch(max_pairs, plan)
         for i in range(blk, n_atoms, n_blocks):
-            p0, nq = _atom_expansion(i, first, jn, D, r, species, plan, scr)
+            p0, nq = atom_expansion(i, first, jn, D, r, species, plan, scr)
             if mode == 0:
-                _atom_features(plan, scr[8], G[i])
+                atom_features(plan, scr[8], G[i])
             elif mode == 1:
-                _atom_backward(p0, nq, plan, scr, W[i], g)
+                atom_backward(p0, nq, plan, scr, W[i], g)
             elif mode == 2:
                 _atom_jvp(p0, nq, V, plan, scr, G[i])
             else:

@@ -25,13 +25,13 @@ here for every l::
 
 So ∫₀^{r_c} g_n'l g_nl r² dr = δ_n'n, and every g_nl is a fixed combination
 g_nl(r) = Σ_k M[l, n, k] j_l(r u_kl / r_c) over k = 0 .. n_max + 1
-(``radial_coefficients``), which is what the kernels evaluate.
+(``radial_coefficients``).
 
-Spherical Bessel functions are evaluated without library calls: by their
-power series for x² < 4l + 6 (no cancellation there: the first term ratio is
-at most 1) and by upward recurrence j_{k+1} = (2k+1)/x j_k - j_{k-1} from
-j_0 = sin x/x, j_1 = sin x/x² - cos x/x above it; derivatives from
-j_l' = (l/x) j_l - j_{l+1}.
+The kernels do not call special functions: ``radial_table`` samples g_nl and
+its first two derivatives exactly once per descriptor, and ``radial_basis``
+evaluates the C² quintic Hermite interpolant (25 functions cost about as much
+as 2 exp calls per pair; an exact evaluation by series and recurrence measured
+~1.4 µs per pair, most of the descriptor's time).
 """
 
 import math
@@ -92,60 +92,68 @@ def radial_coefficients(cutoff, n_max, l_max):
     return u, M
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _series(l, x):
-    """j_l(x) = x^l/(2l+1)!! Σ_k (-x²/2)^k / (k! (2l+3)(2l+5)...(2l+2k+1))."""
-    pref = 1.0
-    for k in range(1, l + 1):
-        pref *= x / (2 * k + 1)
-    h = 0.5 * x * x
-    term = 1.0
-    total = 1.0
-    k = 1
-    while True:
-        term *= -h / (k * (2 * l + 2 * k + 1))
-        total += term
-        if abs(term) <= 1e-17 * abs(total) or k > 200:
-            break
-        k += 1
-    return pref * total
+def _jl_and_derivatives(l, x):
+    """j_l, j_l', j_l'' at x >= 0 (scipy; construction time only)."""
+    from scipy.special import spherical_jn
+    x = np.asarray(x, dtype=float)
+    j = spherical_jn(l, x)
+    dj = spherical_jn(l, x, derivative=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Bessel's equation: j'' = -(2/x) j' - (1 - l(l+1)/x²) j
+        d2j = -2.0 / x * dj - (1.0 - l * (l + 1) / x ** 2) * j
+    d2j[x == 0] = {0: -1.0 / 3.0, 2: 2.0 / 15.0}.get(l, 0.0)       # limits at x = 0
+    return j, dj, d2j
+
+
+def radial_table(cutoff, n_max, l_max, intervals=1024):
+    """Quintic Hermite tables of g_nl on [0, r_c]: (1/h, coef[t, l, n, 0..5]).
+
+    On interval t, with s = r/h - t in [0, 1], g_nl(r) = Σ_k coef[t, l, n, k] s^k.
+    The nodes carry the exact g, g' and g'' (scipy's spherical_jn; j'' from
+    Bessel's equation), so the piecewise polynomial is C² and matches g_nl, g_nl'
+    to ~1e-15 relative for h = r_c/1024 (error ∝ h⁶ g⁽⁶⁾). Forces are the exact
+    derivatives of this interpolant, so energy and forces stay consistent to
+    rounding. At r_c the node values are exactly 0 (the analytic values), so
+    the tabulated functions keep the basis's vanishing value, slope and
+    curvature there.
+    """
+    u, M = radial_coefficients(cutoff, n_max, l_max)
+    h = float(cutoff) / intervals
+    r = np.arange(intervals + 1) * h
+    f = np.zeros((3, intervals + 1, l_max + 1, n_max + 1))       # g, h g', h² g''
+    for l in range(l_max + 1):
+        for k in range(n_max + 2):
+            scale = u[l, k] / cutoff
+            j, dj, d2j = _jl_and_derivatives(l, r * scale)
+            for n in range(n_max + 1):
+                f[0, :, l, n] += M[l, n, k] * j
+                f[1, :, l, n] += M[l, n, k] * dj * scale * h
+                f[2, :, l, n] += M[l, n, k] * d2j * scale ** 2 * h * h
+    f[:, -1] = 0.0
+    f0, d0, s0 = f[0, :-1], f[1, :-1], f[2, :-1]
+    f1, d1, s1 = f[0, 1:], f[1, 1:], f[2, 1:]
+    coef = np.empty((intervals, l_max + 1, n_max + 1, 6))
+    coef[..., 0] = f0
+    coef[..., 1] = d0
+    coef[..., 2] = 0.5 * s0
+    coef[..., 3] = 10 * (f1 - f0) - 6 * d0 - 4 * d1 - 1.5 * s0 + 0.5 * s1
+    coef[..., 4] = -15 * (f1 - f0) + 8 * d0 + 7 * d1 + 1.5 * s0 - s1
+    coef[..., 5] = 6 * (f1 - f0) - 3 * d0 - 3 * d1 - 0.5 * s0 + 0.5 * s1
+    return 1.0 / h, coef
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def spherical_jn_and_derivative(l, x):
-    """(j_l(x), j_l'(x)) for x > 0."""
-    if x * x < 4 * l + 6:
-        jl = _series(l, x)
-        jl1 = _series(l + 1, x)
-    else:
-        s = math.sin(x)
-        c = math.cos(x)
-        inv = 1.0 / x
-        jm = s * inv                       # j_0
-        jk = (s * inv - c) * inv           # j_1
-        for k in range(1, l + 1):          # after the loop: jm = j_l, jk = j_{l+1}
-            jn = (2 * k + 1) * inv * jk - jm
-            jm = jk
-            jk = jn
-        jl = jm
-        jl1 = jk
-    return jl, l / x * jl - jl1
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def radial_basis(r, rc, u, M, g, dg):
-    """g[l, n] = g_nl(r) and dg[l, n] = g_nl'(r) for 0 < r < r_c."""
-    L, N, K = M.shape
+def radial_basis(r, inv_h, coef, g, dg):
+    """g[l, n] = g_nl(r) and dg[l, n] = g_nl'(r) for 0 <= r <= r_c from the table."""
+    x = r * inv_h
+    t = int(x)
+    if t >= coef.shape[0]:
+        t = coef.shape[0] - 1
+    s = x - t
+    L, N = coef.shape[1], coef.shape[2]
     for l in range(L):
         for n in range(N):
-            g[l, n] = 0.0
-            dg[l, n] = 0.0
-        for k in range(K):
-            scale = u[l, k] / rc
-            j, dj = spherical_jn_and_derivative(l, r * scale)
-            dj *= scale
-            for n in range(N):
-                m = M[l, n, k]
-                if m != 0.0:
-                    g[l, n] += m * j
-                    dg[l, n] += m * dj
+            c = coef[t, l, n]
+            g[l, n] = ((((c[5] * s + c[4]) * s + c[3]) * s + c[2]) * s + c[1]) * s + c[0]
+            dg[l, n] = ((((5.0 * c[5] * s + 4.0 * c[4]) * s + 3.0 * c[3]) * s + 2.0 * c[2]) * s
+                        + c[1]) * inv_h

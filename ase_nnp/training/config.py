@@ -31,6 +31,9 @@ SCHEMA = {
     "descriptor": {
         "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (paper 000's 26 "
                    "functions at 6.5 Å, Si only)"),
+        "family": ("symmetry_functions", str, "'symmetry_functions' (the cutoff_* to lambdas "
+                   "keys) or 'spherical_bessel' (Kocer et al.: the cutoff, n_max, l_max and "
+                   "bessel_mode keys)"),
         "elements": ([], _LIST, "element symbols, in network order; empty = the elements "
                      "found in the data, by atomic number"),
         "cutoff": (6.0, float, "cutoff radius r_c (Å)"),
@@ -45,6 +48,11 @@ SCHEMA = {
         "angular_kind": ("narrow", str, "'narrow' (G3, n2p2 type 3) or 'wide' (G9, type 9)"),
         "zetas": ([1, 2, 4], _LIST, "angular exponents ζ"),
         "lambdas": ([-1, 1], _LIST, "angular λ values (±1)"),
+        "n_max": (4, int, "spherical_bessel: radial functions n = 0 .. n_max"),
+        "l_max": (4, int, "spherical_bessel: angular momenta l = 0 .. l_max"),
+        "bessel_mode": ("channels", str, "spherical_bessel with several elements: 'channels' "
+                        "(one density per element, all element-pair spectra) or 'weighted' "
+                        "(one density, atomic-number weights)"),
     },
     "network": {
         "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
@@ -78,7 +86,7 @@ SCHEMA = {
         "checkpoint": ("auto", str, "trainer state for --resume: 'auto' = "
                        "<model>.checkpoint.h5"),
         "checkpoint_every": (10, int, "epochs between checkpoints (also written at the end "
-                             "and on Ctrl-C)"),
+                             "and on Ctrl-C; 0: only then)"),
         "learning_curve": ("auto", str, "CSV, one row per epoch: 'auto' = <model>.curve.csv"),
         "progress": (True, bool, "show a progress bar (tqdm when installed, else a line per "
                      "epoch)"),

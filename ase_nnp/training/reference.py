@@ -1,4 +1,10 @@
-"""Reference calculators to generate training data from (extra dependencies, imported on use)."""
+"""Reference data: calculators to label structures with (extra dependencies, imported
+on use), a recorder that freezes their results, and Langevin MD sampling."""
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.md.langevin import Langevin
 
 
 def stillinger_weber_si():
@@ -14,3 +20,41 @@ def stillinger_weber_si():
         raise ImportError("the Stillinger-Weber reference needs matscipy: pip install matscipy "
                           "(or pip install 'ase-nnp[test]')") from None
     return Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+
+
+class Recorder:
+    """Labels structures with a reference calculator (energy, forces, per-atom
+    energies, and the stress when periodic in all directions), freezes the
+    results in a SinglePointCalculator, tags ``info["config_type"]`` and keeps them
+    in ``images``."""
+
+    def __init__(self, calc):
+        self.calc = calc
+        self.images = []
+
+    def add(self, atoms, config_type):
+        a = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        a.calc = self.calc
+        results = {"energy": a.get_potential_energy(), "forces": a.get_forces(),
+                   "energies": a.get_potential_energies()}
+        if a.pbc.all():
+            results["stress"] = a.get_stress()
+        a.calc = SinglePointCalculator(a, **results)
+        a.info["config_type"] = config_type
+        self.images.append(a)
+
+
+def md_snapshots(rec, atoms, calc, temperature, n_snap, interval, rng, config_type,
+                 equilibrate=300, timestep=1.0):
+    """Langevin NVT; one snapshot every ``interval`` steps after equilibration."""
+    atoms = atoms.copy()
+    atoms.calc = calc
+    masses = atoms.get_masses()[:, None]
+    atoms.set_momenta(rng.normal(0.0, 1.0, (len(atoms), 3))
+                      * np.sqrt(masses * units.kB * 2 * temperature))
+    dyn = Langevin(atoms, timestep * units.fs, temperature_K=temperature, friction=0.02,
+                   fixcm=False, rng=rng)
+    dyn.run(equilibrate)
+    for _ in range(n_snap):
+        dyn.run(interval)
+        rec.add(atoms, config_type)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
@@ -68,6 +68,16 @@ def build_descriptor(cfg, elements):
         return reference_si_descriptor()
     if cfg.preset:
         raise ConfigError(f"[descriptor] preset {cfg.preset!r} is unknown; use 'si-yoo2019' or ''")
+    if cfg.family == "spherical_bessel":
+        from ..descriptors import SphericalBessel
+        try:
+            return SphericalBessel(elements, cfg.cutoff, n_max=cfg.n_max, l_max=cfg.l_max,
+                                   mode=cfg.bessel_mode)
+        except DescriptorSpecError as err:
+            raise ConfigError(f"[descriptor] {err}") from None
+    if cfg.family != "symmetry_functions":
+        raise ConfigError(f"[descriptor] family {cfg.family!r} is unknown; use "
+                          "'symmetry_functions' or 'spherical_bessel'")
     sf = SymmetryFunctions(elements, cutoff=cfg.cutoff, cutoff_function=cfg.cutoff_function,
                            alpha=cfg.cutoff_alpha)
     sf.add_radial_grid(cfg.radial_n, cfg.radial_grid)
@@ -304,7 +314,7 @@ class Trainer:
                     reason = "early stopping"
                 elif cfg.time_limit and st["elapsed"] > 60.0 * cfg.time_limit:
                     reason = "time limit"
-                elif (epoch + 1) % cfg.checkpoint_every == 0:
+                elif cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
                     self._write_checkpoint(snap)
                     continue
                 else:
@@ -384,7 +394,7 @@ class _progress:
 def train(train, resume=False, descriptor=None, log=print, **keys):
     """Train a potential from files or ``ase.Atoms`` lists; keys as in
     :mod:`ase_nnp.training.config` (``model=``, ``cutoff=``, ``method=`` …).
-    ``descriptor`` (a SymmetryFunctions) replaces the [descriptor] keys.
+    ``descriptor`` (a SymmetryFunctions or SphericalBessel) replaces the [descriptor] keys.
     Returns a :class:`TrainingResult`; the best model is also written to ``model``."""
     if isinstance(train, (list, tuple)) and train and hasattr(train[0], "positions"):
         keys["train"] = list(train)
