@@ -9,15 +9,15 @@
 
 __version__ = "0.1.0"
 
-from .errors import (CheckpointError, ConfigError, DescriptorSpecError, ModelFileError,
-                     StructureError, UnknownElementError)
+from .errors import (CheckpointError, ConfigError, DescriptorSpecError, InteropError,
+                     ModelFileError, StructureError, UnknownElementError)
 from .potential import Potential
 from .modelfile import read as load
 from .calculator import NNPCalculator
 
 __all__ = ["NNPCalculator", "Potential", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
-           "CheckpointError", "__version__"]
+           "CheckpointError", "InteropError", "__version__"]
 
 
 def __getattr__(name):

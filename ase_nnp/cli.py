@@ -133,6 +133,33 @@ def _train(args):
     return 130 if result.interrupted else 0
 
 
+def _export(args):
+    from .elements import ATOMIC_NUMBERS
+    from .interop import write_n2p2
+    from .modelfile import read
+    pot = read(args.model)
+    norm = None
+    if args.normalization:
+        norm = tuple(args.normalization)
+    write_n2p2(pot, args.outdir, normalization=norm)
+    by_z = sorted(pot.elements, key=ATOMIC_NUMBERS.get)
+    print(f"{args.model} -> {args.outdir}/ (n2p2: input.nn, scaling.data, "
+          f"{', '.join(f'weights.{ATOMIC_NUMBERS[e]:03d}.data' for e in by_z)})")
+    print("LAMMPS (units metal; types numbered in this element order):")
+    print(f'  pair_style hdnnp {pot.cutoff:g} dir "{args.outdir}" showew no showewsum 1000 '
+          "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
+    print(f"  pair_coeff * * {' '.join(by_z)}")
+    return 0
+
+
+def _import(args):
+    from .interop import read_n2p2
+    pot = read_n2p2(args.directory)
+    pot.save(args.model)
+    print(f"{args.directory}/ -> {args.model}: {pot!r}")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -154,12 +181,26 @@ def main(argv=None):
     p.add_argument("--show-config", action="store_true",
                    help="print every configuration key with its default and meaning")
     p.set_defaults(func=_train)
+    p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer)")
+    p.add_argument("model")
+    p.add_argument("outdir")
+    p.add_argument("--format", choices=["n2p2"], default="n2p2",
+                   help="n2p2 (also read by LAMMPS pair_style hdnnp and RuNNer)")
+    p.add_argument("--normalization", nargs=3, type=float,
+                   metavar=("MEAN_ENERGY", "CONV_ENERGY", "CONV_LENGTH"),
+                   help="also write n2p2's normalisation header (folded into the output layer)")
+    p.set_defaults(func=_export)
+    p = sub.add_parser("import", help="read an n2p2/RuNNer potential directory into a .nnp")
+    p.add_argument("directory")
+    p.add_argument("model")
+    p.set_defaults(func=_import)
     args = ap.parse_args(argv)
-    from .errors import CheckpointError, ConfigError, ModelFileError
+    from .errors import CheckpointError, ConfigError, InteropError, ModelFileError
     from .training.dataset import DatasetError
     try:
         return args.func(args)
-    except (ModelFileError, DatasetError, ConfigError, CheckpointError, FileNotFoundError) as err:
+    except (ModelFileError, DatasetError, ConfigError, CheckpointError, InteropError,
+            FileNotFoundError) as err:
         print(f"ase-nnp {args.command}: {err}", file=sys.stderr)
         return 2
 

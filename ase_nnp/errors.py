@@ -29,3 +29,9 @@ class ConfigError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be resumed: missing, foreign, or made with other data or settings."""
+
+
+class InteropError(ValueError):
+    """A foreign potential file (n2p2/RuNNer) uses a feature ase-nnp does not cover, or a
+    potential cannot be expressed in the foreign format; the message names file, line and
+    keyword."""

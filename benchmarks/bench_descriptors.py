@@ -21,30 +21,19 @@ with one Numba thread unless the row says otherwise.
 import argparse
 import os
 import sys
-import time
 
 import numba
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from reference_setup import rattled_si, reference_potential  # noqa: E402
+from reference_setup import best_time, rattled_si, reference_potential  # noqa: E402
 
 from ase_nnp import Potential  # noqa: E402
 from ase_nnp.descriptors import SphericalBessel  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
 
 CUTOFF = 6.5
-
-
-def best_time(fn, repeat=5):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main():

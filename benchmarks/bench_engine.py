@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numba
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from reference_setup import rattled_si, reference_potential  # noqa: E402
+from reference_setup import best_time, rattled_si, reference_potential  # noqa: E402
 
 from ase_nnp.descriptors.presets import (SI_ANGULAR_ETAS, SI_LAMBDAS,  # noqa: E402
                                          SI_RADIAL_ETAS, SI_ZETAS)
@@ -32,16 +31,6 @@ from ase_nnp.neighbors import build  # noqa: E402
 
 CUTOFF = 6.5
 N2P2_US_PER_ATOM = 145.0   # n2p2, one thread, this potential (issue 2's anchor, not run here)
-
-
-def best_time(fn, repeat=5):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def neighbour_rows(sizes, repeat):

@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--out", default=None, help="Markdown file for the table")
     args = ap.parse_args()
     n_train, n_test = (30, 10) if args.quick else (200, 60)
-    epochs = args.epochs or (30 if args.quick else 1500)
+    epochs = args.epochs or (30 if args.quick else 1000)
     rows = []
     for T in TEMPERATURES:
         t0 = time.perf_counter()

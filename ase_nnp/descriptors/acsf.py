@@ -47,22 +47,19 @@ in n2p2); functions sharing these share the per-pair cutoff values.
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
-from ..elements import ATOMIC_NUMBERS, element_indices, normalize_elements
+from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError, UnknownElementError
 from . import grids
+from .base import FORWARD, PairDescriptor
 from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
 
 RADIAL, NARROW, WIDE = 2, 3, 9
-# placeholders for the outputs a kernel mode does not use
-_NO_G = np.zeros((0, 0))
-_NO_V = np.zeros((0, 3))
-_NO_J = np.zeros((0, 0, 3))
 _KIND_NAMES = {"narrow": NARROW, "wide": WIDE}
 
 
-class SymmetryFunctions:
+class SymmetryFunctions(PairDescriptor):
     """A set of atom-centred symmetry functions for a list of elements.
 
     Parameters
@@ -286,74 +283,13 @@ class SymmetryFunctions:
             self._plan_cache = _build_plan(self._rows, len(self.elements))
         return self._plan_cache
 
-    def species_indices(self, numbers):
-        """Element index (0..n_elements-1) of every atom from atomic numbers."""
-        return element_indices(numbers, self.elements, "descriptor")
-
-    def _launch(self, nl, species):
-        if nl.cutoff < self.cutoff - 1e-12:
-            raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
-                             f"descriptor cutoff {self.cutoff}")
-        species = np.ascontiguousarray(species, dtype=np.int64)
-        max_pairs = max(int(np.diff(nl.first).max(initial=0)), 1)
-        n_blocks = max(1, min(len(species), 4 * get_num_threads()))
-        return species, max_pairs, n_blocks
-
-    def forward(self, nl, species):
-        """Descriptor values G, shape (n_atoms, n_features_max)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        G = np.zeros((len(species), self.n_features_max))
-        if len(species) and self._rows:
-            _forward_kernel(nl.first, nl.j, nl.D, nl.r, species, G, max_pairs, n_blocks,
-                            self._plan())
-        return G
-
-    def backward(self, nl, species, dE_dG):
-        """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        W = np.ascontiguousarray(dE_dG, dtype=np.float64)
-        if W.shape != (len(species), self.n_features_max):
-            raise ValueError(f"dE_dG must have shape {(len(species), self.n_features_max)}, got {W.shape}")
-        g = np.zeros((nl.n_pairs, 3))
-        if len(species) and self._rows:
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, _NO_V, _NO_G, g, _NO_J,
-                           max_pairs, n_blocks, self._plan(), 0)
-        return g
-
-    def jvp(self, nl, species, V):
-        """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        V = np.ascontiguousarray(V, dtype=np.float64)
-        if V.shape != (nl.n_pairs, 3):
-            raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
-        dG = np.zeros((len(species), self.n_features_max))
-        if len(species) and self._rows:
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, V, dG, _NO_V, _NO_J,
-                           max_pairs, n_blocks, self._plan(), 1)
-        return dG
-
-    def jacobian(self, nl, species):
-        """J[p, f] = ∂G_{i_p f}/∂D_p for every pair p, shape (n_pairs, n_features_max, 3).
-
-        The sparse form of dG/dD (only the pairs of each centre): backward is
-        g_p = Σ_f dE/dG_{i_p f} J[p, f] and jvp is δG_i = Σ_{p of i} J[p]·V_p.
-        Worth storing when the same structure is evaluated many times (training);
-        its size is n_pairs · n_features · 24 bytes.
-        """
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        J = np.zeros((nl.n_pairs, self.n_features_max, 3))
-        if len(species) and self._rows:
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, _NO_G, _NO_V, J,
-                           max_pairs, n_blocks, self._plan(), 2)
-        return J
-
-    def compute(self, atoms):
-        """Descriptor values for an ASE ``Atoms`` (or anything with positions,
-        cell, pbc and numbers): one row per atom, documented column order."""
-        from ..neighbors import build
-        species = self.species_indices(atoms.numbers)
-        nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, self.cutoff)
-        return self.forward(nl, species)
+    def _kernel(self, mode, nl, species, max_pairs, n_blocks, W, V, G, g, J):
+        plan = self._plan()
+        if mode == FORWARD:
+            _forward_kernel(nl.first, nl.j, nl.D, nl.r, species, G, max_pairs, n_blocks, plan)
+        else:   # the record kernel's modes: 0 backward, 1 jvp, 2 Jacobian
+            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, J, max_pairs,
+                           n_blocks, plan, mode - 1)
 
 
 def _build_plan(rows, nel):

@@ -44,17 +44,18 @@ linear in the number of neighbours: no pair of neighbours is ever visited.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
-from ..elements import ATOMIC_NUMBERS, element_indices, normalize_elements
+from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
+from .base import PairDescriptor
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import normalisation, real_harmonics
 
 MODES = {"channels": 0, "weighted": 1}
 
 
-class SphericalBessel:
+class SphericalBessel(PairDescriptor):
     """Spherical-Bessel power spectrum of paper 002.
 
     Parameters
@@ -191,75 +192,9 @@ class SphericalBessel:
                                 np.array([b for _, b in pairs], dtype=np.int64))
         return self._plan_cache
 
-    def species_indices(self, numbers):
-        """Element index (0..n_elements-1) of every atom from atomic numbers."""
-        return element_indices(numbers, self.elements, "descriptor")
-
-    def _launch(self, nl, species):
-        if nl.cutoff < self.cutoff - 1e-12:
-            raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
-                             f"descriptor cutoff {self.cutoff}")
-        species = np.ascontiguousarray(species, dtype=np.int64)
-        max_pairs = max(int(np.diff(nl.first).max(initial=0)), 1)
-        n_blocks = max(1, min(len(species), 4 * get_num_threads()))
-        return species, max_pairs, n_blocks
-
-    def forward(self, nl, species):
-        """Descriptor values, shape (n_atoms, n_features)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        G = np.zeros((len(species), self.n_features()))
-        if len(species):
-            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, G, _NO_V, _NO_J,
-                    max_pairs, n_blocks, self._plan(), MODE_FORWARD)
-        return G
-
-    def backward(self, nl, species, dE_dG):
-        """g_p = Σ_f dE/dG_{i f} ∂G_{i f}/∂D_p for every pair p = (i, j, S); shape (n_pairs, 3)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        W = np.ascontiguousarray(dE_dG, dtype=np.float64)
-        if W.shape != (len(species), self.n_features()):
-            raise ValueError(f"dE_dG must have shape {(len(species), self.n_features())}, "
-                             f"got {W.shape}")
-        g = np.zeros((nl.n_pairs, 3))
-        if len(species):
-            _kernel(nl.first, nl.j, nl.D, nl.r, species, W, _NO_V, _NO_G, g, _NO_J,
-                    max_pairs, n_blocks, self._plan(), MODE_BACKWARD)
-        return g
-
-    def jvp(self, nl, species, V):
-        """δG_{i f} = Σ_p ∂G_{i f}/∂D_p · V_p for pair displacements V (n_pairs, 3)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        V = np.ascontiguousarray(V, dtype=np.float64)
-        if V.shape != (nl.n_pairs, 3):
-            raise ValueError(f"V must have shape {(nl.n_pairs, 3)}, got {V.shape}")
-        dG = np.zeros((len(species), self.n_features()))
-        if len(species):
-            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, V, dG, _NO_V, _NO_J,
-                    max_pairs, n_blocks, self._plan(), MODE_JVP)
-        return dG
-
-    def jacobian(self, nl, species):
-        """J[p, f] = ∂G_{i_p f}/∂D_p for every pair p, shape (n_pairs, n_features, 3)."""
-        species, max_pairs, n_blocks = self._launch(nl, species)
-        J = np.zeros((nl.n_pairs, self.n_features(), 3))
-        if len(species):
-            _kernel(nl.first, nl.j, nl.D, nl.r, species, _NO_G, _NO_V, _NO_G, _NO_V, J,
-                    max_pairs, n_blocks, self._plan(), MODE_JACOBIAN)
-        return J
-
-    def compute(self, atoms):
-        """Descriptor values for an ASE ``Atoms`` (or anything with positions,
-        cell, pbc and numbers): one row per atom, documented column order."""
-        from ..neighbors import build
-        species = self.species_indices(atoms.numbers)
-        nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, self.cutoff)
-        return self.forward(nl, species)
-
-
-MODE_FORWARD, MODE_BACKWARD, MODE_JVP, MODE_JACOBIAN = 0, 1, 2, 3
-_NO_G = np.zeros((0, 0))
-_NO_V = np.zeros((0, 3))
-_NO_J = np.zeros((0, 0, 3))
+    def _kernel(self, mode, nl, species, max_pairs, n_blocks, W, V, G, g, J):
+        _kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, J, max_pairs, n_blocks,
+                self._plan(), mode)
 
 
 @njit(cache=True, error_model="numpy")
@@ -433,9 +368,9 @@ def _atom_jacobian(p0, nq, plan, scr, J):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: the expansion, then values (MODE_FORWARD), the vector–Jacobian
-    product (MODE_BACKWARD: W -> g), the Jacobian–vector product (MODE_JVP: V -> G)
-    or the Jacobian (MODE_JACOBIAN: J)."""
+    """Per atom: the expansion, then values (mode 0, base.FORWARD), the vector–Jacobian
+    product (1, BACKWARD: W -> g), the Jacobian–vector product (2, JVP: V -> G) or the
+    Jacobian (3, JACOBIAN: J)."""
     n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan)

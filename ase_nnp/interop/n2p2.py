@@ -1,0 +1,484 @@
+r"""Read and write potentials in the n2p2 / RuNNer file family (2G-HDNNP, short range).
+
+A directory holds::
+
+    input.nn            keywords, one per line ('#' starts a comment)
+    scaling.data        per element (atomic-number order) and function: element index,
+                        function index (both 1-based), G_min, G_max, G_mean, G_sigma
+    weights.ZZZ.data    per element (ZZZ = atomic number, 3 digits); first column read:
+                        for each layer pair all weights with the source neuron in the outer
+                        and the target neuron in the inner loop, then the target biases
+
+What is covered
+---------------
+* symmetry functions of types 2 (radial), 3 (narrow angular) and 9 (wide angular, optional
+  trailing r_s), one global ``cutoff_type`` 0-8 with optional inner fraction α;
+* scaling keywords ``scale_symmetry_functions``, ``center_symmetry_functions`` (both
+  together = n2p2's ST_SCALECENTER), ``scale_symmetry_functions_sigma``,
+  ``scale_min_short``, ``scale_max_short`` (defaults 0 and 1, as in n2p2);
+* ``global_hidden_layers_short``, ``global_nodes_short``, ``global_activation_short`` with
+  activations l, t, s, p (identity, tanh, logistic, softplus) and a linear output;
+* ``atom_energy`` per element (ase-nnp's energy offsets E⁰) and the normalisation header
+  ``mean_energy``, ``conv_energy``, ``conv_length`` (all three or none);
+* ``nnp_type`` 2 / 2G-HDNNP; the training keywords of n2p2 are read and ignored
+  (``TRAINING_KEYWORDS``), since they do not change the model.
+
+Anything else — other function types (12, 13, 20-25, ...), 4G/Q-HDNNP charges and
+electrostatics, per-element topologies, ``normalize_nodes``, other activations, an unknown
+keyword — raises :class:`~ase_nnp.errors.InteropError` naming file, line and keyword.
+
+Order of the functions
+----------------------
+n2p2 sorts each element's functions (``Element::sortSymmetryFunctions``; comparison
+operators of ``SymFncExpRad``, ``SymFncExpAngn``, ``SymFncExpAngw``) by
+
+    radial:   type, cutoff type, α, r_c, η, r_s, e1
+    angular:  type, cutoff type, α, r_c, η, r_s, ζ, λ, e1, e2        (e1 <= e2)
+
+with elements as indices in atomic-number order, and both the network inputs and the
+rows of ``scaling.data`` follow that sorted order, not the order of the lines in
+input.nn. ase-nnp keeps the *line order* as its column order and permutes the first
+weight matrix and the scaling rows through the sorted order when reading and writing,
+so a potential written and read back has the same columns, the same first-layer rows
+and therefore bit-identical energies, forces and stress.
+
+Normalisation
+-------------
+With the header, n2p2 evaluates in internal units (E · c_E, r · c_L) and returns
+E = Σ_i [NN_i / c_E + mean_energy + atom_energy(e_i)]. Symmetry functions are
+dimensionless (η r², r/r_c), so c_L changes nothing ase-nnp computes; on reading, the
+output layer is divided by c_E and mean_energy is added to its bias (exact up to one
+rounding). ``write_n2p2`` writes no header unless ``normalization=(mean_energy,
+conv_energy, conv_length)`` is given, in which case it folds the inverse map into the
+output layer.
+"""
+
+import os
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..descriptors import SymmetryFunctions
+from ..descriptors.cutoffs import CUTOFF_NAMES
+from ..elements import ATOMIC_NUMBERS, normalize_elements
+from ..errors import InteropError
+from ..network import Network
+from ..scaling import Scaling
+
+ACTIVATION_LETTERS = {"l": "identity", "t": "tanh", "s": "logistic", "p": "softplus"}
+LETTER_OF = {v: k for k, v in ACTIVATION_LETTERS.items()}
+SCALING_KEYWORDS = ("scale_symmetry_functions", "center_symmetry_functions",
+                    "scale_symmetry_functions_sigma")
+MODEL_KEYWORDS = ("number_of_elements", "elements", "atom_energy", "cutoff_type",
+                  "symfunction_short", "scale_min_short", "scale_max_short",
+                  "global_hidden_layers_short", "global_nodes_short", "global_activation_short",
+                  "mean_energy", "conv_energy", "conv_length", "nnp_type") + SCALING_KEYWORDS
+#: n2p2 training settings: read and ignored, they do not change the model
+TRAINING_KEYWORDS = (
+    "random_seed", "test_fraction", "epochs", "normalize_data_set", "use_short_forces",
+    "rmse_threshold", "rmse_threshold_energy", "rmse_threshold_force", "rmse_threshold_charge",
+    "rmse_threshold_trials", "rmse_threshold_trials_energy", "rmse_threshold_trials_force",
+    "rmse_threshold_trials_charge", "energy_fraction", "force_fraction", "force_energy_ratio",
+    "charge_fraction", "use_old_weights_short", "use_old_weights_charge", "weights_min",
+    "weights_max", "nguyen_widrow_weights_short", "nguyen_widrow_weights_charge",
+    "precondition_weights", "main_error_metric", "write_trainpoints", "write_trainforces",
+    "write_traincharges", "write_weights_epoch", "write_neuronstats", "write_trainlog",
+    "repeated_energy_update", "updater_type", "parallel_mode", "jacobian_mode",
+    "update_strategy", "selection_mode", "selection_mode_energy", "selection_mode_force",
+    "selection_mode_charge", "task_batch_size_energy", "task_batch_size_force",
+    "task_batch_size_charge", "gradient_type", "gradient_eta", "gradient_adam_eta",
+    "gradient_adam_beta1", "gradient_adam_beta2", "gradient_adam_epsilon", "kalman_type",
+    "kalman_epsilon", "kalman_eta", "kalman_etatau", "kalman_etamax", "kalman_q0",
+    "kalman_qtau", "kalman_qmin", "kalman_lambda_short", "kalman_nue_short",
+    "memorize_symfunc_results", "force_weight")
+_RADIAL, _NARROW, _WIDE = 2, 3, 9
+
+
+# ------------------------------------------------------------------ reading
+def _parse_settings(path):
+    """{keyword: [(args, line number), ...]} from input.nn, with every keyword checked."""
+    out = {}
+    try:
+        with open(path) as fh:
+            lines = fh.readlines()
+    except FileNotFoundError:
+        raise InteropError(f"{path}: no such file; an n2p2 potential directory holds input.nn, "
+                           "scaling.data and weights.ZZZ.data") from None
+    for no, line in enumerate(lines, 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        key, args = words[0], words[1:]
+        if key in TRAINING_KEYWORDS:
+            continue
+        if key not in MODEL_KEYWORDS:
+            raise InteropError(
+                f"{path}:{no}: keyword {key!r} is not supported by ase-nnp's n2p2 reader "
+                "(covered: short-range 2G-HDNNP with symmetry-function types 2, 3, 9; see "
+                "ase_nnp.interop.n2p2); refusing rather than approximating the model")
+        out.setdefault(key, []).append((args, no))
+    return out
+
+
+def _single(settings, key, path, default=None):
+    entries = settings.get(key)
+    if not entries:
+        if default is not None:
+            return default
+        raise InteropError(f"{path}: keyword {key!r} is required")
+    if len(entries) > 1:
+        raise InteropError(f"{path}:{entries[1][1]}: keyword {key!r} given more than once")
+    return entries[0]
+
+
+def _number(text, path, no, key, kind=float):
+    try:
+        return kind(text)
+    except ValueError:
+        raise InteropError(f"{path}:{no}: {key}: {text!r} is not a number") from None
+
+
+def _value(settings, key, path, default=None, kind=float):
+    """The first argument of a keyword given once, as a number."""
+    args, no = _single(settings, key, path, None if default is None else ([str(default)], 0))
+    if not args:
+        raise InteropError(f"{path}:{no}: keyword {key!r} needs a value")
+    return _number(args[0], path, no, key, kind)
+
+
+def _sort_key(row, z_rank):
+    """n2p2's comparison key of one function (module docstring); elements by Z rank."""
+    kind, _, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha = row
+    if kind == _RADIAL:
+        return (kind, ctype, alpha, rc, eta, rs, z_rank[n1])
+    e1, e2 = sorted((z_rank[n1], z_rank[n2]))
+    return (kind, ctype, alpha, rc, eta, rs, zeta, lam, e1, e2)
+
+
+def n2p2_order(descriptor, element):
+    """Column indices of ``element`` in n2p2's sorted order: network input k of n2p2 is
+    ase-nnp column ``n2p2_order(...)[k]``."""
+    rows = descriptor._rows_of(descriptor.elements.index(element))
+    by_z = sorted(descriptor.elements, key=ATOMIC_NUMBERS.get)
+    z_rank = [by_z.index(e) for e in descriptor.elements]
+    return sorted(range(len(rows)), key=lambda k: _sort_key(rows[k], z_rank))
+
+
+def _read_columns(path, what):
+    """The first column of every non-comment line as floats."""
+    values = []
+    try:
+        with open(path) as fh:
+            for no, line in enumerate(fh, 1):
+                words = line.split("#", 1)[0].split()
+                if words:
+                    values.append((words, no))
+    except FileNotFoundError:
+        raise InteropError(f"{path}: no such file ({what})") from None
+    return values
+
+
+def read_n2p2(directory):
+    """Read an n2p2 potential directory into a :class:`~ase_nnp.Potential`."""
+    from ..potential import Potential
+    directory = os.fspath(directory)
+    path = os.path.join(directory, "input.nn")
+    st = _parse_settings(path)
+    nnp_type, no = _single(st, "nnp_type", path, (["2"], 0))
+    if nnp_type[0] not in ("2", "2G-HDNNP"):
+        raise InteropError(f"{path}:{no}: nnp_type {nnp_type[0]} (charges/electrostatics) is not "
+                           "supported; ase-nnp reads short-range 2G-HDNNPs only")
+    args, no = _single(st, "elements", path)
+    try:
+        elements = sorted(normalize_elements(args), key=ATOMIC_NUMBERS.get)
+    except ValueError as err:
+        raise InteropError(f"{path}:{no}: elements: {err}") from None
+    if _value(st, "number_of_elements", path, kind=int) != len(elements):
+        raise InteropError(f"{path}: number_of_elements is not the number of 'elements' "
+                           f"({len(elements)})")
+    eidx = {e: k for k, e in enumerate(elements)}
+
+    def element(sym, no, key):
+        try:
+            e = normalize_elements([sym])[0]
+        except ValueError:
+            e = sym
+        if e not in eidx:
+            raise InteropError(f"{path}:{no}: {key}: element {sym!r} is not in 'elements' "
+                               f"{elements}")
+        return eidx[e]
+
+    # cutoff and symmetry functions
+    (ct, no) = _single(st, "cutoff_type", path)
+    ctype = _value(st, "cutoff_type", path, kind=int)
+    if ctype not in CUTOFF_NAMES:
+        raise InteropError(f"{path}:{no}: cutoff_type {ctype} is not one of n2p2's 0-8")
+    alpha = _number(ct[1], path, no, "cutoff_type") if len(ct) > 1 else 0.0
+    rows = []
+    for args, no in st.get("symfunction_short", []):
+        if len(args) < 2:
+            raise InteropError(f"{path}:{no}: symfunction_short needs an element and a type")
+        kind = _number(args[1], path, no, "symfunction_short type", int)
+        c = element(args[0], no, "symfunction_short")
+        if kind == _RADIAL and len(args) == 6:
+            n1 = element(args[2], no, "symfunction_short")
+            eta, rs, rc = (_number(a, path, no, "symfunction_short") for a in args[3:6])
+            rows.append((kind, c, n1, -1, eta, rs, 0.0, 0.0, rc, no))
+        elif kind in (_NARROW, _WIDE) and len(args) in (8, 9):
+            n1 = element(args[2], no, "symfunction_short")
+            n2 = element(args[3], no, "symfunction_short")
+            eta, lam, zeta, rc = (_number(a, path, no, "symfunction_short") for a in args[4:8])
+            rs = _number(args[8], path, no, "symfunction_short") if len(args) == 9 else 0.0
+            rows.append((kind, c, n1, n2, eta, rs, zeta, lam, rc, no))
+        else:
+            raise InteropError(
+                f"{path}:{no}: symfunction_short of type {kind} with {len(args)} fields is not "
+                "supported (ase-nnp covers types 2: 'e 2 e1 eta rs rc', 3 and 9: "
+                "'e t e1 e2 eta lambda zeta rc [rs]')")
+    if not rows:
+        raise InteropError(f"{path}: no symfunction_short lines")
+    sf = SymmetryFunctions(elements, cutoff=max(r[8] for r in rows),
+                           cutoff_function=CUTOFF_NAMES[ctype], alpha=alpha)
+    for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows:
+        try:
+            sf._add(kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha)
+        except ValueError as err:
+            raise InteropError(f"{path}:{no}: symfunction_short: {err}") from None
+    for e in elements:
+        if sf.n_features(e) == 0:
+            raise InteropError(f"{path}: element {e} has no symfunction_short lines")
+
+    # scaling
+    present = [k for k in SCALING_KEYWORDS if k in st]
+    if "scale_symmetry_functions_sigma" in present and len(present) > 1:
+        raise InteropError(f"{path}: scale_symmetry_functions_sigma cannot be combined with "
+                           f"{[k for k in present if k != 'scale_symmetry_functions_sigma']}")
+    mode = {(): "none", ("scale_symmetry_functions",): "scale",
+            ("center_symmetry_functions",): "center",
+            ("scale_symmetry_functions", "center_symmetry_functions"): "scale_center",
+            ("scale_symmetry_functions_sigma",): "sigma"}[tuple(present)]
+    smin = _value(st, "scale_min_short", path, 0.0)
+    smax = _value(st, "scale_max_short", path, 1.0)
+    if mode in ("none", "center"):
+        smin, smax = 0.0, 1.0
+    spath = os.path.join(directory, "scaling.data")
+    srows = _read_columns(spath, "scaling statistics")
+    scalings, orders, pos = {}, {}, 0
+    for k, e in enumerate(elements):
+        nf = sf.n_features(e)
+        order = n2p2_order(sf, e)
+        orders[e] = order
+        stats = np.zeros((4, nf))
+        block = srows[pos:pos + nf]
+        if len(block) < nf:
+            raise InteropError(f"{spath}: {len(srows)} rows, but the functions of input.nn "
+                               f"need {sum(sf.n_features(x) for x in elements)}")
+        for j, (words, no) in enumerate(block):
+            if len(words) < 5:
+                raise InteropError(f"{spath}:{no}: expected 'element function min max mean "
+                                   "[sigma]'")
+            if int(words[0]) != k + 1 or int(words[1]) != j + 1:
+                raise InteropError(f"{spath}:{no}: row for element {words[0]}, function "
+                                   f"{words[1]}; expected {k + 1}, {j + 1}")
+            vals = [_number(w, spath, no, "scaling.data") for w in words[2:6]]
+            stats[:len(vals), order[j]] = vals
+        pos += nf
+        scalings[e] = Scaling(mode, *stats, smin, smax)
+    if pos != len(srows):
+        raise InteropError(f"{spath}: {len(srows) - pos} rows more than input.nn's functions")
+
+    # networks
+    n_hidden = _value(st, "global_hidden_layers_short", path, kind=int)
+    (nodes, no_n) = _single(st, "global_nodes_short", path)
+    (acts, no_a) = _single(st, "global_activation_short", path)
+    if len(nodes) != n_hidden or len(acts) != n_hidden + 1:
+        raise InteropError(f"{path}:{no_a}: {n_hidden} hidden layers need {n_hidden} "
+                           f"global_nodes_short and {n_hidden + 1} global_activation_short "
+                           f"entries (got {len(nodes)} and {len(acts)})")
+    for a in acts:
+        if a not in ACTIVATION_LETTERS:
+            raise InteropError(f"{path}:{no_a}: activation {a!r} is not supported (covered: "
+                               f"{', '.join(ACTIVATION_LETTERS)})")
+    if acts[-1] != "l":
+        raise InteropError(f"{path}:{no_a}: the output activation must be 'l' (linear)")
+    widths = [_number(x, path, no_n, "global_nodes_short", int) for x in nodes]
+    names = [ACTIVATION_LETTERS[a] for a in acts]
+    norm = [k in st for k in ("mean_energy", "conv_energy", "conv_length")]
+    if any(norm) and not all(norm):
+        raise InteropError(f"{path}: use all or none of mean_energy, conv_energy, conv_length "
+                           "(as n2p2 requires)")
+    if all(norm):
+        mean_e = _value(st, "mean_energy", path)
+        conv_e = _value(st, "conv_energy", path)
+        if conv_e <= 0 or _value(st, "conv_length", path) <= 0:
+            raise InteropError(f"{path}: conv_energy and conv_length must be positive")
+    offsets = {e: 0.0 for e in elements}
+    for args, no in st.get("atom_energy", []):
+        if len(args) != 2:
+            raise InteropError(f"{path}:{no}: atom_energy needs 'element energy'")
+        offsets[elements[element(args[0], no, "atom_energy")]] = _number(
+            args[1], path, no, "atom_energy")
+    networks = {}
+    for e in elements:
+        wpath = os.path.join(directory, f"weights.{ATOMIC_NUMBERS[e]:03d}.data")
+        values = np.array([_number(w[0], wpath, no, "weight") for w, no in
+                           _read_columns(wpath, f"weights of {e}")])
+        sizes = [sf.n_features(e)] + widths + [1]
+        need = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if len(values) != need:
+            raise InteropError(f"{wpath}: {len(values)} values, but the {'-'.join(map(str, sizes))} "
+                               f"network needs {need}")
+        Ws, bs, at = [], [], 0
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            Ws.append(values[at:at + a * b].reshape(a, b).copy())
+            at += a * b
+            bs.append(values[at:at + b].copy())
+            at += b
+        inverse = np.empty(len(orders[e]), dtype=np.int64)
+        inverse[orders[e]] = np.arange(len(orders[e]))
+        Ws[0] = Ws[0][inverse]                      # n2p2 input k -> ase-nnp column order[k]
+        if all(norm):
+            Ws[-1] = Ws[-1] / conv_e
+            bs[-1] = bs[-1] / conv_e + mean_e
+        networks[e] = Network(Ws, bs, names)
+    return Potential(elements, sf, networks=networks, scalings=scalings, energy_offsets=offsets,
+                     metadata={"imported_from": "n2p2", "source": os.path.abspath(directory)})
+
+
+# ------------------------------------------------------------------ writing
+def _g(x):
+    """Shortest text that reads back to the same double."""
+    return repr(float(x))
+
+
+def write_n2p2(potential, directory, normalization=None):
+    """Write ``potential`` as an n2p2 directory (input.nn, scaling.data, weights.ZZZ.data).
+
+    ``normalization=(mean_energy, conv_energy, conv_length)`` writes n2p2's normalisation
+    header and folds it into the output layers; by default none is written and the
+    networks are written exactly. Raises :class:`InteropError` for what n2p2 cannot
+    express: another descriptor family, several cutoff types, per-element scaling modes or
+    topologies, activations other than l, t, s, p, or a non-linear output.
+    """
+    sf = potential.descriptor
+    if not isinstance(sf, SymmetryFunctions):
+        raise InteropError(f"n2p2 has no {sf.kind} descriptors; only symmetry functions can "
+                           "be exported")
+    cut = {(r[9], r[10]) for r in sf._rows}
+    if len(cut) != 1:
+        raise InteropError(f"n2p2 uses one cutoff type and α for all functions; this potential "
+                           f"has {sorted((CUTOFF_NAMES[t], a) for t, a in cut)}")
+    ctype, alpha = cut.pop()
+    elements = sorted(potential.elements, key=ATOMIC_NUMBERS.get)
+    sc = {(potential.scalings[e].mode, potential.scalings[e].smin, potential.scalings[e].smax)
+          for e in elements}
+    if len(sc) != 1:
+        raise InteropError(f"n2p2 uses one scaling mode and range for all elements; got {sc}")
+    mode, smin, smax = sc.pop()
+    nets = [potential.networks[e] for e in elements]
+    shape = {(tuple(n.layer_sizes[1:]), tuple(n.activations)) for n in nets}
+    if len(shape) != 1:
+        raise InteropError("n2p2's global topology keywords need the same hidden layers and "
+                           f"activations for every element; got {shape}")
+    hidden, acts = shape.pop()
+    for a in acts:
+        if a not in LETTER_OF:
+            raise InteropError(f"activation {a!r} has no n2p2 equivalent (n2p2: "
+                               f"{', '.join(f'{k}={v}' for k, v in ACTIVATION_LETTERS.items())})")
+    if acts[-1] != "identity":
+        raise InteropError(f"n2p2 expects a linear output layer; this one is {acts[-1]!r}")
+    z_rank = {e: k for k, e in enumerate(elements)}
+    el = sf.elements
+    lines = ["# n2p2 / RuNNer potential written by ase-nnp (units: eV, Angstrom).",
+             "# The symmetry functions are listed in ase-nnp's column order; n2p2 sorts them,",
+             "# and scaling.data and the first weight layer follow n2p2's sorted order.",
+             "nnp_type 2",
+             f"number_of_elements {len(elements)}",
+             "elements " + " ".join(elements)]
+    lines += [f"atom_energy {e} {_g(potential.energy_offsets[e])}" for e in elements]
+    if normalization is not None:
+        mean_e, conv_e, conv_l = (float(x) for x in normalization)
+        lines += [f"mean_energy {_g(mean_e)}", f"conv_energy {_g(conv_e)}",
+                  f"conv_length {_g(conv_l)}"]
+    lines.append(f"cutoff_type {ctype} {_g(alpha)}")
+    lines += {"none": [], "scale": ["scale_symmetry_functions"],
+              "center": ["center_symmetry_functions"],
+              "scale_center": ["scale_symmetry_functions", "center_symmetry_functions"],
+              "sigma": ["scale_symmetry_functions_sigma"]}[mode]
+    if mode in ("scale", "scale_center", "sigma"):
+        lines += [f"scale_min_short {_g(smin)}", f"scale_max_short {_g(smax)}"]
+    lines += [f"global_hidden_layers_short {len(hidden) - 1}",
+              "global_nodes_short " + " ".join(str(h) for h in hidden[:-1]),
+              "global_activation_short " + " ".join(LETTER_OF[a] for a in acts)]
+    for e in elements:
+        for row in sf._rows_of(el.index(e)):
+            kind, c, n1, n2, eta, rs, zeta, lam, rc = row[:9]
+            if kind == _RADIAL:
+                lines.append(f"symfunction_short {e} 2 {el[n1]} {_g(eta)} {_g(rs)} {_g(rc)}")
+            else:
+                a, b = sorted((el[n1], el[n2]), key=z_rank.get)
+                lines.append(f"symfunction_short {e} {kind} {a} {b} {_g(eta)} {_g(lam)} "
+                             f"{_g(zeta)} {_g(rc)} {_g(rs)}")
+    scaling_lines = ["# element function min max mean sigma (n2p2 order: elements by atomic "
+                     "number, functions sorted)"]
+    weights = {}
+    for k, e in enumerate(elements):
+        order = n2p2_order(sf, e)
+        s = potential.scalings[e]
+        for j, col in enumerate(order):
+            scaling_lines.append(f"{k + 1} {j + 1} {_g(s.gmin[col])} {_g(s.gmax[col])} "
+                                 f"{_g(s.gmean[col])} {_g(s.gsigma[col])}")
+        net = potential.networks[e]
+        Ws = [w.copy() for w in net.weights]
+        bs = [b.copy() for b in net.biases]
+        Ws[0] = Ws[0][order]
+        if normalization is not None:
+            Ws[-1] = Ws[-1] * conv_e
+            bs[-1] = (bs[-1] - mean_e) * conv_e
+        wl = ["# weight/bias  kind  layer  source  target  (first column is read)"]
+        for layer, (W, b) in enumerate(zip(Ws, bs)):
+            for i in range(W.shape[0]):
+                for o in range(W.shape[1]):
+                    wl.append(f"{_g(W[i, o])} a {layer} {i + 1} {layer + 1} {o + 1}")
+            for o in range(len(b)):
+                wl.append(f"{_g(b[o])} b {layer + 1} {o + 1}")
+        weights[e] = wl
+    os.makedirs(directory, exist_ok=True)
+    files = {"input.nn": lines, "scaling.data": scaling_lines}
+    files.update({f"weights.{ATOMIC_NUMBERS[e]:03d}.data": weights[e] for e in elements})
+    for name, text in files.items():
+        with atomic_path(os.path.join(directory, name)) as tmp, open(tmp, "w") as fh:
+            fh.write("\n".join(text) + "\n")
+
+
+def write_input_data(images, path):
+    """Write structures in n2p2's ``input.data`` format (one ``begin``/``end`` block each).
+
+    ``images``: objects with ``positions``, ``cell``, ``pbc``, ``get_chemical_symbols()``
+    (ASE ``Atoms``). Lattice lines are written for periodic structures (n2p2 treats a
+    structure as periodic in all three directions when they are present, so mixed
+    boundaries are refused); reference energy and forces are written when the structure
+    carries them (``atoms.calc`` results), zeros otherwise.
+    """
+    out = []
+    for k, atoms in enumerate(images):
+        pbc = np.asarray(atoms.pbc, dtype=bool)
+        if pbc.any() and not pbc.all():
+            raise InteropError(f"structure {k}: n2p2 structures are periodic in all three "
+                               f"directions or in none; this one has pbc={pbc.tolist()}")
+        energy, forces = 0.0, np.zeros((len(atoms), 3))
+        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+        if "energy" in results:
+            energy = float(results["energy"])
+        if "forces" in results:
+            forces = np.asarray(results["forces"])
+        out.append("begin")
+        out.append(f"comment structure {k} written by ase-nnp")
+        if pbc.all():
+            out += [f"lattice {_g(v[0])} {_g(v[1])} {_g(v[2])}" for v in np.asarray(atoms.cell)]
+        for sym, r, f in zip(atoms.get_chemical_symbols(), atoms.positions, forces):
+            out.append(f"atom {_g(r[0])} {_g(r[1])} {_g(r[2])} {sym} 0.0 0.0 "
+                       f"{_g(f[0])} {_g(f[1])} {_g(f[2])}")
+        out += [f"energy {_g(energy)}", "charge 0.0", "end"]
+    with atomic_path(os.fspath(path)) as tmp, open(tmp, "w") as fh:
+        fh.write("\n".join(out) + "\n")
