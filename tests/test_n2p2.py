@@ -76,6 +76,11 @@ def _n2p2_numbers(case, name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_n2p2_nnp_predict(name):
+    """Energies of all three structures and forces of the triclinic cell and the cluster
+    equal n2p2's to 1e-8 relative. In the cell smaller than the cutoff, where atoms see
+    their own periodic images, nnp-predict's printed forces are not the gradient of its own
+    energy; there ase-nnp's forces are checked against central differences of n2p2's
+    energies (``small.fd.out``)."""
     case = os.path.join(GOLDEN, name)
     pot = read_n2p2(case)
     for sname in ("bulk", "small", "cluster"):
@@ -83,8 +88,16 @@ def test_matches_n2p2_nnp_predict(name):
         e_ref, f_ref = _n2p2_numbers(case, sname)
         ev = _evaluate(pot, atoms)
         assert abs(ev.energy - e_ref) <= 1e-8 * abs(e_ref), (sname, ev.energy, e_ref)
-        assert np.abs(ev.forces - f_ref).max() <= 1e-8 * max(1.0, np.abs(f_ref).max()), sname
         assert np.abs(f_ref).max() > 1e-3                      # the comparison can fail
+        if sname != "small":
+            assert np.abs(ev.forces - f_ref).max() <= 1e-8 * np.abs(f_ref).max(), sname
+    small = _evaluate(pot, _golden_structure(os.path.join(case, "small.data")))
+    for line in open(os.path.join(case, "small.fd.out")):
+        if line.startswith("#"):
+            continue
+        a, d, h, e_plus, e_minus = line.split()
+        fd = -(float(e_plus) - float(e_minus)) / (2 * float(h))
+        assert abs(small.forces[int(a), int(d)] - fd) < 1e-6, (a, d)
 
 
 def test_sorted_order_follows_n2p2():

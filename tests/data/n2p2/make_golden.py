@@ -113,6 +113,30 @@ def potential(name, elements, ctype, alpha, mode, srange, acts, seed):
     return pot
 
 
+FD_COMPONENTS = ((0, 0), (1, 1), (2, 2), (0, 2))
+FD_STEP = 1e-4
+
+
+def predict(exe, case, structure):
+    """Run ``nnp-predict 0`` on one structure with the potential in ``case``; the folder."""
+    tmp = tempfile.mkdtemp()
+    for f in os.listdir(case):
+        if f.startswith(("input.nn", "scaling.data", "weights.")):
+            shutil.copy(os.path.join(case, f), tmp)
+    shutil.copy(structure, os.path.join(tmp, "input.data"))
+    run = subprocess.run([exe, "0"], cwd=tmp, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"{case}: nnp-predict failed:\n{run.stdout}\n{run.stderr}\n"
+                 + open(os.path.join(tmp, "nnp-predict.log")).read()[-3000:])
+    return tmp
+
+
+def read_energy(path):
+    """Ennp, the fourth column of nnp-predict's energy.out."""
+    rows = [line.split() for line in open(path) if line.strip() and not line.startswith("#")]
+    return float(rows[0][3])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nnp-predict", required=True, help="path of n2p2's nnp-predict binary")
@@ -127,17 +151,28 @@ def main():
         write_n2p2(pot, case, normalization=norm)
         for sname, atoms in structures(elements, seed).items():
             write_input_data([atoms], os.path.join(case, f"{sname}.data"))
-            with tempfile.TemporaryDirectory() as tmp:
-                for f in os.listdir(case):
-                    if f.startswith(("input.nn", "scaling.data", "weights.")):
-                        shutil.copy(os.path.join(case, f), tmp)
-                shutil.copy(os.path.join(case, f"{sname}.data"), os.path.join(tmp, "input.data"))
-                run = subprocess.run([exe, "0"], cwd=tmp, capture_output=True, text=True)
-                if run.returncode != 0:
-                    sys.exit(f"{name}/{sname}: nnp-predict failed:\n{run.stdout}\n{run.stderr}\n"
-                             + open(os.path.join(tmp, "nnp-predict.log")).read()[-3000:])
-                for out in ("energy.out", "nnforces.out"):
-                    shutil.copy(os.path.join(tmp, out), os.path.join(case, f"{sname}.{out}"))
+            tmp = predict(exe, case, os.path.join(case, f"{sname}.data"))
+            for out in ("energy.out", "nnforces.out"):
+                shutil.copy(os.path.join(tmp, out), os.path.join(case, f"{sname}.{out}"))
+            shutil.rmtree(tmp)
+            if sname == "small":
+                # n2p2's own energies at displaced positions, for central differences
+                rows = []
+                for a, d in FD_COMPONENTS:
+                    e = []
+                    for sign in (1, -1):
+                        moved = atoms.copy()
+                        moved.positions[a, d] += sign * FD_STEP
+                        path = os.path.join(tempfile.mkdtemp(), "moved.data")
+                        write_input_data([moved], path)
+                        tmp = predict(exe, case, path)
+                        e.append(read_energy(os.path.join(tmp, "energy.out")))
+                        shutil.rmtree(tmp)
+                        shutil.rmtree(os.path.dirname(path))
+                    rows.append(f"{a} {d} {FD_STEP!r} {e[0]!r} {e[1]!r}")
+                with open(os.path.join(case, "small.fd.out"), "w") as fh:
+                    fh.write("# atom component step E(+step) E(-step), by n2p2's nnp-predict\n"
+                             + "\n".join(rows) + "\n")
         print(f"{name}: {', '.join(elements)}, cutoff {ctype} α={alpha}, scaling {mode}, "
               f"activations {acts}, normalisation {norm}")
 
