@@ -12,7 +12,9 @@ diamond Si:
   on the 25 spherical-Bessel values with n_max = l_max = 4;
 * descriptor values alone for the two and for dscribe's SOAP with a comparable
   number of values (n_max = 3, l_max = 4: 30 values; dscribe computes no
-  derivatives in this row).
+  derivatives in this row);
+* dscribe's SOAP values with derivatives (numerical: dscribe has no analytical
+  ones for periodic systems) against our E+F+stress on a 64-atom cell.
 
 Times are the best of several repetitions after one warm-up call, per atom,
 with one Numba thread unless the row says otherwise.
@@ -71,6 +73,20 @@ def main():
         rows.append((f"values only, {n} Si, SOAP n_max=3 l_max=4 "
                      f"({soap.get_number_of_features()})", "dscribe (1 thr, no derivatives)",
                      f"{us(soap_t):.1f} µs/atom"))
+        # values and derivatives: dscribe has only numerical derivatives for periodic
+        # systems and returns them dense in (centre, atom), so this row uses 64 atoms
+        small = rattled_si(2)
+        ns = len(small)
+        t = best_time(lambda: soap.derivatives(small, method="numerical", n_jobs=1), repeat=1)
+        rows.append((f"values + derivatives, {ns} Si, SOAP n_max=3 l_max=4",
+                     "dscribe (1 thr, numerical: no analytical for pbc)",
+                     f"{t / ns * 1e6:.1f} µs/atom"))
+        numba.set_num_threads(1)
+        t = best_time(lambda: sb_pot.evaluate(small.positions, small.numbers, small.cell[:],
+                                              small.pbc))
+        rows.append((f"E+F+stress, {ns} Si, spherical Bessel 4/4 (25), 30-30",
+                     "ase-nnp (1 thr)", f"{t / ns * 1e6:.1f} µs/atom"))
+        soap_deriv_ratio = rows[-2][2], rows[-1][2]
     except ImportError:
         rows.append(("values only, SOAP", "dscribe not installed", "-"))
     ratio = full[("spherical Bessel 4/4 (25)", 1)] / full[("26 symmetry functions", 1)]
@@ -79,6 +95,9 @@ def main():
     if soap_t is not None:
         rows.append(("dscribe SOAP values / Bessel E+F+stress (1 thr)", "speed-up (target >= 10)",
                      f"{soap_t / full[('spherical Bessel 4/4 (25)', 1)]:.1f}x"))
+        a, b = (float(x.split()[0]) for x in soap_deriv_ratio)
+        rows.append(("dscribe SOAP values+derivatives / Bessel E+F+stress (64 Si)", "speed-up",
+                     f"{a / b:.0f}x"))
     print(f"machine: {os.cpu_count()} cores, Numba threads available: "
           f"{numba.config.NUMBA_NUM_THREADS}, {nl.n_pairs / n:.0f} pairs/atom\n")
     w0 = max(len(r[0]) for r in rows)
