@@ -141,19 +141,21 @@ def _atom_network(c, Gi, w, nets, H, S, grad, gin):
     return energy
 
 
+@njit(cache=True, error_model="numpy")
+def _network_scratch(n_feat, nets):
+    """Per-worker arrays of one atom's pass: G_i, w = ∂E_i/∂G_i, layer values, slopes."""
+    max_layers = nets[11]
+    max_width = nets[12]
+    return (np.empty(n_feat), np.empty(n_feat), np.empty((max_layers + 1, max_width)),
+            np.empty((max_layers, max_width)), np.empty(max_width), np.empty(max_width))
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan, nets):
     n_atoms = first.shape[0] - 1
-    max_layers = nets[11]
-    max_width = nets[12]
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan, True)
-        Gi = np.empty(n_feat)
-        w = np.empty(n_feat)
-        H = np.empty((max_layers + 1, max_width))
-        S = np.empty((max_layers, max_width))
-        grad = np.empty(max_width)
-        gin = np.empty(max_width)
+        Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
         for i in range(blk, n_atoms, n_blocks):
             c = species[i]
             p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
@@ -167,16 +169,9 @@ def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, 
 def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan,
                           nets):
     n_atoms = first.shape[0] - 1
-    max_layers = nets[11]
-    max_width = nets[12]
     for blk in prange(n_blocks):
         scr = bessel.make_scratch(max_pairs, plan)
-        Gi = np.empty(n_feat)
-        w = np.empty(n_feat)
-        H = np.empty((max_layers + 1, max_width))
-        S = np.empty((max_layers, max_width))
-        grad = np.empty(max_width)
-        gin = np.empty(max_width)
+        Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
             bessel.atom_features(plan, scr[8], Gi)

@@ -242,8 +242,8 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def atom_features(plan, c, out):
-    """out[f] = Σ_m c^a_nlm c^b_nlm  (or, with c and δc, the same bilinear form's first half)."""
+def _spectrum(plan, x, y, scale, out):
+    """out[f] += scale · Σ_m (x^a_nlm y^b_nlm + y^a_nlm x^b_nlm) for f = (a, b, n, l)."""
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     L, N = coef.shape[1], coef.shape[2]
     for pi in range(pair_a.shape[0]):
@@ -253,8 +253,15 @@ def atom_features(plan, c, out):
             for l in range(L):
                 s = 0.0
                 for lm in range(l * l, l * l + 2 * l + 1):
-                    s += c[a, n, lm] * c[b, n, lm]
-                out[(pi * N + n) * L + l] = s
+                    s += x[a, n, lm] * y[b, n, lm] + y[a, n, lm] * x[b, n, lm]
+                out[(pi * N + n) * L + l] += scale * s
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_features(plan, c, out):
+    """out[f] = p^{ab}_nl = Σ_m c^a_nlm c^b_nlm."""
+    out[:] = 0.0
+    _spectrum(plan, c, c, 0.5, out)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -316,15 +323,7 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
                            + dY[q, lm, 2] * V[p, 2])
                 for n in range(N):
                     dc[k, n, lm] += dgr[q, l, n] * yv + gr[q, l, n] * dyv
-    for pi in range(pair_a.shape[0]):
-        a = pair_a[pi]
-        b = pair_b[pi]
-        for n in range(N):
-            for l in range(L):
-                s = 0.0
-                for lm in range(l * l, l * l + 2 * l + 1):
-                    s += dc[a, n, lm] * c[b, n, lm] + c[a, n, lm] * dc[b, n, lm]
-                dGi[(pi * N + n) * L + l] += s
+    _spectrum(plan, dc, c, 1.0, dGi)       # δp = Σ_m δc^a c^b + c^a δc^b
 
 
 @njit(cache=True, inline="always", error_model="numpy")
