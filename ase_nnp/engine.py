@@ -24,7 +24,7 @@ backpropagation ∂E/∂h_{k-1} = (∂E/∂h_k ⊙ a_k'(z_k)) W_kᵀ.
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from .descriptors import bessel
 from .descriptors.acsf import SymmetryFunctions, atom_backward, atom_forward, make_scratch, pair_terms
@@ -174,7 +174,7 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
         Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
-            bessel.atom_features(plan, scr[8], Gi)
+            bessel.atom_features(plan, scr[7], Gi)
             E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
             bessel.atom_backward(p0, nq, plan, scr, w, g)
 
@@ -182,13 +182,11 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
 def energies_and_pair_gradients(potential, nl, species):
     """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass."""
     desc = potential.descriptor
-    species = np.ascontiguousarray(species, dtype=np.int64)
+    species, max_pairs, n_blocks = desc._launch(nl, species)
     n = len(species)
     E = np.zeros(n)
     g = np.zeros((nl.n_pairs, 3))
     if n:
-        max_pairs = max(int(np.diff(nl.first).max()), 1)
-        n_blocks = max(1, min(n, 4 * get_num_threads()))
         kernel = (_energy_kernel if isinstance(desc, SymmetryFunctions)
                   else _bessel_energy_kernel)
         kernel(nl.first, nl.j, nl.D, nl.r, species, E, g, max_pairs, n_blocks,

@@ -23,7 +23,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from reference_setup import best_time, rattled_si, reference_potential  # noqa: E402
+from reference_setup import best_time, print_table, rattled_si, reference_potential  # noqa: E402
 
 from ase_nnp.descriptors.presets import (SI_ANGULAR_ETAS, SI_LAMBDAS,  # noqa: E402
                                          SI_RADIAL_ETAS, SI_ZETAS)
@@ -155,15 +155,11 @@ def main():
     rows += energy_rows(4 if args.quick else 8, repeat)
     rows += startup_rows()
     rows.append(memory_row((8, 8, 8) if args.quick else (25, 25, 20)))   # 4,096 or 100,000 atoms
-    width = max(len(r[0]) for r in rows)
-    wname = max(len(r[1]) for r in rows)
-    print(f"\n| {'case':{width}} | {'code':{wname}} | value |")
-    print(f"|{'-' * (width + 2)}|{'-' * (wname + 2)}|-------|")
+    table = []
     for case, name, value in rows:
         unit = "s" if case.startswith("start-up") else ("MB" if "memory" in case else "µs/atom")
-        print(f"| {case:{width}} | {name:{wname}} | {value:.1f} {unit} |" if unit != "s"
-              else f"| {case:{width}} | {name:{wname}} | {value:.2f} {unit} |")
-
+        table.append((case, name, f"{value:.2f} s" if unit == "s" else f"{value:.1f} {unit}"))
+    print_table(table)
 
 if __name__ == "__main__":
     main()

@@ -29,3 +29,13 @@ def best_time(fn, repeat=5):
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def print_table(rows):
+    """Print (case, code, value) rows, all strings, as the Markdown table the README shows."""
+    width = max(len(r[0]) for r in rows)
+    wname = max(len(r[1]) for r in rows)
+    print(f"\n| {'case':{width}} | {'code':{wname}} | value |")
+    print(f"|{'-' * (width + 2)}|{'-' * (wname + 2)}|-------|")
+    for case, name, value in rows:
+        print(f"| {case:{width}} | {name:{wname}} | {value} |")

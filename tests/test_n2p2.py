@@ -15,7 +15,7 @@ from ase_nnp.interop.n2p2 import n2p2_order
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "n2p2")
 sys.path.insert(0, GOLDEN)
-from make_golden import CASES, potential, structures  # noqa: E402
+from make_golden import CASES, potential, read_energy, structures  # noqa: E402
 
 
 def _evaluate(pot, atoms):
@@ -65,9 +65,7 @@ def _golden_structure(path):
 
 
 def _n2p2_numbers(case, name):
-    rows = [line.split() for line in open(os.path.join(case, f"{name}.energy.out"))
-            if line.strip() and not line.startswith("#")]
-    energy = float(rows[0][3])                       # conf natoms Eref Ennp Ediff E_offset
+    energy = read_energy(os.path.join(case, f"{name}.energy.out"))
     frows = [line.split() for line in open(os.path.join(case, f"{name}.nnforces.out"))
              if line.strip() and not line.startswith("#")]
     forces = np.array([[float(x) for x in r[-3:]] for r in frows])   # ... Fnnp_x Fnnp_y Fnnp_z
@@ -161,6 +159,11 @@ def test_refuses_what_it_does_not_cover(exported, edit, message):
 
 
 def test_refuses_broken_files(exported):
+    scaling = (exported / "scaling.data").read_text()
+    (exported / "scaling.data").write_text(scaling.replace("\n1 1 ", "\nSi 1 ", 1))
+    with pytest.raises(InteropError, match=r"scaling.data:\d+: element index: 'Si' is not a number"):
+        read_n2p2(exported)
+    (exported / "scaling.data").write_text(scaling)
     (exported / "weights.014.data").write_text("0.1\n0.2\n")
     with pytest.raises(InteropError, match="weights.014.data: 2 values"):
         read_n2p2(exported)

@@ -48,7 +48,7 @@ from numba import njit, prange
 
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
-from .base import PairDescriptor
+from .base import BACKWARD, FORWARD, JVP, PairDescriptor
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import normalisation, real_harmonics
 
@@ -202,7 +202,7 @@ def make_scratch(max_pairs, plan):
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
     L, N = coef.shape[1], coef.shape[2]
     LL = L * L
-    return (np.empty((max_pairs, 3)), np.empty(max_pairs), np.empty(max_pairs, dtype=np.int64),
+    return (np.empty((max_pairs, 3)), np.empty(max_pairs, dtype=np.int64),
             np.empty(max_pairs), np.empty((max_pairs, L, N)), np.empty((max_pairs, L, N)),
             np.empty((max_pairs, LL)), np.empty((max_pairs, LL, 3)),
             np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),
@@ -213,7 +213,7 @@ def make_scratch(max_pairs, plan):
 def atom_expansion(i, first, jn, D, r, species, plan, scr):
     """Per-pair radial functions and harmonics of atom i, and its coefficients c^k_nlm."""
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
+    u, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
     L, N = coef.shape[1], coef.shape[2]
     p0 = first[i]
     nq = first[i + 1] - p0
@@ -222,7 +222,6 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         p = p0 + q
         rq = r[p]
         inv = 1.0 / rq
-        inv_r[q] = inv
         u[q, 0] = D[p, 0] * inv
         u[q, 1] = D[p, 1] * inv
         u[q, 2] = D[p, 2] * inv
@@ -268,7 +267,7 @@ def atom_features(plan, c, out):
 def atom_backward(p0, nq, plan, scr, Wi, g):
     """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring)."""
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, inv_r, ch, wt, gr, dgr, Y, dY, c, A, Q, cs, sn = scr
+    u, ch, wt, gr, dgr, Y, dY, c, A, Q, cs, sn = scr
     L, N = coef.shape[1], coef.shape[2]
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
@@ -308,7 +307,7 @@ def atom_backward(p0, nq, plan, scr, Wi, g):
 def _atom_jvp(p0, nq, V, plan, scr, dGi):
     """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom."""
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, inv_r, ch, wt, gr, dgr, Y, dY, c, dc, Q, cs, sn = scr
+    u, ch, wt, gr, dgr, Y, dY, c, dc, Q, cs, sn = scr
     L, N = coef.shape[1], coef.shape[2]
     dc[:] = 0.0
     for q in range(nq):
@@ -330,7 +329,7 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
 def _atom_jacobian(p0, nq, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
     inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, inv_r, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
+    u, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
     L, N = coef.shape[1], coef.shape[2]
     for q in range(nq):
         p = p0 + q
@@ -367,19 +366,18 @@ def _atom_jacobian(p0, nq, plan, scr, J):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: the expansion, then values (mode 0, base.FORWARD), the vector–Jacobian
-    product (1, BACKWARD: W -> g), the Jacobian–vector product (2, JVP: V -> G) or the
-    Jacobian (3, JACOBIAN: J)."""
+    """Per atom: the expansion, then values (FORWARD), the vector–Jacobian product
+    (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
     n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan)
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = atom_expansion(i, first, jn, D, r, species, plan, scr)
-            if mode == 0:
-                atom_features(plan, scr[8], G[i])
-            elif mode == 1:
+            if mode == FORWARD:
+                atom_features(plan, scr[7], G[i])
+            elif mode == BACKWARD:
                 atom_backward(p0, nq, plan, scr, W[i], g)
-            elif mode == 2:
+            elif mode == JVP:
                 _atom_jvp(p0, nq, V, plan, scr, G[i])
             else:
                 _atom_jacobian(p0, nq, plan, scr, J)

@@ -165,7 +165,7 @@ def n2p2_order(descriptor, element):
 
 
 def _read_columns(path, what):
-    """The first column of every non-comment line as floats."""
+    """(words, line number) of every line that is not empty once comments are cut."""
     values = []
     try:
         with open(path) as fh:
@@ -277,7 +277,8 @@ def read_n2p2(directory):
             if len(words) < 5:
                 raise InteropError(f"{spath}:{no}: expected 'element function min max mean "
                                    "[sigma]'")
-            if int(words[0]) != k + 1 or int(words[1]) != j + 1:
+            if (_number(words[0], spath, no, "element index", int) != k + 1
+                    or _number(words[1], spath, no, "function index", int) != j + 1):
                 raise InteropError(f"{spath}:{no}: row for element {words[0]}, function "
                                    f"{words[1]}; expected {k + 1}, {j + 1}")
             vals = [_number(w, spath, no, "scaling.data") for w in words[2:6]]
