@@ -161,5 +161,6 @@ def main():
         table.append((case, name, f"{value:.2f} s" if unit == "s" else f"{value:.1f} {unit}"))
     print_table(table)
 
+
 if __name__ == "__main__":
     main()
