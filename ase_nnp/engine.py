@@ -174,7 +174,7 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
         Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
-            bessel.atom_features(plan, scr[7], Gi)
+            bessel.atom_features(plan, scr, Gi)
             E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
             bessel.atom_backward(p0, nq, plan, scr, w, g)
 

@@ -8,7 +8,7 @@ from scipy.special import spherical_jn
 from ase_nnp import Potential
 from ase_nnp.descriptors import SphericalBessel, descriptor_from_arrays
 from ase_nnp.descriptors.bessel_radial import radial_basis, radial_table
-from ase_nnp.descriptors.harmonics import normalisation, real_harmonics
+from ase_nnp.descriptors.harmonics import harmonic_constants, real_harmonics
 from ase_nnp.errors import DescriptorSpecError
 from ase_nnp.neighbors import build
 from conftest import random_atoms, random_cell
@@ -73,11 +73,12 @@ def reference_g(n_max, l, r, rc, deriv=0):
 
 def ours(r, rc, n_max, l_max):
     inv_h, coef = radial_table(rc, n_max, l_max)
-    g = np.zeros((len(r), l_max + 1, n_max + 1))
+    r = np.ascontiguousarray(r, dtype=float)
+    g = np.zeros(((l_max + 1) * (n_max + 1), len(r)))
     dg = np.zeros_like(g)
-    for k, rr in enumerate(r):
-        radial_basis(rr, inv_h, coef, g[k], dg[k])
-    return g, dg
+    radial_basis(r, len(r), inv_h, coef, g, dg)
+    shape = (l_max + 1, n_max + 1, len(r))
+    return (g.reshape(shape).transpose(2, 0, 1), dg.reshape(shape).transpose(2, 0, 1))
 
 
 def real_y(l, m, theta, phi):
@@ -192,34 +193,36 @@ def test_values_and_two_derivatives_vanish_at_the_cutoff():
 
 
 # ----------------------------------------------------- real harmonics
+def _harmonics(D, L):
+    """Y[lm, q] and dY[d, lm, q] for the rows of D (a batch of pair vectors)."""
+    F, A, B = harmonic_constants(L)
+    nq = len(D)
+    r = np.linalg.norm(D, axis=1)
+    U = np.ascontiguousarray((D / r[:, None]).T)
+    Y, dY = np.zeros(((L + 1) ** 2, nq)), np.zeros((3, (L + 1) ** 2, nq))
+    real_harmonics(U, 1 / r, nq, L, F, A, B, np.zeros((len(F), nq)), np.zeros((L + 1, nq)),
+                   np.zeros((L + 1, nq)), Y, dY)
+    return Y, dY
+
+
 def test_real_harmonics_and_gradients():
     L = 7
-    F = normalisation(L)
     rng = np.random.default_rng(2)
-    Q = np.zeros((L + 2, L + 2))
-    cs, sn = np.zeros(L + 1), np.zeros(L + 1)
-    for _ in range(5):
-        D = rng.normal(size=3) * 2.0
-        r = np.linalg.norm(D)
-        u = D / r
-        Y = np.zeros((L + 1) ** 2)
-        dY = np.zeros(((L + 1) ** 2, 3))
-        real_harmonics(u[0], u[1], u[2], 1 / r, L, F, Q, cs, sn, Y, dY)
-        theta, phi = np.arccos(u[2]), np.arctan2(u[1], u[0])
-        ref = [real_y(l, m, theta, phi) for l in range(L + 1) for m in range(-l, l + 1)]
-        assert np.abs(Y - ref).max() < 1e-13
-        fd = np.zeros_like(dY)
-        h = 1e-6
-        for d in range(3):
-            for s in (1, -1):
-                Dp = D.copy()
-                Dp[d] += s * h
-                rp = np.linalg.norm(Dp)
-                up = Dp / rp
-                Yp, junk = np.zeros_like(Y), np.zeros_like(dY)
-                real_harmonics(up[0], up[1], up[2], 1 / rp, L, F, Q, cs, sn, Yp, junk)
-                fd[:, d] += s * Yp / (2 * h)
-        assert np.abs(fd - dY).max() < 1e-8
+    D = rng.normal(size=(6, 3)) * 2.0
+    D[5] = [0.0, 0.0, -1.3]                        # on the axis: c_m = s_m = 0 for m > 0
+    Y, dY = _harmonics(D, L)
+    u = D / np.linalg.norm(D, axis=1)[:, None]
+    theta, phi = np.arccos(u[:, 2]), np.arctan2(u[:, 1], u[:, 0])
+    ref = np.array([real_y(l, m, theta, phi) for l in range(L + 1) for m in range(-l, l + 1)])
+    assert np.abs(Y - ref).max() < 1e-13
+    fd = np.zeros_like(dY)
+    h = 1e-6
+    for d in range(3):
+        for s in (1, -1):
+            Dp = D.copy()
+            Dp[:, d] += s * h
+            fd[d] += s * _harmonics(Dp, L)[0] / (2 * h)
+    assert np.abs(fd - dY).max() < 1e-8
 
 
 # ------------------------------------------------------- descriptors

@@ -50,7 +50,7 @@ from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from .base import BACKWARD, FORWARD, JVP, PairDescriptor
 from .bessel_radial import radial_basis, radial_table
-from .harmonics import normalisation, real_harmonics
+from .harmonics import harmonic_constants, real_harmonics
 
 MODES = {"channels": 0, "weighted": 1}
 
@@ -182,14 +182,16 @@ class SphericalBessel(PairDescriptor):
     def _plan(self):
         if self._plan_cache is None:
             inv_h, coef = radial_table(self.cutoff, self.n_max, self.l_max)
+            F, A, B = harmonic_constants(self.l_max)
             pairs = self._channel_pairs()
             nel = len(self.elements)
             channel = (np.arange(nel) if self.mode == "channels"
                        else np.zeros(nel)).astype(np.int64)
-            self._plan_cache = (inv_h, coef, normalisation(self.l_max), channel,
+            self._plan_cache = (inv_h, coef, F, A, B, channel,
                                 self.weights.astype(np.float64), self.n_channels,
                                 np.array([a for a, _ in pairs], dtype=np.int64),
-                                np.array([b for _, b in pairs], dtype=np.int64))
+                                np.array([b for _, b in pairs], dtype=np.int64),
+                                self.l_max + 1, self.n_max + 1)
         return self._plan_cache
 
     def _kernel(self, mode, nl, species, max_pairs, n_blocks, W, V, G, g, J):
@@ -197,54 +199,86 @@ class SphericalBessel(PairDescriptor):
                 self._plan(), mode)
 
 
+# The per-atom work runs on "slots": the pairs of one atom ordered by channel
+# (slot s holds pair p0 + pair_of[s]; channel k owns the slots start[k] .. start[k+1]-1),
+# with the slot index innermost in every loop so that the compiler vectorises over
+# pairs. Per-slot arrays are rows of the scratch below.
+
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan):
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    L, N = coef.shape[1], coef.shape[2]
+    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    P = max_pairs
     LL = L * L
-    return (np.empty((max_pairs, 3)), np.empty(max_pairs, dtype=np.int64),
-            np.empty(max_pairs), np.empty((max_pairs, L, N)), np.empty((max_pairs, L, N)),
-            np.empty((max_pairs, LL)), np.empty((max_pairs, LL, 3)),
-            np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),
-            np.empty((L + 1, L + 1)), np.empty(L), np.empty(L))
+    return (np.empty((3, P)), np.empty(P), np.empty(P), np.empty(P),   # U, 1/r, r, w
+            np.empty(P, dtype=np.int64), np.empty(n_ch + 1, dtype=np.int64),   # pair_of, start
+            np.empty((L * N, P)), np.empty((L * N, P)),                 # g_nl, g_nl'
+            np.empty((LL, P)), np.empty((3, LL, P)),                    # Y, ∂Y/∂D
+            np.empty((LL, P)), np.empty((LL, P)),                       # X1, X2 (work)
+            np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),           # c, A (or δc)
+            np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),   # Q, c_m, s_m
+            np.empty((6, P)))                                           # per-slot work
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _project(R, X, s0, s1, L, N, out):
+    """out[n, lm] += Σ_{s0 <= s < s1} R[l N + n, s] X[lm, s] (a sum over the slots of one
+    channel; re-associated so that it runs on several slots per instruction)."""
+    for l in range(L):
+        for n in range(N):
+            row = l * N + n
+            for lm in range(l * l, (l + 1) * (l + 1)):
+                acc = 0.0
+                for s in range(s0, s1):
+                    acc += R[row, s] * X[lm, s]
+                out[n, lm] += acc
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_expansion(i, first, jn, D, r, species, plan, scr):
-    """Per-pair radial functions and harmonics of atom i, and its coefficients c^k_nlm."""
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
-    L, N = coef.shape[1], coef.shape[2]
+    """Radial functions and harmonics of the pairs of atom i (by slot), and its c^k_nlm."""
+    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
+     work) = scr
     p0 = first[i]
     nq = first[i + 1] - p0
-    c[:] = 0.0
+    for k in range(n_ch + 1):
+        start[k] = 0
     for q in range(nq):
-        p = p0 + q
-        rq = r[p]
-        inv = 1.0 / rq
-        u[q, 0] = D[p, 0] * inv
-        u[q, 1] = D[p, 1] * inv
-        u[q, 2] = D[p, 2] * inv
-        e = species[jn[p]]
+        start[channel[species[jn[p0 + q]]] + 1] += 1
+    for k in range(n_ch):
+        start[k + 1] += start[k]
+    for q in range(nq):                      # counting sort of the pairs by channel
+        e = species[jn[p0 + q]]
         k = channel[e]
-        ch[q] = k
-        w = weight[e]
-        wt[q] = w
-        radial_basis(rq, inv_h, coef, gr[q], dgr[q])
-        real_harmonics(u[q, 0], u[q, 1], u[q, 2], inv, L - 1, F, Q, cs, sn, Y[q], dY[q])
-        for l in range(L):
-            for n in range(N):
-                a = w * gr[q, l, n]
-                for lm in range(l * l, l * l + 2 * l + 1):
-                    c[k, n, lm] += a * Y[q, lm]
+        s = start[k]
+        start[k] = s + 1
+        pair_of[s] = q
+        p = p0 + q
+        inv = 1.0 / r[p]
+        inv_r[s] = inv
+        rr[s] = r[p]
+        U[0, s] = D[p, 0] * inv
+        U[1, s] = D[p, 1] * inv
+        U[2, s] = D[p, 2] * inv
+        wt[s] = weight[e]
+    for k in range(n_ch, 0, -1):             # the sort advanced each start by its count
+        start[k] = start[k - 1]
+    start[0] = 0
+    radial_basis(rr, nq, inv_h, coef, gr, dgr)
+    real_harmonics(U, inv_r, nq, L - 1, F, A, B, Q, cs, sn, Y, dY)
+    for lm in range(L * L):
+        for s in range(nq):
+            X1[lm, s] = wt[s] * Y[lm, s]
+    c[:] = 0.0
+    for k in range(n_ch):
+        _project(gr, X1, start[k], start[k + 1], L, N, c[k])
     return p0, nq
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _spectrum(plan, x, y, scale, out):
     """out[f] += scale · Σ_m (x^a_nlm y^b_nlm + y^a_nlm x^b_nlm) for f = (a, b, n, l)."""
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    L, N = coef.shape[1], coef.shape[2]
+    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
         b = pair_b[pi]
@@ -257,18 +291,20 @@ def _spectrum(plan, x, y, scale, out):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def atom_features(plan, c, out):
-    """out[f] = p^{ab}_nl = Σ_m c^a_nlm c^b_nlm."""
+def atom_features(plan, scr, out):
+    """out[f] = p^{ab}_nl = Σ_m c^a_nlm c^b_nlm from the expansion in ``scr``."""
+    c = scr[12]
     out[:] = 0.0
     _spectrum(plan, c, c, 0.5, out)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_backward(p0, nq, plan, scr, Wi, g):
-    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring)."""
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, ch, wt, gr, dgr, Y, dY, c, A, Q, cs, sn = scr
-    L, N = coef.shape[1], coef.shape[2]
+    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring):
+    g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
+    (inv_h, coef, F, A_, B_, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, A, Q, cs, sn,
+     work) = scr
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
@@ -281,87 +317,101 @@ def atom_backward(p0, nq, plan, scr, Wi, g):
                 for lm in range(l * l, l * l + 2 * l + 1):
                     A[a, n, lm] += W * c[b, n, lm]
                     A[b, n, lm] += W * c[a, n, lm]
-    for q in range(nq):
-        k = ch[q]
-        gx = 0.0
-        gy = 0.0
-        gz = 0.0
+    alpha, beta, ay, gx, gy, gz = work[0], work[1], work[2], work[3], work[4], work[5]
+    for s in range(nq):
+        ay[s] = 0.0
+        gx[s] = 0.0
+        gy[s] = 0.0
+        gz[s] = 0.0
+    for k in range(n_ch):
+        s0 = start[k]
+        s1 = start[k + 1]
         for l in range(L):
-            for lm in range(l * l, l * l + 2 * l + 1):
-                alpha = 0.0
-                beta = 0.0
+            for lm in range(l * l, (l + 1) * (l + 1)):
+                for s in range(s0, s1):
+                    alpha[s] = 0.0
+                    beta[s] = 0.0
                 for n in range(N):
-                    alpha += A[k, n, lm] * dgr[q, l, n]
-                    beta += A[k, n, lm] * gr[q, l, n]
-                ay = alpha * Y[q, lm]
-                gx += ay * u[q, 0] + beta * dY[q, lm, 0]
-                gy += ay * u[q, 1] + beta * dY[q, lm, 1]
-                gz += ay * u[q, 2] + beta * dY[q, lm, 2]
-        w = wt[q]
-        g[p0 + q, 0] += w * gx
-        g[p0 + q, 1] += w * gy
-        g[p0 + q, 2] += w * gz
+                    a = A[k, n, lm]
+                    row = l * N + n
+                    for s in range(s0, s1):
+                        alpha[s] += a * dgr[row, s]
+                        beta[s] += a * gr[row, s]
+                for s in range(s0, s1):
+                    ay[s] += alpha[s] * Y[lm, s]
+                    gx[s] += beta[s] * dY[0, lm, s]
+                    gy[s] += beta[s] * dY[1, lm, s]
+                    gz[s] += beta[s] * dY[2, lm, s]
+    for s in range(nq):
+        p = p0 + pair_of[s]
+        w = wt[s]
+        g[p, 0] += w * (ay[s] * U[0, s] + gx[s])
+        g[p, 1] += w * (ay[s] * U[1, s] + gy[s])
+        g[p, 2] += w * (ay[s] * U[2, s] + gz[s])
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_jvp(p0, nq, V, plan, scr, dGi):
-    """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom."""
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, ch, wt, gr, dgr, Y, dY, c, dc, Q, cs, sn = scr
-    L, N = coef.shape[1], coef.shape[2]
+    """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom:
+    δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
+    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, dc, Q, cs, sn,
+     work) = scr
+    uv, vx, vy, vz = work[0], work[1], work[2], work[3]
+    for s in range(nq):
+        p = p0 + pair_of[s]
+        vx[s] = wt[s] * V[p, 0]
+        vy[s] = wt[s] * V[p, 1]
+        vz[s] = wt[s] * V[p, 2]
+        uv[s] = U[0, s] * vx[s] + U[1, s] * vy[s] + U[2, s] * vz[s]
+    for lm in range(L * L):
+        for s in range(nq):
+            X1[lm, s] = Y[lm, s] * uv[s]
+            X2[lm, s] = dY[0, lm, s] * vx[s] + dY[1, lm, s] * vy[s] + dY[2, lm, s] * vz[s]
     dc[:] = 0.0
-    for q in range(nq):
-        p = p0 + q
-        k = ch[q]
-        w = wt[q]
-        uv = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
-        for l in range(L):
-            for lm in range(l * l, l * l + 2 * l + 1):
-                yv = w * Y[q, lm] * uv
-                dyv = w * (dY[q, lm, 0] * V[p, 0] + dY[q, lm, 1] * V[p, 1]
-                           + dY[q, lm, 2] * V[p, 2])
-                for n in range(N):
-                    dc[k, n, lm] += dgr[q, l, n] * yv + gr[q, l, n] * dyv
+    for k in range(n_ch):
+        _project(dgr, X1, start[k], start[k + 1], L, N, dc[k])
+        _project(gr, X2, start[k], start[k + 1], L, N, dc[k])
     _spectrum(plan, dc, c, 1.0, dGi)       # δp = Σ_m δc^a c^b + c^a δc^b
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_jacobian(p0, nq, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
-    inv_h, coef, F, channel, weight, n_ch, pair_a, pair_b = plan
-    u, ch, wt, gr, dgr, Y, dY, c, _, Q, cs, sn = scr
-    L, N = coef.shape[1], coef.shape[2]
-    for q in range(nq):
-        p = p0 + q
-        k = ch[q]
-        w = wt[q]
-        for pi in range(pair_a.shape[0]):
-            a = pair_a[pi]
-            b = pair_b[pi]
-            if k != a and k != b:
-                continue
-            for n in range(N):
-                for l in range(L):
-                    jx = 0.0
-                    jy = 0.0
-                    jz = 0.0
-                    gv = gr[q, l, n]
-                    dgv = dgr[q, l, n]
-                    for lm in range(l * l, l * l + 2 * l + 1):
-                        cf = 0.0
-                        if k == a:
-                            cf += c[b, n, lm]
-                        if k == b:
-                            cf += c[a, n, lm]
-                        ay = cf * dgv * Y[q, lm]
-                        bg = cf * gv
-                        jx += ay * u[q, 0] + bg * dY[q, lm, 0]
-                        jy += ay * u[q, 1] + bg * dY[q, lm, 1]
-                        jz += ay * u[q, 2] + bg * dY[q, lm, 2]
-                    f = (pi * N + n) * L + l
-                    J[p, f, 0] += w * jx
-                    J[p, f, 1] += w * jy
-                    J[p, f, 2] += w * jz
+    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
+     work) = scr
+    for k in range(n_ch):
+        for s in range(start[k], start[k + 1]):
+            p = p0 + pair_of[s]
+            w = wt[s]
+            for pi in range(pair_a.shape[0]):
+                a = pair_a[pi]
+                b = pair_b[pi]
+                if k != a and k != b:
+                    continue
+                for n in range(N):
+                    for l in range(L):
+                        jx = 0.0
+                        jy = 0.0
+                        jz = 0.0
+                        gv = gr[l * N + n, s]
+                        dgv = dgr[l * N + n, s]
+                        for lm in range(l * l, l * l + 2 * l + 1):
+                            cf = 0.0
+                            if k == a:
+                                cf += c[b, n, lm]
+                            if k == b:
+                                cf += c[a, n, lm]
+                            ay = cf * dgv * Y[lm, s]
+                            bg = cf * gv
+                            jx += ay * U[0, s] + bg * dY[0, lm, s]
+                            jy += ay * U[1, s] + bg * dY[1, lm, s]
+                            jz += ay * U[2, s] + bg * dY[2, lm, s]
+                        f = (pi * N + n) * L + l
+                        J[p, f, 0] += w * jx
+                        J[p, f, 1] += w * jy
+                        J[p, f, 2] += w * jz
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -374,7 +424,7 @@ def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, 
         for i in range(blk, n_atoms, n_blocks):
             p0, nq = atom_expansion(i, first, jn, D, r, species, plan, scr)
             if mode == FORWARD:
-                atom_features(plan, scr[7], G[i])
+                atom_features(plan, scr, G[i])
             elif mode == BACKWARD:
                 atom_backward(p0, nq, plan, scr, W[i], g)
             elif mode == JVP:
