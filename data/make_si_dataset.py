@@ -23,10 +23,10 @@ no test structure shares a trajectory with a training one):
                 relaxed internally under strain (what C44 probes);
 * ``eos``       the perfect crystal at 0.88-1.12 V0;
 * ``vacancy``   a 63-atom cell with one vacancy, relaxed and at 300-1200 K;
-* ``slab100`` / ``slab111``  16-atom films (4 atomic layers) with 8 Å vacuum (pbc T,T,F),
-                0-900 K. Too thin to be surfaces: under SW they collapse into dense
-                films 0.5 eV/atom lower within picoseconds (8-layer slabs are the fix,
-                pending a retrained potential);
+* ``slab100`` / ``slab111``  32-atom slabs (8 atomic layers) with 8 Å vacuum (pbc T,T,F),
+                0-900 K (3x the snapshots per trajectory in the training set). Thinner
+                slabs (4 layers) are not surfaces: under SW they collapse into dense
+                films 0.5 eV/atom lower within picoseconds;
 * ``cluster``   35 and 47 atoms within 5.5 / 6 Å of a lattice site, 0-700 K (no pbc).
 """
 
@@ -57,10 +57,11 @@ def strained(atoms, eps):
     return out
 
 
-def generate(seed, scale):
-    """All recipes; ``scale`` multiplies the number of snapshots per trajectory.
-    Each recipe draws from its own random stream (seed, recipe number), so
-    changing one recipe leaves every other structure as it was."""
+def generate(seed, scale, surface_factor=1):
+    """All recipes; ``scale`` multiplies the number of snapshots per trajectory,
+    ``surface_factor`` once more those of the slab trajectories. Each recipe draws
+    from its own random stream (seed, recipe number), so changing one recipe leaves
+    every other structure as it was."""
     calc = stillinger_weber()
     rec = Recorder(calc)
 
@@ -120,10 +121,10 @@ def generate(seed, scale):
         md_snapshots(rec, vac, calc, T, n(15), 20, rng, "vacancy")
     rng = stream(8)
     for name, build in (("slab100", diamond100), ("slab111", diamond111)):
-        slab = build("Si", (2, 2, 4), vacuum=8.0, a=A0)
+        slab = build("Si", (2, 2, 8), vacuum=8.0, a=A0)
         rec.add(slab, name)
         for T in (300, 600, 900):
-            md_snapshots(rec, slab, calc, T, n(12), 20, rng, name)
+            md_snapshots(rec, slab, calc, T, n(12 * surface_factor), 20, rng, name)
     rng = stream(9)
     # 35- and 47-atom clusters cut from the crystal around a lattice site; kept below
     # 700 K (hotter, or smaller, SW clusters are molten droplets that shed atoms)
@@ -146,10 +147,13 @@ def main():
     ap.add_argument("--out", default=HERE)
     ap.add_argument("--only", choices=("train", "test"), help="make one of the two files")
     args = ap.parse_args()
-    for name, seed, scale in (("si_sw_train", args.seed, 1.0), ("si_sw_test", args.seed + 1, 0.15)):
+    # surfaces are the hardest class (few atoms, far from the bulk): the training set
+    # samples their trajectories 3x as densely; the test set keeps the plain recipe
+    for name, seed, scale, surface in (("si_sw_train", args.seed, 1.0, 3),
+                                       ("si_sw_test", args.seed + 1, 0.15, 1)):
         if args.only and not name.endswith(args.only):
             continue
-        images = generate(seed, scale)
+        images = generate(seed, scale, surface)
         path = os.path.join(args.out, name + ".extxyz.gz")
         tmp = path + ".tmp.extxyz.gz"
         write(tmp, images, format="extxyz")

@@ -202,12 +202,15 @@ class SphericalBessel(PairDescriptor):
 # The per-atom work runs on "slots": the pairs of one atom ordered by channel
 # (slot s holds pair p0 + pair_of[s]; channel k owns the slots start[k] .. start[k+1]-1),
 # with the slot index innermost in every loop so that the compiler vectorises over
-# pairs. Per-slot arrays are rows of the scratch below.
+# pairs. Each channel's run is padded to a multiple of PAD slots of weight 0
+# (pair_of = -1), so that vectorised loops never fall into their scalar remainder.
+# Per-slot arrays are rows of the scratch below.
+PAD = 16
 
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan):
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
-    P = max_pairs
+    P = max_pairs + PAD * n_ch
     LL = L * L
     return (np.empty((3, P)), np.empty(P), np.empty(P), np.empty(P),   # U, 1/r, r, w
             np.empty(P, dtype=np.int64), np.empty(n_ch + 1, dtype=np.int64),   # pair_of, start
@@ -235,7 +238,10 @@ def _project(R, X, s0, s1, L, N, out):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_expansion(i, first, jn, D, r, species, plan, scr):
-    """Radial functions and harmonics of the pairs of atom i (by slot), and its c^k_nlm."""
+    """Radial functions and harmonics of the pairs of atom i (by slot), and its c^k_nlm.
+
+    Returns (p0, ns): the atom's first pair and its number of slots (pairs plus padding).
+    """
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
      work) = scr
@@ -245,8 +251,19 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         start[k] = 0
     for q in range(nq):
         start[channel[species[jn[p0 + q]]] + 1] += 1
+    for k in range(n_ch):                    # padded counts, then their running sum
+        start[k + 1] = (start[k + 1] + PAD - 1) // PAD * PAD
     for k in range(n_ch):
         start[k + 1] += start[k]
+    ns = start[n_ch]
+    for s in range(ns):                      # padding: weight 0, any valid direction
+        pair_of[s] = -1
+        inv_r[s] = 1.0
+        rr[s] = 0.0
+        U[0, s] = 0.0
+        U[1, s] = 0.0
+        U[2, s] = 1.0
+        wt[s] = 0.0
     for q in range(nq):                      # counting sort of the pairs by channel
         e = species[jn[p0 + q]]
         k = channel[e]
@@ -261,18 +278,18 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         U[1, s] = D[p, 1] * inv
         U[2, s] = D[p, 2] * inv
         wt[s] = weight[e]
-    for k in range(n_ch, 0, -1):             # the sort advanced each start by its count
-        start[k] = start[k - 1]
+    for k in range(n_ch, 0, -1):             # the sort moved each start by its count
+        start[k] = (start[k - 1] + PAD - 1) // PAD * PAD
     start[0] = 0
-    radial_basis(rr, nq, inv_h, coef, gr, dgr)
-    real_harmonics(U, inv_r, nq, L - 1, F, A, B, Q, cs, sn, Y, dY)
+    radial_basis(rr, ns, inv_h, coef, gr, dgr)
+    real_harmonics(U, inv_r, ns, L - 1, F, A, B, Q, cs, sn, Y, dY)
     for lm in range(L * L):
-        for s in range(nq):
+        for s in range(ns):
             X1[lm, s] = wt[s] * Y[lm, s]
     c[:] = 0.0
     for k in range(n_ch):
         _project(gr, X1, start[k], start[k + 1], L, N, c[k])
-    return p0, nq
+    return p0, ns
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -317,37 +334,31 @@ def atom_backward(p0, nq, plan, scr, Wi, g):
                 for lm in range(l * l, l * l + 2 * l + 1):
                     A[a, n, lm] += W * c[b, n, lm]
                     A[b, n, lm] += W * c[a, n, lm]
-    alpha, beta, ay, gx, gy, gz = work[0], work[1], work[2], work[3], work[4], work[5]
-    for s in range(nq):
-        ay[s] = 0.0
-        gx[s] = 0.0
-        gy[s] = 0.0
-        gz[s] = 0.0
     for k in range(n_ch):
-        s0 = start[k]
-        s1 = start[k + 1]
-        for l in range(L):
-            for lm in range(l * l, (l + 1) * (l + 1)):
-                for s in range(s0, s1):
-                    alpha[s] = 0.0
-                    beta[s] = 0.0
-                for n in range(N):
-                    a = A[k, n, lm]
-                    row = l * N + n
-                    for s in range(s0, s1):
-                        alpha[s] += a * dgr[row, s]
-                        beta[s] += a * gr[row, s]
-                for s in range(s0, s1):
-                    ay[s] += alpha[s] * Y[lm, s]
-                    gx[s] += beta[s] * dY[0, lm, s]
-                    gy[s] += beta[s] * dY[1, lm, s]
-                    gz[s] += beta[s] * dY[2, lm, s]
-    for s in range(nq):
-        p = p0 + pair_of[s]
-        w = wt[s]
-        g[p, 0] += w * (ay[s] * U[0, s] + gx[s])
-        g[p, 1] += w * (ay[s] * U[1, s] + gy[s])
-        g[p, 2] += w * (ay[s] * U[2, s] + gz[s])
+        for s in range(start[k], start[k + 1]):
+            if pair_of[s] < 0:
+                continue
+            ay = 0.0
+            gx = 0.0
+            gy = 0.0
+            gz = 0.0
+            for l in range(L):
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    alpha = 0.0
+                    beta = 0.0
+                    for n in range(N):
+                        a = A[k, n, lm]
+                        alpha += a * dgr[l * N + n, s]
+                        beta += a * gr[l * N + n, s]
+                    ay += alpha * Y[lm, s]
+                    gx += beta * dY[0, lm, s]
+                    gy += beta * dY[1, lm, s]
+                    gz += beta * dY[2, lm, s]
+            p = p0 + pair_of[s]
+            w = wt[s]
+            g[p, 0] += w * (ay * U[0, s] + gx)
+            g[p, 1] += w * (ay * U[1, s] + gy)
+            g[p, 2] += w * (ay * U[2, s] + gz)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -359,6 +370,12 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
      work) = scr
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
     for s in range(nq):
+        if pair_of[s] < 0:
+            vx[s] = 0.0
+            vy[s] = 0.0
+            vz[s] = 0.0
+            uv[s] = 0.0
+            continue
         p = p0 + pair_of[s]
         vx[s] = wt[s] * V[p, 0]
         vy[s] = wt[s] * V[p, 1]
@@ -383,6 +400,8 @@ def _atom_jacobian(p0, nq, plan, scr, J):
      work) = scr
     for k in range(n_ch):
         for s in range(start[k], start[k + 1]):
+            if pair_of[s] < 0:
+                continue
             p = p0 + pair_of[s]
             w = wt[s]
             for pi in range(pair_a.shape[0]):
