@@ -219,7 +219,7 @@ def make_scratch(max_pairs, plan):
             np.empty((LL, P)), np.empty((LL, P)),                       # X1, X2 (work)
             np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),           # c, A (or δc)
             np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),   # Q, c_m, s_m
-            np.empty((6, P)))                                           # per-slot work
+            np.empty((4, P)))                                           # per-slot work (jvp)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -334,31 +334,60 @@ def atom_backward(p0, nq, plan, scr, Wi, g):
                 for lm in range(l * l, l * l + 2 * l + 1):
                     A[a, n, lm] += W * c[b, n, lm]
                     A[b, n, lm] += W * c[a, n, lm]
+    # four slots at a time (channel runs are padded to a multiple of PAD): the four
+    # independent sums map onto one SIMD register each
     for k in range(n_ch):
-        for s in range(start[k], start[k + 1]):
-            if pair_of[s] < 0:
-                continue
-            ay = 0.0
-            gx = 0.0
-            gy = 0.0
-            gz = 0.0
+        for s in range(start[k], start[k + 1], 4):
+            ay0 = ay1 = ay2 = ay3 = 0.0
+            gx0 = gx1 = gx2 = gx3 = 0.0
+            gy0 = gy1 = gy2 = gy3 = 0.0
+            gz0 = gz1 = gz2 = gz3 = 0.0
             for l in range(L):
                 for lm in range(l * l, (l + 1) * (l + 1)):
-                    alpha = 0.0
-                    beta = 0.0
+                    al0 = al1 = al2 = al3 = 0.0
+                    be0 = be1 = be2 = be3 = 0.0
                     for n in range(N):
                         a = A[k, n, lm]
-                        alpha += a * dgr[l * N + n, s]
-                        beta += a * gr[l * N + n, s]
-                    ay += alpha * Y[lm, s]
-                    gx += beta * dY[0, lm, s]
-                    gy += beta * dY[1, lm, s]
-                    gz += beta * dY[2, lm, s]
-            p = p0 + pair_of[s]
-            w = wt[s]
-            g[p, 0] += w * (ay * U[0, s] + gx)
-            g[p, 1] += w * (ay * U[1, s] + gy)
-            g[p, 2] += w * (ay * U[2, s] + gz)
+                        row = l * N + n
+                        al0 += a * dgr[row, s]
+                        al1 += a * dgr[row, s + 1]
+                        al2 += a * dgr[row, s + 2]
+                        al3 += a * dgr[row, s + 3]
+                        be0 += a * gr[row, s]
+                        be1 += a * gr[row, s + 1]
+                        be2 += a * gr[row, s + 2]
+                        be3 += a * gr[row, s + 3]
+                    ay0 += al0 * Y[lm, s]
+                    ay1 += al1 * Y[lm, s + 1]
+                    ay2 += al2 * Y[lm, s + 2]
+                    ay3 += al3 * Y[lm, s + 3]
+                    gx0 += be0 * dY[0, lm, s]
+                    gx1 += be1 * dY[0, lm, s + 1]
+                    gx2 += be2 * dY[0, lm, s + 2]
+                    gx3 += be3 * dY[0, lm, s + 3]
+                    gy0 += be0 * dY[1, lm, s]
+                    gy1 += be1 * dY[1, lm, s + 1]
+                    gy2 += be2 * dY[1, lm, s + 2]
+                    gy3 += be3 * dY[1, lm, s + 3]
+                    gz0 += be0 * dY[2, lm, s]
+                    gz1 += be1 * dY[2, lm, s + 1]
+                    gz2 += be2 * dY[2, lm, s + 2]
+                    gz3 += be3 * dY[2, lm, s + 3]
+            _scatter(g, p0, pair_of, wt, U, s, ay0, gx0, gy0, gz0)
+            _scatter(g, p0, pair_of, wt, U, s + 1, ay1, gx1, gy1, gz1)
+            _scatter(g, p0, pair_of, wt, U, s + 2, ay2, gx2, gy2, gz2)
+            _scatter(g, p0, pair_of, wt, U, s + 3, ay3, gx3, gy3, gz3)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _scatter(g, p0, pair_of, wt, U, s, ay, gx, gy, gz):
+    """g_p += w (ay u + (gx, gy, gz)) for the pair in slot s (nothing for padding)."""
+    if pair_of[s] >= 0:
+        p = p0 + pair_of[s]
+        w = wt[s]
+        g[p, 0] += w * (ay * U[0, s] + gx)
+        g[p, 1] += w * (ay * U[1, s] + gy)
+        g[p, 2] += w * (ay * U[2, s] + gz)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
