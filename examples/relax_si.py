@@ -34,8 +34,9 @@ def formation_energy(calc, vac, a=5.431):
 def vacancy(calcs):
     """Unrelaxed and relaxed vacancy formation energies. The relaxation starts
     with the network (lightly rattled start); SW then relaxes from the network's
-    structure, because from a near-symmetric start BFGS stays in SW's symmetric
-    local minimum (E_v = E_coh = 4.337 eV), which is not a minimum of the network."""
+    structure, so both land in the same basin: SW has a symmetric local minimum
+    (E_v = E_coh = 4.337 eV) and a lower, distorted one (2.84 eV), and which one
+    BFGS finds depends on the start."""
     start = bulk("Si", "diamond", a=5.431, cubic=True) * (2, 2, 2)
     del start[0]
     out = {name: {"unrelaxed": formation_energy(c, start.copy())} for name, c in calcs.items()}
