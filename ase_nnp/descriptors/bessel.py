@@ -203,9 +203,11 @@ class SphericalBessel(PairDescriptor):
 # (slot s holds pair p0 + pair_of[s]; channel k owns the slots start[k] .. start[k+1]-1),
 # with the slot index innermost in every loop so that the compiler vectorises over
 # pairs. Each channel's run is padded to a multiple of PAD slots of weight 0
-# (pair_of = -1), so that vectorised loops never fall into their scalar remainder.
+# (pair_of = -1), so that vectorised loops never fall into their scalar remainder
+# and the backward pass can take four slots at a time.
 # Per-slot arrays are rows of the scratch below.
 PAD = 16
+
 
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan):
