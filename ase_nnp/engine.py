@@ -173,10 +173,10 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
         scr = bessel.make_scratch(max_pairs, plan)
         Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
         for i in range(blk, n_atoms, n_blocks):
-            p0, nq = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
+            p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
             bessel.atom_features(plan, scr, Gi)
             E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
-            bessel.atom_backward(p0, nq, plan, scr, w, g)
+            bessel.atom_backward(p0, plan, scr, w, g)
 
 
 def energies_and_pair_gradients(potential, nl, species):

@@ -221,7 +221,8 @@ def make_scratch(max_pairs, plan):
             np.empty((LL, P)), np.empty((LL, P)),                       # X1, X2 (work)
             np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),           # c, A (or δc)
             np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),   # Q, c_m, s_m
-            np.empty((4, P)))                                           # per-slot work (jvp)
+            np.empty((4, P)),                                           # per-slot work (jvp)
+            np.empty(n_ch, dtype=np.int64))                             # sort cursor
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -246,7 +247,7 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
     """
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work) = scr
+     work, cursor) = scr
     p0 = first[i]
     nq = first[i + 1] - p0
     for k in range(n_ch + 1):
@@ -257,6 +258,7 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         start[k + 1] = (start[k + 1] + PAD - 1) // PAD * PAD
     for k in range(n_ch):
         start[k + 1] += start[k]
+        cursor[k] = start[k]
     ns = start[n_ch]
     for s in range(ns):                      # padding: weight 0, any valid direction
         pair_of[s] = -1
@@ -269,8 +271,8 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
     for q in range(nq):                      # counting sort of the pairs by channel
         e = species[jn[p0 + q]]
         k = channel[e]
-        s = start[k]
-        start[k] = s + 1
+        s = cursor[k]
+        cursor[k] = s + 1
         pair_of[s] = q
         p = p0 + q
         inv = 1.0 / r[p]
@@ -280,9 +282,6 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         U[1, s] = D[p, 1] * inv
         U[2, s] = D[p, 2] * inv
         wt[s] = weight[e]
-    for k in range(n_ch, 0, -1):             # the sort moved each start by its count
-        start[k] = (start[k - 1] + PAD - 1) // PAD * PAD
-    start[0] = 0
     radial_basis(rr, ns, inv_h, coef, gr, dgr)
     real_harmonics(U, inv_r, ns, L - 1, F, A, B, Q, cs, sn, Y, dY)
     for lm in range(L * L):
@@ -318,12 +317,12 @@ def atom_features(plan, scr, out):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def atom_backward(p0, nq, plan, scr, Wi, g):
+def atom_backward(p0, plan, scr, Wi, g):
     """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring):
     g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
     (inv_h, coef, F, A_, B_, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, A, Q, cs, sn,
-     work) = scr
+     work, _cursor) = scr
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
@@ -393,14 +392,14 @@ def _scatter(g, p0, pair_of, wt, U, s, ay, gx, gy, gz):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _atom_jvp(p0, nq, V, plan, scr, dGi):
+def _atom_jvp(p0, ns, V, plan, scr, dGi):
     """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom:
     δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, dc, Q, cs, sn,
-     work) = scr
+     work, _cursor) = scr
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
-    for s in range(nq):
+    for s in range(ns):
         if pair_of[s] < 0:
             vx[s] = 0.0
             vy[s] = 0.0
@@ -413,7 +412,7 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
         vz[s] = wt[s] * V[p, 2]
         uv[s] = U[0, s] * vx[s] + U[1, s] * vy[s] + U[2, s] * vz[s]
     for lm in range(L * L):
-        for s in range(nq):
+        for s in range(ns):
             X1[lm, s] = Y[lm, s] * uv[s]
             X2[lm, s] = dY[0, lm, s] * vx[s] + dY[1, lm, s] * vy[s] + dY[2, lm, s] * vz[s]
     dc[:] = 0.0
@@ -424,11 +423,11 @@ def _atom_jvp(p0, nq, V, plan, scr, dGi):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _atom_jacobian(p0, nq, plan, scr, J):
+def _atom_jacobian(p0, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work) = scr
+     work, _cursor) = scr
     for k in range(n_ch):
         for s in range(start[k], start[k + 1]):
             if pair_of[s] < 0:
@@ -472,12 +471,12 @@ def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, 
     for blk in prange(n_blocks):
         scr = make_scratch(max_pairs, plan)
         for i in range(blk, n_atoms, n_blocks):
-            p0, nq = atom_expansion(i, first, jn, D, r, species, plan, scr)
+            p0, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
             if mode == FORWARD:
                 atom_features(plan, scr, G[i])
             elif mode == BACKWARD:
-                atom_backward(p0, nq, plan, scr, W[i], g)
+                atom_backward(p0, plan, scr, W[i], g)
             elif mode == JVP:
-                _atom_jvp(p0, nq, V, plan, scr, G[i])
+                _atom_jvp(p0, ns, V, plan, scr, G[i])
             else:
-                _atom_jacobian(p0, nq, plan, scr, J)
+                _atom_jacobian(p0, plan, scr, J)
