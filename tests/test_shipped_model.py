@@ -1,7 +1,7 @@
 """The shipped data/si.nnp: loads, was trained by this package, and is Stillinger–Weber silicon.
 
 The issue's targets, measured the way data/si_physics.py measures them (its functions,
-imported from data/); the bulk modulus and the 10 ps NVE run stay in that script (minutes).
+imported from data/); the 10 ps NVE run stays in that script (minutes).
 """
 import importlib.util
 import os
@@ -43,7 +43,7 @@ def test_shipped_model_reproduces_sw_lattice_and_elastic_constants(physics):
     sw, nnp = physics.stillinger_weber(), NNPCalculator(MODEL)
     a_sw, a_nn = physics.lattice_constant(sw), physics.lattice_constant(nnp)
     assert a_nn == pytest.approx(a_sw, rel=1e-3)
+    assert physics.bulk_modulus(nnp, a_nn) == pytest.approx(physics.bulk_modulus(sw, a_sw), rel=0.03)
     c_sw, c_nn = physics.elastic_constants(sw, a_sw), physics.elastic_constants(nnp, a_nn)
-    # the issue's 5 %, except C12: measured 5.9 % soft (README, "Where it is weaker")
-    for key, rel in (("C11", 0.05), ("C12", 0.065), ("C44", 0.05)):
-        assert c_nn[key] == pytest.approx(c_sw[key], rel=rel), key
+    for key in ("C11", "C12", "C44"):
+        assert c_nn[key] == pytest.approx(c_sw[key], rel=0.05), key
