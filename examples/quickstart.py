@@ -18,8 +18,13 @@ import time
 import numpy as np
 from ase import units
 from ase.build import bulk
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary
 from ase.md.verlet import VelocityVerlet
+
+try:                                    # ASE >= 3.29 names it thermalize_momenta
+    from ase.md.velocitydistribution import thermalize_momenta
+except ImportError:
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
 
 from ase_nnp import NNPCalculator, Potential
 from ase_nnp.descriptors.presets import reference_si_descriptor
@@ -96,7 +101,7 @@ def main():
         atoms.calc.calculate(atoms, ["energy", "forces", "stress"])
     per_atom = (time.perf_counter() - t) / 5 / len(atoms) * 1e6
     print(f"energy + forces + stress: {per_atom:.1f} µs/atom")
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
+    thermalize_momenta(atoms, temperature_K=300, rng=np.random.default_rng(0))
     Stationary(atoms)
     dyn = VelocityVerlet(atoms, 1.0 * units.fs)
     e0 = atoms.get_total_energy()

@@ -5,6 +5,11 @@ from ase import units
 from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
+try:                                    # ASE >= 3.29 names it thermalize_momenta
+    from ase.md.velocitydistribution import thermalize_momenta
+except ImportError:
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+
 from ase_nnp import NNPCalculator, Potential, StructureError, UnknownElementError, load
 from ase_nnp.descriptors import SymmetryFunctions
 from conftest import sensitive_potential
@@ -85,12 +90,11 @@ def test_wrong_argument_type():
 
 
 def test_md_conserves_energy():
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.md.verlet import VelocityVerlet
     atoms, calc = _si_calc()
     atoms = atoms.repeat(2)
     atoms.calc = calc
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
+    thermalize_momenta(atoms, temperature_K=300, rng=np.random.default_rng(0))
     dyn = VelocityVerlet(atoms, 0.5 * units.fs)
     e0 = atoms.get_total_energy()
     drift = []
