@@ -203,8 +203,7 @@ class SphericalBessel(PairDescriptor):
 # (slot s holds pair p0 + pair_of[s]; channel k owns the slots start[k] .. start[k+1]-1),
 # with the slot index innermost in every loop so that the compiler vectorises over
 # pairs. Each channel's run is padded to a multiple of PAD slots of weight 0
-# (pair_of = -1), so that vectorised loops never fall into their scalar remainder
-# and the backward pass can take four slots at a time.
+# (pair_of = -1), so that vectorised loops never fall into their scalar remainder.
 # Per-slot arrays are rows of the scratch below.
 PAD = 16
 
@@ -231,7 +230,10 @@ def _project(R, X, s0, s1, L, N, out):
     channel). Three lm of one row share each R[row, s] in the loop over slots, so three
     independent sums run side by side and each is re-associated onto several slots per
     instruction (one sum at a time is bound by the adder's latency: 5x slower here).
-    2l + 1 is odd, so the last group of an l may repeat its first lm, added only once."""
+    2l + 1 is odd, so the last group of an l may repeat its first lm, added only once.
+    The slot index is unsigned (see :func:`_slots_backward`)."""
+    u0 = np.uint64(s0)
+    u1 = np.uint64(s1)
     for l in range(L):
         end = (l + 1) * (l + 1)
         for n in range(N):
@@ -242,7 +244,7 @@ def _project(R, X, s0, s1, L, N, out):
                 a0 = 0.0
                 a1 = 0.0
                 a2 = 0.0
-                for s in range(s0, s1):
+                for s in range(u0, u1):
                     rs = R[row, s]
                     a0 += rs * X[lm, s]
                     a1 += rs * X[lm1, s]
@@ -350,49 +352,47 @@ def atom_backward(p0, plan, scr, Wi, g):
                 for lm in range(l * l, l * l + 2 * l + 1):
                     A[a, n, lm] += W * c[b, n, lm]
                     A[b, n, lm] += W * c[a, n, lm]
-    # four slots at a time (channel runs are padded to a multiple of PAD): the four
-    # independent sums map onto one SIMD register each
+    al, be = X1[0], X2[0]
     for k in range(n_ch):
-        for s in range(start[k], start[k + 1], 4):
-            ay0 = ay1 = ay2 = ay3 = 0.0
-            gx0 = gx1 = gx2 = gx3 = 0.0
-            gy0 = gy1 = gy2 = gy3 = 0.0
-            gz0 = gz1 = gz2 = gz3 = 0.0
-            for l in range(L):
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    al0 = al1 = al2 = al3 = 0.0
-                    be0 = be1 = be2 = be3 = 0.0
-                    for n in range(N):
-                        a = A[k, n, lm]
-                        row = l * N + n
-                        al0 += a * dgr[row, s]
-                        al1 += a * dgr[row, s + 1]
-                        al2 += a * dgr[row, s + 2]
-                        al3 += a * dgr[row, s + 3]
-                        be0 += a * gr[row, s]
-                        be1 += a * gr[row, s + 1]
-                        be2 += a * gr[row, s + 2]
-                        be3 += a * gr[row, s + 3]
-                    ay0 += al0 * Y[lm, s]
-                    ay1 += al1 * Y[lm, s + 1]
-                    ay2 += al2 * Y[lm, s + 2]
-                    ay3 += al3 * Y[lm, s + 3]
-                    gx0 += be0 * dY[0, lm, s]
-                    gx1 += be1 * dY[0, lm, s + 1]
-                    gx2 += be2 * dY[0, lm, s + 2]
-                    gx3 += be3 * dY[0, lm, s + 3]
-                    gy0 += be0 * dY[1, lm, s]
-                    gy1 += be1 * dY[1, lm, s + 1]
-                    gy2 += be2 * dY[1, lm, s + 2]
-                    gy3 += be3 * dY[1, lm, s + 3]
-                    gz0 += be0 * dY[2, lm, s]
-                    gz1 += be1 * dY[2, lm, s + 1]
-                    gz2 += be2 * dY[2, lm, s + 2]
-                    gz3 += be3 * dY[2, lm, s + 3]
-            _scatter(g, p0, pair_of, wt, U, s, ay0, gx0, gy0, gz0)
-            _scatter(g, p0, pair_of, wt, U, s + 1, ay1, gx1, gy1, gz1)
-            _scatter(g, p0, pair_of, wt, U, s + 2, ay2, gx2, gy2, gz2)
-            _scatter(g, p0, pair_of, wt, U, s + 3, ay3, gx3, gy3, gz3)
+        _slots_backward(A[k], gr, dgr, Y, dY, start[k], start[k + 1], L, N, al, be, work)
+        for s in range(start[k], start[k + 1]):
+            _scatter(g, p0, pair_of, wt, U, s, work[0, s], work[1, s], work[2, s], work[3, s])
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _slots_backward(A, gr, dgr, Y, dY, s0, s1, L, N, al, be, out):
+    """For the slots s0 <= s < s1 of one channel, with α_lm = Σ_n A_nlm g_nl' and
+    β_lm = Σ_n A_nlm g_nl (held per slot in ``al`` and ``be``):
+    out[0] = Σ_lm α_lm Y_lm and out[1:4] = Σ_lm β_lm ∂Y_lm/∂D.
+
+    Every loop runs over slots, element by element, so it compiles to SIMD. The slot
+    index is unsigned: with a signed start Numba guards each index against negative
+    values (Python's wraparound), and that guard alone kept these loops scalar (3x)."""
+    u0 = np.uint64(s0)
+    u1 = np.uint64(s1)
+    for s in range(u0, u1):
+        out[0, s] = 0.0
+        out[1, s] = 0.0
+        out[2, s] = 0.0
+        out[3, s] = 0.0
+    for l in range(L):
+        for lm in range(l * l, (l + 1) * (l + 1)):
+            a = A[0, lm]
+            row = l * N
+            for s in range(u0, u1):
+                al[s] = a * dgr[row, s]
+                be[s] = a * gr[row, s]
+            for n in range(1, N):
+                a = A[n, lm]
+                row = l * N + n
+                for s in range(u0, u1):
+                    al[s] += a * dgr[row, s]
+                    be[s] += a * gr[row, s]
+            for s in range(u0, u1):
+                out[0, s] += al[s] * Y[lm, s]
+                out[1, s] += be[s] * dY[0, lm, s]
+                out[2, s] += be[s] * dY[1, lm, s]
+                out[3, s] += be[s] * dY[2, lm, s]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
