@@ -76,7 +76,7 @@ def ours(r, rc, n_max, l_max):
     r = np.ascontiguousarray(r, dtype=float)
     g = np.zeros(((l_max + 1) * (n_max + 1), len(r)))
     dg = np.zeros_like(g)
-    radial_basis(r, len(r), inv_h, coef, g, dg)
+    radial_basis(r, len(r), inv_h, coef, g, dg, np.empty(len(g)), np.empty(len(g)))
     shape = (l_max + 1, n_max + 1, len(r))
     return (g.reshape(shape).transpose(2, 0, 1), dg.reshape(shape).transpose(2, 0, 1))
 

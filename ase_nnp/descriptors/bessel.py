@@ -220,8 +220,9 @@ def make_scratch(max_pairs, plan):
             np.empty((LL, P)), np.empty((LL, P)),                       # X1, X2 (work)
             np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),           # c, A (or δc)
             np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),   # Q, c_m, s_m
-            np.empty((4, P)),                                           # per-slot work (jvp)
-            np.empty(n_ch, dtype=np.int64))                             # sort cursor
+            np.empty((4, P)),                                           # per-slot work
+            np.empty(n_ch, dtype=np.int64),                             # sort cursor
+            np.empty((2, L * N)))                                       # one pair's g, g'
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -264,7 +265,7 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
     """
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work, cursor) = scr
+     work, cursor, gq) = scr
     p0 = first[i]
     nq = first[i + 1] - p0
     for k in range(n_ch + 1):
@@ -299,7 +300,7 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         U[1, s] = D[p, 1] * inv
         U[2, s] = D[p, 2] * inv
         wt[s] = weight[e]
-    radial_basis(rr, ns, inv_h, coef, gr, dgr)
+    radial_basis(rr, ns, inv_h, coef, gr, dgr, gq[0], gq[1])
     real_harmonics(U, inv_r, ns, L - 1, F, A, B, Q, cs, sn, Y, dY)
     for lm in range(L * L):
         for s in range(ns):
@@ -339,7 +340,7 @@ def atom_backward(p0, plan, scr, Wi, g):
     g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
     (inv_h, coef, F, A_, B_, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, A, Q, cs, sn,
-     work, _cursor) = scr
+     work, _cursor, _gq) = scr
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
@@ -412,7 +413,7 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
     δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, dc, Q, cs, sn,
-     work, _cursor) = scr
+     work, _cursor, _gq) = scr
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
     for s in range(ns):
         if pair_of[s] < 0:
@@ -442,7 +443,7 @@ def _atom_jacobian(p0, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
     (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
     (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work, _cursor) = scr
+     work, _cursor, _gq) = scr
     for k in range(n_ch):
         for s in range(start[k], start[k + 1]):
             if pair_of[s] < 0:
