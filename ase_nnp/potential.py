@@ -29,6 +29,7 @@ just more pairs, so cells smaller than the cutoff need no special case.
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .elements import element_indices, normalize_elements
 from .errors import StructureError
@@ -179,18 +180,34 @@ class Potential:
 
 def forces_from_pair_gradients(nl, g, n_atoms):
     """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p  (module docstring)."""
-    F = np.empty((n_atoms, 3))
-    for d in range(3):
-        F[:, d] = (np.bincount(nl.i, g[:, d], minlength=n_atoms)
-                   - np.bincount(nl.j, g[:, d], minlength=n_atoms))
-    return F
+    return _forces(nl.i, nl.j, g, n_atoms)
 
 
 def atomic_stresses_from_pair_gradients(nl, g, n_atoms, volume):
     """σ_i = (1/V) Σ_{p: i_p = i} D_p ⊗ g_p, shape (n_atoms, 3, 3); they sum to σ."""
-    per_atom = np.empty((n_atoms, 3, 3))
-    for a in range(3):
-        for b in range(3):
-            per_atom[:, a, b] = np.bincount(nl.i, nl.D[:, a] * g[:, b], minlength=n_atoms)
-    return per_atom / volume
+    return _atomic_stresses(nl.i, nl.D, g, n_atoms, float(volume))
 
+
+@njit(cache=True)
+def _forces(i, j, g, n_atoms):
+    """One pass over the pairs; the two sums are kept apart and subtracted at the end."""
+    plus = np.zeros((n_atoms, 3))
+    minus = np.zeros((n_atoms, 3))
+    for p in range(i.shape[0]):
+        a = i[p]
+        b = j[p]
+        for d in range(3):
+            plus[a, d] += g[p, d]
+            minus[b, d] += g[p, d]
+    return plus - minus
+
+
+@njit(cache=True)
+def _atomic_stresses(i, D, g, n_atoms, volume):
+    out = np.zeros((n_atoms, 3, 3))
+    for p in range(i.shape[0]):
+        a = i[p]
+        for x in range(3):
+            for y in range(3):
+                out[a, x, y] += D[p, x] * g[p, y]
+    return out / volume
