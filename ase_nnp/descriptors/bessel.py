@@ -278,14 +278,6 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         start[k + 1] += start[k]
         cursor[k] = start[k]
     ns = start[n_ch]
-    for s in range(ns):                      # padding: weight 0, any valid direction
-        pair_of[s] = -1
-        inv_r[s] = 1.0
-        rr[s] = 0.0
-        U[0, s] = 0.0
-        U[1, s] = 0.0
-        U[2, s] = 1.0
-        wt[s] = 0.0
     for q in range(nq):                      # counting sort of the pairs by channel
         e = species[jn[p0 + q]]
         k = channel[e]
@@ -300,6 +292,15 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
         U[1, s] = D[p, 1] * inv
         U[2, s] = D[p, 2] * inv
         wt[s] = weight[e]
+    for k in range(n_ch):                    # the slots the sort left: weight 0, any direction
+        for s in range(cursor[k], start[k + 1]):
+            pair_of[s] = -1
+            inv_r[s] = 1.0
+            rr[s] = 0.0
+            U[0, s] = 0.0
+            U[1, s] = 0.0
+            U[2, s] = 1.0
+            wt[s] = 0.0
     radial_basis(rr, ns, inv_h, coef, gr, dgr, gq[0], gq[1])
     real_harmonics(U, inv_r, ns, L - 1, F, A, B, Q, cs, sn, Y, dY)
     for lm in range(L * L):
