@@ -5,9 +5,19 @@ entropy), forces, per-atom energies, and for systems periodic in all three
 directions stress and per-atom stresses (Voigt order xx, yy, zz, yz, xz, xy,
 ASE's sign; the per-atom stresses sum to the stress). The physics lives in
 :class:`ase_nnp.Potential`; this module only translates.
+
+Threads
+-------
+ASE keeps the last ``atoms`` and ``results`` on the calculator, so two threads
+sharing one calculator would read each other's results. Every property request
+(``get_property``, hence ``atoms.get_forces()`` etc.) and ``calculate`` hold the
+calculator's lock: one calculator may be shared by threads, which then take
+turns. For parallel speed give each thread its own calculator; they may share
+one :class:`~ase_nnp.Potential`, whose evaluation keeps no state between calls.
 """
 
 import os
+import threading
 
 import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
@@ -29,8 +39,17 @@ class NNPCalculator(Calculator):
             raise TypeError("NNPCalculator needs a path to a .nnp file or an ase_nnp.Potential, "
                             f"got {type(potential).__name__}")
         self.potential = potential
+        self._lock = threading.RLock()
+
+    def get_property(self, name, atoms=None, allow_calculation=True):
+        with self._lock:
+            return super().get_property(name, atoms, allow_calculation)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        with self._lock:
+            self._calculate(atoms, properties, system_changes)
+
+    def _calculate(self, atoms, properties, system_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(np.all(atoms.pbc))

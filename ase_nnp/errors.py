@@ -35,3 +35,8 @@ class InteropError(ValueError):
     """A foreign potential file (n2p2/RuNNer) uses a feature ase-nnp does not cover, or a
     potential cannot be expressed in the foreign format; the message names file, line and
     keyword."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A structure lies outside the training data (e.g. a pair of atoms closer than any
+    pair of those elements in training): the prediction is a guess."""

@@ -15,11 +15,25 @@ Schema, format version 1::
         min, max, mean, sigma                             float64 (n_features(el),)
     /networks/<symbol>      attrs: activations (one string per layer)
         W0, b0, W1, b1, ...   W_k: (n_in, n_out), b_k: (n_out,)
+    /training_range         (optional)
+        min_distance        float64 (n_el, n_el): smallest distance of each element pair
+                            in the training data (Å; NaN: the pair never occurred)
 
-Writing goes to a temporary file in the same directory, is flushed to disk and
-then renamed over the target, so a crash never leaves a half-written model.
-Reading checks every item and raises :class:`ase_nnp.ModelFileError` naming
-what is wrong.
+Format version 2 adds (and is written only when the model has it)::
+
+    /repulsion              attrs: kind = "zbl"
+        inner, outer        float64 (n_el, n_el): switching distances r_1 < r_c (Å)
+
+A version-1 reader would silently drop the repulsion, so such files say version
+2 and older ase-nnp refuses them; files without it stay version 1.
+
+Writing refuses a potential with a NaN or infinite number anywhere before any
+file is touched, then goes to a temporary file in the same directory
+(``.<name>.XXXXXXXX.nnp.tmp``), reads that back with the reader below, flushes
+it to disk and renames it over the target: a crash never leaves a half-written
+model, and nothing is written that :func:`read` would reject. Reading checks
+every item (types, shapes, finiteness) and raises :class:`ase_nnp.ModelFileError`
+naming what is wrong.
 """
 
 import datetime
@@ -36,22 +50,59 @@ from .network import Network
 from .scaling import Scaling
 
 FORMAT_NAME = "ase-nnp"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # the newest this reader understands
+
+
+def _check_finite(potential, path):
+    """ModelFileError before anything is written when any number is NaN or infinite."""
+    bad = []
+    for e in potential.elements:
+        net = potential.networks[e]
+        for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+            for name, arr in ((f"W{k}", w), (f"b{k}", b)):
+                if not np.all(np.isfinite(arr)):
+                    bad.append(f"network of {e} ({name})")
+        sc = potential.scalings[e]
+        for name in ("gmin", "gmax", "gmean", "gsigma", "smin", "smax"):
+            if not np.all(np.isfinite(getattr(sc, name))):
+                bad.append(f"scaling of {e} ({name[1:] if name[0] == 'g' else name})")
+        if not np.isfinite(potential.energy_offsets[e]):
+            bad.append(f"energy offset of {e}")
+    for key, arr in potential.descriptor.to_arrays().items():
+        arr = np.asarray(arr)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            bad.append(f"descriptor ({key})")
+    if potential.repulsion is not None:
+        for key, arr in potential.repulsion.to_arrays().items():
+            if not np.all(np.isfinite(arr)):
+                bad.append(f"repulsion ({key})")
+    if bad:
+        raise ModelFileError(
+            f"refusing to write {path}: NaN or infinite values in {', '.join(bad)} (a "
+            "diverged training run?); nothing was written")
 
 
 def write(potential, path, metadata=None):
     from . import __version__
+    path = os.fspath(path)
     meta = dict(potential.metadata)
     meta.update(metadata or {})
+    _check_finite(potential, path)
+    try:
+        meta_json = json.dumps(meta, default=str, allow_nan=False)
+    except ValueError:
+        raise ModelFileError(f"refusing to write {path}: the metadata holds NaN or infinite "
+                             "numbers, which JSON cannot store; nothing was written") from None
+    version = 2 if potential.repulsion is not None else 1
     with atomic_path(path, suffix=".nnp.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT_NAME
-            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["format_version"] = version
             f.attrs["energy_unit"] = "eV"
             f.attrs["length_unit"] = "Angstrom"
             f.attrs["package_version"] = __version__
             f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
-            f.attrs["metadata"] = json.dumps(meta, default=str)
+            f.attrs["metadata"] = meta_json
             f["elements"] = np.array([ATOMIC_NUMBERS[e] for e in potential.elements])
             f["energy_offsets"] = np.array([potential.energy_offsets[e] for e in potential.elements])
             d = f.create_group("descriptor")
@@ -73,6 +124,14 @@ def write(potential, path, metadata=None):
                 for k, (w, b) in enumerate(zip(net.weights, net.biases)):
                     g[f"W{k}"] = w
                     g[f"b{k}"] = b
+            if potential.min_distances is not None:
+                f["training_range/min_distance"] = potential.min_distances
+            if potential.repulsion is not None:
+                r = f.create_group("repulsion")
+                r.attrs["kind"] = potential.repulsion.kind
+                for key, arr in potential.repulsion.to_arrays().items():
+                    r[key] = arr
+        read(tmp)       # never rename a file into place that load would reject
 
 
 def _get(h, key, path):
@@ -82,26 +141,50 @@ def _get(h, key, path):
     return h[key]
 
 
-def _array(h, key, path, dtype, shape=None):
+def _array(h, key, path, dtype, shape=None, allow_nan=False):
     item = _get(h, key, path)
     if not isinstance(item, h5py.Dataset):
         raise ModelFileError(f"{path}: '{item.name}' should be a dataset")
+    stored = item.dtype
+    if np.dtype(dtype).kind in "iu" and stored.kind not in "iu":
+        raise ModelFileError(f"{path}: '{item.name}' must hold integers, it holds {stored}")
+    if np.dtype(dtype).kind == "f" and stored.kind not in "iuf":
+        raise ModelFileError(f"{path}: '{item.name}' must hold numbers, it holds {stored}")
     try:
         arr = np.asarray(item[()], dtype=dtype)
     except (TypeError, ValueError, OSError) as err:
         raise ModelFileError(f"{path}: cannot read '{item.name}' ({err})") from None
     if shape is not None and arr.shape != tuple(shape):
         raise ModelFileError(f"{path}: '{item.name}' has shape {arr.shape}, expected {tuple(shape)}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ModelFileError(f"{path}: '{item.name}' contains NaN or infinite values")
+    if arr.dtype.kind == "f":
+        ok = ~np.isinf(arr) if allow_nan else np.isfinite(arr)
+        if not np.all(ok):
+            raise ModelFileError(f"{path}: '{item.name}' contains "
+                                 f"{'infinite' if allow_nan else 'NaN or infinite'} values")
     return arr
 
 
-def _attr(h, key, path):
+def _attr(h, key, path, kind=None):
+    """An attribute, checked: kind "str", "int" or "float" (finite), or None for any."""
     if key not in h.attrs:
         raise ModelFileError(f"{path}: '{h.name}' lacks the attribute '{key}'")
     v = h.attrs[key]
-    return v.decode() if isinstance(v, bytes) else v
+    v = v.decode() if isinstance(v, bytes) else v
+    where = f"{path}: attribute '{key}' of '{h.name}'"
+    if kind == "str" and not isinstance(v, str):
+        raise ModelFileError(f"{where} must be a string, got {v!r}")
+    if kind == "int":
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ModelFileError(f"{where} must be an integer, got {v!r}")
+        v = int(v)
+    if kind == "float":
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                 np.floating)):
+            raise ModelFileError(f"{where} must be a number, got {v!r}")
+        v = float(v)
+        if not np.isfinite(v):
+            raise ModelFileError(f"{where} is {v}; it must be a finite number")
+    return v
 
 
 def read(path):
@@ -127,14 +210,10 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
     from .descriptors import DESCRIPTOR_KINDS
     fmt = f.attrs.get("format")
     fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-    if fmt != FORMAT_NAME:
+    if not isinstance(fmt, str) or fmt != FORMAT_NAME:
         raise ModelFileError(f"{path} is an HDF5 file but not an ase-nnp model "
                              f"(format attribute {fmt!r})")
-    version = _attr(f, "format_version", path)
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise ModelFileError(f"{path}: format_version {version!r} is not an integer") from None
+    version = _attr(f, "format_version", path, "int")
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{path} has format version {version}, newer than this ase-nnp "
                              f"reads ({FORMAT_VERSION}); upgrade ase-nnp")
@@ -149,7 +228,7 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
         raise ModelFileError(f"{path}: {err}") from None
     offsets = _array(f, "energy_offsets", path, np.float64, (len(z),))
     d = _get(f, "descriptor", path)
-    kind = str(_attr(d, "kind", path))
+    kind = _attr(d, "kind", path, "str")
     if kind not in DESCRIPTOR_KINDS:
         raise ModelFileError(f"{path}: unknown descriptor kind {kind!r} (this ase-nnp knows "
                              f"{sorted(DESCRIPTOR_KINDS)}); upgrade ase-nnp")
@@ -166,13 +245,18 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
         s = _get(_get(f, "scaling", path), e, path)
         stats = [_array(s, key, path, np.float64, (nf,)) for key in ("min", "max", "mean", "sigma")]
         try:
-            scalings[e] = Scaling(str(_attr(s, "mode", path)), *stats,
-                                  float(_attr(s, "smin", path)), float(_attr(s, "smax", path)))
+            smin, smax = _attr(s, "smin", path, "float"), _attr(s, "smax", path, "float")
+            if not smin < smax:
+                raise ValueError(f"smin {smin} must be smaller than smax {smax}")
+            scalings[e] = Scaling(_attr(s, "mode", path, "str"), *stats, smin, smax)
         except ValueError as err:
             raise ModelFileError(f"{path}: scaling of {e}: {err}") from None
         g = _get(_get(f, "networks", path), e, path)
-        acts = [a.decode() if isinstance(a, bytes) else str(a)
+        acts = [a.decode() if isinstance(a, bytes) else a
                 for a in np.atleast_1d(_attr(g, "activations", path))]
+        if not acts or not all(isinstance(a, str) for a in acts):
+            raise ModelFileError(f"{path}: activations of {e} must be a list of names, got "
+                                 f"{acts!r}")
         weights, biases = [], []
         for k in range(len(acts)):
             weights.append(_array(g, f"W{k}", path, np.float64))
@@ -185,8 +269,37 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
             raise ModelFileError(f"{path}: network of {e} takes {networks[e].n_inputs} inputs but "
                                  f"the descriptor gives {nf}")
     try:
-        metadata = json.loads(_attr(f, "metadata", path))
+        metadata = json.loads(_attr(f, "metadata", path, "str"))
     except json.JSONDecodeError as err:
         raise ModelFileError(f"{path}: metadata is not valid JSON ({err})") from None
-    return Potential(elements, descriptor, networks=networks, scalings=scalings,
-                     energy_offsets=dict(zip(elements, offsets.tolist())), metadata=metadata)
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: metadata must be a JSON object, got "
+                             f"{type(metadata).__name__}")
+    min_distances = None
+    if "training_range" in f:
+        n = len(elements)
+        min_distances = _array(_get(f, "training_range", path), "min_distance", path,
+                               np.float64, (n, n), allow_nan=True)
+    repulsion = None
+    if "repulsion" in f:
+        if version < 2:
+            raise ModelFileError(f"{path}: a repulsion needs format version 2, the file says "
+                                 f"{version}")
+        repulsion = _read_repulsion(_get(f, "repulsion", path), path, elements)
+    try:
+        return Potential(elements, descriptor, networks=networks, scalings=scalings,
+                         energy_offsets=dict(zip(elements, offsets.tolist())),
+                         metadata=metadata, repulsion=repulsion, min_distances=min_distances)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: {err}") from None
+
+
+def _read_repulsion(g, path, elements):
+    from .repulsion import REPULSION_KINDS
+    kind = _attr(g, "kind", path, "str")
+    if kind not in REPULSION_KINDS:
+        raise ModelFileError(f"{path}: unknown repulsion kind {kind!r} (this ase-nnp knows "
+                             f"{sorted(REPULSION_KINDS)}); upgrade ase-nnp")
+    n = len(elements)
+    arrays = {key: _array(g, key, path, np.float64, (n, n)) for key in ("inner", "outer")}
+    return REPULSION_KINDS[kind].from_arrays(elements, arrays, path)

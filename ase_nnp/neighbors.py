@@ -25,6 +25,24 @@ the same bins several times with different shifts: every (bin, shift) pair is
 visited once, so no pair is counted twice. Cost is linear in the number of
 atoms at fixed density. Two passes (count, then fill) make the atom loop
 parallel without locks.
+
+Degenerate and skewed cells
+---------------------------
+The periodic cell vectors are first reduced (greedy Minkowski reduction:
+the same lattice, spanned by its shortest, most nearly orthogonal vectors;
+``a' = M a`` with an integer unimodular M, and the shifts are mapped back,
+S = S' M, so the caller sees shifts of the cell it gave). A strongly skewed
+cell then costs no more than a rectangular one. Work is bounded before any
+large allocation:
+
+* a lattice vector shorter than :data:`MIN_DISTANCE` means every atom sits
+  (nearly) on its own periodic image: :class:`StructureError` naming the
+  vector and its length;
+* more than :data:`MAX_CANDIDATES` candidate images per atom, estimated from
+  the plane spacings before the search, or more than :data:`MAX_NEIGHBORS`
+  neighbours of one atom, counted before the pair arrays are allocated:
+  :class:`StructureError` naming the cell size, the cutoff and the limit.
+  Both limits are module attributes a caller may raise.
 """
 
 from dataclasses import dataclass
@@ -36,6 +54,14 @@ from .errors import StructureError
 
 _MAX_BINS_PER_ATOM = 8  # bounds memory for sparse systems in large boxes
 _BIN_FRACTION = 1.0     # bin thickness / cutoff (0.5 measured no faster)
+
+#: pairs (and periodic images of an atom) closer than this (Å) are overlapping atoms
+MIN_DISTANCE = 0.01
+#: most neighbours one atom may have within the cutoff. A dense solid (0.2 atoms/Å³)
+#: has ~50 at 4 Å and ~1,800 at 13 Å; 10,000 is 1 atom/Å³ at a 13 Å cutoff.
+MAX_NEIGHBORS = 10_000
+#: most candidate images (bins x atoms per bin) the search may visit per atom
+MAX_CANDIDATES = 200_000
 
 
 @dataclass(frozen=True)
@@ -83,11 +109,66 @@ def _check_inputs(positions, cell, pbc, cutoff):
     return positions, cell, pbc
 
 
+def reduce_lattice(vecs, max_rounds=200):
+    """Greedy Minkowski reduction of the rows of ``vecs`` (k <= 3 vectors).
+
+    Returns (reduced, M) with reduced = M @ vecs, M an integer matrix with
+    det ±1 (the same lattice). Each round size-reduces every vector against
+    every other (b_i -= round(b_i·b_j / b_j·b_j) b_j) and then replaces the
+    longest vector by any shorter b_l ± b_m ± b_n that contains it; it stops
+    when a round changes nothing.
+    """
+    b = np.array(vecs, dtype=np.float64)
+    k = len(b)
+    M = np.eye(k, dtype=np.int64)
+    combos = [c for c in np.ndindex(*([3] * k)) if any(x != 1 for x in c)]
+    combos = np.array(combos, dtype=np.int64) - 1
+    for _ in range(max_rounds):
+        changed = False
+        for i in range(k):
+            for j in range(k):
+                if i == j:
+                    continue
+                bb = b[j] @ b[j]
+                mu = np.rint(b[i] @ b[j] / bb) if bb > 0 else 0.0
+                if mu != 0 and abs(mu) < 2.0 ** 52:
+                    b[i] -= mu * b[j]
+                    M[i] -= int(mu) * M[j]
+                    changed = True
+        longest = int(np.argmax(np.einsum("ij,ij->i", b, b)))
+        cand = combos[combos[:, longest] != 0]
+        vec = cand @ b
+        length2 = np.einsum("ij,ij->i", vec, vec)
+        best = int(np.argmin(length2))
+        if length2[best] < (b[longest] @ b[longest]) * (1 - 1e-12):
+            c = cand[best] * cand[best, longest]      # coefficient of the longest = +1
+            b[longest] = c @ b
+            M[longest] = c @ M
+            changed = True
+        if not changed:
+            break
+    return b, M
+
+
+def _combination_name(coeffs, names):
+    terms = []
+    for c, n in zip(coeffs, names):
+        if c == 0:
+            continue
+        sign = "-" if c < 0 else "+"
+        mag = "" if abs(c) == 1 else f"{abs(c)}"
+        terms.append((sign, f"{mag}{n}"))
+    text = "".join(f" {s} {t}" for s, t in terms).strip()
+    return text[2:] if text.startswith("+ ") else "-" + text[2:]
+
+
 def _periodic_basis(cell, pbc):
-    """Basis B (rows) = periodic cell vectors + orthonormal complement.
+    """(B, M): basis B (rows) = the reduced periodic cell vectors M @ cell[pbc]
+    followed by an orthonormal complement, and the integer reduction matrix M
+    (3 x 3, identity on the non-periodic rows).
 
     Raises StructureError when the periodic vectors span zero length, area or
-    volume.
+    volume, or when a lattice vector is shorter than MIN_DISTANCE.
     """
     per = np.flatnonzero(pbc)
     vecs = cell[per]
@@ -105,6 +186,22 @@ def _periodic_basis(cell, pbc):
                 f"the periodic cell vectors ({names}) span zero "
                 f"{['length', 'area', 'volume'][len(per) - 1]}; "
                 "set a proper cell or switch off pbc along the degenerate directions")
+    Mfull = np.eye(3, dtype=np.int64)
+    if len(per):
+        reduced, M = reduce_lattice(vecs)
+        lengths = np.linalg.norm(reduced, axis=1)
+        k = int(np.argmin(lengths))
+        if lengths[k] < MIN_DISTANCE:
+            names = ["abc"[q] for q in per]
+            raise StructureError(
+                f"every atom is {lengths[k]:.3g} Å from its own periodic image along the "
+                f"lattice vector {_combination_name(M[k], names)} (cell vector lengths "
+                + ", ".join(f"|{n}| = {x:.3g} Å" for n, x in zip(names, norms))
+                + f"; overlap below {MIN_DISTANCE} Å); the cell is far too small: check its "
+                "size and units (Å), or switch off pbc along that direction")
+        if not np.array_equal(M, np.eye(len(per), dtype=np.int64)):
+            vecs = reduced
+            Mfull[np.ix_(per, per)] = M
     B = np.zeros((3, 3))
     B[per] = vecs
     nonper = np.flatnonzero(~pbc)
@@ -120,7 +217,7 @@ def _periodic_basis(cell, pbc):
         k = nonper[0] if len(nonper) else None
         if k is not None:
             B[k] = -B[k]
-    return B
+    return B, Mfull
 
 
 def build(positions, cell, pbc, cutoff):
@@ -132,7 +229,7 @@ def build(positions, cell, pbc, cutoff):
         return NeighborList(z, z.copy(), np.zeros((0, 3)), np.zeros(0),
                             np.zeros((0, 3), dtype=np.int32), np.zeros(1, dtype=np.int64),
                             float(cutoff))
-    B = _periodic_basis(cell, pbc)
+    B, M = _periodic_basis(cell, pbc)
     Binv = np.linalg.inv(B)
     frac = positions @ Binv
     wrap = np.zeros((n, 3), dtype=np.int64)
@@ -154,8 +251,14 @@ def build(positions, cell, pbc, cutoff):
         nbins[k] = max(1, nbins[k] // 2)
     width = span / nbins                        # fractional bin width
     thickness = width * plane                   # Cartesian bin thickness
-    reach = np.ceil(cutoff / thickness).astype(np.int64)
-    reach = np.where(pbc, reach, np.minimum(reach, nbins - 1))
+    reach_f = np.ceil(cutoff / thickness)          # float: may be astronomically large
+    reach_f = np.where(pbc, reach_f, np.minimum(reach_f, nbins - 1))
+    candidates = float(np.prod(2.0 * reach_f + 1.0)) * n / float(np.prod(nbins))
+    if candidates > MAX_CANDIDATES:
+        _too_many(f"the neighbour search would test ~{candidates:.3g} candidate images per "
+                  f"atom (limit MAX_CANDIDATES = {MAX_CANDIDATES:,})", cell, pbc, n, cutoff,
+                  plane)
+    reach = reach_f.astype(np.int64)
 
     wrapped = frac @ B
     bin_of, order, bin_start = _bin_atoms(frac, lo, width, nbins)
@@ -170,6 +273,10 @@ def build(positions, cell, pbc, cutoff):
     no_S = np.zeros((0, 3), dtype=np.int32)
     no_D = np.zeros((0, 3))
     _scan_pairs(*args, False, first, counts, no_i, no_i, no_S, no_D, no_D[:, 0])
+    if counts.max() > MAX_NEIGHBORS:
+        a = int(np.argmax(counts))
+        _too_many(f"atom {a} has {counts[a]:,} neighbours within the cutoff (limit "
+                  f"MAX_NEIGHBORS = {MAX_NEIGHBORS:,})", cell, pbc, n, cutoff, plane)
     np.cumsum(counts, out=first[1:])
     n_pairs = int(first[-1])
     i_arr = np.empty(n_pairs, dtype=np.int64)
@@ -178,7 +285,23 @@ def build(positions, cell, pbc, cutoff):
     D = np.empty((n_pairs, 3))
     r = np.empty(n_pairs)
     _scan_pairs(*args, True, first, counts, i_arr, j_arr, S, D, r)
+    if not np.array_equal(M, np.eye(3, dtype=np.int64)):
+        S = (S.astype(np.int64) @ M).astype(np.int32)  # shifts of the reduced cell -> given cell
     return NeighborList(i_arr, j_arr, D, r, S, first, float(cutoff))
+
+
+def _too_many(what, cell, pbc, n, cutoff, plane):
+    per = np.flatnonzero(pbc)
+    if len(per) == 3:
+        size = f"volume {abs(np.linalg.det(cell)):.3g} Å³"
+    else:
+        size = "periodic along " + "".join("abc"[k] for k in per)
+    spacing = ", ".join(f"{plane[k]:.3g}" for k in per)
+    raise StructureError(
+        f"{what}: {n} atoms in a cell of {size} (lattice plane spacings {spacing} Å) with "
+        f"a {cutoff:g} Å cutoff is far denser than any material; check the cell's size and "
+        "units (Å). If the structure is intended, raise ase_nnp.neighbors.MAX_NEIGHBORS / "
+        "MAX_CANDIDATES")
 
 
 @njit(cache=True)

@@ -24,7 +24,18 @@ symmetric by rotational invariance. Assigning each pair to its central atom
 i_p gives per-atom stresses σ_i = (1/V) Σ_{p: i_p = i} D_p ⊗ g_p, the strain
 derivative of E_i itself; they sum to σ. Several images of the same atom are
 just more pairs, so cells smaller than the cutoff need no special case.
+
+Short-range repulsion and the training range
+--------------------------------------------
+An optional pair term (``repulsion``, :mod:`ase_nnp.repulsion`) adds its own
+E_i and g_p to the network's before forces and stresses are assembled, so the
+formulas above hold for the sum. ``min_distances[a, b]`` (Å) is the smallest
+distance of each element pair in the training data; a pair closer than that is
+outside what the networks have seen, and :meth:`Potential.evaluate` warns with
+an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
 """
+
+import warnings
 
 from dataclasses import dataclass
 
@@ -32,13 +43,10 @@ import numpy as np
 from numba import njit
 
 from .elements import element_indices, normalize_elements
-from .errors import StructureError
-from .neighbors import build
+from .errors import ExtrapolationWarning, StructureError
+from .neighbors import MIN_DISTANCE, build
 from .network import Network
 from .scaling import Scaling
-
-#: pairs closer than this (Å) are rejected as overlapping atoms
-MIN_DISTANCE = 0.01
 
 
 @dataclass
@@ -57,12 +65,15 @@ class Potential:
     seed=0)`` makes a random but fully usable potential (Glorot weights, identity
     scaling, zero offsets). ``networks``, ``scalings`` and ``energy_offsets``
     (dicts keyed by element symbol) replace the random parts, as the model file
-    reader and the trainer do.
+    reader and the trainer do. ``repulsion`` (e.g. a
+    :class:`~ase_nnp.repulsion.ZBLRepulsion`) is added to the networks' energy;
+    ``min_distances`` ((n_el, n_el), Å; NaN for a pair never seen) is the
+    training range of the interatomic distances (module docstring).
     """
 
     def __init__(self, elements, descriptor, hidden_layers=(30, 30), activation="tanh",
                  seed=None, networks=None, scalings=None, energy_offsets=None,
-                 metadata=None):
+                 metadata=None, repulsion=None, min_distances=None):
         self.elements = normalize_elements(elements)
         if list(descriptor.elements) != self.elements:
             raise ValueError(f"descriptor elements {descriptor.elements} differ from the "
@@ -90,6 +101,19 @@ class Potential:
         self.scalings = dict(scalings)
         self.energy_offsets = {e: float(energy_offsets[e]) for e in self.elements}
         self.metadata = dict(metadata or {})
+        if repulsion is not None and list(repulsion.elements) != self.elements:
+            raise ValueError(f"the repulsion covers {repulsion.elements}, the potential "
+                             f"{self.elements}")
+        self.repulsion = repulsion
+        self.min_distances = None
+        if min_distances is not None:
+            n = len(self.elements)
+            md = np.array(min_distances, dtype=np.float64)
+            if md.shape != (n, n) or not np.array_equal(md, md.T, equal_nan=True) \
+                    or np.any(np.isinf(md)) or np.any(md[~np.isnan(md)] < 0):
+                raise ValueError(f"min_distances must be a symmetric ({n}, {n}) array of "
+                                 f"non-negative distances (NaN: pair not seen), got {md.tolist()}")
+            self.min_distances = md
 
     @property
     def cutoff(self):
@@ -127,15 +151,47 @@ class Potential:
         return E, dEdG
 
     def energies_and_pair_gradients(self, nl, species, fused=True):
-        """(E_i, g_p = ∂E/∂D_p). ``fused`` runs descriptor, network and backward per
-        atom in one compiled pass (:mod:`ase_nnp.engine`); otherwise the three
-        steps run one after another over all atoms. Both give the same numbers."""
+        """(E_i, g_p = ∂E/∂D_p), the repulsion included. ``fused`` runs descriptor,
+        network and backward per atom in one compiled pass (:mod:`ase_nnp.engine`);
+        otherwise the three steps run one after another over all atoms. Both give
+        the same numbers."""
         if fused:
             from .engine import energies_and_pair_gradients
-            return energies_and_pair_gradients(self, nl, species)
-        G = self.descriptor.forward(nl, species)
-        E, dEdG = self.atomic_energies_and_gradients(G, species)
-        return E, self.descriptor.backward(nl, species, dEdG)
+            E, g = energies_and_pair_gradients(self, nl, species)
+        else:
+            G = self.descriptor.forward(nl, species)
+            E, dEdG = self.atomic_energies_and_gradients(G, species)
+            g = self.descriptor.backward(nl, species, dEdG)
+        if self.repulsion is not None:
+            E_rep, g_rep = self.repulsion.energies_and_pair_gradients(nl, species)
+            E = E + E_rep
+            g = g + g_rep
+        return E, g
+
+    def check_training_range(self, nl, species):
+        """Warn (ExtrapolationWarning) about the closest pair that is shorter than the
+        shortest pair of its elements in the training data; return the number of such
+        pairs. Costs one pass over the pairs only when the closest pair is that short."""
+        md = self.min_distances
+        if md is None or not nl.n_pairs:
+            return 0
+        floor = np.nanmin(md) if np.any(~np.isnan(md)) else np.inf
+        if nl.r.min() >= floor:
+            return 0
+        a, b = species[nl.i], species[nl.j]
+        limit = md[a, b]
+        short = nl.r < np.where(np.isnan(limit), -np.inf, limit)
+        n_short = int(np.count_nonzero(short)) // 2     # a full list holds each pair twice
+        if n_short:
+            p = int(np.flatnonzero(short)[np.argmin(nl.r[short])])
+            ea, eb = self.elements[a[p]], self.elements[b[p]]
+            warnings.warn(
+                f"atoms {nl.i[p]} and {nl.j[p]} ({ea}-{eb}) are {nl.r[p]:.3f} Å apart, closer "
+                f"than any {ea}-{eb} pair in the training data ({limit[p]:.3f} Å; {n_short} "
+                "such pair(s) in this structure): the potential is extrapolating"
+                + ("" if self.repulsion is not None else
+                   " and has no short-range repulsion"), ExtrapolationWarning, stacklevel=3)
+        return n_short
 
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Energy, per-atom energies and (optionally) forces and stresses.
@@ -151,10 +207,13 @@ class Potential:
             raise StructureError(
                 f"atoms {nl.i[p]} and {nl.j[p]} overlap (distance {nl.r[p]:.3g} Å < "
                 f"{MIN_DISTANCE} Å); remove duplicated atoms or fix the structure")
+        self.check_training_range(nl, species)
         want_stress = stress and bool(pbc.all())
         if not (forces or want_stress):
             G = self.descriptor.forward(nl, species)
             E, _ = self.atomic_energies_and_gradients(G, species)
+            if self.repulsion is not None:
+                E = E + self.repulsion.energies_and_pair_gradients(nl, species)[0]
             return Evaluation(energy=float(E.sum()), energies=E)
         E, g = self.energies_and_pair_gradients(nl, species)
         out = Evaluation(energy=float(E.sum()), energies=E)

@@ -213,7 +213,7 @@ def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="unknown key 'learning_rat'"):
         train("x.extxyz", learning_rat=0.1)
     from ase_nnp.training.trainer import build_descriptor
-    with pytest.raises(ConfigError, match="preset 'si-2000' is unknown"):
+    with pytest.raises(ConfigError, match="preset = 'si-2000' is not allowed"):
         build_descriptor(TrainingConfig(dict(train="x.extxyz", preset="si-2000")), ["Si"])
     good = tmp_path / "sub" / "good.toml"
     good.parent.mkdir()

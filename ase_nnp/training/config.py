@@ -7,6 +7,7 @@ to the file's folder, so a config runs the same from anywhere.
 """
 
 import json
+import math
 import os
 
 from ..errors import ConfigError
@@ -68,6 +69,16 @@ SCHEMA = {
         "atomic_energies_weight": (0.0, float, "weight of the per-atom energy MSE (needs "
                                    "per-atom reference energies)"),
     },
+    "repulsion": {
+        "repulsion": ("none", str, "short-range pair repulsion under the networks: 'none' or "
+                      "'zbl' (Ziegler-Biersack-Littmark screened nuclear repulsion, a fixed "
+                      "baseline subtracted from the references before fitting)"),
+        "repulsion_outer": (0.0, float, "distance (Å) where the repulsion has switched off; 0 = "
+                            "for each element pair, the smallest distance of that pair in the "
+                            "training data (so the baseline is zero on every training structure)"),
+        "repulsion_inner_fraction": (0.5, float, "the switching starts at this fraction of the "
+                                     "outer distance (LAMMPS pair_style zbl's inner cutoff)"),
+    },
     "optimizer": {
         "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch) or 'adam' "
                    "(mini-batch)"),
@@ -92,6 +103,66 @@ SCHEMA = {
                      "epoch)"),
     },
 }
+
+def _choices(*names):
+    return (lambda v: v in names, "one of " + ", ".join(repr(n) for n in names))
+
+
+def _number(lo=None, hi=None, lo_open=False, hi_open=False):
+    def ok(v):
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            return False
+        return not (hi is not None and (v > hi or (hi_open and v == hi)))
+    text = []
+    if lo is not None:
+        text.append(f"{'>' if lo_open else '>='} {lo:g}")
+    if hi is not None:
+        text.append(f"{'<' if hi_open else '<='} {hi:g}")
+    return ok, "a number " + " and ".join(text)
+
+
+def _value_rules():
+    """key -> (test, what is allowed) for scalar values, after the type check."""
+    from ..descriptors.cutoffs import CUTOFF_CODES
+    from ..network import ACTIVATIONS
+    from ..scaling import MODES
+    rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
+                                     "atomic_energies_weight", "patience", "time_limit",
+                                     "checkpoint_every", "n_max", "l_max")}
+    rules.update({
+        "validation_fraction": _number(0, 1, hi_open=True),
+        "cutoff": _number(0, lo_open=True), "cutoff_alpha": _number(0, 1, hi_open=True),
+        "radial_n": _number(1), "angular_n": _number(2), "angular_r_low": _number(0, lo_open=True),
+        "max_epochs": _number(1), "memory": _number(1), "batch_size": _number(1),
+        "learning_rate": _number(0, lo_open=True), "lr_decay": _number(0, 1, lo_open=True),
+        "cutoff_function": _choices(*CUTOFF_CODES), "activation": _choices(*ACTIVATIONS),
+        "scaling": _choices(*MODES), "method": _choices("lbfgs", "adam"),
+        "family": _choices("symmetry_functions", "spherical_bessel"),
+        "radial_grid": _choices("shifted", "centered"),
+        "angular_grid": _choices("centered", "shifted"),
+        "angular_kind": _choices("narrow", "wide"), "bessel_mode": _choices("channels", "weighted"),
+        "preset": _choices("", "si-yoo2019"),
+        "repulsion": _choices("none", "zbl"), "repulsion_outer": _number(0),
+        "repulsion_inner_fraction": _number(0, 1, lo_open=True, hi_open=True),
+    })
+    return rules
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+#: list key -> (test of one item, what an item may be)
+_ITEM_RULES = {
+    "hidden_layers": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                      "positive integers (neurons per layer)"),
+    "zetas": (lambda v: _is_number(v) and math.isfinite(v) and v >= 1, "numbers >= 1"),
+    "lambdas": (lambda v: _is_number(v) and v in (-1, 1), "-1 or 1"),
+    "elements": (lambda v: isinstance(v, str), "chemical symbols"),
+    "train": (lambda v: isinstance(v, (str, os.PathLike)) or hasattr(v, "positions"),
+              "file paths or ase.Atoms"),
+}
+_ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
@@ -119,17 +190,29 @@ def _check_type(section, key, value):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}")
+        if key in _ITEM_RULES:
+            ok, allowed = _ITEM_RULES[key]
+            for item in value:
+                if not ok(item):
+                    raise ConfigError(f"{where} = {list(value)!r}: the item {item!r} is not "
+                                      f"allowed; items must be {allowed}")
         return list(value)
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if kind is int and isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise ConfigError(f"{where} must be {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{where} must be {'a number' if kind is float else kind.__name__}, "
+                          f"got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    rule = _value_rules().get(key)
+    if rule is not None and not rule[0](value):
+        raise ConfigError(f"{where} = {value!r} is not allowed; it must be {rule[1]}")
     return value
 
 
@@ -138,8 +221,7 @@ class TrainingConfig:
 
     def __init__(self, values=None, base_dir="."):
         self.base_dir = os.path.abspath(base_dir)
-        self.values = {k: (list(d) if isinstance(d, list) else d)
-                       for keys in SCHEMA.values() for k, (d, _, _) in keys.items()}
+        self.values = self.defaults()
         for key, value in (values or {}).items():
             section = section_of(key)
             if section is None:
@@ -159,11 +241,15 @@ class TrainingConfig:
                             ("learning_curve", ".curve.csv")):
             if self.values[key] == "auto":
                 self.values[key] = stem + suffix
-        if not 0.0 <= self.values["validation_fraction"] < 1.0:
-            raise ConfigError("[data] validation_fraction must be in [0, 1)")
-        if self.values["method"] not in ("lbfgs", "adam"):
-            raise ConfigError(f"[optimizer] method must be 'lbfgs' or 'adam', got "
-                              f"{self.values['method']!r}")
+        if not self.values["train"]:
+            raise ConfigError("[data] train is empty: give the files with the training "
+                              "structures")
+
+    @staticmethod
+    def defaults():
+        """Every key's default value (lists copied)."""
+        return {k: (list(d) if isinstance(d, list) else d)
+                for keys in SCHEMA.values() for k, (d, _, _) in keys.items()}
 
     def _path(self, p):
         if hasattr(p, "positions"):

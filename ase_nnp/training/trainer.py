@@ -34,6 +34,7 @@ from ..errors import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
+from .baseline import min_pair_distances, subtract_baseline
 from .dataset import DatasetError, check_elements, check_weights, read, summarize
 from .loss import LossWeights, loss_and_gradient
 from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
@@ -127,6 +128,11 @@ class Trainer:
             raise DatasetError(f"the descriptor covers {self.descriptor.elements}, the "
                                f"settings/data need {elements}")
         self.log(f"data: {summarize(refs)}")
+        self.summary = summarize(refs)
+        self.min_distances = min_pair_distances(refs, elements, self.descriptor.cutoff)
+        self.repulsion = self._repulsion(elements)
+        if self.repulsion is not None:
+            refs = subtract_baseline(refs, self.repulsion, elements)
         t = time.perf_counter()
         self.data_key = cache_key(self.descriptor, refs)
         fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log,
@@ -146,12 +152,33 @@ class Trainer:
         self.val_set = fs_all.subset(val_idx) if len(val_idx) else None
         self.log(f"split: {len(train_idx)} training, {len(val_idx)} validation structures")
         pot = Potential(elements, self.descriptor, hidden_layers=tuple(cfg.hidden_layers),
-                        activation=cfg.activation, seed=cfg.init_seed)
+                        activation=cfg.activation, seed=cfg.init_seed, repulsion=self.repulsion,
+                        min_distances=self.min_distances)
         fit_energy_offsets(pot, self.train_set)
         fit_scaling(pot, self.train_set, mode=cfg.scaling)
         self.potential = pot
         self.pv = ParameterVector(pot)
-        self.summary = summarize(refs)
+
+    def _repulsion(self, elements):
+        """The ZBL baseline of the settings (None without one); logs where it switches off."""
+        cfg = self.cfg
+        if cfg.repulsion == "none":
+            return None
+        from ..repulsion import ZBLRepulsion
+        md = self.min_distances
+        if cfg.repulsion_outer > 0:
+            outer = np.full_like(md, cfg.repulsion_outer)
+        else:
+            if np.all(np.isnan(md)):
+                raise ConfigError("[repulsion] repulsion_outer = 0 takes the smallest distance "
+                                  "of each element pair in the training data, but no two atoms "
+                                  "there lie within the cutoff; set repulsion_outer (Å)")
+            outer = np.where(np.isnan(md), np.nanmin(md), md)
+        rep = ZBLRepulsion.below(elements, outer, cfg.repulsion_inner_fraction)
+        pairs = ", ".join(f"{elements[a]}-{elements[b]} {rep.inner[a, b]:.3f}-{rep.outer[a, b]:.3f} Å"
+                          for a in range(len(elements)) for b in range(a, len(elements)))
+        self.log(f"repulsion: ZBL switched off over {pairs}")
+        return rep
 
     def _elements(self, refs):
         if self.cfg.elements:
@@ -226,6 +253,8 @@ class Trainer:
                                           "another descriptor; start a new run without --resume")
                 saved = json.loads(f.attrs["settings"])
                 now = self.cfg.fingerprint()
+                # a key added to the schema after the checkpoint was written had its default then
+                saved = {**{k: v for k, v in TrainingConfig.defaults().items() if k in now}, **saved}
                 changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
                 if changed:
                     raise CheckpointError(
@@ -335,11 +364,19 @@ class Trainer:
         test_errors = {}
         if cfg.test and not interrupted:
             from .dataset import frames
-            test_set = frames(self.descriptor, read(cfg.test, cfg.index))   # checks elements
+            test_refs = read(cfg.test, cfg.index)
+            check_elements(test_refs, self.potential.elements)
+            if self.repulsion is not None:
+                test_refs = subtract_baseline(test_refs, self.repulsion, self.potential.elements)
+            test_set = frames(self.descriptor, test_refs)
             _, test_errors = self._evaluate(test_set, best)
         self.pv.set(best)                    # the potential returned is the best model
-        self.log(f"stopped ({reason}) after {snap['epoch']} epochs; best epoch "
-                 f"{snap['best_epoch']} written to {cfg.model}")
+        if snap["best_epoch"] >= 1:
+            self.log(f"stopped ({reason}) after {snap['epoch']} epochs; best epoch "
+                     f"{snap['best_epoch']} written to {cfg.model}")
+        else:
+            self.log(f"stopped ({reason}) after {snap['epoch']} epochs; no epoch gave a finite "
+                     f"loss, so no model was written to {cfg.model}")
         self.log(f"  train      {_fmt(train_errors)}")
         if val_errors:
             self.log(f"  validation {_fmt(val_errors)}")
