@@ -9,15 +9,17 @@
 
 __version__ = "0.1.0"
 
-from .errors import (CheckpointError, ConfigError, DescriptorSpecError, InteropError,
-                     ModelFileError, StructureError, UnknownElementError)
+from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
+                     ExtrapolationWarning, InteropError, ModelFileError, NNPError,
+                     StructureError, UnknownElementError)
 from .potential import Potential
 from .modelfile import read as load
 from .calculator import NNPCalculator
 
 __all__ = ["NNPCalculator", "Potential", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
-           "CheckpointError", "InteropError", "__version__"]
+           "CheckpointError", "InteropError", "DatasetError", "NNPError",
+           "ExtrapolationWarning", "__version__"]
 
 
 def __getattr__(name):

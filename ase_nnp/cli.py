@@ -7,6 +7,7 @@
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -195,13 +196,19 @@ def main(argv=None):
     p.add_argument("model")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
-    from .errors import CheckpointError, ConfigError, InteropError, ModelFileError
-    from .training.dataset import DatasetError
+    from .errors import NNPError
     try:
         return args.func(args)
-    except (ModelFileError, DatasetError, ConfigError, CheckpointError, InteropError,
-            FileNotFoundError) as err:
-        print(f"ase-nnp {args.command}: {err}", file=sys.stderr)
+    except (NNPError, OSError, ValueError) as err:
+        # every refusal of this package, a file that cannot be read or written, a bad value:
+        # one line and status 2, never a traceback (ASE_NNP_DEBUG=1 shows it)
+        if os.environ.get("ASE_NNP_DEBUG"):
+            raise
+        text = str(err) or type(err).__name__
+        if isinstance(err, OSError) and getattr(err, "filename", None) and \
+                str(err.filename) not in text:
+            text = f"{err.filename}: {text}"
+        print(f"ase-nnp {args.command}: {' '.join(text.split())}", file=sys.stderr)
         return 2
 
 

@@ -1,40 +1,50 @@
 """Exceptions raised by ase-nnp.
 
-Each names the problem and, where there is one, the fix. They subclass the
-built-in exception a caller would otherwise expect (``ValueError``,
-``KeyError``), so generic handlers keep working.
+Each names the problem and, where there is one, the fix. They subclass
+:class:`NNPError` (catch that for "anything ase-nnp refused") and the built-in
+exception a caller would otherwise expect (``ValueError``), so generic handlers
+keep working. The ``ase-nnp`` command prints any of them as one line and exits
+with status 2.
 """
 
 
-class ModelFileError(ValueError):
+class NNPError(Exception):
+    """Base class of every error ase-nnp raises on purpose."""
+
+
+class ModelFileError(NNPError, ValueError):
     """A ``.nnp`` model file is missing, truncated, foreign or inconsistent."""
 
 
-class UnknownElementError(ValueError):
+class UnknownElementError(NNPError, ValueError):
     """The structure holds an element the potential (or descriptor) has no network for."""
 
 
-class StructureError(ValueError):
+class StructureError(NNPError, ValueError):
     """The structure cannot be evaluated: NaN/inf positions, a degenerate cell,
     overlapping atoms."""
 
 
-class DescriptorSpecError(ValueError):
+class DescriptorSpecError(NNPError, ValueError):
     """A descriptor parameter is out of its valid range."""
 
 
-class ConfigError(ValueError):
+class ConfigError(NNPError, ValueError):
     """A training configuration names an unknown key or holds a value of the wrong kind."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NNPError, ValueError):
     """A checkpoint cannot be resumed: missing, foreign, or made with other data or settings."""
 
 
-class InteropError(ValueError):
+class InteropError(NNPError, ValueError):
     """A foreign potential file (n2p2/RuNNer) uses a feature ase-nnp does not cover, or a
     potential cannot be expressed in the foreign format; the message names file, line and
     keyword."""
+
+
+class DatasetError(NNPError, ValueError):
+    """Reference data that cannot be trained on; the message names file and index."""
 
 
 class ExtrapolationWarning(UserWarning):

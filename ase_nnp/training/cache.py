@@ -10,6 +10,12 @@ A cache is written to a temporary file in the same folder, marked complete as
 the last step, flushed and renamed over the old one: a build that is
 interrupted leaves no file at the final path, and a file without the mark
 (written by something else) is never trusted.
+
+Each dataset carries the SHA-256 of its dtype, shape and bytes (attribute
+``sha256``), and the file lists its datasets (``datasets``). On reuse every one
+is read and checked; a missing, extra, reshaped or damaged dataset, or any read
+error, makes :func:`read` report why, and :func:`load_or_build` rebuilds the
+cache instead of training on it.
 """
 
 import hashlib
@@ -21,7 +27,7 @@ from ..atomic import atomic_path
 from .frameset import FrameSet
 
 CACHE_FORMAT = "ase-nnp-frameset-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2          # 2: per-dataset checksums
 
 
 def cache_key(descriptor, refs):
@@ -41,20 +47,50 @@ def cache_key(descriptor, refs):
     return h.hexdigest()
 
 
+def checksum(arr):
+    """SHA-256 of an array's dtype, shape and bytes."""
+    arr = np.ascontiguousarray(arr)
+    h = hashlib.sha256(f"{arr.dtype.str}:{arr.shape}".encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def read(path, key):
-    """The cached FrameSet, or None when there is none, it is incomplete or its key differs."""
+    """(FrameSet, None) when the cache at ``path`` matches ``key`` and every dataset its
+    checksum; otherwise (None, why not)."""
     import h5py
     if not os.path.exists(path):
-        return None
+        return None, "there is none"
     try:
         with h5py.File(path, "r") as f:
-            if (f.attrs.get("format") != CACHE_FORMAT
-                    or int(f.attrs.get("version", -1)) != CACHE_VERSION
-                    or f.attrs.get("key") != key or not bool(f.attrs.get("complete", False))):
-                return None
-            return FrameSet({k: f[k][()] for k in f.keys()})
-    except (OSError, KeyError):
-        return None
+            if _text(f.attrs.get("format")) != CACHE_FORMAT:
+                return None, "it is not an ase-nnp cache"
+            if int(f.attrs.get("version", -1)) != CACHE_VERSION:
+                return None, f"it has cache version {f.attrs.get('version')}, not {CACHE_VERSION}"
+            if _text(f.attrs.get("key")) != key:
+                return None, "it was built from other data or another descriptor"
+            if not bool(f.attrs.get("complete", False)):
+                return None, "its build never finished"
+            names = [_text(n) for n in np.atleast_1d(f.attrs.get("datasets", []))]
+            if sorted(names) != sorted(f.keys()):
+                return None, (f"its datasets ({', '.join(sorted(f.keys()))}) are not those it "
+                              f"was written with ({', '.join(sorted(names))})")
+            arrays = {}
+            for name in names:
+                item = f[name]
+                if not isinstance(item, h5py.Dataset):
+                    return None, f"'{name}' is not a dataset"
+                arr = item[()]
+                if checksum(arr) != _text(item.attrs.get("sha256")):
+                    return None, f"the checksum of '{name}' does not match: the file is damaged"
+                arrays[name] = arr
+        return FrameSet(arrays), None
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        return None, f"it cannot be read ({type(err).__name__}: {err})"
 
 
 def write(path, key, fs):
@@ -64,8 +100,11 @@ def write(path, key, fs):
             f.attrs["format"] = CACHE_FORMAT
             f.attrs["version"] = CACHE_VERSION
             f.attrs["key"] = key
-            for name, value in fs.arrays().items():
+            arrays = fs.arrays()
+            for name, value in arrays.items():
                 f.create_dataset(name, data=value)
+                f[name].attrs["sha256"] = checksum(value)
+            f.attrs["datasets"] = np.array(list(arrays), dtype=h5py.string_dtype())
             f.attrs["complete"] = True
 
 
@@ -77,11 +116,11 @@ def load_or_build(path, descriptor, refs, log=None, key=None):
         return frames(descriptor, refs), "built"
     if key is None:
         key = cache_key(descriptor, refs)
-    fs = read(path, key)
+    fs, why = read(path, key)
     if fs is not None:
         return fs, "reused"
     if log and os.path.exists(path):
-        log(f"cache {path} does not match this data and descriptor (or is incomplete): rebuilding")
+        log(f"cache {path} is rebuilt: {why}")
     fs = frames(descriptor, refs)
     write(path, key, fs)
     return fs, "built"

@@ -43,6 +43,9 @@ SCHEMA = {
         "radial_grid": ("shifted", str, "Imbalzano radial grid: 'shifted' or 'centered'"),
         "radial_n": (8, int, "radial grid intervals n (shifted: n functions, centered: n + 1) "
                      "per element pair"),
+        "radial_r_low": (0.0, float, "shifted radial grid: leave out the functions centred "
+                         "below this distance (Å), where the data has no neighbours and their "
+                         "values, a few times 1e-100, would be scaled up enormously (0: keep all)"),
         "angular_grid": ("centered", str, "Gastegger angular grid: 'centered' or 'shifted'"),
         "angular_n": (3, int, "angular grid points per element triple"),
         "angular_r_low": (1.5, float, "innermost angular grid point (Å)"),
@@ -132,7 +135,7 @@ def _value_rules():
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
         "cutoff": _number(0, lo_open=True), "cutoff_alpha": _number(0, 1, hi_open=True),
-        "radial_n": _number(1), "angular_n": _number(2), "angular_r_low": _number(0, lo_open=True),
+        "radial_n": _number(1), "angular_n": _number(2), "radial_r_low": _number(0), "angular_r_low": _number(0, lo_open=True),
         "max_epochs": _number(1), "memory": _number(1), "batch_size": _number(1),
         "learning_rate": _number(0, lo_open=True), "lr_decay": _number(0, 1, lo_open=True),
         "cutoff_function": _choices(*CUTOFF_CODES), "activation": _choices(*ACTIVATIONS),

@@ -12,10 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..elements import symbol
-
-
-class DatasetError(ValueError):
-    """Reference data that cannot be trained on; the message names file and index."""
+from ..errors import DatasetError  # noqa: F401  (raised here; defined with the others)
 
 
 @dataclass
