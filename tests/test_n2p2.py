@@ -329,3 +329,19 @@ def test_command_line_export_and_import(tmp_path, capsys):
     assert main(["import", str(tmp_path / "d"), str(tmp_path / "c.nnp")]) == 2
     assert "bogus" in capsys.readouterr().err
 
+
+def test_command_line_export_prints_a_pair_style_line_that_pastes(tmp_path, monkeypatch, capsys):
+    """The printed pair_style names the directory by its absolute path (a deck may run
+    anywhere) and the exact cutoff (LAMMPS stops at one smaller than the potential's)."""
+    sf = SymmetryFunctions(["Si", "O"], 4.1234549)
+    sf.add_radial(0.1)
+    Potential(["Si", "O"], sf, hidden_layers=(3,), seed=0).save(tmp_path / "a.nnp")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "a.nnp", "sub/d"]) == 0
+    out = capsys.readouterr().out
+    line = next(x.strip() for x in out.splitlines() if "pair_style" in x)
+    directory = str(tmp_path / "sub" / "d")
+    assert line == (f'pair_style hdnnp 4.1234549 dir "{directory}" showew no showewsum 1000 '
+                    "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
+    assert os.path.isabs(directory) and (tmp_path / "sub" / "d" / "input.nn").exists()
+    assert "pair_coeff * * O Si" in out
