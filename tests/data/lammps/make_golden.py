@@ -105,11 +105,12 @@ def write_data(path, symbols, pos, cell, elements):
     order = type_order(elements)
     (lx, _, _), (xy, ly, _), (xz, yz, lz) = cell
     assert cell[0, 1] == cell[0, 2] == cell[1, 2] == 0.0
-    out = [f"LAMMPS data written by tests/data/lammps/make_golden.py", "",
+    out = ["LAMMPS data written by tests/data/lammps/make_golden.py", "",
            f"{len(symbols)} atoms", f"{len(order)} atom types", "",
            f"0.0 {r(lx)} xlo xhi", f"0.0 {r(ly)} ylo yhi", f"0.0 {r(lz)} zlo zhi",
            f"{r(xy)} {r(xz)} {r(yz)} xy xz yz", "", "Masses", ""]
-    out += [f"{k + 1} {float(atomic_masses[atomic_numbers[e]])!r}  # {e}" for k, e in enumerate(order)]
+    out += [f"{k + 1} {float(atomic_masses[atomic_numbers[e]])!r}  # {e}"
+            for k, e in enumerate(order)]
     out += ["", "Atoms  # atomic", ""]
     out += [f"{i + 1} {order.index(s) + 1} {r(p[0])} {r(p[1])} {r(p[2])}"
             for i, (s, p) in enumerate(zip(symbols, pos))]
@@ -140,7 +141,7 @@ def read_thermo(path):
     return dict(zip(head, (float(x) for x in row)))
 
 
-def run_case(lmp, case, pot_dir, cutoff, elements):
+def run_case(lmp, case, pot_dir):
     """Run one deck in a scratch folder; copy the dump and the thermo row back."""
     tmp = tempfile.mkdtemp()
     shutil.copytree(os.path.join(HERE, pot_dir), os.path.join(tmp, pot_dir))
@@ -190,7 +191,7 @@ def main():
         with open(os.path.join(HERE, case + ".in"), "w") as fh:
             fh.write(DECK.format(case=case, cutoff=repr(float(pot.cutoff)), pot=pname,
                                  elements=" ".join(type_order(pot.elements))))
-        version = run_case(lmp, case, pname, pot.cutoff, pot.elements)
+        version = run_case(lmp, case, pname)
         print(f"{case}: {len(symbols)} atoms, potential {pname}, {version}, "
               f"pe {read_thermo(os.path.join(HERE, case + '.thermo'))['PotEng']!r}")
 
