@@ -135,6 +135,8 @@ def _train(args):
 
 
 def _export(args):
+    import os
+
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
     from .modelfile import read
@@ -144,10 +146,14 @@ def _export(args):
         norm = tuple(args.normalization)
     write_n2p2(pot, args.outdir, normalization=norm)
     by_z = sorted(pot.elements, key=ATOMIC_NUMBERS.get)
-    print(f"{args.model} -> {args.outdir}/ (n2p2: input.nn, scaling.data, "
+    # absolute, so that the pair_style line works in a deck run from any directory
+    outdir = os.path.abspath(args.outdir)
+    print(f"{args.model} -> {outdir}/ (n2p2: input.nn, scaling.data, "
           f"{', '.join(f'weights.{ATOMIC_NUMBERS[e]:03d}.data' for e in by_z)})")
     print("LAMMPS (units metal; types numbered in this element order):")
-    print(f'  pair_style hdnnp {pot.cutoff:g} dir "{args.outdir}" showew no showewsum 1000 '
+    # repr: the shortest text of the exact cutoff; a rounded-down one stops LAMMPS
+    # ("Inconsistent cutoff radius")
+    print(f'  pair_style hdnnp {float(pot.cutoff)!r} dir "{outdir}" showew no showewsum 1000 '
           "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
     print(f"  pair_coeff * * {' '.join(by_z)}")
     return 0

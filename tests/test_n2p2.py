@@ -138,7 +138,7 @@ def exported(tmp_path):
 
 @pytest.mark.parametrize("edit,message", [
     (lambda s: s + "symfunction_short Si 12 Si 0.1 1.0 5.0\n", "type 12"),
-    (lambda s: s.replace("nnp_type 2", "nnp_type 4G-HDNNP"), "nnp_type 4G-HDNNP"),
+    (lambda s: s + "nnp_type 4G-HDNNP\n", "nnp_type 4G-HDNNP"),
     (lambda s: s + "normalize_nodes\n", "'normalize_nodes'"),
     (lambda s: s + "element_nodes_short Si 5 3\n", "'element_nodes_short'"),
     (lambda s: s + "fixed_gausswidth O 1.0\n", "'fixed_gausswidth'"),
@@ -156,6 +156,130 @@ def test_refuses_what_it_does_not_cover(exported, edit, message):
     with pytest.raises(InteropError, match=message) as err:
         read_n2p2(exported)
     assert "input.nn" in str(err.value)
+
+
+def test_export_writes_no_nnp_type(exported):
+    """Released n2p2 (v2.1.1-v2.3.0, LAMMPS ML-HDNNP) stops at nnp_type 2, master at 0; both
+    default to short range."""
+    keys = [line.split()[0] for line in (exported / "input.nn").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert "nnp_type" not in keys and "symfunction_short" in keys
+
+
+def _energy(directory):
+    elements = ["Si", "O"]
+    return _evaluate(read_n2p2(directory), structures(elements, 1)["bulk"]).energy
+
+
+@pytest.mark.parametrize("line", ["nnp_type 0", "nnp_type 2", "nnp_type 2G-HDNNP",
+                                  "nn_type 0", "nnp_gen 2", "nnp_generation 2G-HDNNP",
+                                  "nnp_type_gen 0"])
+def test_reads_short_range_nnp_type_of_releases_and_master(exported, line):
+    before = _energy(exported)
+    f = exported / "input.nn"
+    f.write_text(f.read_text() + line + "\n")
+    assert _energy(exported) == before
+
+
+@pytest.mark.parametrize("line,message", [
+    ("nnp_type 1", r"input.nn:\d+: keyword 'nnp_type': nnp_type 1 is n2p2's short-range NNP "
+                   r"with an additional charge network"),
+    ("nn_type 1", r"input.nn:\d+: keyword 'nn_type': nn_type 1 is n2p2's short-range NNP"),
+    ("nnp_type 4G-HDNNP", r"input.nn:\d+: keyword 'nnp_type': nnp_type 4G-HDNNP is n2p2 "
+                          r"master's 4G-HDNNP \(electrostatics"),
+    ("nnp_gen 4", r"input.nn:\d+: keyword 'nnp_gen': nnp_gen 4 is n2p2 master's 4G-HDNNP"),
+    ("nnp_type 10", r"input.nn:\d+: keyword 'nnp_type': nnp_type 10 is n2p2 master's Q-HDNNP"),
+    ("nnp_type Q-HDNNP", r"nnp_type Q-HDNNP is n2p2 master's Q-HDNNP"),
+    ("nnp_type 3", r"input.nn:\d+: keyword 'nnp_type': '3' is not an n2p2 potential type"),
+    ("nnp_type 2.0", r"'2.0' is not an n2p2 potential type"),
+])
+def test_refuses_charge_nnp_types(exported, line, message):
+    f = exported / "input.nn"
+    f.write_text(f.read_text() + line + "\n")
+    with pytest.raises(InteropError, match=message):
+        read_n2p2(exported)
+
+
+def test_reads_n2p2_keyword_aliases(exported):
+    """n2p2 master's ``symfunction`` for ``symfunction_short``; the training aliases of every
+    release are ignored like the other training keywords; a mix of two names is refused."""
+    before = _energy(exported)
+    f = exported / "input.nn"
+    text = f.read_text()
+    f.write_text(text.replace("symfunction_short ", "symfunction ")
+                 + "short_energy_fraction 1.0\nshort_force_fraction 0.02\n"
+                 "short_energy_error_threshold 2.0\nshort_force_error_threshold 3.0\n")
+    assert _energy(exported) == before
+    f.write_text(text.replace("symfunction_short ", "symfunction ", 1))
+    with pytest.raises(InteropError, match=r"input.nn:\d+: keyword 'symfunction_short' is another "
+                                           r"name of 'symfunction'"):
+        read_n2p2(exported)
+    f.write_text(text + "nnp_type 0\nnn_type 0\n")
+    with pytest.raises(InteropError, match="'nn_type' is another name of 'nnp_type'"):
+        read_n2p2(exported)
+
+
+def _replace_line(path, number, text):
+    lines = path.read_text().splitlines()
+    lines[number - 1] = text
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _first_data_line(path, start):
+    return next(k for k, line in enumerate(path.read_text().splitlines(), 1)
+                if line.startswith(start))
+
+
+BAD_NUMBERS = ["nan", "NaN", "inf", "-inf", "1e999"]
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_refuses_non_finite_weights(exported, tmp_path, bad):
+    """... with file and line, and ``ase-nnp import`` writes no model."""
+    w = exported / "weights.014.data"
+    no = _first_data_line(w, ("0", "1", "-", "2", "3", "4", "5", "6", "7", "8", "9")) + 3
+    _replace_line(w, no, f"{bad} a 0 1 1 1")
+    with pytest.raises(InteropError, match=rf"weights.014.data:{no}: weight: '{bad}' is "
+                                           "not a finite number"):
+        read_n2p2(exported)
+    assert main(["import", str(exported), str(tmp_path / "x.nnp")]) == 2
+    assert not (tmp_path / "x.nnp").exists()
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_refuses_non_finite_atom_energy(exported, bad):
+    f = exported / "input.nn"
+    no = _first_data_line(f, "atom_energy O")
+    _replace_line(f, no, f"atom_energy O {bad}")
+    with pytest.raises(InteropError, match=rf"input.nn:{no}: atom_energy: '{bad}' is not a "
+                                           "finite number"):
+        read_n2p2(exported)
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_refuses_non_finite_scaling(exported, bad):
+    s = exported / "scaling.data"
+    no = _first_data_line(s, "2 3 ")
+    words = s.read_text().splitlines()[no - 1].split()
+    _replace_line(s, no, " ".join(words[:4] + [bad] + words[5:]))
+    with pytest.raises(InteropError, match=rf"scaling.data:{no}: scaling.data: '{bad}' is not a "
+                                           "finite number"):
+        read_n2p2(exported)
+
+
+@pytest.mark.parametrize("name", ["input.nn", "scaling.data", "weights.008.data"])
+def test_refuses_binary_files(exported, name):
+    """Binary garbage is an InteropError naming the file, not a UnicodeDecodeError."""
+    f = exported / name
+    f.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    with pytest.raises(InteropError, match=rf"{name}:1: not a text file \(byte 0x89 at column 1\)"):
+        read_n2p2(exported)
+    f.write_bytes(b"# fine\n1 1 0.5 \xe9t\xe9\n")          # Latin-1, not UTF-8
+    with pytest.raises(InteropError, match=rf"{name}:2: not a text file \(byte 0xe9 at column 9\)"):
+        read_n2p2(exported)
+    f.write_bytes(b"# fine\n\x00\x00\x00")
+    with pytest.raises(InteropError, match=rf"{name}:2: not a text file \(byte 0x00"):
+        read_n2p2(exported)
 
 
 def test_refuses_broken_files(exported):
@@ -204,3 +328,20 @@ def test_command_line_export_and_import(tmp_path, capsys):
     (tmp_path / "d" / "input.nn").write_text("elements Si\nbogus 1\n")
     assert main(["import", str(tmp_path / "d"), str(tmp_path / "c.nnp")]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_command_line_export_prints_a_pair_style_line_that_pastes(tmp_path, monkeypatch, capsys):
+    """The printed pair_style names the directory by its absolute path (a deck may run
+    anywhere) and the exact cutoff (LAMMPS stops at one smaller than the potential's)."""
+    sf = SymmetryFunctions(["Si", "O"], 4.1234549)
+    sf.add_radial(0.1)
+    Potential(["Si", "O"], sf, hidden_layers=(3,), seed=0).save(tmp_path / "a.nnp")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "a.nnp", "sub/d"]) == 0
+    out = capsys.readouterr().out
+    line = next(x.strip() for x in out.splitlines() if "pair_style" in x)
+    directory = str(tmp_path / "sub" / "d")
+    assert line == (f'pair_style hdnnp 4.1234549 dir "{directory}" showew no showewsum 1000 '
+                    "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
+    assert os.path.isabs(directory) and (tmp_path / "sub" / "d" / "input.nn").exists()
+    assert "pair_coeff * * O Si" in out

@@ -20,12 +20,22 @@ What is covered
   activations l, t, s, p (identity, tanh, logistic, softplus) and a linear output;
 * ``atom_energy`` per element (ase-nnp's energy offsets E⁰) and the normalisation header
   ``mean_energy``, ``conv_energy``, ``conv_length`` (all three or none);
-* ``nnp_type`` 2 / 2G-HDNNP; the training keywords of n2p2 are read and ignored
-  (``TRAINING_KEYWORDS``), since they do not change the model.
+* ``nnp_type``: 0 (released n2p2 v2.x: short range), 2 or 2G-HDNNP (n2p2 master), or none
+  (both default to short range), also under n2p2's other names for it (``ALIASES``);
+  ``symfunction`` for ``symfunction_short`` (n2p2 master); the training keywords of n2p2,
+  with their other names, are read and ignored (``TRAINING_KEYWORDS``), since they do not
+  change the model.
 
-Anything else — other function types (12, 13, 20-25, ...), 4G/Q-HDNNP charges and
-electrostatics, per-element topologies, ``normalize_nodes``, other activations, an unknown
-keyword — raises :class:`~ase_nnp.errors.InteropError` naming file, line and keyword.
+``write_n2p2`` writes no ``nnp_type``: released n2p2 (v2.1.1-v2.3.0, and LAMMPS'
+``pair_style hdnnp`` built on it) reads ``nnp_type`` as 0 = short range, 1 = short range
++ charge network and stops at 2 with "Unknown NNP type"; n2p2 master reads 2 = 2G-HDNNP,
+4 = 4G-HDNNP, 10 = Q-HDNNP and stops at 0. Leaving it out is short range in both.
+
+Anything else — other function types (12, 13, 20-25, ...), the charge types (released
+``nnp_type 1``; master 4/4G-HDNNP, 10/Q-HDNNP) and their electrostatics keywords,
+per-element topologies, ``normalize_nodes``, other activations, an unknown keyword, a
+number that is NaN or infinite, a file that is not text — raises
+:class:`~ase_nnp.errors.InteropError` naming file, line and keyword.
 
 Order of the functions
 ----------------------
@@ -53,6 +63,7 @@ conv_energy, conv_length)`` is given, in which case it folds the inverse map int
 output layer.
 """
 
+import math
 import os
 
 import numpy as np
@@ -90,20 +101,65 @@ TRAINING_KEYWORDS = (
     "gradient_adam_beta1", "gradient_adam_beta2", "gradient_adam_epsilon", "kalman_type",
     "kalman_epsilon", "kalman_eta", "kalman_etatau", "kalman_etamax", "kalman_q0",
     "kalman_qtau", "kalman_qmin", "kalman_lambda_short", "kalman_nue_short",
-    "memorize_symfunc_results", "force_weight")
+    "memorize_symfunc_results", "force_weight",
+    # n2p2's other names of training keywords (Settings.cpp, v2.1.1-v2.3.0 and master)
+    "short_energy_fraction", "short_force_fraction", "short_energy_error_threshold",
+    "short_force_error_threshold")
+#: n2p2's other names of model keywords (Settings.cpp, "Alternative keyword names"):
+#: ``nn_type`` in released n2p2 v2.1.1-v2.3.0; ``nnp_generation``, ``nnp_type_gen``,
+#: ``nnp_gen`` and ``symfunction`` in n2p2 master (which dropped ``nn_type``)
+ALIASES = {"nn_type": "nnp_type", "nnp_generation": "nnp_type", "nnp_type_gen": "nnp_type",
+           "nnp_gen": "nnp_type", "symfunction": "symfunction_short"}
+#: nnp_type values: released n2p2 v2.x (enum SHORT_ONLY = 0, SHORT_CHARGE_NN = 1) and
+#: n2p2 master (HDNNP_2G = 2, HDNNP_4G = 4, HDNNP_Q = 10, or the names)
+SHORT_RANGE_TYPES = ("0", "2", "2G-HDNNP")
+CHARGE_TYPES = {
+    "1": "n2p2's short-range NNP with an additional charge network (M. Bircher's method, "
+         "released n2p2 v2.x; n2p2 master calls it Q-HDNNP, 10)",
+    "10": "n2p2 master's Q-HDNNP (short-range NNP with a charge network as extra input, "
+          "no electrostatics)",
+    "Q-HDNNP": "n2p2 master's Q-HDNNP (short-range NNP with a charge network as extra input, "
+               "no electrostatics)",
+    "4": "n2p2 master's 4G-HDNNP (electrostatics and non-local charge transfer; Ko, Finkler, "
+         "Goedecker and Behler, Nat. Commun. 2021)",
+    "4G-HDNNP": "n2p2 master's 4G-HDNNP (electrostatics and non-local charge transfer; Ko, "
+                "Finkler, Goedecker and Behler, Nat. Commun. 2021)",
+}
 _RADIAL, _NARROW, _WIDE = 2, 3, 9
 
 
 # ------------------------------------------------------------------ reading
-def _parse_settings(path):
-    """{keyword: [(args, line number), ...]} from input.nn, with every keyword checked."""
-    out = {}
+def _text_lines(path, what, missing=None):
+    """The lines of a text file; InteropError naming the file (and line) if it is missing
+    or not text (NUL bytes, or bytes that are not UTF-8)."""
     try:
-        with open(path) as fh:
-            lines = fh.readlines()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
-        raise InteropError(f"{path}: no such file; an n2p2 potential directory holds input.nn, "
-                           "scaling.data and weights.ZZZ.data") from None
+        raise InteropError(f"{path}: no such file ({missing or what})") from None
+    lines = data.splitlines()
+    for no, raw in enumerate(lines, 1):
+        bad = raw.find(b"\0")
+        if bad < 0:
+            try:
+                raw.decode("utf-8")
+                continue
+            except UnicodeDecodeError as err:
+                bad = err.start
+        raise InteropError(
+            f"{path}:{no}: not a text file (byte 0x{raw[bad]:02x} at column {bad + 1}); "
+            f"expected n2p2's plain-text {what} - is this the right file, or was it "
+            "damaged in transfer?")
+    return [raw.decode("utf-8") for raw in lines]
+
+
+def _parse_settings(path):
+    """{keyword: [(args, line number), ...]} from input.nn, with every keyword checked;
+    n2p2's other keyword names are stored under the main name (``ALIASES``), and
+    ``spelled[main name]`` is the name the file used."""
+    out, spelled = {}, {}
+    lines = _text_lines(path, "settings", "an n2p2 potential directory holds input.nn, "
+                        "scaling.data and weights.ZZZ.data")
     for no, line in enumerate(lines, 1):
         words = line.split("#", 1)[0].split()
         if not words:
@@ -111,12 +167,19 @@ def _parse_settings(path):
         key, args = words[0], words[1:]
         if key in TRAINING_KEYWORDS:
             continue
-        if key not in MODEL_KEYWORDS:
+        main = ALIASES.get(key, key)
+        if main not in MODEL_KEYWORDS:
             raise InteropError(
                 f"{path}:{no}: keyword {key!r} is not supported by ase-nnp's n2p2 reader "
                 "(covered: short-range 2G-HDNNP with symmetry-function types 2, 3, 9; see "
                 "ase_nnp.interop.n2p2); refusing rather than approximating the model")
-        out.setdefault(key, []).append((args, no))
+        if spelled.setdefault(main, key) != key:
+            raise InteropError(
+                f"{path}:{no}: keyword {key!r} is another name of {spelled[main]!r}, used "
+                f"before; n2p2 refuses a mix of the two (\"Multiple alternative versions of "
+                f"keyword\"); use one name for all lines")
+        out.setdefault(main, []).append((args, no))
+    out["__spelled__"] = spelled
     return out
 
 
@@ -133,9 +196,14 @@ def _single(settings, key, path, default=None):
 
 def _number(text, path, no, key, kind=float):
     try:
-        return kind(text)
+        x = kind(text)
     except ValueError:
         raise InteropError(f"{path}:{no}: {key}: {text!r} is not a number") from None
+    if not math.isfinite(x):
+        raise InteropError(f"{path}:{no}: {key}: {text!r} is not a finite number; the file is "
+                           "damaged or comes from a diverged training - re-export the "
+                           "potential from a good state")
+    return x
 
 
 def _value(settings, key, path, default=None, kind=float):
@@ -167,14 +235,10 @@ def n2p2_order(descriptor, element):
 def _read_columns(path, what):
     """(words, line number) of every line that is not empty once comments are cut."""
     values = []
-    try:
-        with open(path) as fh:
-            for no, line in enumerate(fh, 1):
-                words = line.split("#", 1)[0].split()
-                if words:
-                    values.append((words, no))
-    except FileNotFoundError:
-        raise InteropError(f"{path}: no such file ({what})") from None
+    for no, line in enumerate(_text_lines(path, what), 1):
+        words = line.split("#", 1)[0].split()
+        if words:
+            values.append((words, no))
     return values
 
 
@@ -184,10 +248,23 @@ def read_n2p2(directory):
     directory = os.fspath(directory)
     path = os.path.join(directory, "input.nn")
     st = _parse_settings(path)
-    nnp_type, no = _single(st, "nnp_type", path, (["2"], 0))
-    if nnp_type[0] not in ("2", "2G-HDNNP"):
-        raise InteropError(f"{path}:{no}: nnp_type {nnp_type[0]} (charges/electrostatics) is not "
-                           "supported; ase-nnp reads short-range 2G-HDNNPs only")
+    spelled = st.pop("__spelled__")
+    nnp_type, no = _single(st, "nnp_type", path, (["0"], 0))
+    key = spelled.get("nnp_type", "nnp_type")
+    if len(nnp_type) != 1:
+        raise InteropError(f"{path}:{no}: keyword {key!r} needs one value (0, or 2 / 2G-HDNNP "
+                           "for a short-range potential)")
+    if nnp_type[0] in CHARGE_TYPES:
+        raise InteropError(
+            f"{path}:{no}: keyword {key!r}: {key} {nnp_type[0]} is {CHARGE_TYPES[nnp_type[0]]}; "
+            "ase-nnp reads short-range potentials only (nnp_type 0 in released n2p2, 2 or "
+            "2G-HDNNP in n2p2 master, or no nnp_type)")
+    if nnp_type[0] not in SHORT_RANGE_TYPES:
+        raise InteropError(
+            f"{path}:{no}: keyword {key!r}: {nnp_type[0]!r} is not an n2p2 potential type "
+            "(released n2p2 v2.x: 0 short range, 1 short range + charges; n2p2 master: "
+            "2/2G-HDNNP short range, 4/4G-HDNNP, 10/Q-HDNNP); for a short-range potential "
+            "write 0, 2 or leave the line out")
     args, no = _single(st, "elements", path)
     try:
         elements = sorted(normalize_elements(args), key=ATOMIC_NUMBERS.get)
@@ -393,7 +470,9 @@ def write_n2p2(potential, directory, normalization=None):
     lines = ["# n2p2 / RuNNer potential written by ase-nnp (units: eV, Angstrom).",
              "# The symmetry functions are listed in ase-nnp's column order; n2p2 sorts them,",
              "# and scaling.data and the first weight layer follow n2p2's sorted order.",
-             "nnp_type 2",
+             "# No nnp_type: released n2p2 (v2.1-v2.3, LAMMPS pair_style hdnnp) reads 0 as",
+             "# short range and stops at 2, n2p2 master reads 2 and stops at 0; without the",
+             "# keyword both read a short-range potential.",
              f"number_of_elements {len(elements)}",
              "elements " + " ".join(elements)]
     lines += [f"atom_energy {e} {_g(potential.energy_offsets[e])}" for e in elements]
