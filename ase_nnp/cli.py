@@ -139,23 +139,25 @@ def _export(args):
 
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
+    from .interop.lammps import pair_lines
     from .modelfile import read
     pot = read(args.model)
     norm = None
     if args.normalization:
         norm = tuple(args.normalization)
-    write_n2p2(pot, args.outdir, normalization=norm)
+    write_n2p2(pot, args.outdir, normalization=norm, without_repulsion=True)
     by_z = sorted(pot.elements, key=ATOMIC_NUMBERS.get)
     # absolute, so that the pair_style line works in a deck run from any directory
     outdir = os.path.abspath(args.outdir)
     print(f"{args.model} -> {outdir}/ (n2p2: input.nn, scaling.data, "
           f"{', '.join(f'weights.{ATOMIC_NUMBERS[e]:03d}.data' for e in by_z)})")
+    if pot.repulsion is not None:
+        print(f"note: the {pot.repulsion.kind.upper()} repulsion is not in the n2p2 files "
+              "(n2p2 cannot express it): nnp-predict and RuNNer see the networks alone; the "
+              "LAMMPS lines below add it back with pair_style zbl")
     print("LAMMPS (units metal; types numbered in this element order):")
-    # repr: the shortest text of the exact cutoff; a rounded-down one stops LAMMPS
-    # ("Inconsistent cutoff radius")
-    print(f'  pair_style hdnnp {float(pot.cutoff)!r} dir "{outdir}" showew no showewsum 1000 '
-          "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
-    print(f"  pair_coeff * * {' '.join(by_z)}")
+    for line in pair_lines(pot, outdir):
+        print(f"  {line}")
     return 0
 
 

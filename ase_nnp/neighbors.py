@@ -38,8 +38,7 @@ large allocation:
 * a lattice vector shorter than :data:`MIN_DISTANCE` means every atom sits
   (nearly) on its own periodic image: :class:`StructureError` naming the
   vector and its length;
-* a fully periodic cell holding more than :data:`MAX_DENSITY` atoms per Å³,
-  or more than :data:`MAX_CANDIDATES` candidate images per atom, estimated from
+* more than :data:`MAX_CANDIDATES` candidate images per atom, estimated from
   the plane spacings before the search, or more than :data:`MAX_NEIGHBORS`
   neighbours of one atom, counted before the pair arrays are allocated:
   :class:`StructureError` naming the cell size, the cutoff and the limit.
@@ -63,9 +62,6 @@ MIN_DISTANCE = 0.01
 MAX_NEIGHBORS = 10_000
 #: most candidate images (bins x atoms per bin) the search may visit per atom
 MAX_CANDIDATES = 200_000
-#: most atoms per Å³ in a cell periodic in all three directions (diamond: 0.18, the
-#: densest solids ~0.3); beyond it every atom would have thousands of neighbours
-MAX_DENSITY = 2.0
 
 
 @dataclass(frozen=True)
@@ -234,12 +230,6 @@ def build(positions, cell, pbc, cutoff):
                             np.zeros((0, 3), dtype=np.int32), np.zeros(1, dtype=np.int64),
                             float(cutoff))
     B, M = _periodic_basis(cell, pbc)
-    if pbc.all() and n / abs(np.linalg.det(cell)) > MAX_DENSITY:
-        volume = abs(np.linalg.det(cell))
-        raise StructureError(
-            f"{n} atoms in a periodic cell of {volume:.3g} Å³ is {n / volume:.3g} atoms/Å³, "
-            f"denser than ase_nnp.neighbors.MAX_DENSITY = {MAX_DENSITY:g} atoms/Å³ (diamond "
-            "holds 0.18, the densest solids ~0.3): check the cell's size and units (Å)")
     Binv = np.linalg.inv(B)
     frac = positions @ Binv
     wrap = np.zeros((n, 3), dtype=np.int64)

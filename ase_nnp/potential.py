@@ -45,6 +45,11 @@ from numba import njit
 from .elements import element_indices, normalize_elements
 from .errors import ExtrapolationWarning, StructureError
 from .neighbors import MIN_DISTANCE, build
+
+#: most atoms per Å³ a fully periodic cell may hold (diamond: 0.18, the densest solids
+#: ~0.3); a denser cell is a unit or size mistake, and every atom would have thousands of
+#: neighbours and millions of triplets
+MAX_DENSITY = 2.0
 from .network import Network
 from .scaling import Scaling
 
@@ -201,6 +206,14 @@ class Potential:
         species = self.species_indices(numbers)
         pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
         cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
+        if pbc.all() and len(species):
+            volume = abs(np.linalg.det(cell))
+            if volume > 0 and len(species) > MAX_DENSITY * volume:
+                raise StructureError(
+                    f"{len(species)} atoms in a periodic cell of {volume:.3g} Å³ is "
+                    f"{len(species) / volume:.3g} atoms/Å³, denser than "
+                    f"ase_nnp.potential.MAX_DENSITY = {MAX_DENSITY:g} atoms/Å³ (diamond holds "
+                    "0.18, the densest solids ~0.3): check the cell's size and units (Å)")
         nl = build(positions, cell, pbc, self.cutoff)
         if nl.n_pairs and nl.r.min() < MIN_DISTANCE:
             p = int(np.argmin(nl.r))

@@ -23,21 +23,45 @@ from ase_nnp.interop import read_n2p2
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "lammps")
 NKTV2P_METAL = 1.6021765e6          # LAMMPS update.cpp, units metal: bar per eV/Å^3
-CASES = ["si_tric8", "si_prim2", "si_512", "sio_tric6", "sio_512"]
+CASES = ["si_tric8", "si_prim2", "si_512", "sio_tric6", "sio_512", "si_zbl8", "sio_zbl6"]
 #: relative agreement demanded: energy to |E|, forces and stress to their largest component
 RTOL = 1e-10
 
 
 def _deck(case):
-    """Potential folder and element of each LAMMPS type, from the case's deck."""
-    pot, elements = None, None
+    """Potential folder, element of each LAMMPS type, and the zbl sub-styles of the deck:
+    {(type_i, type_j): (inner, outer)} (empty without pair_style hybrid/overlay ... zbl)."""
+    pot, elements, styles, zbl = None, None, [], {}
     for line in open(os.path.join(GOLDEN, f"{case}.in")):
         w = line.split()
-        if w[:2] == ["pair_style", "hdnnp"]:
+        if w[:1] == ["pair_style"]:
             pot = w[w.index("dir") + 1].strip('"')
+            styles = [(float(w[k + 1]), float(w[k + 2])) for k in range(len(w)) if w[k] == "zbl"]
         elif w[:3] == ["pair_coeff", "*", "*"]:
-            elements = w[3:]
-    return os.path.join(GOLDEN, pot), elements
+            elements = w[4:] if w[3] == "hdnnp" else w[3:]
+        elif w[:1] == ["pair_coeff"] and w[3] == "zbl":
+            k = int(w[4]) - 1 if len(styles) > 1 else 0
+            zbl[(int(w[1]), int(w[2]))] = styles[k]
+    return os.path.join(GOLDEN, pot), elements, zbl
+
+
+def _potential(case):
+    """The exported networks read back, with the deck's ZBL repulsion where it has one."""
+    from ase_nnp import Potential
+    from ase_nnp.repulsion import ZBLRepulsion
+    pot_dir, elements, zbl = _deck(case)
+    pot = read_n2p2(pot_dir)
+    if not zbl:
+        return pot
+    n = len(pot.elements)
+    inner, outer = np.zeros((n, n)), np.zeros((n, n))
+    for (ti, tj), (r1, rc) in zbl.items():
+        a, b = pot.elements.index(elements[ti - 1]), pot.elements.index(elements[tj - 1])
+        inner[a, b] = inner[b, a] = r1
+        outer[a, b] = outer[b, a] = rc
+    return Potential(pot.elements, pot.descriptor, networks=pot.networks, scalings=pot.scalings,
+                     energy_offsets=pot.energy_offsets,
+                     repulsion=ZBLRepulsion(pot.elements, inner, outer))
 
 
 def _cell(case):
@@ -70,7 +94,7 @@ def _thermo(case):
 def lammps_reference(case):
     """Atoms as LAMMPS evaluated them and LAMMPS' energy (eV), forces (eV/Å) and stress
     (eV/Å^3, ASE's sign and Voigt order)."""
-    pot_dir, elements = _deck(case)
+    pot_dir, elements, _ = _deck(case)
     ids, types, pos, forces = _dump(case)
     assert (ids == np.arange(1, len(ids) + 1)).all()
     atoms = Atoms([elements[t - 1] for t in types], positions=pos, cell=_cell(case), pbc=True)
@@ -82,9 +106,10 @@ def lammps_reference(case):
 
 
 @pytest.mark.parametrize("case", CASES)
+@pytest.mark.filterwarnings("ignore::ase_nnp.ExtrapolationWarning")
 def test_matches_lammps_pair_hdnnp(case):
     pot_dir, atoms, e_ref, f_ref, s_ref = lammps_reference(case)
-    atoms.calc = NNPCalculator(read_n2p2(pot_dir))
+    atoms.calc = NNPCalculator(_potential(case))
     energy, forces, stress = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     assert np.abs(f_ref).max() > 0.05 and np.abs(s_ref).max() > 1e-3  # the comparison can fail
     assert abs(energy - e_ref) <= RTOL * abs(e_ref), (energy, e_ref)

@@ -51,10 +51,12 @@ def test_atoms_on_their_own_images_are_refused_at_once(cell, match):
     assert time.perf_counter() - t < 1.0
 
 
-def test_far_too_dense_cells_are_refused_before_allocating():
+def test_far_too_dense_cells_are_refused_before_allocating(si):
     # lattice vectors 0.2 Å (no self-overlap), ~27,000 images within 3.8 Å
-    with pytest.raises(StructureError, match="125 atoms/Å³, denser than"):
+    with pytest.raises(StructureError, match="MAX_NEIGHBORS|MAX_CANDIDATES"):
         build(np.zeros((1, 3)), np.eye(3) * 0.2, True, 3.8)
+    with pytest.raises(StructureError, match="125 atoms/Å³, denser than"):
+        si.evaluate(np.zeros((1, 3)), [14], np.eye(3) * 0.2, True)
     # a slab of 0.3 x 0.3 Å²: not a density, but ~500 images per atom within 3.8 Å
     # and 40 atoms -> ~20,000 neighbours each
     rng = np.random.default_rng(0)
@@ -350,3 +352,22 @@ def test_command_line_prints_one_line_for_every_refusal(sw_file, tmp_path, capsy
     garbage.write_bytes(b"\x89HDF\r\n" + os.urandom(200))
     assert main(["info", str(garbage)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ export
+def test_n2p2_export_refuses_a_repulsion_it_cannot_express(si, tmp_path):
+    from ase_nnp import InteropError
+    from ase_nnp.interop import write_n2p2
+    with pytest.raises(InteropError, match="ZBL repulsion, which n2p2's input.nn cannot express"):
+        write_n2p2(si, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_prints_the_lammps_lines_that_add_the_repulsion(tmp_path, capsys):
+    assert main(["export", SHIPPED, str(tmp_path / "si")]) == 0
+    out = capsys.readouterr().out
+    rep = load(SHIPPED).repulsion
+    assert (f"pair_style hybrid/overlay hdnnp 3.8 dir \"{tmp_path / 'si'}\"" in out
+            and f"zbl {float(rep.inner[0, 0])!r} {float(rep.outer[0, 0])!r}" in out)
+    assert "pair_coeff * * hdnnp Si" in out and "pair_coeff 1 1 zbl 14.0 14.0" in out
+    assert "not in the n2p2 files" in out

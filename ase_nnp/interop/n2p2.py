@@ -429,15 +429,24 @@ def _g(x):
     return repr(float(x))
 
 
-def write_n2p2(potential, directory, normalization=None):
+def write_n2p2(potential, directory, normalization=None, without_repulsion=False):
     """Write ``potential`` as an n2p2 directory (input.nn, scaling.data, weights.ZZZ.data).
 
     ``normalization=(mean_energy, conv_energy, conv_length)`` writes n2p2's normalisation
     header and folds it into the output layers; by default none is written and the
     networks are written exactly. Raises :class:`InteropError` for what n2p2 cannot
     express: another descriptor family, several cutoff types, per-element scaling modes or
-    topologies, activations other than l, t, s, p, or a non-linear output.
+    topologies, activations other than l, t, s, p, or a non-linear output — and a
+    short-range repulsion, unless ``without_repulsion`` says to write the networks alone
+    (LAMMPS then adds the repulsion back: :func:`ase_nnp.interop.lammps.pair_lines`).
     """
+    if potential.repulsion is not None and not without_repulsion:
+        raise InteropError(
+            f"the potential carries a {potential.repulsion.kind.upper()} repulsion, which "
+            "n2p2's input.nn cannot express (nnp-predict and RuNNer would silently miss it); "
+            "for LAMMPS, write the networks alone with without_repulsion=True and add the "
+            "repulsion with pair_style hybrid/overlay hdnnp ... zbl (the lines of "
+            "ase_nnp.interop.lammps.pair_lines, which `ase-nnp export` prints)")
     sf = potential.descriptor
     if not isinstance(sf, SymmetryFunctions):
         raise InteropError(f"n2p2 has no {sf.kind} descriptors; only symmetry functions can "

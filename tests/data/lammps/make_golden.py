@@ -15,7 +15,11 @@ Writes, in this folder:
   header and the step-0 row: ``pe`` and ``compute pressure NULL virial``, ``%.17g``).
 
 Cases (``CASES``): for each potential a periodic triclinic cell smaller than twice the
-cutoff and a rattled 512-atom diamond cell (for Si-O every eighth site is O). Cells are
+cutoff and a rattled 512-atom diamond cell (for Si-O every eighth site is O). The ``*_zbl``
+cases add a ZBL repulsion (``ZBL``) with ``pair_style hybrid/overlay hdnnp ... zbl ...`` (the
+lines of ``ase_nnp.interop.lammps.pair_lines``), on cells with pairs inside and in the
+switching region of every element pair; for Si-O each element pair has its own distances,
+so three ``zbl`` sub-styles. Cells are
 built in LAMMPS' restricted triclinic form (a along x, b in the xy plane), so the same
 numbers are the ASE cell rows and no rotation is involved. ``tests/test_lammps_golden.py``
 evaluates the dumped positions with ase-nnp and compares.
@@ -91,7 +95,30 @@ CASES = {
         [[0.05, 0.1, 0.0], [0.5, 0.45, 0.1], [0.3, 0.8, 0.55], [0.8, 0.3, 0.6],
          [0.55, 0.05, 0.35], [0.1, 0.6, 0.8]], ["Si", "Si", "Si", "Si", "O", "O"], 0.05, 4)),
     "sio_512": ("sio", lambda: diamond512(5.431, 0.1, 5, o_every=8)),
+    # Si-Si pairs at 0.7 Å (inside r_1), 1.3 and 1.75 Å (switching region)
+    "si_zbl8": ("si_zbl", lambda: pushed(CASES["si_tric8"][1], [(0, 4, 0.7), (1, 5, 1.3),
+                                                                (2, 6, 1.75)])),
+    # Si-Si 1.2 and 1.8 Å, Si-O 0.6 and 1.2 Å, O-O 1.0 Å
+    "sio_zbl6": ("sio_zbl", lambda: pushed(CASES["sio_tric6"][1], [(0, 1, 1.2), (2, 3, 1.8),
+                                                                  (0, 4, 0.6), (2, 5, 1.2),
+                                                                  (4, 5, 1.0)])),
 }
+
+
+def pushed(base, moves):
+    """A structure of ``base`` with atom j put at distance d from atom i along (j - i):
+    moves = [(i, j, d), ...]; wrapped into the cell."""
+    symbols, pos, cell = base()
+    pos = pos.copy()
+    for i, j, d in moves:
+        u = pos[j] - pos[i]
+        pos[j] = pos[i] + d * u / np.linalg.norm(u)
+    return symbols, _wrap(pos @ np.linalg.inv(cell), cell), cell
+
+
+#: potential: (inner, outer) per element pair in the potential's element order (Å)
+ZBL = {"si_zbl": ([[0.95]], [[1.9]]),
+       "sio_zbl": ([[1.0, 0.7], [0.7, 0.55]], [[2.0, 1.5], [1.5, 1.25]])}
 
 
 def type_order(elements):
@@ -124,8 +151,7 @@ boundary        p p p
 atom_style      atomic
 atom_modify     map array
 read_data       {case}.data
-pair_style      hdnnp {cutoff} dir "{pot}" showew no showewsum 0 resetew no maxew 1000000000 cflength 1.0 cfenergy 1.0
-pair_coeff      * * {elements}
+{pair}
 compute         pv all pressure NULL virial
 thermo_style    custom step pe c_pv[1] c_pv[2] c_pv[3] c_pv[4] c_pv[5] c_pv[6] vol
 thermo_modify   format float %.17g
@@ -164,8 +190,10 @@ def run_case(lmp, case, pot_dir):
 def main():
     import importlib.util
 
-    from ase_nnp import load
+    from ase_nnp import Potential, load
     from ase_nnp.interop import write_n2p2
+    from ase_nnp.interop.lammps import pair_lines
+    from ase_nnp.repulsion import ZBLRepulsion
     spec = importlib.util.spec_from_file_location(
         "n2p2_make_golden", os.path.join(HERE, "..", "n2p2", "make_golden.py"))
     n2p2_golden = importlib.util.module_from_spec(spec)
@@ -180,18 +208,28 @@ def main():
     pots = {"si": load(args.si_model),
             "sio": potential("sio", SIO["elements"], SIO["ctype"], SIO["alpha"], SIO["mode"],
                              SIO["srange"], SIO["acts"], SIO["seed"])}
+    for name, (inner, outer) in ZBL.items():
+        net = pots[name[:-4]]
+        pots[name] = Potential(net.elements, net.descriptor, networks=net.networks,
+                               scalings=net.scalings, energy_offsets=net.energy_offsets,
+                               repulsion=ZBLRepulsion(net.elements, inner, outer))
     for name, pot in pots.items():
+        if name in ZBL:
+            continue                 # the networks of si/ or sio/, the repulsion in the deck
         if os.path.isdir(os.path.join(HERE, name)):
             shutil.rmtree(os.path.join(HERE, name))
-        write_n2p2(pot, os.path.join(HERE, name))
+        write_n2p2(pot, os.path.join(HERE, name), without_repulsion=True)
     for case, (pname, make) in CASES.items():
         pot = pots[pname]
         symbols, pos, cell = make()
         write_data(os.path.join(HERE, case + ".data"), symbols, pos, cell, pot.elements)
+        pot_dir = pname[:-4] if pname in ZBL else pname
+        lines = pair_lines(pot, pot_dir, hdnnp_options="showew no showewsum 0 resetew no "
+                           "maxew 1000000000 cflength 1.0 cfenergy 1.0")
         with open(os.path.join(HERE, case + ".in"), "w") as fh:
-            fh.write(DECK.format(case=case, cutoff=repr(float(pot.cutoff)), pot=pname,
-                                 elements=" ".join(type_order(pot.elements))))
-        version = run_case(lmp, case, pname)
+            fh.write(DECK.format(case=case, pair="\n".join(
+                f"{w.split()[0]:15s} {w.split(' ', 1)[1]}" for w in lines)))
+        version = run_case(lmp, case, pot_dir)
         print(f"{case}: {len(symbols)} atoms, potential {pname}, {version}, "
               f"pe {read_thermo(os.path.join(HERE, case + '.thermo'))['PotEng']!r}")
 

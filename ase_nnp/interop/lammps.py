@@ -1,0 +1,43 @@
+"""The LAMMPS lines that run an exported potential (``units metal``).
+
+The networks go through n2p2's files and LAMMPS' ``pair_style hdnnp`` (package
+ML-HDNNP). A ZBL repulsion (:mod:`ase_nnp.repulsion`) is LAMMPS' own ``pair_style
+zbl`` — the same function and the same switching — overlaid on it::
+
+    pair_style hybrid/overlay hdnnp <r_c> dir "<dir>" ... zbl <r_1> <r_c,zbl>
+    pair_coeff * * hdnnp Si O
+    pair_coeff 1 1 zbl 14.0 14.0
+    pair_coeff 1 2 zbl 14.0 8.0          (types numbered by atomic number)
+
+LAMMPS' zbl has one inner and outer distance per sub-style, so element pairs
+with different distances get one ``zbl`` sub-style each (``zbl 1``, ``zbl 2``, …
+in their pair_coeff lines).
+"""
+
+from ..elements import ATOMIC_NUMBERS
+
+
+def pair_lines(potential, directory, hdnnp_options="showew no showewsum 1000 resetew no "
+               "maxew 100000 cflength 1.0 cfenergy 1.0"):
+    """[pair_style, pair_coeff, ...] for ``potential`` exported (networks) to ``directory``;
+    LAMMPS types 1, 2, … are the elements by atomic number."""
+    by_z = sorted(potential.elements, key=ATOMIC_NUMBERS.get)
+    # repr: the shortest text of the exact cutoff; a rounded-down one stops LAMMPS
+    # ("Inconsistent cutoff radius")
+    hdnnp = f'hdnnp {float(potential.cutoff)!r} dir "{directory}" {hdnnp_options}'
+    rep = potential.repulsion
+    if rep is None:
+        return [f"pair_style {hdnnp}", f"pair_coeff * * {' '.join(by_z)}"]
+    styles = rep.lammps_styles()
+    subs = " ".join(f"zbl {r1!r} {rc!r}" for r1, rc, _ in styles)
+    lines = [f"pair_style hybrid/overlay {hdnnp} {subs}", f"pair_coeff * * hdnnp {' '.join(by_z)}"]
+    for k, (_, _, pairs) in enumerate(styles, start=1):
+        tag = "zbl" if len(styles) == 1 else f"zbl {k}"
+        for a, b in pairs:
+            ea, eb = rep.elements[a], rep.elements[b]
+            ta, tb = by_z.index(ea) + 1, by_z.index(eb) + 1
+            if ta > tb:
+                ta, tb, ea, eb = tb, ta, eb, ea
+            lines.append(f"pair_coeff {ta} {tb} {tag} {float(ATOMIC_NUMBERS[ea])!r} "
+                         f"{float(ATOMIC_NUMBERS[eb])!r}")
+    return lines
