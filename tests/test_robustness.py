@@ -371,3 +371,37 @@ def test_export_prints_the_lammps_lines_that_add_the_repulsion(tmp_path, capsys)
             and f"zbl {float(rep.inner[0, 0])!r} {float(rep.outer[0, 0])!r}" in out)
     assert "pair_coeff * * hdnnp Si" in out and "pair_coeff 1 1 zbl 14.0 14.0" in out
     assert "not in the n2p2 files" in out
+
+
+def test_repulsion_is_a_baseline_the_networks_learn_on_top_of(sw_file, tmp_path):
+    """With the ZBL switched off beyond the nearest neighbours (2.4 Å) it is far from zero on
+    the data; the trainer fits the networks to reference - ZBL, and the saved potential adds
+    it back: its errors through the calculator are the trainer's own RMSEs."""
+    from ase.io import read
+    from ase_nnp.training.baseline import min_pair_distances
+    from ase_nnp.training.dataset import read as read_refs
+    result = train(**dict(SMALL, train=sw_file, model=str(tmp_path / "z.nnp"), max_epochs=3,
+                          validation_fraction=0.0, repulsion="zbl", repulsion_outer=2.4,
+                          log=None))
+    pot = load(tmp_path / "z.nnp")
+    np.testing.assert_array_equal(pot.repulsion.outer, [[2.4]])
+    np.testing.assert_array_equal(pot.repulsion.inner, [[1.2]])
+    refs = read_refs(sw_file)
+    np.testing.assert_array_equal(pot.min_distances, min_pair_distances(refs, ["Si"], 4.0))
+    de, df = [], []
+    for atoms in read(sw_file, ":"):
+        e_ref, f_ref = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = NNPCalculator(pot)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            de.append((atoms.get_potential_energy() - e_ref) / len(atoms))
+            df.append((atoms.get_forces() - f_ref).ravel())
+    rmse_e = 1000 * np.sqrt(np.mean(np.square(de)))
+    rmse_f = np.sqrt(np.mean(np.square(np.concatenate(df))))
+    assert abs(rmse_e - result.train_errors["energy"]) < 1e-6 * rmse_e
+    assert abs(rmse_f - result.train_errors["forces"]) < 1e-6 * rmse_f
+    # the baseline is far from zero on these structures (nearest neighbours inside 2.4 Å)
+    a = read(sw_file, 0)
+    nl = build(a.positions, a.cell[:], a.pbc, 2.4)
+    e_zbl = pot.repulsion.energies_and_pair_gradients(nl, np.zeros(len(a), dtype=np.int64))[0]
+    assert e_zbl.sum() / len(a) > 0.01          # eV/atom, against RMSEs of meV/atom
