@@ -3,7 +3,8 @@
 Properties: energy, free_energy (= energy: the potential has no electronic
 entropy), forces, per-atom energies, and for systems periodic in all three
 directions stress and per-atom stresses (Voigt order xx, yy, zz, yz, xz, xy,
-ASE's sign; the per-atom stresses sum to the stress). The physics lives in
+ASE's sign; the per-atom stresses sum to the stress). A request for the energy
+alone runs no backward pass. The physics lives in
 :class:`ase_nnp.Potential`; this module only translates.
 
 Threads
@@ -57,14 +58,19 @@ class NNPCalculator(Calculator):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
                 "a slab or molecule has no well-defined volume")
+        # energy alone (ase.eos, Monte Carlo) needs no backward pass; once the pair gradients
+        # are there, forces and (periodic) stresses cost one gather each, so both come along
+        gradients = bool({"forces", "stress", "stresses"} & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
-                                      atoms.pbc, forces=True, stress=periodic)
+                                      atoms.pbc, forces=gradients, stress=gradients and periodic)
         self.results = {
             "energy": res.energy,
             "free_energy": res.energy,
             "energies": res.energies,
-            "forces": res.forces,
         }
+        if not gradients:
+            return
+        self.results["forces"] = res.forces
         if periodic:
             self.results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
             self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)

@@ -170,7 +170,9 @@ def _import(args):
 
 
 def main(argv=None):
+    from . import __version__
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
+    ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="describe a .nnp model file")
     p.add_argument("model")
@@ -207,6 +209,11 @@ def main(argv=None):
     from .errors import NNPError
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (``ase-nnp train --show-config | head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (NNPError, OSError, ValueError) as err:
         # every refusal of this package, a file that cannot be read or written, a bad value:
         # one line and status 2, never a traceback (ASE_NNP_DEBUG=1 shows it)

@@ -405,3 +405,39 @@ def test_repulsion_is_a_baseline_the_networks_learn_on_top_of(sw_file, tmp_path)
     nl = build(a.positions, a.cell[:], a.pbc, 2.4)
     e_zbl = pot.repulsion.energies_and_pair_gradients(nl, np.zeros(len(a), dtype=np.int64))[0]
     assert e_zbl.sum() / len(a) > 0.01          # eV/atom, against RMSEs of meV/atom
+
+
+def test_a_key_in_the_wrong_section_names_its_section(tmp_path):
+    bad = tmp_path / "w.toml"
+    bad.write_text('[data]\ntrain = ["x.extxyz"]\n[loss]\ncutoff = 3.0\n')
+    from ase_nnp.training.config import TrainingConfig
+    with pytest.raises(ConfigError, match=r"'cutoff' belongs in \[descriptor\], not in \[loss\]"):
+        TrainingConfig.from_toml(bad)
+
+
+def test_version_and_a_closed_pipe(capsys):
+    import subprocess
+    import sys
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("ase-nnp ")
+    run = subprocess.run(f"{sys.executable} -m ase_nnp.cli train --show-config | head -1",
+                         shell=True, capture_output=True, text=True)
+    assert run.stdout == "[data]\n" and "Error" not in run.stderr
+
+
+def test_energy_alone_runs_no_backward_pass(si, monkeypatch):
+    from ase_nnp import engine
+    atoms = bulk("Si", "diamond", 5.43, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    atoms.calc = NNPCalculator(si)
+    calls = []
+    real = engine.energies_and_pair_gradients
+    monkeypatch.setattr(engine, "energies_and_pair_gradients",
+                        lambda *a: calls.append(1) or real(*a))
+    e = atoms.get_potential_energy()
+    assert not calls and "forces" not in atoms.calc.results
+    f = atoms.get_forces()
+    assert calls == [1] and abs(atoms.get_potential_energy() - e) < 1e-12
+    assert atoms.get_stress() is not None and calls == [1]       # came with the forces
+    assert np.abs(f).max() > 0

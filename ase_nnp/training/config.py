@@ -288,6 +288,10 @@ class TrainingConfig:
                 raise ConfigError(f"{path}: {section} must be a [section] table")
             for key, value in keys.items():
                 if key not in SCHEMA[section]:
+                    home = section_of(key)
+                    if home is not None:
+                        raise ConfigError(f"{path}: {key!r} belongs in [{home}], not in "
+                                          f"[{section}]")
                     raise ConfigError(f"{path}: unknown key {key!r} in [{section}]; valid keys "
                                       f"there: {', '.join(SCHEMA[section])}")
                 flat[key] = value
