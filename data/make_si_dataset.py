@@ -4,7 +4,7 @@
     python data/make_si_dataset.py --only test  # one of them (run both at once on 2 cores)
 
 Ground truth: matscipy's Stillinger–Weber calculator with the original
-parameters (Stillinger & Weber, PRB 31, 5262 (1985); paper 002 uses it the
+parameters (Stillinger & Weber, PRB 31, 5262 (1985); Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019) use it the
 same way). Every structure carries energy, forces, per-atom energies and, when
 periodic in all directions, the stress (ASE units and sign), plus
 ``config_type`` naming the recipe it came from.

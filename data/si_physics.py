@@ -2,7 +2,7 @@
 
     python data/si_physics.py                  # full table, NVE MD included (a few minutes)
     python data/si_physics.py --quick          # without the 10 ps NVE run
-    python data/si_physics.py --update-readme  # also rewrite the table in README.md
+    python data/si_physics.py --update-readme  # also rewrite the table in docs/si-potential.md
 
 Every number is computed the same way for both calculators:
 
@@ -36,7 +36,7 @@ from ase_nnp.training.reference import stillinger_weber_si as stillinger_weber
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 STRAIN = 0.002
-#: SW literature values (paper 002 Table II: B; Stillinger–Weber elastic constants)
+#: SW literature values (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019), Table II: B; Stillinger–Weber elastic constants)
 LITERATURE = {"B": 101.4, "C11": 151.4, "C12": 76.4, "C44": 56.4}
 
 
@@ -163,7 +163,7 @@ def table(rows, extra):
     return "\n".join(lines)
 
 
-def update_readme(text, path=os.path.join(HERE, "..", "README.md")):
+def update_readme(text, path=os.path.join(HERE, "..", "docs", "si-potential.md")):
     with open(path) as fh:
         readme = fh.read()
     start, end = "<!-- si-physics-table -->", "<!-- /si-physics-table -->"

@@ -8,7 +8,7 @@ Stillinger–Weber Si, 64-atom cells, Langevin NVT at 300, 600, 1000 and 1500 K
 trajectory and an independent test trajectory (other seed); for each family
 two descriptor lengths of about 16 and 25 values:
 
-* spherical Bessel (paper 002) n_max = l_max = 3 (16 values) and 4 (25);
+* spherical Bessel (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)) n_max = l_max = 3 (16 values) and 4 (25);
 * symmetry functions of the same lengths: 4 radial (Imbalzano shifted grid) + 12
   wide angular (Gastegger centred grid, 2 radii x ζ 1,2,4 x λ ±1) = 16, and
   7 radial + 18 angular (3 radii) = 25.

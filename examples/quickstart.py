@@ -1,6 +1,6 @@
 """Quickstart: the engine end to end on the paper-000 Si setup.
 
-This builds paper 000's 26-function, 26-30-30-1 tanh potential with *random*
+This builds the 26-function, 26-30-30-1 tanh potential with *random*
 weights (for silicon itself use the trained ``data/si.nnp``, see
 ``examples/eos_si.py``): the numbers are those of an untrained network. What it
 shows is the machinery: a ``.nnp`` file written and read, an ASE calculator with

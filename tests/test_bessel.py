@@ -1,4 +1,4 @@
-"""Spherical-Bessel descriptors (paper 002) against the paper's formulas, written
+"""Spherical-Bessel descriptors (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)) against the paper's formulas, written
 here independently with scipy.special (spherical_jn, sph_harm_y) and quadrature."""
 import numpy as np
 import pytest
@@ -91,7 +91,7 @@ def real_y(l, m, theta, phi):
 
 
 def reference_power_spectrum(atoms, rc, n_max, l_max, elements, mode, weights=None):
-    """p_nl = Σ_m c*_nlm c_nlm with complex c_nlm = Σ_j w_j g_nl(r_ij) Y*_lm (paper 002)."""
+    """p_nl = Σ_m c*_nlm c_nlm with complex c_nlm = Σ_j w_j g_nl(r_ij) Y*_lm (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019))."""
     from ase.neighborlist import neighbor_list
     i, D = neighbor_list("iD", atoms, rc)
     r = np.linalg.norm(D, axis=1)

@@ -16,7 +16,7 @@ from conftest import sensitive_potential
 
 
 def test_public_api_as_documented(tmp_path):
-    """The snippet of the README / issue, as written."""
+    """The snippet of the README, as written."""
     atoms = bulk("SiO", "rocksalt", a=4.2).repeat(2)
     atoms.rattle(0.05, seed=0)
     sf = SymmetryFunctions(elements=["Si", "O"], cutoff=6.5, cutoff_function="cos", alpha=0.0)

@@ -150,21 +150,26 @@ def _dimer_in_bulk(d):
 
 
 def test_shipped_potential_resists_collapse(si):
-    """Pushing one atom onto its neighbour costs energy at every distance, and the
-    force pushes it back; the network alone was flat below its training range."""
+    """Pushing one atom onto its neighbour costs energy at every distance from the crystal's
+    2.35 Å down to 0.3 Å (scanned every 0.01 Å: no spike, no well), the force pushes it
+    back, and below the training range (1.90 Å) a warning says so."""
     assert si.repulsion is not None and si.min_distances is not None
-    distances = [0.3, 0.6, 0.9, 1.2, 1.5, 1.8]
+    distances = np.arange(0.30, 2.355, 0.01)
+    calc = NNPCalculator(si)
     energies, radial = [], []
     for d in distances:
         atoms = _dimer_in_bulk(d)
-        atoms.calc = NNPCalculator(si)
-        with pytest.warns(ExtrapolationWarning, match="closer than any Si-Si pair"):
+        atoms.calc = calc
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", ExtrapolationWarning)
             energies.append(atoms.get_potential_energy())
+        assert (d < si.min_distances[0, 0]) == any(
+            "closer than any Si-Si pair" in str(w.message) for w in seen), d
         u = atoms.positions[1] - atoms.positions[0]
         radial.append(atoms.get_forces()[1] @ u / np.linalg.norm(u))
     assert np.all(np.diff(energies) < 0)          # closer is always dearer
-    assert np.all(np.array(radial) > 0)           # and pushed apart
-    assert energies[0] - energies[-1] > 100.0     # eV: ZBL at 0.3 Å
+    assert np.all(np.array(radial)[:-1] > 0)      # and pushed apart (2.35 Å: at rest)
+    assert energies[0] - energies[-1] > 1000.0    # eV: ZBL at 0.3 Å
 
 
 def test_potential_without_repulsion_warns_below_training_range(si):

@@ -1,6 +1,6 @@
 """The shipped data/si.nnp: loads, was trained by this package, and is Stillinger–Weber silicon.
 
-The issue's targets, measured the way data/si_physics.py measures them (its functions,
+The targets of the shipped potential, measured the way data/si_physics.py measures them (its functions,
 imported from data/); the 10 ps NVE run stays in that script (minutes).
 """
 import importlib.util

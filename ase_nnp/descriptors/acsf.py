@@ -172,7 +172,7 @@ class SymmetryFunctions(PairDescriptor):
 
     def add_radial_grid(self, n, kind="centered", center=None, neighbor=None, cutoff=None,
                         cutoff_function=None, alpha=None):
-        """Radial functions on Imbalzano et al.'s grid (paper 003, Eqs. 8-10);
+        """Radial functions on Imbalzano et al.'s grid (J. Chem. Phys. 148, 241730 (2018));
         see :mod:`ase_nnp.descriptors.grids`."""
         rc = self.default_cutoff if cutoff is None else cutoff
         for eta, rs in grids.radial_grid(n, rc, kind):
@@ -182,7 +182,7 @@ class SymmetryFunctions(PairDescriptor):
     def add_angular_grid(self, n, r_low, zetas=(1, 2, 4), lambdas=(-1, 1), kind="centered",
                          angular="narrow", center=None, neighbors=None, cutoff=None,
                          cutoff_function=None, alpha=None):
-        """Angular functions on Gastegger et al.'s grid (paper 003, Eqs. 11-14)
+        """Angular functions on Gastegger et al.'s grid (J. Chem. Phys. 148, 241709 (2018))
         for every ζ in ``zetas`` and λ in ``lambdas``."""
         rc = self.default_cutoff if cutoff is None else cutoff
         for eta, rs in grids.angular_grid(n, r_low, rc, kind):

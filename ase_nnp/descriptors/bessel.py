@@ -1,4 +1,4 @@
-r"""Spherical-Bessel descriptors (Kocer, Mason and Erturk, paper 002).
+r"""Spherical-Bessel descriptors (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)).
 
 The neighbour density of atom i, ρ_i(r) = Σ_j w_j δ(r - D_ij), is expanded on
 the ball of radius r_c in the orthonormal radial basis g_nl
@@ -56,7 +56,7 @@ MODES = {"channels": 0, "weighted": 1}
 
 
 class SphericalBessel(PairDescriptor):
-    """Spherical-Bessel power spectrum of paper 002.
+    """Spherical-Bessel power spectrum of Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
-r"""Orthonormal radial basis of spherical Bessel functions on the ball (Kocer et al., paper 002).
+r"""Orthonormal radial basis of spherical Bessel functions on the ball (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)).
 
 For each l and n = 0 .. n_max, with u_{nl} the (n+1)-th positive root of the
-spherical Bessel function j_l (u_{n0} = (n+1)π) and r_c the cutoff (paper 002, Eq. 2)::
+spherical Bessel function j_l (u_{n0} = (n+1)π) and r_c the cutoff (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019), Eq. 2)::
 
     f_nl(r) = c_nl [ u_{n+1,l}/j_{l+1}(u_nl) · j_l(r u_nl/r_c)
                      - u_nl/j_{l+1}(u_{n+1,l}) · j_l(r u_{n+1,l}/r_c) ],

@@ -1,4 +1,4 @@
-r"""Systematic parameter grids for symmetry functions (paper 003, Eqs. 8-14).
+r"""Systematic parameter grids for symmetry functions (Imbalzano et al. 2018, Gastegger et al. 2018).
 
 Radial, after Imbalzano et al. (J. Chem. Phys. 148, 241730 (2018)), with n
 intervals and cutoff r_c:

@@ -11,7 +11,7 @@ SI_LAMBDAS = (-1, 1)
 
 
 def reference_si_descriptor(cutoff=6.5):
-    """The 26-function Si set of paper 000 (cosine cutoff, r_c = 6.5 Å):
+    """The 26-function Si set of Yoo et al., Phys. Rev. Materials 3, 093802 (2019) (cosine cutoff, r_c = 6.5 Å):
     columns 0-7 radial (η ascending), 8-25 narrow angular in the order
     η (outer), ζ, λ (inner)."""
     sf = SymmetryFunctions(["Si"], cutoff=cutoff, cutoff_function="cos")

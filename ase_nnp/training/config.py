@@ -30,7 +30,7 @@ SCHEMA = {
                   "<model>.cache.h5, '' = no cache, or a path"),
     },
     "descriptor": {
-        "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (paper 000's 26 "
+        "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (Yoo et al. 2019's 26 "
                    "functions at 6.5 Å, Si only)"),
         "family": ("symmetry_functions", str, "'symmetry_functions' (the cutoff_* to lambdas "
                    "keys) or 'spherical_bessel' (Kocer et al.: the cutoff, n_max, l_max and "

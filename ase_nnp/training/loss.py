@@ -1,6 +1,6 @@
 r"""The training loss over energies, forces and stresses, and its exact gradient.
 
-For frames f with N_f atoms (paper 004, Eq. 3 form: a weighted sum of mean
+For frames f with N_f atoms (Watanabe et al., J. Phys.: Energy 3, 012003 (2021), Eq. 3 form: a weighted sum of mean
 squared errors; frames without forces or stress are masked out of those terms,
 never filled with zeros):
 

@@ -4,7 +4,7 @@ Both keep their whole state in plain arrays (``state()`` / ``from_state()``), so
 a checkpoint restores them exactly and a resumed run continues bit for bit as if
 it had never stopped.
 
-* ``LBFGS``: full-batch limited-memory BFGS (paper 000). Direction
+* ``LBFGS``: full-batch limited-memory BFGS (as in Yoo et al., Phys. Rev. Materials 3, 093802 (2019)). Direction
   p = -H g from the two-loop recursion over the last ``memory`` pairs
   s_k = θ_{k+1} - θ_k, y_k = g_{k+1} - g_k with H_0 = (sᵀy / yᵀy) I; step
   length from scipy's strong-Wolfe line search
