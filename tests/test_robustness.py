@@ -163,10 +163,10 @@ def test_shipped_potential_resists_collapse(si):
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always", ExtrapolationWarning)
             energies.append(atoms.get_potential_energy())
+            u = atoms.positions[1] - atoms.positions[0]
+            radial.append(atoms.get_forces()[1] @ u / np.linalg.norm(u))
         assert (d < si.min_distances[0, 0]) == any(
             "closer than any Si-Si pair" in str(w.message) for w in seen), d
-        u = atoms.positions[1] - atoms.positions[0]
-        radial.append(atoms.get_forces()[1] @ u / np.linalg.norm(u))
     assert np.all(np.diff(energies) < 0)          # closer is always dearer
     assert np.all(np.array(radial)[:-1] > 0)      # and pushed apart (2.35 Å: at rest)
     assert energies[0] - energies[-1] > 1000.0    # eV: ZBL at 0.3 Å
