@@ -127,6 +127,7 @@ def main():
             ax.plot(ds, e, "o-", ms=3, label=name)
         ax.axvline(pot.min_distances[0, 0], color="k", lw=0.6, ls=":")
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0.0)
         ax.set_xlabel("Si-Si distance d (Å)")
         ax.set_ylabel("E(d) - E(2.35 Å) (eV)")
         ax.legend()

@@ -446,3 +446,17 @@ def test_energy_alone_runs_no_backward_pass(si, monkeypatch):
     assert calls == [1] and abs(atoms.get_potential_energy() - e) < 1e-12
     assert atoms.get_stress() is not None and calls == [1]       # came with the forces
     assert np.abs(f).max() > 0
+
+
+def test_trainer_warns_about_degenerate_descriptor_columns(sw_file, tmp_path):
+    """A shifted radial grid of 10 intervals at 4 Å puts functions at 0.4-1.0 Å, where the
+    data has no neighbours: named before fitting. With them left out: no warning."""
+    lines = []
+    opts = dict(SMALL, train=sw_file, model=str(tmp_path / "d.nnp"), max_epochs=1,
+                radial_grid="shifted", radial_n=10)
+    train(**dict(opts, log=lines.append))
+    warned = [ln for ln in lines if ln.startswith("warning: descriptor column")]
+    assert warned and "rs=0.4 " in warned[0] and "carries no information" in warned[0]
+    lines.clear()
+    train(**dict(opts, radial_r_low=1.8, log=lines.append))
+    assert not [ln for ln in lines if ln.startswith("warning: descriptor column")]

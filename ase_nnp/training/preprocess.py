@@ -8,11 +8,21 @@ one-element set). The networks then learn only the residual.
 Scaling: per element, min / max / mean / σ of every descriptor column over the
 training atoms (:class:`ase_nnp.scaling.Scaling`); stored in the model file and
 kept for extrapolation checks.
+
+Degenerate columns: a column that spans less than :data:`MIN_SPAN` over the
+training atoms carries no information, yet its scale factor (s_max − s_min)/span
+turns the smallest change outside the data into a large network input; one that
+never varies at all is dead. :func:`degenerate_columns` finds both, so the trainer
+can say so before fitting (typically a radial function centred where the data has
+no neighbours).
 """
 
 import numpy as np
 
 from ..scaling import Scaling
+
+#: a descriptor column spanning less than this over the training atoms is degenerate
+MIN_SPAN = 1e-4
 
 
 def fit_energy_offsets(potential, fs):
@@ -37,3 +47,15 @@ def fit_scaling(potential, fs, mode="scale_center", smin=-1.0, smax=1.0):
                              "add structures containing it or drop it from the potential")
         potential.scalings[e] = Scaling.from_data(data, mode, smin, smax)
     return potential.scalings
+
+
+def degenerate_columns(potential):
+    """[(element, column, label, min, max)] of the columns whose training span is below
+    :data:`MIN_SPAN` (zero included), from the fitted scalings."""
+    out = []
+    for e in potential.elements:
+        sc = potential.scalings[e]
+        labels = potential.descriptor.feature_labels(e)
+        for k in np.flatnonzero(sc.gmax - sc.gmin < MIN_SPAN):
+            out.append((e, int(k), labels[k], float(sc.gmin[k]), float(sc.gmax[k])))
+    return out

@@ -38,7 +38,7 @@ from .baseline import min_pair_distances, subtract_baseline
 from .dataset import DatasetError, check_elements, check_weights, read, summarize
 from .loss import LossWeights, loss_and_gradient
 from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
-from .preprocess import fit_energy_offsets, fit_scaling
+from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -164,6 +164,12 @@ class Trainer:
                         min_distances=self.min_distances)
         fit_energy_offsets(pot, self.train_set)
         fit_scaling(pot, self.train_set, mode=cfg.scaling)
+        for e, k, label, lo, hi in degenerate_columns(pot):
+            self.log(f"warning: descriptor column {k} of {e} ({label}) spans only {lo:.3g} … "
+                     f"{hi:.3g} over the training atoms: it carries no information, and its "
+                     "scaling would blow up any structure outside the data; leave it out (e.g. "
+                     "radial_r_low for a shifted radial grid) or use functions where the data "
+                     "has neighbours")
         self.potential = pot
         self.pv = ParameterVector(pot)
 
