@@ -5,9 +5,10 @@
 
 The descriptor rows are those of data/si.nnp on data/si_sw_train.extxyz.gz, scaled per
 component to [-1, 1] over the training atoms, as GDF weighting uses them (Jeong et al.,
-J. Phys. Chem. C 122, 22790 (2018)); σ = 0.02. Rows: the kernel on one and on all Numba
-threads for growing n (one timed call each after a warm-up on a small set), and the
-machine's load average before the run.
+J. Phys. Chem. C 122, 22790 (2018)); σ = 0.02. Rows: the kernel for growing n on all
+Numba threads, and on one for the two smallest (one timed call each after a warm-up on a
+small set), and the machine's load average before the run. Measured on the 2-core machine
+(load 1.2): 78,049 atoms x 29 functions in 49.7 s on 2 threads (8.2 ns per pair).
 """
 
 import argparse
@@ -49,7 +50,8 @@ def main():
     sizes = [10_000] if args.quick else [10_000, 20_000, 40_000, len(G)]
     rows = []
     for n in sizes:
-        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        every = numba.config.NUMBA_NUM_THREADS
+        for threads in sorted({1, every}) if n <= 20_000 else [every]:
             numba.set_num_threads(threads)
             t = time.perf_counter()
             gdf_density(G[:n], 0.02)

@@ -20,9 +20,9 @@ sort the x_i, fit a straight line to the lowest 75 % against their rank, and tak
 its value at rank ⌊0.75 n⌋ - 1 — the level above which the density is sparse.
 
 :func:`gdf_density` is exact, O(n² D): a Numba kernel over tiles of the rows,
-parallel over the rows of G, with the distances of one row to a tile of columns
-accumulated component by component over a transposed, contiguous copy (the inner
-loop runs over columns and vectorises).
+parallel over blocks of rows; each tile of columns (a transposed, contiguous copy, so
+the inner loop runs over columns and vectorises) stays in cache while every row of the
+block is compared with it, and exp is skipped where it is exactly zero.
 """
 
 import math
@@ -32,6 +32,7 @@ from numba import njit, prange
 
 _TILE = 512      # columns whose distances are accumulated together
 _ROWS = 64       # rows per parallel block
+_EXP_UNDERFLOW = 746.0   # exp(-x) rounds to 0.0 for x > 745.14
 
 
 def gdf_density(G, sigma=0.02):
@@ -55,12 +56,15 @@ def _density(G, GT, scale, out):
     n_tiles = (n + _TILE - 1) // _TILE
     n_blocks = (n + _ROWS - 1) // _ROWS
     for blk in prange(n_blocks):
-        d2 = np.empty(_TILE)                     # one scratch row per block of rows
-        for i in range(blk * _ROWS, min(n, (blk + 1) * _ROWS)):
-            total = 0.0
-            for t in range(n_tiles):
-                j0 = t * _TILE
-                m = min(_TILE, n - j0)
+        i0 = blk * _ROWS
+        rows = min(_ROWS, n - i0)
+        d2 = np.empty(_TILE)                     # scratch of one block of rows
+        total = np.zeros(_ROWS)
+        for t in range(n_tiles):                 # a column tile stays in cache for all rows
+            j0 = t * _TILE
+            m = min(_TILE, n - j0)
+            for r in range(rows):
+                i = i0 + r
                 for q in range(m):
                     d2[q] = 0.0
                 for k in range(D):
@@ -69,9 +73,14 @@ def _density(G, GT, scale, out):
                     for q in range(m):
                         diff = row[j0 + q] - gik
                         d2[q] += diff * diff
+                s = 0.0
                 for q in range(m):
-                    total += math.exp(-scale * d2[q])
-            out[i] = total / n
+                    x = scale * d2[q]
+                    if x < _EXP_UNDERFLOW:       # exp(-x) is exactly 0.0 beyond
+                        s += math.exp(-x)
+                total[r] += s
+        for r in range(rows):
+            out[i0 + r] = total[r] / n
 
 
 def auto_c(x):
