@@ -135,8 +135,6 @@ def _train(args):
 
 
 def _export(args):
-    import os
-
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
     from .interop.lammps import pair_lines

@@ -45,13 +45,13 @@ from numba import njit
 from .elements import element_indices, normalize_elements
 from .errors import ExtrapolationWarning, StructureError
 from .neighbors import MIN_DISTANCE, build
+from .network import Network
+from .scaling import Scaling
 
 #: most atoms per Å³ a fully periodic cell may hold (diamond: 0.18, the densest solids
 #: ~0.3); a denser cell is a unit or size mistake, and every atom would have thousands of
 #: neighbours and millions of triplets
 MAX_DENSITY = 2.0
-from .network import Network
-from .scaling import Scaling
 
 
 @dataclass
@@ -173,15 +173,16 @@ class Potential:
             g = g + g_rep
         return E, g
 
-    def check_training_range(self, nl, species):
+    def check_training_range(self, nl, species, r_min=None):
         """Warn (ExtrapolationWarning) about the closest pair that is shorter than the
         shortest pair of its elements in the training data; return the number of such
-        pairs. Costs one pass over the pairs only when the closest pair is that short."""
+        pairs. ``r_min``: the shortest pair distance, when the caller has it. Costs one
+        pass over the pairs only when the closest pair is that short."""
         md = self.min_distances
         if md is None or not nl.n_pairs:
             return 0
         floor = np.nanmin(md) if np.any(~np.isnan(md)) else np.inf
-        if nl.r.min() >= floor:
+        if (nl.r.min() if r_min is None else r_min) >= floor:
             return 0
         a, b = species[nl.i], species[nl.j]
         limit = md[a, b]
@@ -215,12 +216,13 @@ class Potential:
                     f"ase_nnp.potential.MAX_DENSITY = {MAX_DENSITY:g} atoms/Å³ (diamond holds "
                     "0.18, the densest solids ~0.3): check the cell's size and units (Å)")
         nl = build(positions, cell, pbc, self.cutoff)
-        if nl.n_pairs and nl.r.min() < MIN_DISTANCE:
+        r_min = nl.r.min() if nl.n_pairs else np.inf
+        if r_min < MIN_DISTANCE:
             p = int(np.argmin(nl.r))
             raise StructureError(
                 f"atoms {nl.i[p]} and {nl.j[p]} overlap (distance {nl.r[p]:.3g} Å < "
                 f"{MIN_DISTANCE} Å); remove duplicated atoms or fix the structure")
-        self.check_training_range(nl, species)
+        self.check_training_range(nl, species, r_min)
         want_stress = stress and bool(pbc.all())
         if not (forces or want_stress):
             G = self.descriptor.forward(nl, species)

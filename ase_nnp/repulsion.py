@@ -106,9 +106,10 @@ class ZBLRepulsion:
         return cls(elements, inner_fraction * outer, outer)
 
     def _coefficients(self):
-        """Per element pair: k_q = d_q (Z_a^p + Z_b^p)/a0, Z_a Z_b e², r_1, r_c, A/3, B/4, C."""
+        """Per element pair: k_q = d_q (Z_a^p + Z_b^p)/a0 (q = 0..3), Z_a Z_b e², r_1, r_c,
+        A, B, C (module docstring)."""
         n = len(self.elements)
-        tab = np.zeros((n, n, 11))
+        tab = np.zeros((n, n, 10))
         for a in range(n):
             for b in range(n):
                 z1, z2 = self.z[a], self.z[b]
@@ -120,7 +121,7 @@ class ZBLRepulsion:
                 C = -fc + 0.5 * tc * fcp - tc * tc * fcpp / 12.0
                 k = (z1 ** ZBL_P + z2 ** ZBL_P) / ZBL_A0
                 tab[a, b, :4] = ZBL_D * k
-                tab[a, b, 4:] = (COULOMB * z1 * z2, r1, rc, A, B, C, 0.0)
+                tab[a, b, 4:] = (COULOMB * z1 * z2, r1, rc, A, B, C)
         return tab
 
     def pair_energy(self, r, a, b):

@@ -171,11 +171,11 @@ class SymmetryFunctions(PairDescriptor):
         return self
 
     def add_radial_grid(self, n, kind="centered", center=None, neighbor=None, cutoff=None,
-                        cutoff_function=None, alpha=None):
+                        cutoff_function=None, alpha=None, r_low=0.0):
         """Radial functions on Imbalzano et al.'s grid (J. Chem. Phys. 148, 241730 (2018));
         see :mod:`ase_nnp.descriptors.grids`."""
         rc = self.default_cutoff if cutoff is None else cutoff
-        for eta, rs in grids.radial_grid(n, rc, kind):
+        for eta, rs in grids.radial_grid(n, rc, kind, r_low):
             self.add_radial(eta, rs, center, neighbor, cutoff, cutoff_function, alpha)
         return self
 

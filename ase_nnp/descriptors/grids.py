@@ -6,7 +6,8 @@ intervals and cutoff r_c:
 * ``centered``: r_s = 0 and η_m = (n^(m/n) / r_c)² for m = 0..n  (n + 1 functions)
 * ``shifted``: the points x_m = r_c n^(-(n-m)/n), m = 0..n, run geometrically
   from r_c/n to r_c; function m = 0..n-1 sits at r_s = x_m with
-  η_m = 1 / (x_{m+1} - x_m)²  (n functions). Gaussians are narrow near the
+  η_m = 1 / (x_{m+1} - x_m)²  (n functions; with ``r_low`` > 0 those centred
+  below r_low, where data rarely has neighbours, are left out). Gaussians are narrow near the
   central atom and widen outward, as the paper's Fig. 2 shows; the printed
   Eq. 10 pairs the indices the other way round, which would make them narrow
   at r_c, so we follow the figure and the text.
@@ -23,8 +24,9 @@ import numpy as np
 from ..errors import DescriptorSpecError
 
 
-def radial_grid(n, cutoff, kind="centered"):
-    """List of (eta, rs) for Imbalzano's radial grid (see module docstring)."""
+def radial_grid(n, cutoff, kind="centered", r_low=0.0):
+    """List of (eta, rs) for Imbalzano's radial grid (see module docstring); ``r_low``
+    leaves out the shifted functions centred below it (the centered grid ignores it)."""
     n = int(n)
     if n < 1:
         raise DescriptorSpecError(f"radial grid needs n >= 1 intervals, got {n}")
@@ -35,7 +37,12 @@ def radial_grid(n, cutoff, kind="centered"):
         if n < 2:
             raise DescriptorSpecError("a shifted radial grid needs n >= 2")
         x = rc * n ** (-(n - np.arange(n + 1)) / n)
-        return [(1.0 / (x[m + 1] - x[m]) ** 2, float(x[m])) for m in range(n)]
+        kept = [(1.0 / (x[m + 1] - x[m]) ** 2, float(x[m])) for m in range(n) if x[m] >= r_low]
+        if not kept:
+            raise DescriptorSpecError(f"r_low = {r_low} leaves none of the {n} shifted radial "
+                                      f"functions (the outermost is centred at {x[n - 1]:.3g} "
+                                      "Å); lower it")
+        return kept
     raise DescriptorSpecError(f"radial grid kind must be 'centered' or 'shifted', got {kind!r}")
 
 

@@ -21,13 +21,13 @@ import dataclasses
 
 import numpy as np
 
+from ..elements import element_indices
 from ..neighbors import build
 from ..potential import atomic_stresses_from_pair_gradients, forces_from_pair_gradients
 
 
 def min_pair_distances(refs, elements, cutoff):
     """(n_el, n_el) smallest distance of each element pair in ``refs`` (Å; NaN: none seen)."""
-    from ..elements import element_indices
     n = len(elements)
     out = np.full((n, n), np.inf)
     for ref in refs:
@@ -43,11 +43,10 @@ def min_pair_distances(refs, elements, cutoff):
 
 def subtract_baseline(refs, baseline, elements):
     """References with the baseline's energy, forces, stress and per-atom energies removed."""
-    from ..elements import element_indices
+    cutoff = float(np.max(baseline.outer))
     out = []
     for ref in refs:
         a = ref.atoms
-        cutoff = float(np.max(baseline.outer))
         nl = build(a.positions, a.cell[:], a.pbc, cutoff)
         species = element_indices(a.numbers, elements, "training data")
         E_i, g = baseline.energies_and_pair_gradients(nl, species)

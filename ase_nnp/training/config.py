@@ -6,6 +6,7 @@ as plain keyword arguments. Relative paths in a TOML file are taken relative
 to the file's folder, so a config runs the same from anywhere.
 """
 
+import functools
 import json
 import math
 import os
@@ -124,8 +125,9 @@ def _number(lo=None, hi=None, lo_open=False, hi_open=False):
     return ok, "a number " + " and ".join(text)
 
 
+@functools.lru_cache(maxsize=None)
 def _value_rules():
-    """key -> (test, what is allowed) for scalar values, after the type check."""
+    """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
     from ..descriptors.cutoffs import CUTOFF_CODES
     from ..network import ACTIVATIONS
     from ..scaling import MODES
@@ -135,7 +137,8 @@ def _value_rules():
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
         "cutoff": _number(0, lo_open=True), "cutoff_alpha": _number(0, 1, hi_open=True),
-        "radial_n": _number(1), "angular_n": _number(2), "radial_r_low": _number(0), "angular_r_low": _number(0, lo_open=True),
+        "radial_n": _number(1), "angular_n": _number(2), "radial_r_low": _number(0),
+        "angular_r_low": _number(0, lo_open=True),
         "max_epochs": _number(1), "memory": _number(1), "batch_size": _number(1),
         "learning_rate": _number(0, lo_open=True), "lr_decay": _number(0, 1, lo_open=True),
         "cutoff_function": _choices(*CUTOFF_CODES), "activation": _choices(*ACTIVATIONS),

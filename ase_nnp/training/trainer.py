@@ -32,9 +32,9 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
+from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
-from .baseline import min_pair_distances, subtract_baseline
 from .dataset import DatasetError, check_elements, check_weights, read, summarize
 from .loss import LossWeights, loss_and_gradient
 from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
@@ -81,15 +81,10 @@ def build_descriptor(cfg, elements):
                           "'symmetry_functions' or 'spherical_bessel'")
     sf = SymmetryFunctions(elements, cutoff=cfg.cutoff, cutoff_function=cfg.cutoff_function,
                            alpha=cfg.cutoff_alpha)
-    from ..descriptors.grids import radial_grid
-    kept = [(eta, rs) for eta, rs in radial_grid(cfg.radial_n, cfg.cutoff, cfg.radial_grid)
-            if cfg.radial_grid != "shifted" or rs >= cfg.radial_r_low]
-    if not kept:
-        raise ConfigError(f"[descriptor] radial_r_low = {cfg.radial_r_low} leaves none of the "
-                          f"{cfg.radial_n} shifted radial functions (the outermost is centred "
-                          f"below it); lower it")
-    for eta, rs in kept:
-        sf.add_radial(eta, rs)
+    try:
+        sf.add_radial_grid(cfg.radial_n, cfg.radial_grid, r_low=cfg.radial_r_low)
+    except DescriptorSpecError as err:
+        raise ConfigError(f"[descriptor] radial_r_low: {err}") from None
     sf.add_angular_grid(cfg.angular_n, cfg.angular_r_low, zetas=tuple(cfg.zetas),
                         lambdas=tuple(cfg.lambdas), kind=cfg.angular_grid,
                         angular=cfg.angular_kind)
