@@ -22,6 +22,7 @@ backpropagation ∂E/∂h_{k-1} = (∂E/∂h_k ⊙ a_k'(z_k)) W_kᵀ.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -32,6 +33,29 @@ from .descriptors.acsf import SymmetryFunctions, atom_backward, atom_forward, ma
 _ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "softplus": 3,
                      "shifted_softplus": 4}
 _LN2 = math.log(2.0)
+
+
+class NetworkPack(NamedTuple):
+    """Every element's scaling and network as flat arrays, row k for element k.
+
+    Layer l of element k has ``sizes[k, l]`` inputs and ``sizes[k, l + 1]`` outputs,
+    activation code ``acts[k, l]``, weights ``wflat[w_off[k, l]:]`` (row-major, inputs
+    × outputs) and biases ``bflat[b_off[k, l]:]``; x = offset + factor ⊙ (G - shift);
+    ``e0`` the element's energy offset.
+    """
+    n_layers: np.ndarray
+    sizes: np.ndarray
+    acts: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    wflat: np.ndarray
+    bflat: np.ndarray
+    factor: np.ndarray
+    shift: np.ndarray
+    offset: np.ndarray
+    e0: np.ndarray
+    max_layers: int
+    max_width: int
 
 
 def pack_networks(potential):
@@ -71,8 +95,8 @@ def pack_networks(potential):
         shift[k, :nf] = sc.shift
         offset[k] = sc.offset
         e0[k] = potential.energy_offsets[e]
-    return (n_layers, sizes, acts, w_off, b_off, np.concatenate(ws), np.concatenate(bs),
-            factor, shift, offset, e0, max_layers, max_width)
+    return NetworkPack(n_layers, sizes, acts, w_off, b_off, np.concatenate(ws),
+                       np.concatenate(bs), factor, shift, offset, e0, max_layers, max_width)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -101,8 +125,10 @@ def _activate(code, z):
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_network(c, Gi, w, nets, H, S, grad, gin):
     """E_i = NN_c(x) + E⁰_c with x = offset + k ⊙ (G_i - G_0); writes w = ∂E_i/∂G_i."""
-    (n_layers, sizes, acts, w_off, b_off, wflat, bflat, factor, shift, offset, e0,
-     max_layers, max_width) = nets
+    n_layers, sizes, acts, w_off, b_off = (nets.n_layers, nets.sizes, nets.acts, nets.w_off,
+                                           nets.b_off)
+    wflat, bflat, factor, shift, offset, e0 = (nets.wflat, nets.bflat, nets.factor, nets.shift,
+                                               nets.offset, nets.e0)
     L = n_layers[c]
     n0 = sizes[c, 0]
     for a in range(n0):
@@ -144,25 +170,32 @@ def _atom_network(c, Gi, w, nets, H, S, grad, gin):
 @njit(cache=True, error_model="numpy")
 def _network_scratch(n_feat, nets):
     """Per-worker arrays of one atom's pass: G_i, w = ∂E_i/∂G_i, layer values, slopes."""
-    max_layers = nets[11]
-    max_width = nets[12]
+    max_layers = nets.max_layers
+    max_width = nets.max_width
     return (np.empty(n_feat), np.empty(n_feat), np.empty((max_layers + 1, max_width)),
             np.empty((max_layers, max_width)), np.empty(max_width), np.empty(max_width))
 
 
+@njit(cache=True, error_model="numpy")
+def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat, plan, nets):
+    """One block of atoms (every n_blocks-th from blk); a function of its own, not the
+    prange body, for the reason given in :mod:`ase_nnp.descriptors.acsf`."""
+    scr = make_scratch(max_pairs, plan, True)
+    Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        c = species[i]
+        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+        Gi[:] = 0.0
+        n_rec = atom_forward(c, nq, plan, scr, Gi, True)
+        E[i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
+        atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan, nets):
-    n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = make_scratch(max_pairs, plan, True)
-        Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
-        for i in range(blk, n_atoms, n_blocks):
-            c = species[i]
-            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-            Gi[:] = 0.0
-            n_rec = atom_forward(c, nq, plan, scr, Gi, True)
-            E[i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
-            atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g)
+        _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat, plan,
+                      nets)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

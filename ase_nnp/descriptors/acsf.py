@@ -45,6 +45,7 @@ in n2p2); functions sharing these share the per-pair cutoff values.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -292,6 +293,51 @@ class SymmetryFunctions(PairDescriptor):
                            n_blocks, plan, mode - 1)
 
 
+class Plan(NamedTuple):
+    """What the kernels read, built once per specification by :func:`_build_plan`.
+
+    Per function f: ``col`` (its column in the centre's row), ``eta``, ``rs``, ``group``
+    (its cutoff group). Per cutoff group: ``g_rc``, ``g_type``, ``g_alpha``. Radial
+    functions by (centre, neighbour) key c·nel + e: CSR ``rad_ptr``/``rad_ids``. Pair
+    parts a (cutoff group, η, r_s of the angular functions): ``pp_*``; triplet parts
+    (pair part, narrow?): ``tp_*``; angular powers (λ, ζ, 2^(1-ζ), ζ as an integer or -1):
+    ``co_*``. Angular lists by key (c·nel + e1)·nel + e2: their triplet parts
+    ``L_tp_*``, powers ``L_co_*``, the r_jk beyond which no function of the list
+    contributes (``L_skip_rc``, -1: none), and per function of the list (local part,
+    local power, column): ``ent_*``. ``max_tp``/``max_co``: the longest list's counts.
+    """
+    nel: int
+    col: np.ndarray
+    eta: np.ndarray
+    rs: np.ndarray
+    group: np.ndarray
+    g_rc: np.ndarray
+    g_type: np.ndarray
+    g_alpha: np.ndarray
+    rad_ptr: np.ndarray
+    rad_ids: np.ndarray
+    pp_group: np.ndarray
+    pp_eta: np.ndarray
+    pp_rs: np.ndarray
+    tp_pp: np.ndarray
+    tp_narrow: np.ndarray
+    co_lam: np.ndarray
+    co_zeta: np.ndarray
+    co_zint: np.ndarray
+    co_pref: np.ndarray
+    L_tp_ptr: np.ndarray
+    L_tp_ids: np.ndarray
+    L_co_ptr: np.ndarray
+    L_co_ids: np.ndarray
+    L_skip_rc: np.ndarray
+    ent_ptr: np.ndarray
+    ent_tp: np.ndarray
+    ent_co: np.ndarray
+    ent_col: np.ndarray
+    max_tp: int
+    max_co: int
+
+
 def _build_plan(rows, nel):
     """Flat arrays the kernel reads.
 
@@ -383,10 +429,10 @@ def _build_plan(rows, nel):
     ent_col = np.array([e[2] for e in flat], dtype=np.int64)
     max_tp = max((len(x) for x in L_tp), default=0)
     max_co = max((len(x) for x in L_co), default=0)
-    return (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-            pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-            L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-            ent_ptr, ent_tp, ent_co, ent_col, co_pref, max(max_tp, 1), max(max_co, 1))
+    return Plan(nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+                pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint, co_pref,
+                L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
+                ent_ptr, ent_tp, ent_co, ent_col, max(max_tp, 1), max(max_co, 1))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -412,33 +458,67 @@ def _angular_power(base, zeta, zint):
 # kernel of ase_nnp.engine, are loops over atoms of these pieces.
 # ---------------------------------------------------------------------------
 
+class Scratch(NamedTuple):
+    """One worker's arrays for the atom in hand (q: its pairs, n: its triplet records)."""
+    u: np.ndarray       # (max_pairs, 3) unit pair vectors D/r
+    r: np.ndarray       # (max_pairs,) pair distances
+    el: np.ndarray      # (max_pairs,) neighbour elements
+    fc: np.ndarray      # (n_groups, max_pairs) f_c(r) per cutoff group
+    dfc: np.ndarray     # (n_groups, max_pairs) f_c'(r)
+    R: np.ndarray       # (n_pair_parts, max_pairs) pair parts exp(-η (r - r_s)²) f_c(r)
+    dR: np.ndarray      # (n_pair_parts, max_pairs) their r-derivatives
+    geo: np.ndarray     # (cap, 2) per record: cos θ, r_jk
+    rq3: np.ndarray     # (cap, 3) per record: q1, q2, angular list key
+    rP: np.ndarray      # (cap, max_tp) triplet parts P
+    rP1: np.ndarray     # (cap, max_tp) ∂P/∂r_ij
+    rP2: np.ndarray     # (cap, max_tp) ∂P/∂r_ik
+    rPjk: np.ndarray    # (cap, max_tp) ∂P/∂r_jk
+    rA: np.ndarray      # (cap, max_co) 2^(1-ζ) (1 + λ cos θ)^ζ
+    rdA: np.ndarray     # (cap, max_co) its cos θ derivative
+    WA: np.ndarray      # (max_tp,) backward work: Σ w A per triplet part
+    WdA: np.ndarray     # (max_tp,) backward work: Σ w dA per triplet part
+
+
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan, records):
     """Scratch arrays for one worker; ``records`` sizes the triplet records."""
-    n_groups = plan[5].shape[0]
-    n_pp = plan[11].shape[0]
-    max_tp = plan[28]
-    max_co = plan[29]
+    n_groups = plan.g_rc.shape[0]
+    n_pp = plan.pp_eta.shape[0]
+    max_tp = plan.max_tp
+    max_co = plan.max_co
     cap = max_pairs * (max_pairs - 1) // 2 if records else 1
     cap = max(cap, 1)
-    return (np.empty((max_pairs, 3)), np.empty(max_pairs), np.empty(max_pairs, dtype=np.int64),
-            np.empty((n_groups, max_pairs)), np.empty((n_groups, max_pairs)),
-            np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
-            np.empty((cap, 2)), np.empty((cap, 3), dtype=np.int64),
-            np.empty((cap, max_tp)), np.empty((cap, max_tp)), np.empty((cap, max_tp)),
-            np.empty((cap, max_tp)), np.empty((cap, max_co)), np.empty((cap, max_co)),
-            np.empty(max_tp), np.empty(max_tp))
+    return Scratch(np.empty((max_pairs, 3)), np.empty(max_pairs),
+                   np.empty(max_pairs, dtype=np.int64),
+                   np.empty((n_groups, max_pairs)), np.empty((n_groups, max_pairs)),
+                   np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
+                   np.empty((cap, 2)), np.empty((cap, 3), dtype=np.int64),
+                   np.empty((cap, max_tp)), np.empty((cap, max_tp)), np.empty((cap, max_tp)),
+                   np.empty((cap, max_tp)), np.empty((cap, max_co)), np.empty((cap, max_co)),
+                   np.empty(max_tp), np.empty(max_tp))
 
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _gaussian_term(eta, rs, r, fc, dfc):
+    """(T, dT/dr) for T(r) = exp(-η (r - r_s)²) f_c(r): the radial functions and the
+    pair parts of the angular ones."""
+    x = r - rs
+    e = math.exp(-eta * x * x)
+    return e * fc, e * (dfc - 2.0 * eta * x * fc)
+
+
+# The per-atom pieces below are inlined into the loop over one block of atoms. That
+# loop is a function of its own (``_forward_block`` ...), called from the prange body,
+# because Numba 0.68 miscompiles a NamedTuple (the Scratch) made inside a prange body
+# and passed to an inlined function.
 
 @njit(cache=True, inline="always", error_model="numpy")
 def pair_terms(i, first, jn, D, r, species, plan, scr):
     """Unit vectors, distances, neighbour elements, f_c per cutoff group and
     the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r) of every pair of atom i."""
-    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, dfc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5], scr[6]
+    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
+    pp_group, pp_eta, pp_rs = plan.pp_group, plan.pp_eta, plan.pp_rs
+    u, rr, el, fc, dfc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.R, scr.dR
     p0 = first[i]
     nq = first[i + 1] - p0
     for q in range(nq):
@@ -458,11 +538,18 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
                 R[a, q] = 0.0
                 dR[a, q] = 0.0
             else:
-                x = rq - pp_rs[a]
-                e = math.exp(-pp_eta[a] * x * x)
-                R[a, q] = e * fc[gg, q]
-                dR[a, q] = e * (dfc[gg, q] - 2.0 * pp_eta[a] * x * fc[gg, q])
+                R[a, q], dR[a, q] = _gaussian_term(pp_eta[a], pp_rs[a], rq, fc[gg, q],
+                                                   dfc[gg, q])
     return p0, nq
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _radial_derivative(f, q, plan, fc, dfc, rr):
+    """∂G_f/∂r of radial function f for pair q of the atom in hand (0 beyond its cutoff)."""
+    gg = plan.group[f]
+    if fc[gg, q] == 0.0:
+        return 0.0
+    return _gaussian_term(plan.eta[f], plan.rs[f], rr[q], fc[gg, q], dfc[gg, q])[1]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -470,13 +557,19 @@ def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
     by the caller). With ``store`` keep one record per contributing triplet;
     returns the number of records."""
-    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, R, dR = scr[0], scr[1], scr[2], scr[3], scr[5], scr[6]
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
-                                             scr[12], scr[13], scr[14])
+    nel, col, eta, rs, group = plan.nel, plan.col, plan.eta, plan.rs, plan.group
+    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
+    rad_ptr, rad_ids = plan.rad_ptr, plan.rad_ids
+    pp_group, pp_eta, pp_rs, tp_pp, tp_narrow = (plan.pp_group, plan.pp_eta, plan.pp_rs,
+                                                 plan.tp_pp, plan.tp_narrow)
+    co_lam, co_zeta, co_zint, co_pref = plan.co_lam, plan.co_zeta, plan.co_zint, plan.co_pref
+    L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc = (plan.L_tp_ptr, plan.L_tp_ids,
+                                                         plan.L_co_ptr, plan.L_co_ids,
+                                                         plan.L_skip_rc)
+    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    u, rr, el, fc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.R, scr.dR
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
+                                             scr.rPjk, scr.rA, scr.rdA)
     # radial functions
     for q in range(nq):
         key = c * nel + el[q]
@@ -565,23 +658,19 @@ def atom_forward(c, nq, plan, scr, Gi, store):
 def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
     """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the records of
     ``atom_forward(store=True)``; w = ∂E/∂G_i."""
-    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
-                                             scr[12], scr[13], scr[14])
-    WA, WdA = scr[15], scr[16]
+    nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
+    L_tp_ptr, ent_ptr, ent_tp, ent_co, ent_col = (plan.L_tp_ptr, plan.ent_ptr, plan.ent_tp,
+                                                  plan.ent_co, plan.ent_col)
+    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
+                                             scr.rPjk, scr.rA, scr.rdA)
+    WA, WdA = scr.WA, scr.WdA
     for q in range(nq):
         s = 0.0
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
-            gg = group[f]
-            if fc[gg, q] != 0.0:
-                x = rr[q] - rs[f]
-                s += w[col[f]] * math.exp(-eta[f] * x * x) * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
+            s += w[col[f]] * _radial_derivative(f, q, plan, fc, dfc, rr)
         p = p0 + q
         g[p, 0] += s * u[q, 0]
         g[p, 1] += s * u[q, 1]
@@ -624,24 +713,18 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
     """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the records."""
-    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
-                                             scr[12], scr[13], scr[14])
+    nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
+    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
+                                             scr.rPjk, scr.rA, scr.rdA)
     for q in range(nq):
         p = p0 + q
         vr = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
-            gg = group[f]
-            if fc[gg, q] != 0.0:
-                x = rr[q] - rs[f]
-                dGi[col[f]] += (math.exp(-eta[f] * x * x)
-                                * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q]) * vr)
+            dGi[col[f]] += _radial_derivative(f, q, plan, fc, dfc, rr) * vr
     for n in range(n_rec):
         q1 = rq3[n, 0]
         q2 = rq3[n, 1]
@@ -673,24 +756,19 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
 def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
     """J[p, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the records (the
     uncontracted form of atom_backward: the same partials, one function at a time)."""
-    (nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
-     pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint,
-     L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
-     ent_ptr, ent_tp, ent_co, ent_col, co_pref, max_tp, max_co) = plan
-    u, rr, el, fc, dfc = scr[0], scr[1], scr[2], scr[3], scr[4]
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr[7], scr[8], scr[9], scr[10], scr[11],
-                                             scr[12], scr[13], scr[14])
+    nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
+    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
+    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
+                                             scr.rPjk, scr.rA, scr.rdA)
     for q in range(nq):
         p = p0 + q
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
-            gg = group[f]
-            if fc[gg, q] != 0.0:
-                x = rr[q] - rs[f]
-                dT = math.exp(-eta[f] * x * x) * (dfc[gg, q] - 2.0 * eta[f] * x * fc[gg, q])
-                for d in range(3):
-                    J[p, col[f], d] += dT * u[q, d]
+            dT = _radial_derivative(f, q, plan, fc, dfc, rr)
+            for d in range(3):
+                J[p, col[f], d] += dT * u[q, d]
     for n in range(n_rec):
         q1 = rq3[n, 0]
         q2 = rq3[n, 1]
@@ -715,31 +793,41 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
                 J[pb, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
 
 
+@njit(cache=True, error_model="numpy")
+def _forward_block(blk, n_blocks, first, jn, D, r, species, G, max_pairs, plan):
+    scr = make_scratch(max_pairs, plan, False)
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+        atom_forward(species[i], nq, plan, scr, G[i], False)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
-    n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = make_scratch(max_pairs, plan, False)
-        for i in range(blk, n_atoms, n_blocks):
-            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-            atom_forward(species[i], nq, plan, scr, G[i], False)
+        _forward_block(blk, n_blocks, first, jn, D, r, species, G, max_pairs, plan)
+
+
+@njit(cache=True, error_model="numpy")
+def _record_block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan,
+                  mode):
+    scr = make_scratch(max_pairs, plan, True)
+    Gi = np.empty(max(W.shape[1], G.shape[1], J.shape[1]))
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+        Gi[:] = 0.0
+        n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
+        if mode == 0:
+            atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
+        elif mode == 1:
+            atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
+        else:
+            atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _record_kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
     """Per atom: forward with records, then backward (mode 0: W -> g), jvp
     (mode 1: V -> G) or the Jacobian (mode 2: J)."""
-    n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = make_scratch(max_pairs, plan, True)
-        Gi = np.empty(max(W.shape[1], G.shape[1], J.shape[1]))
-        for i in range(blk, n_atoms, n_blocks):
-            p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-            Gi[:] = 0.0
-            n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
-            if mode == 0:
-                atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
-            elif mode == 1:
-                atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
-            else:
-                atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J)
+        _record_block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan,
+                      mode)
