@@ -198,18 +198,24 @@ def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, 
                       nets)
 
 
+@njit(cache=True, error_model="numpy")
+def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat,
+                         plan, nets):
+    scr = bessel.make_scratch(max_pairs, plan)
+    Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
+        bessel.atom_features(plan, scr, Gi)
+        E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
+        bessel.atom_backward(p0, plan, scr, w, g)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan,
                           nets):
-    n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = bessel.make_scratch(max_pairs, plan)
-        Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
-        for i in range(blk, n_atoms, n_blocks):
-            p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
-            bessel.atom_features(plan, scr, Gi)
-            E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
-            bessel.atom_backward(p0, plan, scr, w, g)
+        _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat,
+                             plan, nets)
 
 
 def energies_and_pair_gradients(potential, nl, species):

@@ -43,6 +43,8 @@ so the vector–Jacobian product (forces, stress) is, with A^k_nlm = Σ_f W_f �
 linear in the number of neighbours: no pair of neighbours is ever visited.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -187,7 +189,7 @@ class SphericalBessel(PairDescriptor):
             nel = len(self.elements)
             channel = (np.arange(nel) if self.mode == "channels"
                        else np.zeros(nel)).astype(np.int64)
-            self._plan_cache = (inv_h, coef, F, A, B, channel,
+            self._plan_cache = Plan(inv_h, coef, F, A, B, channel,
                                 self.weights.astype(np.float64), self.n_channels,
                                 np.array([a for a, _ in pairs], dtype=np.int64),
                                 np.array([b for _, b in pairs], dtype=np.int64),
@@ -208,21 +210,62 @@ class SphericalBessel(PairDescriptor):
 PAD = 16
 
 
+class Plan(NamedTuple):
+    """What the kernels read: the radial spline table (``inv_h``, ``coef``), the
+    harmonics' constants (``F``, ``A``, ``B``), each element's density ``channel`` and
+    ``weight``, the number of channels, the channel pairs (a, b) of the power spectrum,
+    L = l_max + 1 and N = n_max + 1."""
+    inv_h: float
+    coef: np.ndarray
+    F: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    channel: np.ndarray
+    weight: np.ndarray
+    n_ch: int
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    L: int
+    N: int
+
+
+class Scratch(NamedTuple):
+    """One worker's arrays for the atom in hand, per slot s (P = max_pairs + PAD · n_ch)."""
+    U: np.ndarray        # (3, P) unit pair vectors
+    inv_r: np.ndarray    # (P,) 1/r
+    r: np.ndarray        # (P,) r
+    w: np.ndarray        # (P,) the neighbour's weight (0 in padding)
+    pair_of: np.ndarray  # (P,) slot -> pair of the atom (-1: padding)
+    start: np.ndarray    # (n_ch + 1,) first slot of each channel
+    g: np.ndarray        # (L N, P) radial functions g_nl
+    dg: np.ndarray       # (L N, P) their r-derivatives
+    Y: np.ndarray        # (L², P) real harmonics
+    dY: np.ndarray       # (3, L², P) their D-derivatives
+    X1: np.ndarray       # (L², P) work
+    X2: np.ndarray       # (L², P) work
+    c: np.ndarray        # (n_ch, N, L²) expansion coefficients c^k_nlm
+    A: np.ndarray        # (n_ch, N, L²) backward adjoints (or δc)
+    Q: np.ndarray        # (F rows, P) harmonics recursion work
+    cos_m: np.ndarray    # (L, P) cos mφ
+    sin_m: np.ndarray    # (L, P) sin mφ
+    work: np.ndarray     # (4, P) per-slot work
+    cursor: np.ndarray   # (n_ch,) counting-sort cursor
+    gq: np.ndarray       # (2, L N) one pair's g, g'
+
+
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan):
-    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    F, n_ch, L, N = plan.F, plan.n_ch, plan.L, plan.N
     P = max_pairs + PAD * n_ch
     LL = L * L
-    return (np.empty((3, P)), np.empty(P), np.empty(P), np.empty(P),   # U, 1/r, r, w
-            np.empty(P, dtype=np.int64), np.empty(n_ch + 1, dtype=np.int64),   # pair_of, start
-            np.empty((L * N, P)), np.empty((L * N, P)),                 # g_nl, g_nl'
-            np.empty((LL, P)), np.empty((3, LL, P)),                    # Y, ∂Y/∂D
-            np.empty((LL, P)), np.empty((LL, P)),                       # X1, X2 (work)
-            np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),           # c, A (or δc)
-            np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),   # Q, c_m, s_m
-            np.empty((4, P)),                                           # per-slot work
-            np.empty(n_ch, dtype=np.int64),                             # sort cursor
-            np.empty((2, L * N)))                                       # one pair's g, g'
+    return Scratch(np.empty((3, P)), np.empty(P), np.empty(P), np.empty(P),
+                   np.empty(P, dtype=np.int64), np.empty(n_ch + 1, dtype=np.int64),
+                   np.empty((L * N, P)), np.empty((L * N, P)),
+                   np.empty((LL, P)), np.empty((3, LL, P)),
+                   np.empty((LL, P)), np.empty((LL, P)),
+                   np.empty((n_ch, N, LL)), np.empty((n_ch, N, LL)),
+                   np.empty((F.shape[0], P)), np.empty((L, P)), np.empty((L, P)),
+                   np.empty((4, P)), np.empty(n_ch, dtype=np.int64), np.empty((2, L * N)))
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -263,9 +306,11 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
 
     Returns (p0, ns): the atom's first pair and its number of slots (pairs plus padding).
     """
-    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
-    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work, cursor, gq) = scr
+    inv_h, coef, F, A, B, channel = plan.inv_h, plan.coef, plan.F, plan.A, plan.B, plan.channel
+    weight, n_ch, L, N, U, inv_r = plan.weight, plan.n_ch, plan.L, plan.N, scr.U, scr.inv_r
+    rr, wt, pair_of, start, gr, dgr = scr.r, scr.w, scr.pair_of, scr.start, scr.g, scr.dg
+    Y, dY, X1, c, Q, cs, sn = scr.Y, scr.dY, scr.X1, scr.c, scr.Q, scr.cos_m, scr.sin_m
+    cursor, gq = scr.cursor, scr.gq
     p0 = first[i]
     nq = first[i + 1] - p0
     for k in range(n_ch + 1):
@@ -315,7 +360,7 @@ def atom_expansion(i, first, jn, D, r, species, plan, scr):
 @njit(cache=True, inline="always", error_model="numpy")
 def _spectrum(plan, x, y, scale, out):
     """out[f] += scale · Σ_m (x^a_nlm y^b_nlm + y^a_nlm x^b_nlm) for f = (a, b, n, l)."""
-    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
+    pair_a, pair_b, L, N = plan.pair_a, plan.pair_b, plan.L, plan.N
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
         b = pair_b[pi]
@@ -330,7 +375,7 @@ def _spectrum(plan, x, y, scale, out):
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_features(plan, scr, out):
     """out[f] = p^{ab}_nl = Σ_m c^a_nlm c^b_nlm from the expansion in ``scr``."""
-    c = scr[12]
+    c = scr.c
     out[:] = 0.0
     _spectrum(plan, c, c, 0.5, out)
 
@@ -339,9 +384,9 @@ def atom_features(plan, scr, out):
 def atom_backward(p0, plan, scr, Wi, g):
     """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring):
     g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
-    (inv_h, coef, F, A_, B_, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
-    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, A, Q, cs, sn,
-     work, _cursor, _gq) = scr
+    n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
+    wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
+    dY, X1, X2, c, A, work = scr.dY, scr.X1, scr.X2, scr.c, scr.A, scr.work
     A[:] = 0.0
     for pi in range(pair_a.shape[0]):
         a = pair_a[pi]
@@ -412,9 +457,9 @@ def _scatter(g, p0, pair_of, wt, U, s, ay, gx, gy, gz):
 def _atom_jvp(p0, ns, V, plan, scr, dGi):
     """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom:
     δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
-    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
-    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, dc, Q, cs, sn,
-     work, _cursor, _gq) = scr
+    n_ch, L, N, U, wt, pair_of = plan.n_ch, plan.L, plan.N, scr.U, scr.w, scr.pair_of
+    start, gr, dgr, Y, dY, X1, X2 = scr.start, scr.g, scr.dg, scr.Y, scr.dY, scr.X1, scr.X2
+    c, dc, work = scr.c, scr.A, scr.work
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
     for s in range(ns):
         if pair_of[s] < 0:
@@ -442,9 +487,9 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
 @njit(cache=True, inline="always", error_model="numpy")
 def _atom_jacobian(p0, plan, scr, J):
     """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
-    (inv_h, coef, F, A, B, channel, weight, n_ch, pair_a, pair_b, L, N) = plan
-    (U, inv_r, rr, wt, pair_of, start, gr, dgr, Y, dY, X1, X2, c, _, Q, cs, sn,
-     work, _cursor, _gq) = scr
+    n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
+    wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
+    dY, c = scr.dY, scr.c
     for k in range(n_ch):
         for s in range(start[k], start[k + 1]):
             if pair_of[s] < 0:
@@ -480,20 +525,27 @@ def _atom_jacobian(p0, plan, scr, J):
                         J[p, f, 2] += w * jz
 
 
+@njit(cache=True, error_model="numpy")
+def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode):
+    """Every n_blocks-th atom from blk; a function of its own, not the prange body,
+    because Numba 0.68 miscompiles a NamedTuple (the Scratch) made in a prange body and
+    passed to an inlined function."""
+    scr = make_scratch(max_pairs, plan)
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        p0, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
+        if mode == FORWARD:
+            atom_features(plan, scr, G[i])
+        elif mode == BACKWARD:
+            atom_backward(p0, plan, scr, W[i], g)
+        elif mode == JVP:
+            _atom_jvp(p0, ns, V, plan, scr, G[i])
+        else:
+            _atom_jacobian(p0, plan, scr, J)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
     """Per atom: the expansion, then values (FORWARD), the vector–Jacobian product
     (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
-    n_atoms = first.shape[0] - 1
     for blk in prange(n_blocks):
-        scr = make_scratch(max_pairs, plan)
-        for i in range(blk, n_atoms, n_blocks):
-            p0, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
-            if mode == FORWARD:
-                atom_features(plan, scr, G[i])
-            elif mode == BACKWARD:
-                atom_backward(p0, plan, scr, W[i], g)
-            elif mode == JVP:
-                _atom_jvp(p0, ns, V, plan, scr, G[i])
-            else:
-                _atom_jacobian(p0, plan, scr, J)
+        _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode)
