@@ -60,6 +60,23 @@ RADIAL, NARROW, WIDE = 2, 3, 9
 _KIND_NAMES = {"narrow": NARROW, "wide": WIDE}
 
 
+class SymmetryFunction(NamedTuple):
+    """One function: n2p2 ``type`` (2, 3 or 9), element indices of the centre and the
+    neighbours (``neighbor2`` = -1 for radial functions; neighbor1 <= neighbor2 for angular
+    ones), η (Å⁻²), r_s (Å), ζ, λ, cutoff radius (Å), cutoff type code and inner α."""
+    type: int
+    center: int
+    neighbor1: int
+    neighbor2: int
+    eta: float
+    rs: float
+    zeta: float
+    lambda_: float
+    cutoff: float
+    cutoff_type: int
+    alpha: float
+
+
 class SymmetryFunctions(PairDescriptor):
     """A set of atom-centred symmetry functions for a list of elements.
 
@@ -95,8 +112,7 @@ class SymmetryFunctions(PairDescriptor):
         self.default_cutoff_type = cutoff_code(cutoff_function)
         self.default_alpha = float(alpha)
         self._check_cutoff(self.default_cutoff, self.default_cutoff_type, self.default_alpha)
-        # one row per function: kind, center, n1, n2, eta, rs, zeta, lambda, rc, type, alpha
-        self._rows = []
+        self._rows = []     # SymmetryFunction, in add order
         self._plan_cache = None
 
     # ------------------------------------------------------------------ spec
@@ -117,7 +133,11 @@ class SymmetryFunctions(PairDescriptor):
                 f"{role} element {e!r} is not among this descriptor's elements {self.elements}")
         return self.elements.index(e)
 
-    def _add(self, kind, center, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha):
+    def add_function(self, kind, center, n1, n2, eta, rs=0.0, zeta=0.0, lam=0.0, rc=None,
+                     ctype=None, alpha=None):
+        """Add one function by element indices (see :class:`SymmetryFunction`); ``rc``,
+        ``ctype`` (name or code) and ``alpha`` default to the set's defaults. The ``add_*``
+        methods below expand over elements and call this."""
         rc = self.default_cutoff if rc is None else float(rc)
         ctype = self.default_cutoff_type if ctype is None else cutoff_code(ctype)
         alpha = self.default_alpha if alpha is None else float(alpha)
@@ -133,8 +153,8 @@ class SymmetryFunctions(PairDescriptor):
                 raise DescriptorSpecError(f"zeta must be >= 1, got {zeta}")
             if n1 > n2:
                 n1, n2 = n2, n1
-        row = (kind, center, n1, n2, float(eta), float(rs), float(zeta), float(lam),
-               rc, ctype, alpha)
+        row = SymmetryFunction(int(kind), int(center), int(n1), int(n2), float(eta), float(rs),
+                               float(zeta), float(lam), rc, ctype, alpha)
         if row in self._rows:
             raise DescriptorSpecError(f"duplicate symmetry function {self._label(row)}")
         self._rows.append(row)
@@ -148,7 +168,7 @@ class SymmetryFunctions(PairDescriptor):
         ns = self._expand(neighbor, "neighbor")
         for c in cs:
             for e in ns:
-                self._add(RADIAL, c, e, -1, eta, rs, 0.0, 0.0, cutoff, cutoff_function, alpha)
+                self.add_function(RADIAL, c, e, -1, eta, rs, 0.0, 0.0, cutoff, cutoff_function, alpha)
         return self
 
     def add_angular(self, eta, zeta, lambda_, kind="narrow", rs=0.0, center=None,
@@ -167,7 +187,7 @@ class SymmetryFunctions(PairDescriptor):
             pairs = [(self._element_index(e1, "neighbor"), self._element_index(e2, "neighbor"))]
         for c in cs:
             for a, b in pairs:
-                self._add(_KIND_NAMES[kind], c, a, b, eta, rs, zeta, float(lambda_),
+                self.add_function(_KIND_NAMES[kind], c, a, b, eta, rs, zeta, float(lambda_),
                           cutoff, cutoff_function, alpha)
         return self
 
@@ -201,10 +221,17 @@ class SymmetryFunctions(PairDescriptor):
     @property
     def cutoff(self):
         """The largest cutoff radius of any function (the neighbour-list radius)."""
-        return max((row[8] for row in self._rows), default=self.default_cutoff)
+        return max((row.cutoff for row in self._rows), default=self.default_cutoff)
 
     def _rows_of(self, c):
-        return [row for row in self._rows if row[1] == c]
+        return [row for row in self._rows if row.center == c]
+
+    def functions(self, element=None):
+        """The :class:`SymmetryFunction` of every column of ``element`` (symbol or
+        atomic number), in column order; all functions in add order without one."""
+        if element is None:
+            return list(self._rows)
+        return self._rows_of(self._element_index(element, "center"))
 
     def n_features(self, element):
         return len(self._rows_of(self._element_index(element, "center")))
@@ -238,17 +265,17 @@ class SymmetryFunctions(PairDescriptor):
         add order); atomic numbers identify elements. Inverse: ``from_arrays``."""
         rows = self._rows
         z = np.array([ATOMIC_NUMBERS[e] for e in self.elements])
-        col = lambda k, dt: np.array([row[k] for row in rows], dtype=dt)  # noqa: E731
-        n2 = col(3, np.int64)
+        col = lambda name, dt: np.array([getattr(row, name) for row in rows], dtype=dt)  # noqa: E731
+        n2 = col("neighbor2", np.int64)
         return {
             "elements": z,
-            "type": col(0, np.int64),
-            "center": z[col(1, np.int64)] if rows else np.zeros(0, np.int64),
-            "neighbor1": z[col(2, np.int64)] if rows else np.zeros(0, np.int64),
+            "type": col("type", np.int64),
+            "center": z[col("center", np.int64)] if rows else np.zeros(0, np.int64),
+            "neighbor1": z[col("neighbor1", np.int64)] if rows else np.zeros(0, np.int64),
             "neighbor2": np.where(n2 >= 0, z[np.maximum(n2, 0)], 0) if rows else n2,
-            "eta": col(4, float), "rs": col(5, float), "zeta": col(6, float),
-            "lambda": col(7, float), "cutoff": col(8, float),
-            "cutoff_type": col(9, np.int64), "alpha": col(10, float),
+            "eta": col("eta", float), "rs": col("rs", float), "zeta": col("zeta", float),
+            "lambda": col("lambda_", float), "cutoff": col("cutoff", float),
+            "cutoff_type": col("cutoff_type", np.int64), "alpha": col("alpha", float),
         }
 
     @classmethod
@@ -273,7 +300,7 @@ class SymmetryFunctions(PairDescriptor):
                 raise DescriptorSpecError(
                     f"function {k} refers to atomic number {err.args[0]}, "
                     f"which is not among the elements {elements}") from None
-            sf._add(kind, c, n1, n2, float(a["eta"][k]), float(a["rs"][k]), float(a["zeta"][k]),
+            sf.add_function(kind, c, n1, n2, float(a["eta"][k]), float(a["rs"][k]), float(a["zeta"][k]),
                     float(a["lambda"][k]), float(a["cutoff"][k]), int(a["cutoff_type"][k]),
                     float(a["alpha"][k]))
         return sf
@@ -354,18 +381,19 @@ def _build_plan(rows, nel):
     spends two multiplications per function.
     """
     nf = len(rows)
-    kind = np.array([r[0] for r in rows], dtype=np.int64)
-    center = np.array([r[1] for r in rows], dtype=np.int64)
+    kind = np.array([r.type for r in rows], dtype=np.int64)
+    center = np.array([r.center for r in rows], dtype=np.int64)
     col = np.zeros(nf, dtype=np.int64)
     seen = np.zeros(nel, dtype=np.int64)
     for f in range(nf):
         col[f] = seen[center[f]]
         seen[center[f]] += 1
-    eta = np.array([r[4] for r in rows])
-    rs = np.array([r[5] for r in rows])
+    eta = np.array([r.eta for r in rows])
+    rs = np.array([r.rs for r in rows])
     # cutoff groups: functions with the same (rc, type, alpha) share f_c per pair
-    gkeys = sorted({(r[8], r[9], r[10]) for r in rows})
-    group = np.array([gkeys.index((r[8], r[9], r[10])) for r in rows], dtype=np.int64)
+    gkeys = sorted({(r.cutoff, r.cutoff_type, r.alpha) for r in rows})
+    group = np.array([gkeys.index((r.cutoff, r.cutoff_type, r.alpha)) for r in rows],
+                     dtype=np.int64)
     g_rc = np.array([k[0] for k in gkeys])
     g_type = np.array([k[1] for k in gkeys], dtype=np.int64)
     g_alpha = np.array([k[2] for k in gkeys])
@@ -375,8 +403,8 @@ def _build_plan(rows, nel):
     pp_of = {f: ppkeys.index((group[f], eta[f], rs[f])) for f in angular}
     tpkeys = sorted({(pp_of[f], kind[f] == NARROW) for f in angular})
     tp_of = {f: tpkeys.index((pp_of[f], kind[f] == NARROW)) for f in angular}
-    ckeys = sorted({(rows[f][7], rows[f][6]) for f in angular})      # (lambda, zeta)
-    co_of = {f: ckeys.index((rows[f][7], rows[f][6])) for f in angular}
+    ckeys = sorted({(rows[f].lambda_, rows[f].zeta) for f in angular})
+    co_of = {f: ckeys.index((rows[f].lambda_, rows[f].zeta)) for f in angular}
     pp_group = np.array([k[0] for k in ppkeys], dtype=np.int64)
     pp_eta = np.array([k[1] for k in ppkeys], dtype=np.float64)
     pp_rs = np.array([k[2] for k in ppkeys], dtype=np.float64)
@@ -391,7 +419,7 @@ def _build_plan(rows, nel):
     rad_lists = [[] for _ in range(nel * nel)]
     ang_lists = [[] for _ in range(nel * nel * nel)]
     for f, r in enumerate(rows):
-        c, n1, n2 = r[1], r[2], r[3]
+        c, n1, n2 = r.center, r.neighbor1, r.neighbor2
         if kind[f] == RADIAL:
             rad_lists[c * nel + n1].append(f)
         else:

@@ -226,7 +226,7 @@ def _sort_key(row, z_rank):
 def n2p2_order(descriptor, element):
     """Column indices of ``element`` in n2p2's sorted order: network input k of n2p2 is
     ase-nnp column ``n2p2_order(...)[k]``."""
-    rows = descriptor._rows_of(descriptor.elements.index(element))
+    rows = descriptor.functions(element)
     by_z = sorted(descriptor.elements, key=ATOMIC_NUMBERS.get)
     z_rank = [by_z.index(e) for e in descriptor.elements]
     return sorted(range(len(rows)), key=lambda k: _sort_key(rows[k], z_rank))
@@ -318,7 +318,7 @@ def read_n2p2(directory):
                            cutoff_function=CUTOFF_NAMES[ctype], alpha=alpha)
     for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows:
         try:
-            sf._add(kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha)
+            sf.add_function(kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha)
         except ValueError as err:
             raise InteropError(f"{path}:{no}: symfunction_short: {err}") from None
     for e in elements:
@@ -451,7 +451,7 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
     if not isinstance(sf, SymmetryFunctions):
         raise InteropError(f"n2p2 has no {sf.kind} descriptors; only symmetry functions can "
                            "be exported")
-    cut = {(r[9], r[10]) for r in sf._rows}
+    cut = {(r.cutoff_type, r.alpha) for r in sf.functions()}
     if len(cut) != 1:
         raise InteropError(f"n2p2 uses one cutoff type and α for all functions; this potential "
                            f"has {sorted((CUTOFF_NAMES[t], a) for t, a in cut)}")
@@ -500,8 +500,10 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
               "global_nodes_short " + " ".join(str(h) for h in hidden[:-1]),
               "global_activation_short " + " ".join(LETTER_OF[a] for a in acts)]
     for e in elements:
-        for row in sf._rows_of(el.index(e)):
-            kind, c, n1, n2, eta, rs, zeta, lam, rc = row[:9]
+        for row in sf.functions(e):
+            kind, n1, n2, eta, rs, zeta, lam, rc = (row.type, row.neighbor1, row.neighbor2,
+                                                     row.eta, row.rs, row.zeta, row.lambda_,
+                                                     row.cutoff)
             if kind == _RADIAL:
                 lines.append(f"symfunction_short {e} 2 {el[n1]} {_g(eta)} {_g(rs)} {_g(rc)}")
             else:
