@@ -41,14 +41,16 @@ class Reference:
 
 
 def read(sources, index=":"):
-    """Read every structure of one or several files (or take Atoms objects as they are)."""
+    """Read every structure of one or several files (or take Atoms objects as they are;
+    an Atoms is named ``<Atoms>[k]``, k its position in ``sources``)."""
     from ase.io import read as ase_read
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "positions"):
         sources = [sources]
     refs = []
-    for src in sources:
+    for position, src in enumerate(sources):
+        first = 0
         if hasattr(src, "positions"):
-            images, name = [src], "<Atoms>"
+            images, name, first = [src], "<Atoms>", position
         else:
             name = str(src)
             try:
@@ -60,7 +62,7 @@ def read(sources, index=":"):
             if not isinstance(images, list):
                 images = [images]
         for k, atoms in enumerate(images):
-            refs.append(_reference(atoms, name, k))
+            refs.append(_reference(atoms, name, first + k))
     if not refs:
         raise DatasetError("no structures were read")
     return refs
@@ -97,15 +99,15 @@ def _reference(atoms, source, index):
 
 
 def _is_weight(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and \
-        not isinstance(value, (bool, np.bool_)) and np.isfinite(value) and value >= 0
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        np.isfinite(value) and value >= 0
 
 
 def _weight(atoms, where):
     """atoms.info["weight"] (default 1), checked."""
     value = atoms.info.get("weight", 1.0)
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
+    if isinstance(value, (np.ndarray, np.generic)) and np.shape(value) == ():
+        value = value.item()         # extxyz reads numbers as numpy scalars
     if not _is_weight(value):
         raise DatasetError(f"{where}: info['weight'] = {value!r} is not allowed; a structure "
                            "weight must be a finite number >= 0 (0 leaves the structure out)")
