@@ -106,3 +106,36 @@ def compare(n_atoms, energy, energy_ref, forces=None, forces_ref=None, force_fra
     if groups is not None:
         report.groups = {k: report.groups[k] for k in sorted(report.groups)}
     return report
+
+
+def compare_references(potential, refs, group=None, stress=True):
+    """:func:`compare` of ``potential`` against reference structures (objects with
+    ``atoms``, ``energy``, ``forces`` and ``stress``, as
+    :func:`ase_nnp.training.dataset.read` returns), one evaluation each. ``group``:
+    an ``atoms.info`` key to break the errors down by ("(none)" where a structure
+    has none); ``stress=False`` skips the stress."""
+    n, energy, energy_ref = [], [], []
+    forces, stresses = ([], [], []), ([], [], [])
+    for k, ref in enumerate(refs):
+        a = ref.atoms
+        want_stress = stress and ref.stress is not None
+        res = potential.evaluate(a.positions, a.numbers, a.cell[:], a.pbc,
+                                 forces=ref.forces is not None, stress=want_stress)
+        n.append(len(a))
+        energy.append(res.energy)
+        energy_ref.append(ref.energy)
+        if ref.forces is not None:
+            forces[0].append(res.forces)
+            forces[1].append(ref.forces)
+            forces[2].append(np.full(len(a), k))
+        if want_stress:
+            stresses[0].append(np.reshape(res.stress, (1, 3, 3)))
+            stresses[1].append(np.reshape(ref.stress, (1, 3, 3)))
+            stresses[2].append([k])
+    labels = None if group is None else [str(r.atoms.info.get(group, "(none)")) for r in refs]
+    extra = {}
+    for names, parts in ((("forces", "forces_ref", "force_frame"), forces),
+                         (("stress", "stress_ref", "stress_frame"), stresses)):
+        if parts[0]:
+            extra.update(zip(names, (np.concatenate(p) for p in parts)))
+    return compare(n, energy, energy_ref, groups=labels, **extra)
