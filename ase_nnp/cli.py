@@ -46,57 +46,34 @@ def _info(args):
 
 
 def _evaluate(args):
-    from ase.units import GPa
-
+    from .analysis.errors import UNITS, compare_references
     from .modelfile import read
     from .training.dataset import check_elements, read as read_data
     pot = read(args.model)
     refs = read_data(args.data)
     check_elements(refs, pot.elements)
-    de, df, ds = [], [], []
-    pairs = {"energy": ([], []), "forces": ([], [])}
-    force_err = {}
-    for k, ref in enumerate(refs):
-        a = ref.atoms
-        res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc, forces=ref.forces is not None,
-                           stress=ref.stress is not None)
-        de.append((res.energy - ref.energy) / len(a))
-        pairs["energy"][0].append(ref.energy / len(a))
-        pairs["energy"][1].append(res.energy / len(a))
-        if ref.forces is not None:
-            df.append((res.forces - ref.forces).ravel())
-            force_err[k] = df[-1]
-            pairs["forces"][0].append(ref.forces.ravel())
-            pairs["forces"][1].append(res.forces.ravel())
-        if ref.stress is not None:
-            ds.append((res.stress - ref.stress).ravel() / GPa)
-    rows = [("energy", "meV/atom", np.array(de) * 1000.0, len(de))]
-    if df:
-        rows.append(("forces", "eV/Å", np.concatenate(df), len(df)))
-    if ds:
-        rows.append(("stress", "GPa", np.concatenate(ds), len(ds)))
+    report = compare_references(pot, refs, group=args.group)
     print(f"{len(refs)} structures from {', '.join(map(str, args.data))}")
     print(f"{'property':10s} {'unit':9s} {'RMSE':>12s} {'MAE':>12s} {'structures':>11s}")
-    for name, unit, err, n in rows:
-        print(f"{name:10s} {unit:9s} {np.sqrt(np.mean(err ** 2)):12.5f} "
-              f"{np.mean(np.abs(err)):12.5f} {n:11d}")
+    for name, st in report.stats.items():
+        print(f"{name:10s} {UNITS[name][0]:9s} {st.rmse:12.5f} {st.mae:12.5f} "
+              f"{st.n_structures:11d}")
     if args.group:
-        labels = [str(ref.atoms.info.get(args.group, "(none)")) for ref in refs]
         print(f"\nby {args.group}: RMSE of energy (meV/atom) and forces (eV/Å)")
         print(f"{args.group:>16s} {'structures':>11s} {'energy':>10s} {'forces':>10s}")
-        for label in sorted(set(labels)):
-            idx = [k for k, x in enumerate(labels) if x == label]
-            e = 1000.0 * np.sqrt(np.mean(np.square([de[k] for k in idx])))
-            fk = [force_err[k] for k in idx if k in force_err]
-            f = np.sqrt(np.mean(np.square(np.concatenate(fk)))) if fk else float("nan")
-            print(f"{label:>16s} {len(idx):11d} {e:10.3f} {f:10.4f}")
+        for label, stats in report.groups.items():
+            f = stats["forces"].rmse if "forces" in stats else float("nan")
+            print(f"{label:>16s} {stats['energy'].n_structures:11d} "
+                  f"{stats['energy'].rmse:10.3f} {f:10.4f}")
     if args.plot:
-        _parity_plot(args.plot, pairs)
+        _parity_plot(args.plot, {k: v for k, v in report.parity.items()
+                                 if k in ("energy", "forces")})
     return 0
 
 
-def _parity_plot(path, pairs):
-    """Reference against prediction for energies and force components (needs matplotlib)."""
+def _parity_plot(path, parity):
+    """Reference against prediction for energies and force components (needs matplotlib);
+    ``parity``: name -> (reference, prediction) as :class:`ErrorReport` holds them."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -105,14 +82,14 @@ def _parity_plot(path, pairs):
         print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
               file=sys.stderr)
         return
-    panels = [(k, np.concatenate([np.ravel(x) for x in v[0]]),
-               np.concatenate([np.ravel(x) for x in v[1]])) for k, v in pairs.items() if v[0]]
+    from .analysis.errors import PARITY_UNITS
+    panels = [(k, ref, pred) for k, (ref, pred) in parity.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
     for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
         lo, hi = min(ref.min(), pred.min()), max(ref.max(), pred.max())
         ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
         ax.plot(ref, pred, ".", ms=2, alpha=0.5)
-        unit = "eV/atom" if name == "energy" else "eV/Å"
+        unit = PARITY_UNITS[name]
         ax.set_xlabel(f"reference {name} ({unit})")
         ax.set_ylabel(f"predicted {name} ({unit})")
     fig.tight_layout()

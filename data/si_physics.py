@@ -85,15 +85,10 @@ def elastic_constants(calc, a0):
 
 
 def test_errors(potential, path):
+    from ase_nnp.analysis.errors import compare_references
     from ase_nnp.training.dataset import read
-    de, df = [], []
-    for ref in read(path):
-        a = ref.atoms
-        res = potential.evaluate(a.positions, a.numbers, a.cell[:], a.pbc, stress=False)
-        de.append((res.energy - ref.energy) / len(a))
-        df.append((res.forces - ref.forces).ravel())
-    return (1000 * float(np.sqrt(np.mean(np.square(de)))),
-            float(np.sqrt(np.mean(np.square(np.concatenate(df))))), len(de))
+    stats = compare_references(potential, read(path), stress=False).stats
+    return stats["energy"].rmse, stats["forces"].rmse, stats["energy"].n_values
 
 
 def nve_drift(calc, temperature=1000.0, steps=10000, seed=1):

@@ -52,7 +52,7 @@ def test_nan_forces_name_file_and_index():
 
 def test_unknown_element_and_unreadable_file(tmp_path):
     refs = read([_structure(0), _structure(1, symbol="C")])
-    with pytest.raises(DatasetError, match=r"\[0\]: contains \['C'\]"):
+    with pytest.raises(DatasetError, match=r"<Atoms>\[1\]: contains \['C'\]"):
         check_elements(refs, ["Si"])
     (tmp_path / "junk.xyz").write_text("not a structure\n")
     with pytest.raises(DatasetError, match="junk.xyz: ase.io cannot read it"):

@@ -3,7 +3,8 @@
 The key is the SHA-256 of the cache format version, the descriptor's full
 specification (``to_arrays``) and every reference value the frames are built
 from (positions, numbers, cell, pbc, energy, forces, stress, per-atom
-energies, with a marker for each absent one). ``load_or_build`` reuses a cache
+energies, structure weight and per-atom force weights, with a marker for each
+absent one). ``load_or_build`` reuses a cache
 only when its key matches and it is marked complete; otherwise it rebuilds it.
 
 A cache is written to a temporary file in the same folder, marked complete as
@@ -27,7 +28,7 @@ from ..atomic import atomic_path
 from .frameset import FrameSet
 
 CACHE_FORMAT = "ase-nnp-frameset-cache"
-CACHE_VERSION = 2          # 2: per-dataset checksums
+CACHE_VERSION = 3          # 2: per-dataset checksums; 3: structure and force weights
 
 
 def cache_key(descriptor, refs):
@@ -39,7 +40,8 @@ def cache_key(descriptor, refs):
     for r in refs:
         a = r.atoms
         for value in (a.positions, a.numbers.astype(np.int64), a.cell[:], a.pbc,
-                      np.float64(r.energy), r.forces, r.stress, r.energies):
+                      np.float64(r.energy), r.forces, r.stress, r.energies,
+                      np.float64(r.weight), r.force_weight):
             if value is None:
                 h.update(b"<none>")
             else:

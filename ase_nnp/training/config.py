@@ -14,6 +14,7 @@ import os
 from ..errors import ConfigError
 
 _LIST = "list"
+_TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
 #: section -> key -> (default, type, meaning)
 SCHEMA = {
     "data": {
@@ -72,6 +73,9 @@ SCHEMA = {
         "stress_weight": (1.0, float, "weight of the stress-component MSE (eV²/Å⁶)"),
         "atomic_energies_weight": (0.0, float, "weight of the per-atom energy MSE (needs "
                                    "per-atom reference energies)"),
+        "group_weights": ({}, _TABLE, "factor per group (atoms.info['config_type']) that "
+                          "multiplies each structure's weight (atoms.info['weight'], default 1), "
+                          "e.g. {slab = 3.0}; groups not named keep factor 1"),
     },
     "repulsion": {
         "repulsion": ("none", str, "short-range pair repulsion under the networks: 'none' or "
@@ -203,6 +207,17 @@ def _check_type(section, key, value):
                     raise ConfigError(f"{where} = {list(value)!r}: the item {item!r} is not "
                                       f"allowed; items must be {allowed}")
         return list(value)
+    if kind is _TABLE:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table of names to numbers, e.g. "
+                              f"{{slab = 3.0}}, got {value!r}")
+        for name, factor in value.items():
+            if not isinstance(name, str):
+                raise ConfigError(f"{where}: the name {name!r} is not a string")
+            if not (_is_number(factor) and math.isfinite(factor) and factor >= 0):
+                raise ConfigError(f"{where}: {name} = {factor!r} is not allowed; factors must "
+                                  "be finite numbers >= 0")
+        return {name: float(factor) for name, factor in value.items()}
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")
@@ -253,8 +268,8 @@ class TrainingConfig:
 
     @staticmethod
     def defaults():
-        """Every key's default value (lists copied)."""
-        return {k: (list(d) if isinstance(d, list) else d)
+        """Every key's default value (lists and tables copied)."""
+        return {k: (list(d) if isinstance(d, list) else dict(d) if isinstance(d, dict) else d)
                 for keys in SCHEMA.values() for k, (d, _, _) in keys.items()}
 
     def _path(self, p):
@@ -308,8 +323,11 @@ class TrainingConfig:
         for k, v in self.values.items():
             if k in RESUMABLE_CHANGES or k in PATH_KEYS:
                 continue
-            out[k] = [x if isinstance(x, (str, int, float)) else "<Atoms>" for x in v] \
-                if isinstance(v, list) else v
+            if isinstance(v, list):
+                v = [x if isinstance(x, (str, int, float)) else "<Atoms>" for x in v]
+            elif isinstance(v, dict):
+                v = {name: v[name] for name in sorted(v)}
+            out[k] = v
         return out
 
     def to_json(self):
@@ -322,6 +340,11 @@ def describe():
     for section, keys in SCHEMA.items():
         lines.append(f"[{section}]")
         for key, (default, _, doc) in keys.items():
-            shown = "(required)" if default is None else json.dumps(default)
+            if default is None:
+                shown = "(required)"
+            elif isinstance(default, dict):       # as TOML writes an inline table
+                shown = "{" + ", ".join(f"{n} = {json.dumps(v)}" for n, v in default.items()) + "}"
+            else:
+                shown = json.dumps(default)
             lines.append(f"  {key} = {shown}\n      {doc}")
     return "\n".join(lines)

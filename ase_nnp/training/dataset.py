@@ -4,8 +4,15 @@ Each structure needs an energy; forces, stress and per-atom energies are used
 where present and *masked* where absent (never filled with zeros). Every
 problem is reported with its file and index, and nothing is dropped silently:
 ``summarize`` says what was read and which properties will be fitted.
+
+Weights: a structure's weight w_f is ``atoms.info["weight"]`` (default 1; a
+finite number >= 0, 0 leaves it out of the loss) times the factor of its group
+``atoms.info["config_type"]`` in ``[loss] group_weights`` (:func:`apply_group_weights`);
+per-atom force weights w_a come from ``atoms.arrays["force_weight"]`` (default 1).
+How the loss uses them: :mod:`ase_nnp.training.loss`.
 """
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -25,6 +32,8 @@ class Reference:
     forces: np.ndarray = None
     stress: np.ndarray = None       # (3, 3), ASE sign
     energies: np.ndarray = None     # per-atom energies, if the reference has them
+    weight: float = 1.0             # w_f: info["weight"] times the group factor
+    force_weight: np.ndarray = None  # w_a per atom (None: all 1)
 
     @property
     def where(self):
@@ -32,14 +41,16 @@ class Reference:
 
 
 def read(sources, index=":"):
-    """Read every structure of one or several files (or take Atoms objects as they are)."""
+    """Read every structure of one or several files (or take Atoms objects as they are;
+    an Atoms is named ``<Atoms>[k]``, k its position in ``sources``)."""
     from ase.io import read as ase_read
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "positions"):
         sources = [sources]
     refs = []
-    for src in sources:
+    for position, src in enumerate(sources):
+        first = 0
         if hasattr(src, "positions"):
-            images, name = [src], "<Atoms>"
+            images, name, first = [src], "<Atoms>", position
         else:
             name = str(src)
             try:
@@ -51,7 +62,7 @@ def read(sources, index=":"):
             if not isinstance(images, list):
                 images = [images]
         for k, atoms in enumerate(images):
-            refs.append(_reference(atoms, name, k))
+            refs.append(_reference(atoms, name, first + k))
     if not refs:
         raise DatasetError("no structures were read")
     return refs
@@ -76,7 +87,8 @@ def _reference(atoms, source, index):
             raise DatasetError(f"{where}: has a stress but is not periodic in all directions")
     ref = Reference(atoms, source, index, energy,
                     None if forces is None else np.asarray(forces, dtype=np.float64),
-                    stress, None if energies is None else np.asarray(energies, dtype=np.float64))
+                    stress, None if energies is None else np.asarray(energies, dtype=np.float64),
+                    _weight(atoms, where), _force_weight(atoms, where))
     for name, value in (("energy", ref.energy), ("forces", ref.forces), ("stress", ref.stress),
                         ("per-atom energies", ref.energies), ("positions", atoms.positions)):
         if value is not None and not np.all(np.isfinite(value)):
@@ -84,6 +96,61 @@ def _reference(atoms, source, index):
     if ref.forces is not None and ref.forces.shape != (len(atoms), 3):
         raise DatasetError(f"{where}: forces have shape {ref.forces.shape}, expected {(len(atoms), 3)}")
     return ref
+
+
+def _is_weight(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        np.isfinite(value) and value >= 0
+
+
+def _weight(atoms, where):
+    """atoms.info["weight"] (default 1), checked."""
+    value = atoms.info.get("weight", 1.0)
+    if isinstance(value, (np.ndarray, np.generic)) and np.shape(value) == ():
+        value = value.item()         # extxyz reads numbers as numpy scalars
+    if not _is_weight(value):
+        raise DatasetError(f"{where}: info['weight'] = {value!r} is not allowed; a structure "
+                           "weight must be a finite number >= 0 (0 leaves the structure out)")
+    return float(value)
+
+
+def _force_weight(atoms, where):
+    """atoms.arrays["force_weight"] (None when absent), checked."""
+    if "force_weight" not in atoms.arrays:
+        return None
+    value = atoms.arrays["force_weight"]
+    if value.dtype.kind not in "iuf" or value.shape != (len(atoms),):
+        raise DatasetError(f"{where}: arrays['force_weight'] must hold one number per atom, "
+                           f"shape ({len(atoms)},); it has dtype {value.dtype}, shape {value.shape}")
+    value = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(value) & (value >= 0)):
+        raise DatasetError(f"{where}: arrays['force_weight'] holds negative, NaN or infinite "
+                           "values; per-atom force weights must be finite numbers >= 0")
+    return value
+
+
+def group_of(ref):
+    """The structure's group: ``atoms.info["config_type"]`` as text (None without one)."""
+    group = ref.atoms.info.get("config_type")
+    return None if group is None else str(group)
+
+
+def apply_group_weights(refs, group_weights):
+    """References with w_f multiplied by the factor of their group (``group_weights``:
+    config_type -> factor; structures of other groups keep their weight). A group
+    that no structure has is a DatasetError listing the groups there are."""
+    if not group_weights:
+        return list(refs)
+    present = {group_of(r) for r in refs}
+    missing = sorted(set(group_weights) - present)
+    if missing:
+        names = sorted(g for g in present if g is not None)
+        raise DatasetError(f"[loss] group_weights names the group(s) {missing}, but no structure "
+                           f"has that info['config_type']; the groups in the data are "
+                           f"{names or 'none (no structure has a config_type)'}")
+    return [r if group_of(r) not in group_weights else
+            dataclasses.replace(r, weight=r.weight * float(group_weights[group_of(r)]))
+            for r in refs]
 
 
 def check_elements(refs, elements):
@@ -126,6 +193,9 @@ def summarize(refs):
 def check_weights(refs, weights):
     """A loss term with weight > 0 needs at least one structure with that reference."""
     s = summarize(refs)
+    if not any(r.weight > 0 for r in refs):
+        raise DatasetError("every structure has weight 0 (info['weight'] times its group "
+                           "weight): nothing to fit; give some structures a weight > 0")
     if weights.forces > 0 and s.with_forces == 0:
         raise DatasetError("the dataset has no forces but the force weight is "
                            f"{weights.forces}; provide forces or set the force weight to 0")

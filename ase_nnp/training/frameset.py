@@ -8,15 +8,23 @@ instead of a Python loop over structures:
 
 * per frame f:  ``atom_start[f]:atom_start[f+1]`` its atoms,
   ``pair_start[f]:pair_start[f+1]`` its pairs, energy, volume (0 without full
-  periodicity), stress (3, 3) and the masks ``has_forces``, ``has_stress``,
-  ``has_energies``;
+  periodicity), stress (3, 3), the masks ``has_forces``, ``has_stress``,
+  ``has_energies`` and ``weight`` w_f (the structure's weight in the loss and the
+  preprocessing, default 1);
 * per atom:  species, G (n_features_max columns), reference forces and
   per-atom energies (zeros where the frame has none; always read through the
-  masks), and ``frame`` (its frame index);
+  masks), ``force_weight`` w_a (the factor of the atom's squared force error,
+  default 1) and ``frame`` (its frame index);
 * per pair:  i, j (global atom indices), D (Å), J, ``frame``.
 
 Pairs stay grouped by their centre atom i, frame after frame, so
 ``pair_first`` (n_atoms + 1) delimits each atom's pairs.
+
+Per-atom force weights are the hook for density-based weighting (GDF, see
+:mod:`ase_nnp.analysis.gdf`): they come from ``atoms.arrays["force_weight"]``
+when the data has them, and :meth:`FrameSet.set_force_weights` replaces them
+after the descriptors are known (the loss in :mod:`ase_nnp.training.loss` reads
+``force_weight`` at every evaluation).
 
 Both contractions with J are small Numba kernels (parallel over centre atoms).
 J takes n_pairs · n_features · 24 bytes: about 10 kB per Si atom at a 4.5 Å
@@ -29,8 +37,9 @@ import numpy as np
 from ..elements import element_indices
 from ..neighbors import build
 
-_PER_FRAME = ("energy", "volume", "stress", "has_forces", "has_stress", "has_energies")
-_PER_ATOM = ("species", "G", "forces", "energies")
+_PER_FRAME = ("energy", "volume", "stress", "has_forces", "has_stress", "has_energies",
+              "weight")
+_PER_ATOM = ("species", "G", "forces", "energies", "force_weight")
 _PER_PAIR = ("i", "j", "D", "J")
 
 
@@ -43,6 +52,10 @@ class FrameSet:
             setattr(self, k, v)
         self.n_frames = len(self.energy)
         self.n_atoms_per_frame = np.diff(self.atom_start)
+        if "weight" not in arrays:
+            self.weight = np.ones(self.n_frames)
+        if "force_weight" not in arrays:
+            self.force_weight = np.ones(len(self.species))
         self.frame = np.repeat(np.arange(self.n_frames), self.n_atoms_per_frame)
         counts = np.bincount(self.i, minlength=len(self.species))
         self.pair_first = np.concatenate([[0], np.cumsum(counts)])
@@ -51,7 +64,8 @@ class FrameSet:
     @classmethod
     def from_arrays(cls, descriptor, structures):
         """``structures``: iterable of dicts with positions, numbers, cell, pbc,
-        energy and optional forces, stress (3x3, ASE sign), energies."""
+        energy and optional forces, stress (3x3, ASE sign), energies, weight (a
+        number, default 1) and force_weight (per atom, default 1)."""
         parts = {k: [] for k in _PER_FRAME + _PER_ATOM + _PER_PAIR}
         atom_start, pair_start = [0], [0]
         nf = descriptor.n_features_max
@@ -70,6 +84,10 @@ class FrameSet:
             parts["has_forces"].append(forces is not None)
             parts["has_stress"].append(stress is not None)
             parts["has_energies"].append(energies is not None)
+            parts["weight"].append(float(s.get("weight", 1.0)))
+            force_weight = s.get("force_weight")
+            parts["force_weight"].append(np.ones(n) if force_weight is None
+                                         else np.asarray(force_weight, dtype=np.float64).reshape(n))
             parts["stress"].append(np.zeros((3, 3)) if stress is None
                                    else np.asarray(stress, dtype=np.float64).reshape(3, 3))
             parts["species"].append(species)
@@ -102,7 +120,8 @@ class FrameSet:
         return cls.from_arrays(descriptor, (
             {"positions": r.atoms.positions, "numbers": r.atoms.numbers, "cell": r.atoms.cell[:],
              "pbc": r.atoms.pbc, "energy": r.energy, "forces": r.forces, "stress": r.stress,
-             "energies": r.energies} for r in refs))
+             "energies": r.energies, "weight": r.weight, "force_weight": r.force_weight}
+            for r in refs))
 
     # ----------------------------------------------------------- using
     def arrays(self):
@@ -129,6 +148,19 @@ class FrameSet:
         out["atom_start"] = new_atom_start
         out["pair_start"] = new_pair_start
         return FrameSet(out)
+
+    def set_force_weights(self, force_weight):
+        """Replace the per-atom force weights w_a ((n_atoms,), finite, >= 0), e.g. by
+        GDF weights of :mod:`ase_nnp.analysis.gdf`; the loss uses them from its next
+        evaluation. Set them on the set that is trained on (a subset has its own copy)."""
+        w = np.array(force_weight, dtype=np.float64)
+        if w.shape != (self.n_atoms,):
+            raise ValueError(f"force weights need one value per atom, shape ({self.n_atoms},); "
+                             f"got shape {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("force weights must be finite numbers >= 0; got "
+                             f"{w[~(np.isfinite(w) & (w >= 0))][:3].tolist()} among them")
+        self.force_weight = w
 
     @property
     def n_atoms(self):

@@ -1,20 +1,26 @@
 r"""The training loss over energies, forces and stresses, and its exact gradient.
 
-For frames f with N_f atoms (Watanabe et al., J. Phys.: Energy 3, 012003 (2021), Eq. 3 form: a weighted sum of mean
-squared errors; frames without forces or stress are masked out of those terms,
-never filled with zeros):
+The loss is a sum of terms (Watanabe et al., J. Phys.: Energy 3, 012003 (2021),
+Eq. 3 form: a weighted sum of mean squared errors), each a :class:`LossTerm`
+with its factor λ. With w_f the weight of structure f (``FrameSet.weight``:
+``atoms.info["weight"]`` times its group factor), w_a the force weight of atom a
+(``FrameSet.force_weight``) and N_f the atoms of f; frames without forces or
+stress are masked out of those terms, never filled with zeros:
 
-    L = w_E  <(E_f - E_f^ref)² / N_f²>_f
-      + w_F  <Σ_a |F_a - F_a^ref|² / (3 N_f)>_{f with forces}
-      + w_S  <Σ_ab (σ_ab - σ_ab^ref)² / 9>_{f with stress}
-      + w_A  <(E_i - E_i^ref)²>_{atoms i of frames with per-atom energies}
+    L = λ_E  Σ_f w_f (E_f - E_f^ref)² / N_f²            / Σ_f w_f
+      + λ_F  Σ_f w_f Σ_a w_a |F_a - F_a^ref|² / (3 N_f)  / Σ_{f with forces} w_f
+      + λ_S  Σ_f w_f Σ_ab (σ_ab - σ_ab^ref)² / 9         / Σ_{f with stress} w_f
+      + λ_A  Σ_i w_f(i) (E_i - E_i^ref)²                 / Σ_{i of frames with per-atom energies} w_f(i)
+
+With every weight 1 these are the plain means over the structures (atoms) that
+have each reference, and a structure of weight 2 counts exactly as two copies of it.
 
 Gradient with respect to the network parameters θ of element e
 ---------------------------------------------------------------
-With the adjoints c_i = ∂L/∂E_i (∂L/∂E_f for every atom of f, plus the
-per-atom energy term),
-δF_a = ∂L/∂F_a and δσ = ∂L/∂σ, and pair gradients g_p = ∂E/∂D_p (forces and
-stress are linear in g, see :mod:`ase_nnp.potential`):
+Each term adds its part of the adjoints c_i = ∂L/∂E_i (energy and per-atom
+energy terms), δF_a = ∂L/∂F_a (force term) and δσ_f = ∂L/∂σ_f (stress term),
+see :class:`Adjoints`. With pair gradients g_p = ∂E/∂D_p (forces and stress
+are linear in g, see :mod:`ase_nnp.potential`):
 
     Σ_a δF_a·F_a + Σ_ab δσ_ab σ_ab = Σ_p g_p · V_p,
     V_p = δF_{i_p} - δF_{j_p} + (δσᵀ D_p) / V .
@@ -26,30 +32,36 @@ So
     ∂L/∂θ = ∂/∂θ [ Σ_i c_i y(x_i) + Σ_i ∇_x y(x_i)·d_i ],
 
 exactly the quantity :meth:`ase_nnp.network.Network.parameter_gradient`
-returns.
+returns. V and u are formed once, from the sum of all terms' adjoints.
 
 All structures of a :class:`~ase_nnp.training.frameset.FrameSet` are evaluated
 together: one network pass per element over all its atoms, two contractions
 with the stored Jacobian J (backward and jvp) and per-frame sums by
 ``bincount``; no triplet loop and no Python loop over structures.
 
-Reported errors (``errors``) are the usual pooled RMSEs: energy per atom over
-frames (meV/atom), force components over all atoms with forces (eV/Å), stress
+Reported errors (``errors``) are the usual pooled, unweighted RMSEs of
+:func:`ase_nnp.analysis.errors.compare`: energy per atom over frames
+(meV/atom), force components over all atoms with forces (eV/Å), stress
 components over frames with stress (GPa), per-atom energies (meV).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from ase.units import GPa
 
 
 @dataclass
 class LossWeights:
+    """The factors λ of the four standard terms (see the module docstring)."""
     energy: float = 1.0
     forces: float = 1.0
     stress: float = 1.0
     atomic_energies: float = 0.0
+
+    def terms(self):
+        """The loss terms these factors define, in the order of the module docstring."""
+        return [EnergyTerm(self.energy), ForceTerm(self.forces), StressTerm(self.stress),
+                AtomicEnergyTerm(self.atomic_energies)]
 
 
 @dataclass
@@ -78,69 +90,170 @@ def predict(potential, fs, forces=True, stress=True, _keep=None):
 
 def errors(fs, pred):
     """Pooled RMSEs (see module docstring); a property without reference is absent."""
-    out = {"energy": 1000.0 * float(np.sqrt(np.mean(
-        ((pred.energy - fs.energy) / fs.n_atoms_per_frame) ** 2)))}
+    from ..analysis.errors import compare
+    forces, stress, energies = {}, {}, {}
     if pred.forces is not None and fs.has_forces.any():
         mask = fs.has_forces[fs.frame]
-        out["forces"] = float(np.sqrt(np.mean((pred.forces[mask] - fs.forces[mask]) ** 2)))
+        forces = dict(forces=pred.forces[mask], forces_ref=fs.forces[mask],
+                      force_frame=fs.frame[mask])
     if pred.stress is not None and fs.has_stress.any():
-        d = (pred.stress[fs.has_stress] - fs.stress[fs.has_stress]) / GPa
-        out["stress"] = float(np.sqrt(np.mean(d * d)))
+        stress = dict(stress=pred.stress[fs.has_stress], stress_ref=fs.stress[fs.has_stress],
+                      stress_frame=np.flatnonzero(fs.has_stress))
     if fs.has_energies.any():
         mask = fs.has_energies[fs.frame]
-        out["atomic_energies"] = 1000.0 * float(np.sqrt(np.mean(
-            (pred.energies[mask] - fs.energies[mask]) ** 2)))
-    return out
+        energies = dict(energies=pred.energies[mask], energies_ref=fs.energies[mask],
+                        energies_frame=fs.frame[mask])
+    return compare(fs.n_atoms_per_frame, pred.energy, fs.energy, **forces, **stress,
+                   **energies).rmse()
+
+
+class Adjoints:
+    """What the terms add up: c = ∂L/∂E_i (n_atoms,), forces = ∂L/∂F_a (n_atoms, 3),
+    stress = ∂L/∂σ_f (n_frames, 3, 3)."""
+
+    def __init__(self, fs):
+        self.c = np.zeros(fs.n_atoms)
+        self.forces = np.zeros((fs.n_atoms, 3))
+        self.stress = np.zeros((fs.n_frames, 3, 3))
+        self.geometric = False          # True once a term has added to forces or stress
+
+
+class LossTerm:
+    """One term λ · MSE of the loss. A subclass names itself (``name``: its key in
+    ``parts``), the prediction it needs (``needs``: "forces", "stress" or None) and
+    implements :meth:`mse`; it never reads or changes another term."""
+    name = ""
+    needs = None
+
+    def __init__(self, weight):
+        self.weight = float(weight)
+
+    def available(self, fs):
+        """Whether some structure of ``fs`` has this term's reference."""
+        return True
+
+    def active(self, fs):
+        """Whether the term contributes to the loss (λ > 0 and a reference)."""
+        return self.weight > 0 and self.available(fs)
+
+    def mse(self, fs, pred, adj):
+        """The weighted mean squared error; when ``adj`` is given, also add λ · its
+        derivative to ``adj``."""
+        raise NotImplementedError
+
+
+def _weighted_mean(sq, w):
+    """Σ w sq / Σ w (0 when Σ w = 0) and 2 w / Σ w, the factor of the residual in
+    its derivative."""
+    total = float(np.sum(w))
+    if total <= 0:
+        return 0.0, np.zeros_like(w)
+    return float(np.sum(w * sq) / total), 2.0 * w / total
+
+
+class EnergyTerm(LossTerm):
+    r"""Energy per atom: Σ_f w_f (E_f - E_f^ref)² / N_f² / Σ_f w_f.
+    Adjoint: c_i += λ 2 w_f (E_f - E_f^ref) / N_f² / Σ w for the atoms i of f."""
+    name = "energy"
+
+    def mse(self, fs, pred, adj):
+        N = fs.n_atoms_per_frame
+        dE = (pred.energy - fs.energy) / N
+        value, k = _weighted_mean(dE * dE, fs.weight)
+        if adj is not None:
+            adj.c += (self.weight * k * dE / N)[fs.frame]
+        return value
+
+
+class ForceTerm(LossTerm):
+    r"""Force components: Σ_f w_f Σ_a w_a |F_a - F_a^ref|² / (3 N_f) / Σ_{f with forces} w_f.
+    Adjoint: δF_a += λ 2 w_f w_a (F_a - F_a^ref) / (3 N_f) / Σ w."""
+    name = "forces"
+    needs = "forces"
+
+    def available(self, fs):
+        return bool(fs.has_forces.any())
+
+    def mse(self, fs, pred, adj):
+        mask = fs.has_forces[fs.frame][:, None]
+        diff = np.where(mask, pred.forces - fs.forces, 0.0)
+        per_frame = np.bincount(fs.frame, fs.force_weight * np.sum(diff * diff, axis=1),
+                                minlength=fs.n_frames) / (3.0 * fs.n_atoms_per_frame)
+        value, k = _weighted_mean(per_frame, np.where(fs.has_forces, fs.weight, 0.0))
+        if adj is not None:
+            scale = self.weight * k / (3.0 * fs.n_atoms_per_frame)
+            adj.forces += scale[fs.frame][:, None] * fs.force_weight[:, None] * diff
+            adj.geometric = True
+        return value
+
+
+class StressTerm(LossTerm):
+    r"""Stress components: Σ_f w_f Σ_ab (σ_ab - σ_ab^ref)² / 9 / Σ_{f with stress} w_f.
+    Adjoint: δσ_f += λ 2 w_f (σ_f - σ_f^ref) / 9 / Σ w."""
+    name = "stress"
+    needs = "stress"
+
+    def available(self, fs):
+        return bool(fs.has_stress.any())
+
+    def mse(self, fs, pred, adj):
+        diff = np.where(fs.has_stress[:, None, None], pred.stress - fs.stress, 0.0)
+        value, k = _weighted_mean(np.sum(diff * diff, axis=(1, 2)) / 9.0,
+                                  np.where(fs.has_stress, fs.weight, 0.0))
+        if adj is not None:
+            adj.stress += (self.weight * k / 9.0)[:, None, None] * diff
+            adj.geometric = True
+        return value
+
+
+class AtomicEnergyTerm(LossTerm):
+    r"""Per-atom energies: Σ_i w_f(i) (E_i - E_i^ref)² / Σ_{i with a reference} w_f(i).
+    Adjoint: c_i += λ 2 w_f(i) (E_i - E_i^ref) / Σ w."""
+    name = "atomic_energies"
+
+    def available(self, fs):
+        return bool(fs.has_energies.any())
+
+    def mse(self, fs, pred, adj):
+        mask = fs.has_energies[fs.frame]
+        diff = np.where(mask, pred.energies - fs.energies, 0.0)
+        value, k = _weighted_mean(diff * diff, np.where(mask, fs.weight[fs.frame], 0.0))
+        if adj is not None:
+            adj.c += self.weight * k * diff
+        return value
 
 
 def loss_and_gradient(potential, fs, weights=LossWeights(), gradient=True):
     """(L, {element: ∂L/∂θ_e as a flat vector in ``Network.parameters`` order}, parts).
 
-    ``parts`` holds the mean squared errors of the loss terms (energy per atom,
-    force component, stress component, per-atom energy) over the frames that
-    have each reference, and ``parts["rmse"]`` the pooled RMSEs of
-    :func:`errors`. With ``gradient=False`` the gradient is None.
+    ``weights``: a :class:`LossWeights` or a list of :class:`LossTerm`. ``parts``
+    holds each term's weighted mean squared error (for the standard terms: energy
+    per atom, force component, stress component, per-atom energy; 0 where no
+    structure has the reference) by name, and ``parts["rmse"]`` the pooled RMSEs
+    of :func:`errors`. With ``gradient=False`` the gradient is None.
     """
-    N = fs.n_atoms_per_frame
-    n_e = fs.n_frames
-    n_f = int(fs.has_forces.sum())
-    n_s = int(fs.has_stress.sum())
-    atom_mask_e = fs.has_energies[fs.frame]
-    n_a = int(atom_mask_e.sum())
-    use_f = weights.forces > 0 and n_f > 0
-    use_s = weights.stress > 0 and n_s > 0
+    terms = weights.terms() if isinstance(weights, LossWeights) else list(weights)
+    used = {t.needs for t in terms if t.active(fs)}
     keep = {}
-    pred = predict(potential, fs, forces=use_f or not gradient, stress=use_s or not gradient,
-                   _keep=keep)
-    parts = {"energy": 0.0, "forces": 0.0, "stress": 0.0, "atomic_energies": 0.0}
-    dE = (pred.energy - fs.energy) / N
-    parts["energy"] = float(np.mean(dE * dE))
-    c = (weights.energy * 2.0 * dE / N / n_e)[fs.frame]
-    if n_a:
-        diff = np.where(atom_mask_e, pred.energies - fs.energies, 0.0)
-        parts["atomic_energies"] = float(np.sum(diff * diff) / n_a)
-        c = c + weights.atomic_energies * 2.0 * diff / n_a
-    dF = np.zeros((fs.n_atoms, 3))
-    dS = np.zeros((fs.n_frames, 3, 3))
-    if pred.forces is not None and n_f:
-        mask = fs.has_forces[fs.frame][:, None]
-        diff = np.where(mask, pred.forces - fs.forces, 0.0)
-        per_atom_norm = (3.0 * N * n_f)[fs.frame][:, None]
-        parts["forces"] = float(np.sum(diff * diff / per_atom_norm))
-        dF = weights.forces * 2.0 * diff / per_atom_norm
-    if pred.stress is not None and n_s:
-        diff = np.where(fs.has_stress[:, None, None], pred.stress - fs.stress, 0.0)
-        parts["stress"] = float(np.sum(diff * diff) / 9.0 / n_s)
-        volume = np.where(fs.volume > 0, fs.volume, np.inf)
-        dS = weights.stress * 2.0 * diff / 9.0 / n_s / volume[:, None, None]
+    pred = predict(potential, fs, forces="forces" in used or not gradient,
+                   stress="stress" in used or not gradient, _keep=keep)
+    adj = Adjoints(fs) if gradient else None
+    parts, loss = {}, 0.0
+    for t in terms:
+        parts[t.name] = 0.0
+        if not t.available(fs) or (t.needs and getattr(pred, t.needs) is None):
+            continue
+        parts[t.name] = t.mse(fs, pred, adj if t.weight > 0 else None)
+        loss += t.weight * parts[t.name]
     parts["rmse"] = errors(fs, pred)
-    loss = (weights.energy * parts["energy"] + weights.forces * parts["forces"]
-            + weights.stress * parts["stress"] + weights.atomic_energies * parts["atomic_energies"])
     if not gradient:
         return float(loss), None, parts
-    u = fs.jvp(fs.pair_adjoint(dF, dS)) if (use_f or use_s) else None
+    u = None
+    if adj.geometric:
+        volume = np.where(fs.volume > 0, fs.volume, np.inf)
+        u = fs.jvp(fs.pair_adjoint(adj.forces, adj.stress / volume[:, None, None]))
     grads = {e: np.zeros(potential.networks[e].n_parameters) for e in potential.elements}
     for e, (idx, x) in keep["inputs"].items():
         d = u[idx, :x.shape[1]] * potential.scalings[e].factor if u is not None else None
-        grads[e] = potential.networks[e].parameter_gradient(x, c[idx], d)
+        grads[e] = potential.networks[e].parameter_gradient(x, adj.c[idx], d)
     return float(loss), grads, parts

@@ -35,7 +35,8 @@ from ..potential import Potential
 from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
-from .dataset import DatasetError, check_elements, check_weights, read, summarize
+from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
+                      summarize)
 from .loss import LossWeights, loss_and_gradient
 from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
@@ -124,6 +125,7 @@ class Trainer:
             refs = refs + read(cfg.validation, cfg.index)
         elements = self._elements(refs)
         check_elements(refs, elements)
+        refs = apply_group_weights(refs, cfg.group_weights)
         check_weights(refs, self.weights)
         if self.descriptor is None:
             self.descriptor = build_descriptor(cfg, elements)
