@@ -13,8 +13,9 @@ from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecE
                      ExtrapolationWarning, InteropError, ModelFileError, NNPError,
                      StructureError, UnknownElementError)
 from .potential import Potential
-from .modelfile import read as load
 from .calculator import NNPCalculator
+
+load = Potential.load
 
 __all__ = ["NNPCalculator", "Potential", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",

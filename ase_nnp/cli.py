@@ -16,8 +16,8 @@ import numpy as np
 def _info(args):
     import h5py
 
-    from .modelfile import read
-    pot = read(args.model)
+    from .potential import Potential
+    pot = Potential.load(args.model)
     with h5py.File(args.model, "r") as f:
         version = int(f.attrs["format_version"])
         created = f.attrs.get("created", "")
@@ -47,9 +47,9 @@ def _info(args):
 
 def _evaluate(args):
     from .analysis.errors import UNITS, compare_references
-    from .modelfile import read
+    from .potential import Potential
     from .training.dataset import check_elements, read as read_data
-    pot = read(args.model)
+    pot = Potential.load(args.model)
     refs = read_data(args.data)
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
@@ -115,8 +115,8 @@ def _export(args):
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
     from .interop.lammps import pair_lines
-    from .modelfile import read
-    pot = read(args.model)
+    from .potential import Potential
+    pot = Potential.load(args.model)
     norm = None
     if args.normalization:
         norm = tuple(args.normalization)

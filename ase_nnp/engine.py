@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from .descriptors import bessel
-from .descriptors.acsf import SymmetryFunctions, atom_backward, atom_forward, make_scratch, pair_terms
+from .descriptors.acsf import atom_backward, atom_forward, make_scratch, pair_terms
 
 _ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "softplus": 3,
                      "shifted_softplus": 4}
@@ -218,16 +218,43 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
                              plan, nets)
 
 
+#: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g)
+#: fills E_i and g_p (both zeroed by the caller)
+FUSED_KERNELS = {}
+
+
+def register_fused_kernel(kind):
+    """Decorator: the fused kernel of descriptor family ``kind``."""
+    def register(kernel):
+        FUSED_KERNELS[kind] = kernel
+        return kernel
+    return register
+
+
+@register_fused_kernel("symmetry_functions")
+def _symmetry_functions(desc, nl, launch, nets, E, g):
+    _energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, launch.max_pairs,
+                   launch.n_blocks, desc.n_features_max, desc.plan(), nets)
+
+
+@register_fused_kernel("spherical_bessel")
+def _spherical_bessel(desc, nl, launch, nets, E, g):
+    _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, launch.max_pairs,
+                          launch.n_blocks, desc.n_features_max, desc.plan(), nets)
+
+
+def has_fused_kernel(descriptor):
+    return descriptor.kind in FUSED_KERNELS
+
+
 def energies_and_pair_gradients(potential, nl, species):
-    """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass."""
+    """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass of the
+    descriptor family's fused kernel (KeyError for a family without one)."""
     desc = potential.descriptor
-    species, max_pairs, n_blocks = desc._launch(nl, species)
-    n = len(species)
-    E = np.zeros(n)
+    kernel = FUSED_KERNELS[desc.kind]
+    launch = desc.launch(nl, species)
+    E = np.zeros(len(launch.species))
     g = np.zeros((nl.n_pairs, 3))
-    if n:
-        kernel = (_energy_kernel if isinstance(desc, SymmetryFunctions)
-                  else _bessel_energy_kernel)
-        kernel(nl.first, nl.j, nl.D, nl.r, species, E, g, max_pairs, n_blocks,
-               desc.n_features_max, desc._plan(), pack_networks(potential))
+    if len(E):
+        kernel(desc, nl, launch, pack_networks(potential), E, g)
     return E, g

@@ -131,7 +131,7 @@ def write(potential, path, metadata=None):
                 r.attrs["kind"] = potential.repulsion.kind
                 for key, arr in potential.repulsion.to_arrays().items():
                     r[key] = arr
-        read(tmp)       # never rename a file into place that load would reject
+        read(tmp, type(potential))   # never rename a file into place that load would reject
 
 
 def _get(h, key, path):
@@ -187,10 +187,12 @@ def _attr(h, key, path, kind=None):
     return v
 
 
-def read(path):
-    """Read and validate a ``.nnp`` file; return a :class:`~ase_nnp.Potential`."""
+def read(path, build):
+    """Read and validate a ``.nnp`` file; return ``build(elements, descriptor, networks=...,
+    scalings=..., energy_offsets=..., metadata=..., repulsion=..., min_distances=...)``
+    (:meth:`ase_nnp.Potential.load` passes the Potential class: this module knows the file,
+    not the potential, and imports nothing of it)."""
     from .descriptors import descriptor_from_arrays
-    from .potential import Potential
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path}")
@@ -201,12 +203,12 @@ def read(path):
                              f".nnp model at all): {err}") from None
     try:
         with f:
-            return _read_open(f, path, Potential, descriptor_from_arrays)
+            return _read_open(f, path, build, descriptor_from_arrays)
     except OSError as err:  # h5py raises OSError for damaged data blocks
         raise ModelFileError(f"{path}: damaged HDF5 content ({err})") from None
 
 
-def _read_open(f, path, Potential, descriptor_from_arrays):
+def _read_open(f, path, build, descriptor_from_arrays):
     from .descriptors import DESCRIPTOR_KINDS
     fmt = f.attrs.get("format")
     fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
@@ -287,9 +289,9 @@ def _read_open(f, path, Potential, descriptor_from_arrays):
                                  f"{version}")
         repulsion = _read_repulsion(_get(f, "repulsion", path), path, elements)
     try:
-        return Potential(elements, descriptor, networks=networks, scalings=scalings,
-                         energy_offsets=dict(zip(elements, offsets.tolist())),
-                         metadata=metadata, repulsion=repulsion, min_distances=min_distances)
+        return build(elements, descriptor, networks=networks, scalings=scalings,
+                     energy_offsets=dict(zip(elements, offsets.tolist())),
+                     metadata=metadata, repulsion=repulsion, min_distances=min_distances)
     except ValueError as err:
         raise ModelFileError(f"{path}: {err}") from None
 

@@ -38,13 +38,15 @@ an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
 import warnings
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .elements import element_indices, normalize_elements
 from .errors import ExtrapolationWarning, StructureError
-from .neighbors import MIN_DISTANCE, build
+from .descriptors.base import backward_from_jacobian
+from .neighbors import MIN_DISTANCE, NeighborList, build
 from .network import Network
 from .scaling import Scaling
 
@@ -52,6 +54,16 @@ from .scaling import Scaling
 #: ~0.3); a denser cell is a unit or size mistake, and every atom would have thousands of
 #: neighbours and millions of triplets
 MAX_DENSITY = 2.0
+
+
+class Structure(NamedTuple):
+    """An atomic configuration ready for evaluation (:meth:`Potential.prepare`): its
+    neighbour list, element indices, volume (Å³; 0 unless periodic in all three
+    directions) and shortest pair distance (Å)."""
+    nl: NeighborList
+    species: np.ndarray
+    volume: float
+    r_min: float
 
 
 @dataclass
@@ -155,13 +167,22 @@ class Potential:
             dEdG[idx, :x.shape[1]] = dy * self.scalings[e].factor
         return E, dEdG
 
-    def energies_and_pair_gradients(self, nl, species, fused=True):
-        """(E_i, g_p = ∂E/∂D_p), the repulsion included. ``fused`` runs descriptor,
-        network and backward per atom in one compiled pass (:mod:`ase_nnp.engine`);
-        otherwise the three steps run one after another over all atoms. Both give
-        the same numbers."""
-        if fused:
-            from .engine import energies_and_pair_gradients
+    def energies_and_pair_gradients(self, nl, species, fused=True, descriptors=None):
+        """(E_i, g_p = ∂E/∂D_p), the repulsion included. By default descriptor, network
+        and backward run per atom in one compiled pass (:mod:`ase_nnp.engine`) when the
+        descriptor family has a fused kernel; otherwise (or with ``fused=False``) the three
+        steps run one after another over all atoms. ``descriptors``: a
+        :class:`~ase_nnp.descriptors.base.DescriptorPass` of this structure with its
+        Jacobian, shared with other potentials of the same descriptor; g_p is then one
+        contraction with J. All give the same numbers."""
+        from .engine import energies_and_pair_gradients, has_fused_kernel
+        if descriptors is not None:
+            if descriptors.J is None:
+                raise ValueError("forces from a shared descriptor pass need its Jacobian: "
+                                 "make it with evaluate_pass(..., jacobian=True)")
+            E, dEdG = self.atomic_energies_and_gradients(descriptors.G, species)
+            g = backward_from_jacobian(nl.first, dEdG, descriptors.J)
+        elif fused and has_fused_kernel(self.descriptor):
             E, g = energies_and_pair_gradients(self, nl, species)
         else:
             G = self.descriptor.forward(nl, species)
@@ -199,46 +220,63 @@ class Potential:
                    " and has no short-range repulsion"), ExtrapolationWarning, stacklevel=3)
         return n_short
 
-    def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
-        """Energy, per-atom energies and (optionally) forces and stresses.
-
-        Stress is computed only when ``pbc`` is periodic in all three directions.
-        """
+    def prepare(self, positions, numbers, cell, pbc):
+        """The :class:`Structure` of an atomic configuration: checks (density, overlapping
+        atoms) and the neighbour list at this potential's cutoff. Potentials with the
+        same descriptor cutoff can share it (:meth:`evaluate_structure`)."""
         species = self.species_indices(numbers)
         pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
         cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
-        if pbc.all() and len(species):
-            volume = abs(np.linalg.det(cell))
-            if volume > 0 and len(species) > MAX_DENSITY * volume:
-                raise StructureError(
-                    f"{len(species)} atoms in a periodic cell of {volume:.3g} Å³ is "
-                    f"{len(species) / volume:.3g} atoms/Å³, denser than "
-                    f"ase_nnp.potential.MAX_DENSITY = {MAX_DENSITY:g} atoms/Å³ (diamond holds "
-                    "0.18, the densest solids ~0.3): check the cell's size and units (Å)")
+        volume = abs(np.linalg.det(cell)) if pbc.all() else 0.0
+        if volume > 0 and len(species) > MAX_DENSITY * volume:
+            raise StructureError(
+                f"{len(species)} atoms in a periodic cell of {volume:.3g} Å³ is "
+                f"{len(species) / volume:.3g} atoms/Å³, denser than "
+                f"ase_nnp.potential.MAX_DENSITY = {MAX_DENSITY:g} atoms/Å³ (diamond holds "
+                "0.18, the densest solids ~0.3): check the cell's size and units (Å)")
         nl = build(positions, cell, pbc, self.cutoff)
-        r_min = nl.r.min() if nl.n_pairs else np.inf
+        r_min = float(nl.r.min()) if nl.n_pairs else np.inf
         if r_min < MIN_DISTANCE:
             p = int(np.argmin(nl.r))
             raise StructureError(
                 f"atoms {nl.i[p]} and {nl.j[p]} overlap (distance {nl.r[p]:.3g} Å < "
                 f"{MIN_DISTANCE} Å); remove duplicated atoms or fix the structure")
-        self.check_training_range(nl, species, r_min)
-        want_stress = stress and bool(pbc.all())
+        return Structure(nl, species, volume, r_min)
+
+    def evaluate_structure(self, structure, forces=True, stress=True, descriptors=None):
+        """Energy, per-atom energies and (optionally) forces and stresses of a prepared
+        :class:`Structure` (stress only when it is fully periodic). ``descriptors``: a
+        shared :class:`~ase_nnp.descriptors.base.DescriptorPass` of the same structure
+        and descriptor (the Jacobian is needed for forces and stress). Without forces
+        and stress no backward pass runs."""
+        nl, species, volume = structure.nl, structure.species, structure.volume
+        if nl.cutoff < self.cutoff - 1e-12:
+            raise ValueError(f"the structure was prepared at cutoff {nl.cutoff} Å, shorter "
+                             f"than this potential's {self.cutoff} Å")
+        self.check_training_range(nl, species, structure.r_min)
+        want_stress = stress and volume > 0
         if not (forces or want_stress):
-            G = self.descriptor.forward(nl, species)
+            G = (self.descriptor.forward(nl, species) if descriptors is None
+                 else descriptors.G)
             E, _ = self.atomic_energies_and_gradients(G, species)
             if self.repulsion is not None:
                 E = E + self.repulsion.energies_and_pair_gradients(nl, species)[0]
             return Evaluation(energy=float(E.sum()), energies=E)
-        E, g = self.energies_and_pair_gradients(nl, species)
+        E, g = self.energies_and_pair_gradients(nl, species, descriptors=descriptors)
         out = Evaluation(energy=float(E.sum()), energies=E)
         if forces:
             out.forces = forces_from_pair_gradients(nl, g, len(species))
         if want_stress:
-            out.stresses = atomic_stresses_from_pair_gradients(nl, g, len(species),
-                                                               abs(np.linalg.det(cell)))
+            out.stresses = atomic_stresses_from_pair_gradients(nl, g, len(species), volume)
             out.stress = out.stresses.sum(axis=0)
         return out
+
+    def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
+        """Energy, per-atom energies and (optionally) forces and stresses:
+        :meth:`prepare` then :meth:`evaluate_structure`. Stress is computed only when
+        ``pbc`` is periodic in all three directions."""
+        return self.evaluate_structure(self.prepare(positions, numbers, cell, pbc),
+                                       forces, stress)
 
     # ----------------------------------------------------------------- I/O
     def save(self, path, **metadata):
@@ -248,8 +286,9 @@ class Potential:
 
     @classmethod
     def load(cls, path):
+        """Read a ``.nnp`` model file (validated; ModelFileError names what is wrong)."""
         from .modelfile import read
-        return read(path)
+        return read(path, cls)
 
 
 def forces_from_pair_gradients(nl, g, n_atoms):

@@ -11,7 +11,7 @@ from ase.io import write
 from ase_nnp import CheckpointError, ConfigError, load, train
 from ase_nnp.cli import main
 from ase_nnp.training import cache as cache_mod
-from ase_nnp.training.config import SCHEMA, TrainingConfig
+from ase_nnp.training.config import TrainingConfig, schema
 from ase_nnp.training.trainer import Trainer
 
 pytest.importorskip("matscipy")
@@ -70,7 +70,10 @@ def test_train_writes_model_curve_and_checkpoint(data_file, tmp_path):
 def test_spherical_bessel_family_trains_and_is_saved(data_file, tmp_path):
     from ase_nnp.descriptors import SphericalBessel
     model = str(tmp_path / "sb.nnp")
-    keys = dict(SMALL, family="spherical_bessel", n_max=2, l_max=2)
+    keys = dict(cutoff=4.0, hidden_layers=[6], progress=False, checkpoint_every=2,
+                family="spherical_bessel", n_max=2, l_max=2)
+    with pytest.raises(ConfigError, match="radial_n belongs to family 'symmetry_functions'"):
+        train(data_file, model=model, max_epochs=1, log=None, **dict(keys, radial_n=4))
     result = train(data_file, model=model, max_epochs=8, log=None, **keys)
     assert result.history[-1, 2] < 0.5 * result.history[0, 2]
     pot = load(model)
@@ -226,7 +229,7 @@ def test_config_errors_name_the_key(tmp_path):
 def test_command_line_train_and_show_config(data_file, tmp_path, capsys):
     assert main(["train", "--show-config"]) == 0
     shown = capsys.readouterr().out
-    for keys in SCHEMA.values():
+    for keys in schema().values():
         for key in keys:
             assert f"  {key} = " in shown
     toml = tmp_path / "c.toml"
@@ -245,7 +248,7 @@ def test_command_line_train_and_show_config(data_file, tmp_path, capsys):
 def test_readme_documents_every_key():
     import os
     readme = open(os.path.join(os.path.dirname(__file__), "..", "docs", "training.md")).read()
-    for section, keys in SCHEMA.items():
+    for section, keys in schema().items():
         for key, (_, _, doc) in keys.items():
             assert f"| [{section}] | `{key}` |" in readme and doc in readme, key
 

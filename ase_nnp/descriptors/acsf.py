@@ -53,7 +53,8 @@ from numba import njit, prange
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError, UnknownElementError
 from . import grids
-from .base import FORWARD, PairDescriptor
+from ..settings import Setting, choices, number
+from .base import FORWARD, PairDescriptor, register_family
 from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
 
 RADIAL, NARROW, WIDE = 2, 3, 9
@@ -77,6 +78,7 @@ class SymmetryFunction(NamedTuple):
     alpha: float
 
 
+@register_family
 class SymmetryFunctions(PairDescriptor):
     """A set of atom-centred symmetry functions for a list of elements.
 
@@ -105,6 +107,50 @@ class SymmetryFunctions(PairDescriptor):
                    "neighbor2": np.int64, "cutoff_type": np.int64, "eta": np.float64,
                    "rs": np.float64, "zeta": np.float64, "lambda": np.float64,
                    "cutoff": np.float64, "alpha": np.float64}
+    #: keys of the training configuration's [descriptor] section
+    CONFIG_KEYS = {
+        "cutoff_function": Setting("cos", str, "hard, cos, tanhu, tanh, exp, poly1, poly2, "
+                                   "poly3, poly4", choices(*CUTOFF_NAMES.values())),
+        "cutoff_alpha": Setting(0.0, float, "inner cutoff fraction α of the n2p2 cutoff "
+                                "functions", number(0, 1, hi_open=True)),
+        "radial_grid": Setting("shifted", str, "Imbalzano radial grid: 'shifted' or "
+                               "'centered'", choices("shifted", "centered")),
+        "radial_n": Setting(8, int, "radial grid intervals n (shifted: n functions, centered: "
+                            "n + 1) per element pair", number(1)),
+        "radial_r_low": Setting(0.0, float, "shifted radial grid: leave out the functions "
+                                "centred below this distance (Å), where the data has no "
+                                "neighbours and their values, a few times 1e-100, would be "
+                                "scaled up enormously (0: keep all)", number(0)),
+        "angular_grid": Setting("centered", str, "Gastegger angular grid: 'centered' or "
+                                "'shifted'", choices("centered", "shifted")),
+        "angular_n": Setting(3, int, "angular grid points per element triple", number(2)),
+        "angular_r_low": Setting(1.5, float, "innermost angular grid point (Å)",
+                                 number(0, lo_open=True)),
+        "angular_kind": Setting("narrow", str, "'narrow' (G3, n2p2 type 3) or 'wide' (G9, "
+                                "type 9)", choices(*_KIND_NAMES)),
+        "zetas": Setting([1, 2, 4], list, "angular exponents ζ",
+                         items=(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                                and math.isfinite(v) and v >= 1, "numbers >= 1")),
+        "lambdas": Setting([-1, 1], list, "angular λ values (±1)",
+                           items=(lambda v: not isinstance(v, bool) and v in (-1, 1),
+                                  "-1 or 1")),
+    }
+
+    @classmethod
+    def from_config(cls, elements, settings):
+        """Radial and angular grids from the configuration keys (``cutoff`` and
+        :attr:`CONFIG_KEYS`)."""
+        sf = cls(elements, cutoff=settings["cutoff"],
+                 cutoff_function=settings["cutoff_function"], alpha=settings["cutoff_alpha"])
+        try:
+            sf.add_radial_grid(settings["radial_n"], settings["radial_grid"],
+                               r_low=settings["radial_r_low"])
+        except DescriptorSpecError as err:
+            raise DescriptorSpecError(f"radial_r_low: {err}") from None
+        sf.add_angular_grid(settings["angular_n"], settings["angular_r_low"],
+                            zetas=tuple(settings["zetas"]), lambdas=tuple(settings["lambdas"]),
+                            kind=settings["angular_grid"], angular=settings["angular_kind"])
+        return sf
 
     def __init__(self, elements, cutoff, cutoff_function="cos", alpha=0.0):
         self.elements = normalize_elements(elements)
@@ -306,13 +352,15 @@ class SymmetryFunctions(PairDescriptor):
         return sf
 
     # ------------------------------------------------------------- kernels
-    def _plan(self):
+    def plan(self):
+        """The compiled kernels' inputs (:class:`Plan`), built once per specification."""
         if self._plan_cache is None:
             self._plan_cache = _build_plan(self._rows, len(self.elements))
         return self._plan_cache
 
-    def _kernel(self, mode, nl, species, max_pairs, n_blocks, W, V, G, g, J):
-        plan = self._plan()
+    def kernel(self, mode, nl, launch, W, V, G, g, J):
+        plan = self.plan()
+        species, max_pairs, n_blocks = launch.species, launch.max_pairs, launch.n_blocks
         if mode == FORWARD:
             _forward_kernel(nl.first, nl.j, nl.D, nl.r, species, G, max_pairs, n_blocks, plan)
         else:   # the record kernel's modes: 0 backward, 1 jvp, 2 Jacobian

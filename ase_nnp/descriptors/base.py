@@ -1,20 +1,43 @@
-"""The interface both descriptor families share, on top of one compiled ``_kernel`` each.
+"""The contract of a descriptor family, and the registry the rest of the package reads.
 
 A descriptor maps the pairs of a neighbour list (``ase_nnp.neighbors``) to one row of
-values per atom. Everything a caller needs is here:
+values per atom. Every family offers, through :class:`PairDescriptor`,
 
 * ``forward``  G[i, f]                               values
 * ``backward`` g_p = Σ_f W[i_p, f] ∂G[i_p, f]/∂D_p   vector–Jacobian product (forces, stress)
 * ``jvp``      δG[i, f] = Σ_p ∂G[i, f]/∂D_p · V_p    Jacobian–vector product (training)
 * ``jacobian`` J[p, f] = ∂G[i_p, f]/∂D_p             the sparse Jacobian (training cache)
 
-A subclass provides ``elements``, ``cutoff``, ``n_features_max``, ``__len__`` and
-``_kernel(mode, nl, species, max_pairs, n_blocks, W, V, G, g, J)``, which fills the
-output arrays of its mode.
+Writing a family
+----------------
+A subclass of :class:`PairDescriptor`, decorated with :func:`register_family`, provides
+
+``kind``
+    its name in model files, caches and the ``[descriptor] family`` key;
+``elements``, ``cutoff``, ``n_features(element)``, ``n_features_max``, ``__len__``,
+``feature_labels(element)``
+    the shape of its output (columns past ``n_features(element)`` are 0);
+``kernel(mode, nl, launch, W, V, G, g, J)``
+    fills the output array of ``mode`` (FORWARD: G; BACKWARD: g from W; JVP: G from V;
+    JACOBIAN: J), all zeroed by the caller; ``launch`` is a :class:`Launch`;
+``to_arrays()`` / ``from_arrays(arrays)`` and ``ARRAY_TYPES``
+    the full specification as named arrays (dtype per name; "elements" holds atomic
+    numbers and is always present): what the model file and the training cache store;
+``CONFIG_KEYS`` and ``from_config(elements, settings)``
+    its keys of the training configuration (name -> :class:`ase_nnp.settings.Setting`;
+    unique across all sections) and the constructor from them (``settings`` also holds
+    the shared ``cutoff``); raise DescriptorSpecError for a bad combination.
+
+The potential evaluates any registered family by the three steps forward → networks
+→ backward. A family may in addition have a fused per-atom kernel in
+:mod:`ase_nnp.engine` (registered there by kind with ``register_fused_kernel``), which
+gives the same numbers faster; a family without one never runs another's.
 """
 
+from typing import NamedTuple
+
 import numpy as np
-from numba import get_num_threads
+from numba import get_num_threads, njit, prange
 
 from ..elements import element_indices
 
@@ -24,25 +47,102 @@ NO_G = np.zeros((0, 0))
 NO_V = np.zeros((0, 3))
 NO_J = np.zeros((0, 0, 3))
 
+#: registered families by kind, in registration order
+FAMILIES = {}
+_REQUIRED = ("kind", "ARRAY_TYPES", "CONFIG_KEYS", "from_config", "to_arrays", "from_arrays",
+             "kernel", "n_features", "feature_labels", "__len__")
+
+
+def register_family(cls):
+    """Class decorator: make ``cls`` known by its ``kind`` to the model file, the training
+    cache and configuration, the CLI and the engine (module docstring)."""
+    missing = [name for name in _REQUIRED if not hasattr(cls, name)]
+    if missing:
+        raise TypeError(f"descriptor family {cls.__name__} lacks {', '.join(missing)} "
+                        "(see ase_nnp.descriptors.base)")
+    if not issubclass(cls, PairDescriptor):
+        raise TypeError(f"descriptor family {cls.__name__} must derive from PairDescriptor")
+    known = FAMILIES.get(cls.kind)
+    if known is not None and known is not cls:
+        raise ValueError(f"descriptor kind {cls.kind!r} is already registered by "
+                         f"{known.__module__}.{known.__name__}")
+    FAMILIES[cls.kind] = cls
+    return cls
+
+
+def family(kind):
+    """The registered class of ``kind``; KeyError naming the known kinds otherwise."""
+    if kind not in FAMILIES:
+        raise KeyError(f"unknown descriptor kind {kind!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[kind]
+
+
+def descriptor_from_arrays(kind, arrays):
+    """Rebuild a descriptor from its stored specification (``to_arrays``)."""
+    return family(kind).from_arrays(arrays)
+
+
+class DescriptorPass(NamedTuple):
+    """A descriptor evaluation kept for reuse (several potentials with the same
+    descriptor on one structure): values G and, optionally, the sparse Jacobian J."""
+    G: np.ndarray
+    J: np.ndarray = None
+
+
+def backward_from_jacobian(first, dE_dG, J):
+    """g_p = Σ_f dE/dG_{i_p f} J[p, f] from a stored Jacobian (pairs of atom a:
+    first[a]:first[a + 1]); the same numbers as ``backward``, without a triplet loop."""
+    g = np.empty((J.shape[0], 3))
+    _backward_from_jacobian(first, np.ascontiguousarray(dE_dG, dtype=np.float64), J, g)
+    return g
+
+
+@njit(parallel=True, cache=True)
+def _backward_from_jacobian(pair_first, dE_dG, J, g):
+    nf = J.shape[1]
+    for a in prange(len(pair_first) - 1):
+        for p in range(pair_first[a], pair_first[a + 1]):
+            g0 = g1 = g2 = 0.0
+            for f in range(nf):
+                w = dE_dG[a, f]
+                g0 += w * J[p, f, 0]
+                g1 += w * J[p, f, 1]
+                g2 += w * J[p, f, 2]
+            g[p, 0] = g0
+            g[p, 1] = g1
+            g[p, 2] = g2
+
+
+
+class Launch(NamedTuple):
+    """How a kernel call is laid out: species as int64, the most pairs of any atom
+    (scratch size) and the number of blocks of atoms the threads share."""
+    species: np.ndarray
+    max_pairs: int
+    n_blocks: int
+
 
 class PairDescriptor:
+    """Base class of every family: the public modes on top of the family's ``kernel``."""
+
     def species_indices(self, numbers):
         """Element index (0..n_elements-1) of every atom from atomic numbers."""
         return element_indices(numbers, self.elements, "descriptor")
 
-    def _launch(self, nl, species):
+    def launch(self, nl, species):
+        """The :class:`Launch` of a kernel call on neighbour list ``nl``."""
         if nl.cutoff < self.cutoff - 1e-12:
             raise ValueError(f"neighbour list cutoff {nl.cutoff} is shorter than the "
                              f"descriptor cutoff {self.cutoff}")
         species = np.ascontiguousarray(species, dtype=np.int64)
         max_pairs = max(int(np.diff(nl.first).max(initial=0)), 1)
         n_blocks = max(1, min(len(species), 4 * get_num_threads()))
-        return species, max_pairs, n_blocks
+        return Launch(species, max_pairs, n_blocks)
 
     def _run(self, mode, nl, species, W=NO_G, V=NO_V, G=NO_G, g=NO_V, J=NO_J):
-        species, max_pairs, n_blocks = self._launch(nl, species)
+        launch = self.launch(nl, species)
         if len(species) and len(self):
-            self._kernel(mode, nl, species, max_pairs, n_blocks, W, V, G, g, J)
+            self.kernel(mode, nl, launch, W, V, G, g, J)
 
     def forward(self, nl, species):
         """Descriptor values G, shape (n_atoms, n_features_max)."""
@@ -80,6 +180,11 @@ class PairDescriptor:
         J = np.zeros((nl.n_pairs, self.n_features_max, 3))
         self._run(JACOBIAN, nl, species, J=J)
         return J
+
+    def evaluate_pass(self, nl, species, jacobian=False):
+        """A :class:`DescriptorPass`: G, and J when ``jacobian`` (for forces)."""
+        return DescriptorPass(self.forward(nl, species),
+                              self.jacobian(nl, species) if jacobian else None)
 
     def compute(self, atoms):
         """Descriptor values for an ASE ``Atoms`` (or anything with positions,

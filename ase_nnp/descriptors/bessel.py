@@ -50,13 +50,15 @@ from numba import njit, prange
 
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
-from .base import BACKWARD, FORWARD, JVP, PairDescriptor
+from ..settings import Setting, choices, number
+from .base import BACKWARD, FORWARD, JVP, PairDescriptor, register_family
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import harmonic_constants, real_harmonics
 
 MODES = {"channels": 0, "weighted": 1}
 
 
+@register_family
 class SphericalBessel(PairDescriptor):
     """Spherical-Bessel power spectrum of Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019).
 
@@ -83,6 +85,23 @@ class SphericalBessel(PairDescriptor):
     #: the arrays of ``to_arrays`` (besides "elements") and their types
     ARRAY_TYPES = {"cutoff": np.float64, "n_max": np.int64, "l_max": np.int64,
                    "mode": np.int64, "weights": np.float64}
+    #: keys of the training configuration's [descriptor] section
+    CONFIG_KEYS = {
+        "n_max": Setting(4, int, "spherical_bessel: radial functions n = 0 .. n_max",
+                         number(0, 20)),
+        "l_max": Setting(4, int, "spherical_bessel: angular momenta l = 0 .. l_max",
+                         number(0, 20)),
+        "bessel_mode": Setting("channels", str, "spherical_bessel with several elements: "
+                               "'channels' (one density per element, all element-pair "
+                               "spectra) or 'weighted' (one density, atomic-number weights)",
+                               choices(*MODES)),
+    }
+
+    @classmethod
+    def from_config(cls, elements, settings):
+        """From the configuration keys (``cutoff`` and :attr:`CONFIG_KEYS`)."""
+        return cls(elements, settings["cutoff"], n_max=settings["n_max"],
+                   l_max=settings["l_max"], mode=settings["bessel_mode"])
 
     def __init__(self, elements, cutoff, n_max=4, l_max=4, mode="channels", weights=None):
         self.elements = normalize_elements(elements)
@@ -181,7 +200,8 @@ class SphericalBessel(PairDescriptor):
                    mode, weights=list(a["weights"]) if mode == "weighted" else None)
 
     # ------------------------------------------------------------- kernels
-    def _plan(self):
+    def plan(self):
+        """The compiled kernels' inputs (:class:`Plan`), built once."""
         if self._plan_cache is None:
             inv_h, coef = radial_table(self.cutoff, self.n_max, self.l_max)
             F, A, B = harmonic_constants(self.l_max)
@@ -196,9 +216,9 @@ class SphericalBessel(PairDescriptor):
                                 self.l_max + 1, self.n_max + 1)
         return self._plan_cache
 
-    def _kernel(self, mode, nl, species, max_pairs, n_blocks, W, V, G, g, J):
-        _kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, J, max_pairs, n_blocks,
-                self._plan(), mode)
+    def kernel(self, mode, nl, launch, W, V, G, g, J):
+        _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
+                launch.n_blocks, self.plan(), mode)
 
 
 # The per-atom work runs on "slots": the pairs of one atom ordered by channel

@@ -2,7 +2,7 @@
 
 from .acsf import SymmetryFunctions
 
-#: Paper 000 (Yoo et al.) Si setup: 8 radial functions with r_s = 0 ...
+#: The Si setup of Yoo et al. (2019): 8 radial functions with r_s = 0 ...
 SI_RADIAL_ETAS = (0.003214, 0.035711, 0.071421, 0.124987, 0.214264, 0.357106, 0.714213, 1.428426)
 #: ... and 18 narrow angular functions, η x ζ x λ
 SI_ANGULAR_ETAS = (0.000357, 0.028569, 0.089277)
@@ -22,3 +22,7 @@ def reference_si_descriptor(cutoff=6.5):
             for lam in SI_LAMBDAS:
                 sf.add_angular(eta, zeta, lam, kind="narrow")
     return sf
+
+
+#: ``[descriptor] preset`` names -> (the elements it is for, the descriptor builder)
+PRESETS = {"si-yoo2019": (["Si"], reference_si_descriptor)}

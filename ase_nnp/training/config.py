@@ -12,10 +12,12 @@ import math
 import os
 
 from ..errors import ConfigError
+from ..settings import choices as _choices, number as _number
 
-_LIST = "list"
+_LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
-#: section -> key -> (default, type, meaning)
+#: section -> key -> (default, type, meaning): the keys every run has; :func:`schema` adds
+#: the keys of every registered descriptor family to [descriptor]
 SCHEMA = {
     "data": {
         "train": (None, _LIST, "files (any ase.io format) or ase.Atoms with the training "
@@ -34,31 +36,13 @@ SCHEMA = {
     "descriptor": {
         "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (Yoo et al. 2019's 26 "
                    "functions at 6.5 Å, Si only)"),
-        "family": ("symmetry_functions", str, "'symmetry_functions' (the cutoff_* to lambdas "
-                   "keys) or 'spherical_bessel' (Kocer et al.: the cutoff, n_max, l_max and "
-                   "bessel_mode keys)"),
+        "family": ("symmetry_functions", str, "a registered descriptor family: "
+                   "'symmetry_functions' (the cutoff_function to lambdas keys) or "
+                   "'spherical_bessel' (Kocer et al.: the n_max, l_max and bessel_mode keys)"),
         "elements": ([], _LIST, "element symbols, in network order; empty = the elements "
                      "found in the data, by atomic number"),
         "cutoff": (6.0, float, "cutoff radius r_c (Å)"),
-        "cutoff_function": ("cos", str, "hard, cos, tanhu, tanh, exp, poly1, poly2, poly3, poly4"),
-        "cutoff_alpha": (0.0, float, "inner cutoff fraction α of the n2p2 cutoff functions"),
-        "radial_grid": ("shifted", str, "Imbalzano radial grid: 'shifted' or 'centered'"),
-        "radial_n": (8, int, "radial grid intervals n (shifted: n functions, centered: n + 1) "
-                     "per element pair"),
-        "radial_r_low": (0.0, float, "shifted radial grid: leave out the functions centred "
-                         "below this distance (Å), where the data has no neighbours and their "
-                         "values, a few times 1e-100, would be scaled up enormously (0: keep all)"),
-        "angular_grid": ("centered", str, "Gastegger angular grid: 'centered' or 'shifted'"),
-        "angular_n": (3, int, "angular grid points per element triple"),
-        "angular_r_low": (1.5, float, "innermost angular grid point (Å)"),
-        "angular_kind": ("narrow", str, "'narrow' (G3, n2p2 type 3) or 'wide' (G9, type 9)"),
-        "zetas": ([1, 2, 4], _LIST, "angular exponents ζ"),
-        "lambdas": ([-1, 1], _LIST, "angular λ values (±1)"),
-        "n_max": (4, int, "spherical_bessel: radial functions n = 0 .. n_max"),
-        "l_max": (4, int, "spherical_bessel: angular momenta l = 0 .. l_max"),
-        "bessel_mode": ("channels", str, "spherical_bessel with several elements: 'channels' "
-                        "(one density per element, all element-pair spectra) or 'weighted' "
-                        "(one density, atomic-number weights)"),
+        # then each registered family's own keys (schema())
     },
     "network": {
         "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
@@ -112,46 +96,60 @@ SCHEMA = {
     },
 }
 
-def _choices(*names):
-    return (lambda v: v in names, "one of " + ", ".join(repr(n) for n in names))
+def _families():
+    from ..descriptors import FAMILIES
+    return FAMILIES
 
 
-def _number(lo=None, hi=None, lo_open=False, hi_open=False):
-    def ok(v):
-        if lo is not None and (v < lo or (lo_open and v == lo)):
-            return False
-        return not (hi is not None and (v > hi or (hi_open and v == hi)))
-    text = []
-    if lo is not None:
-        text.append(f"{'>' if lo_open else '>='} {lo:g}")
-    if hi is not None:
-        text.append(f"{'<' if hi_open else '<='} {hi:g}")
-    return ok, "a number " + " and ".join(text)
+def schema():
+    """Every section and key: :data:`SCHEMA` with each registered family's
+    ``CONFIG_KEYS`` added to [descriptor] (ConfigError if a family's key clashes)."""
+    out = {section: dict(keys) for section, keys in SCHEMA.items()}
+    owner = {k: f"[{section}]" for section, keys in SCHEMA.items() for k in keys}
+    for kind, cls in _families().items():
+        for key, setting in cls.CONFIG_KEYS.items():
+            if key in owner:
+                raise ConfigError(f"descriptor family {kind!r} declares the key {key!r}, which "
+                                  f"{owner[key]} already has; every key name must be unique")
+            owner[key] = f"family {kind!r}"
+            out["descriptor"][key] = (setting.default, setting.type, setting.meaning)
+    return out
+
+
+def family_of(key):
+    """The descriptor family that owns ``key``, or None for a shared key."""
+    for kind, cls in _families().items():
+        if key in cls.CONFIG_KEYS:
+            return kind
+    return None
+
+
+def _rule(key, items=False):
+    """(test, what is allowed) for a value (or, with ``items``, each list item) of key."""
+    kind = family_of(key)
+    if kind is not None:
+        setting = _families()[kind].CONFIG_KEYS[key]
+        return setting.items if items else setting.allowed
+    return _ITEM_RULES.get(key) if items else _value_rules().get(key)
 
 
 @functools.lru_cache(maxsize=None)
 def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
-    from ..descriptors.cutoffs import CUTOFF_CODES
     from ..network import ACTIVATIONS
     from ..scaling import MODES
+    from ..descriptors.presets import PRESETS
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
-                                     "checkpoint_every", "n_max", "l_max")}
+                                     "checkpoint_every")}
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
-        "cutoff": _number(0, lo_open=True), "cutoff_alpha": _number(0, 1, hi_open=True),
-        "radial_n": _number(1), "angular_n": _number(2), "radial_r_low": _number(0),
-        "angular_r_low": _number(0, lo_open=True),
+        "cutoff": _number(0, lo_open=True),
         "max_epochs": _number(1), "memory": _number(1), "batch_size": _number(1),
         "learning_rate": _number(0, lo_open=True), "lr_decay": _number(0, 1, lo_open=True),
-        "cutoff_function": _choices(*CUTOFF_CODES), "activation": _choices(*ACTIVATIONS),
+        "activation": _choices(*ACTIVATIONS),
         "scaling": _choices(*MODES), "method": _choices("lbfgs", "adam"),
-        "family": _choices("symmetry_functions", "spherical_bessel"),
-        "radial_grid": _choices("shifted", "centered"),
-        "angular_grid": _choices("centered", "shifted"),
-        "angular_kind": _choices("narrow", "wide"), "bessel_mode": _choices("channels", "weighted"),
-        "preset": _choices("", "si-yoo2019"),
+        "preset": _choices("", *PRESETS),
         "repulsion": _choices("none", "zbl"), "repulsion_outer": _number(0),
         "repulsion_inner_fraction": _number(0, 1, lo_open=True, hi_open=True),
     })
@@ -166,8 +164,6 @@ def _is_number(v):
 _ITEM_RULES = {
     "hidden_layers": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
                       "positive integers (neurons per layer)"),
-    "zetas": (lambda v: _is_number(v) and math.isfinite(v) and v >= 1, "numbers >= 1"),
-    "lambdas": (lambda v: _is_number(v) and v in (-1, 1), "-1 or 1"),
     "elements": (lambda v: isinstance(v, str), "chemical symbols"),
     "train": (lambda v: isinstance(v, (str, os.PathLike)) or hasattr(v, "positions"),
               "file paths or ase.Atoms"),
@@ -182,26 +178,27 @@ PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "lea
 
 
 def section_of(key):
-    for section, keys in SCHEMA.items():
+    for section, keys in schema().items():
         if key in keys:
             return section
     return None
 
 
 def _valid_keys():
-    return ", ".join(k for keys in SCHEMA.values() for k in keys)
+    return ", ".join(k for keys in schema().values() for k in keys)
 
 
 def _check_type(section, key, value):
-    default, kind, _ = SCHEMA[section][key]
+    default, kind, _ = schema()[section][key]
     where = f"[{section}] {key}"
     if kind is _LIST:
         if isinstance(value, (str, os.PathLike)) or hasattr(value, "positions"):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}")
-        if key in _ITEM_RULES:
-            ok, allowed = _ITEM_RULES[key]
+        rule = _rule(key, items=True)
+        if rule is not None:
+            ok, allowed = rule
             for item in value:
                 if not ok(item):
                     raise ConfigError(f"{where} = {list(value)!r}: the item {item!r} is not "
@@ -231,14 +228,17 @@ def _check_type(section, key, value):
                           f"got {value!r}")
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    rule = _value_rules().get(key)
+    if key == "family" and value not in _families():
+        raise ConfigError(f"{where} = {value!r} is not a registered descriptor family; "
+                          f"known: {', '.join(map(repr, _families()))}")
+    rule = _rule(key)
     if rule is not None and not rule[0](value):
         raise ConfigError(f"{where} = {value!r} is not allowed; it must be {rule[1]}")
     return value
 
 
 class TrainingConfig:
-    """All keys of :data:`SCHEMA` as attributes (``cfg.cutoff``, ``cfg.model`` …)."""
+    """All keys of :func:`schema` as attributes (``cfg.cutoff``, ``cfg.model`` …)."""
 
     def __init__(self, values=None, base_dir="."):
         self.base_dir = os.path.abspath(base_dir)
@@ -248,6 +248,7 @@ class TrainingConfig:
             if section is None:
                 raise ConfigError(f"unknown key {key!r}; valid keys: {_valid_keys()}")
             self.values[key] = _check_type(section, key, value)
+        self._check_family_keys(values or {})
         if self.values["train"] is None:
             raise ConfigError("[data] train is required: the files with the training structures")
         for key in PATH_KEYS:
@@ -266,11 +267,27 @@ class TrainingConfig:
             raise ConfigError("[data] train is empty: give the files with the training "
                               "structures")
 
+    def _check_family_keys(self, given):
+        """A key of one descriptor family is an error when another family (or a preset)
+        builds the descriptor: it would be silently ignored."""
+        chosen = self.values["family"]
+        for key in given:
+            owner = family_of(key)
+            if owner is None:
+                continue
+            if self.values["preset"]:
+                raise ConfigError(f"[descriptor] {key} has no effect with preset = "
+                                  f"{self.values['preset']!r}, which fixes the descriptor; "
+                                  "remove one of the two")
+            if owner != chosen:
+                raise ConfigError(f"[descriptor] {key} belongs to family {owner!r}, but family "
+                                  f"is {chosen!r}; set family = {owner!r} or remove {key}")
+
     @staticmethod
     def defaults():
         """Every key's default value (lists and tables copied)."""
         return {k: (list(d) if isinstance(d, list) else dict(d) if isinstance(d, dict) else d)
-                for keys in SCHEMA.values() for k, (d, _, _) in keys.items()}
+                for keys in schema().values() for k, (d, _, _) in keys.items()}
 
     def _path(self, p):
         if hasattr(p, "positions"):
@@ -298,20 +315,21 @@ class TrainingConfig:
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
         flat = {}
+        table = schema()
         for section, keys in doc.items():
-            if section not in SCHEMA:
+            if section not in table:
                 raise ConfigError(f"{path}: unknown section [{section}]; valid sections: "
-                                  f"{', '.join(SCHEMA)}")
+                                  f"{', '.join(table)}")
             if not isinstance(keys, dict):
                 raise ConfigError(f"{path}: {section} must be a [section] table")
             for key, value in keys.items():
-                if key not in SCHEMA[section]:
+                if key not in table[section]:
                     home = section_of(key)
                     if home is not None:
                         raise ConfigError(f"{path}: {key!r} belongs in [{home}], not in "
                                           f"[{section}]")
                     raise ConfigError(f"{path}: unknown key {key!r} in [{section}]; valid keys "
-                                      f"there: {', '.join(SCHEMA[section])}")
+                                      f"there: {', '.join(table[section])}")
                 flat[key] = value
         return cls(flat, base_dir=os.path.dirname(os.path.abspath(path)))
 
@@ -337,7 +355,7 @@ class TrainingConfig:
 def describe():
     """The schema as text: one line per key with its default and meaning."""
     lines = []
-    for section, keys in SCHEMA.items():
+    for section, keys in schema().items():
         lines.append(f"[{section}]")
         for key, (default, _, doc) in keys.items():
             if default is None:

@@ -34,6 +34,7 @@ cutoff with 26 functions, 29 kB at 6.5 Å.
 import numba
 import numpy as np
 
+from ..descriptors.base import backward_from_jacobian
 from ..elements import element_indices
 from ..neighbors import build
 
@@ -180,9 +181,7 @@ class FrameSet:
     # ----------------------------------------------------------- linear maps
     def backward(self, dE_dG):
         """g_p = Σ_f dE/dG_{i_p f} J[p, f]  (∂E/∂D_p)."""
-        g = np.empty((self.n_pairs, 3))
-        _backward(self.pair_first, np.ascontiguousarray(dE_dG), self.J, g)
-        return g
+        return backward_from_jacobian(self.pair_first, dE_dG, self.J)
 
     def jvp(self, V):
         """δG_i = Σ_{p of i} J[p] · V_p  (the adjoint of ``backward``)."""
@@ -209,22 +208,6 @@ class FrameSet:
 
 
 # Both contractions run per centre atom (its pairs are contiguous), in parallel.
-@numba.njit(parallel=True, cache=True, fastmath=False)
-def _backward(pair_first, dE_dG, J, g):
-    nf = J.shape[1]
-    for a in numba.prange(len(pair_first) - 1):
-        for p in range(pair_first[a], pair_first[a + 1]):
-            g0 = g1 = g2 = 0.0
-            for f in range(nf):
-                w = dE_dG[a, f]
-                g0 += w * J[p, f, 0]
-                g1 += w * J[p, f, 1]
-                g2 += w * J[p, f, 2]
-            g[p, 0] = g0
-            g[p, 1] = g1
-            g[p, 2] = g2
-
-
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def _jvp(pair_first, J, V, out):
     nf = J.shape[1]

@@ -62,34 +62,22 @@ class TrainingResult:
 
 
 def build_descriptor(cfg, elements):
-    from ..descriptors import SymmetryFunctions
-    from ..descriptors.presets import reference_si_descriptor
-    if cfg.preset == "si-yoo2019":
-        if list(elements) != ["Si"]:
-            raise DatasetError(f"preset 'si-yoo2019' is for Si only; the data has {elements}")
-        return reference_si_descriptor()
+    """The descriptor of the [descriptor] section: a preset, or the registered family
+    ``cfg.family`` built from its own keys (:mod:`ase_nnp.descriptors.base`)."""
+    from ..descriptors import family
+    from ..descriptors.presets import PRESETS
     if cfg.preset:
-        raise ConfigError(f"[descriptor] preset {cfg.preset!r} is unknown; use 'si-yoo2019' or ''")
-    if cfg.family == "spherical_bessel":
-        from ..descriptors import SphericalBessel
-        try:
-            return SphericalBessel(elements, cfg.cutoff, n_max=cfg.n_max, l_max=cfg.l_max,
-                                   mode=cfg.bessel_mode)
-        except DescriptorSpecError as err:
-            raise ConfigError(f"[descriptor] {err}") from None
-    if cfg.family != "symmetry_functions":
-        raise ConfigError(f"[descriptor] family {cfg.family!r} is unknown; use "
-                          "'symmetry_functions' or 'spherical_bessel'")
-    sf = SymmetryFunctions(elements, cutoff=cfg.cutoff, cutoff_function=cfg.cutoff_function,
-                           alpha=cfg.cutoff_alpha)
+        preset_elements, build = PRESETS[cfg.preset]
+        if list(elements) != preset_elements:
+            raise DatasetError(f"preset {cfg.preset!r} is for {', '.join(preset_elements)} "
+                               f"only; the data has {elements}")
+        return build()
+    cls = family(cfg.family)
+    settings = {k: cfg.values[k] for k in ("cutoff", *cls.CONFIG_KEYS)}
     try:
-        sf.add_radial_grid(cfg.radial_n, cfg.radial_grid, r_low=cfg.radial_r_low)
+        return cls.from_config(elements, settings)
     except DescriptorSpecError as err:
-        raise ConfigError(f"[descriptor] radial_r_low: {err}") from None
-    sf.add_angular_grid(cfg.angular_n, cfg.angular_r_low, zetas=tuple(cfg.zetas),
-                        lambdas=tuple(cfg.lambdas), kind=cfg.angular_grid,
-                        angular=cfg.angular_kind)
-    return sf
+        raise ConfigError(f"[descriptor] {err}") from None
 
 
 def _fmt(errs):
