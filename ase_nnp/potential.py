@@ -33,6 +33,14 @@ formulas above hold for the sum. ``min_distances[a, b]`` (Å) is the smallest
 distance of each element pair in the training data; a pair closer than that is
 outside what the networks have seen, and :meth:`Potential.evaluate` warns with
 an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
+
+Sharing a structure
+-------------------
+``evaluate`` is :meth:`Potential.prepare` (checks and the neighbour list, a
+:class:`Structure`) followed by :meth:`Potential.evaluate_structure`. Potentials with
+the same descriptor (an ensemble) can share one Structure, and one descriptor pass
+(G and J = ∂G/∂D, :class:`~ase_nnp.descriptors.base.DescriptorPass`): each member's
+g_p = Σ_f (∂E_i/∂G_if) J[p, f] is then a contraction, with no triplet loop.
 """
 
 import warnings

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_training.py [--frames 500]
 
-Issue 3's case: 500 structures of 64 rattled Si atoms, the 26-function, 30-30
+The case: 500 structures of 64 rattled Si atoms, the 26-function, 30-30
 setup. Reference values are random (only the time and memory are measured).
 """
 import argparse

@@ -1,4 +1,4 @@
-"""Paper 002's descriptor study, rerun: spherical-Bessel descriptors against symmetry functions.
+"""The descriptor study of Kocer, Mason and Erturk (J. Chem. Phys. 150, 154102 (2019)), rerun: spherical-Bessel descriptors against symmetry functions.
 
     python examples/descriptor_comparison.py            # full study (about an hour on 2 cores)
     python examples/descriptor_comparison.py --quick    # a smoke run (minutes)

@@ -1,4 +1,5 @@
-"""Quickstart: the engine end to end on the paper-000 Si setup.
+"""Quickstart: the engine end to end on the Si setup of Yoo et al.
+(Phys. Rev. Materials 3, 093802 (2019)).
 
 This builds the 26-function, 26-30-30-1 tanh potential with *random*
 weights (for silicon itself use the trained ``data/si.nnp``, see

@@ -42,7 +42,7 @@ def reference_roots(l, count):
 
 
 def reference_f(n, l, r, rc, deriv=0):
-    """Paper 002 Eq. 2 with its normalised coefficients, and its derivatives."""
+    """Kocer et al. (J. Chem. Phys. 150, 154102 (2019)) Eq. 2 with its normalised coefficients, and its derivatives."""
     u = reference_roots(l, n + 2)
     un, un1 = u[n], u[n + 1]
     c = np.sqrt(2.0 / (rc ** 3 * (un ** 2 + un1 ** 2)))
