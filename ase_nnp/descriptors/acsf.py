@@ -629,6 +629,15 @@ def _radial_derivative(f, q, plan, fc, dfc, rr):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _record(n, p0, rq3, geo):
+    """Triplet record n of the atom in hand: its pairs q1, q2 (local), pa, pb (global),
+    its angular list key, cos θ and r_jk."""
+    q1 = rq3[n, 0]
+    q2 = rq3[n, 1]
+    return q1, q2, p0 + q1, p0 + q2, rq3[n, 2], geo[n, 0], geo[n, 1]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
     by the caller). With ``store`` keep one record per contributing triplet;
@@ -644,8 +653,8 @@ def atom_forward(c, nq, plan, scr, Gi, store):
                                                          plan.L_skip_rc)
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
     u, rr, el, fc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.R, scr.dR
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
-                                             scr.rPjk, scr.rA, scr.rdA)
+    geo, rq3 = scr.geo, scr.rq3
+    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
     # radial functions
     for q in range(nq):
         key = c * nel + el[q]
@@ -738,8 +747,7 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
     L_tp_ptr, ent_ptr, ent_tp, ent_co, ent_col = (plan.L_tp_ptr, plan.ent_ptr, plan.ent_tp,
                                                   plan.ent_co, plan.ent_col)
     u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
-                                             scr.rPjk, scr.rA, scr.rdA)
+    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
     WA, WdA = scr.WA, scr.WdA
     for q in range(nq):
         s = 0.0
@@ -752,11 +760,7 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
         g[p, 1] += s * u[q, 1]
         g[p, 2] += s * u[q, 2]
     for n in range(n_rec):
-        q1 = rq3[n, 0]
-        q2 = rq3[n, 1]
-        key = rq3[n, 2]
-        cth = geo[n, 0]
-        rjk = geo[n, 1]
+        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
         n_tp = L_tp_ptr[key + 1] - L_tp_ptr[key]
         for m in range(n_tp):
             WA[m] = 0.0
@@ -778,8 +782,6 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
         cj = s_c / rr[q1]
         ck = s_c / rr[q2]
         hjk = s_jk / rjk if rjk > 0.0 else 0.0
-        pa = p0 + q1
-        pb = p0 + q2
         for d in range(3):
             djk = (D[pb, d] - D[pa, d]) * hjk
             g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1 * u[q1, d] - djk
@@ -792,8 +794,7 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
     u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
-                                             scr.rPjk, scr.rA, scr.rdA)
+    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
     for q in range(nq):
         p = p0 + q
         vr = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
@@ -802,13 +803,7 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
             f = rad_ids[t]
             dGi[col[f]] += _radial_derivative(f, q, plan, fc, dfc, rr) * vr
     for n in range(n_rec):
-        q1 = rq3[n, 0]
-        q2 = rq3[n, 1]
-        key = rq3[n, 2]
-        cth = geo[n, 0]
-        rjk = geo[n, 1]
-        pa = p0 + q1
-        pb = p0 + q2
+        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
         dc = 0.0
         v1 = 0.0
         v2 = 0.0
@@ -835,24 +830,16 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
     u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    geo, rq3, rP, rP1, rP2, rPjk, rA, rdA = (scr.geo, scr.rq3, scr.rP, scr.rP1, scr.rP2,
-                                             scr.rPjk, scr.rA, scr.rdA)
+    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
     for q in range(nq):
-        p = p0 + q
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
             dT = _radial_derivative(f, q, plan, fc, dfc, rr)
             for d in range(3):
-                J[p, col[f], d] += dT * u[q, d]
+                J[p0 + q, col[f], d] += dT * u[q, d]
     for n in range(n_rec):
-        q1 = rq3[n, 0]
-        q2 = rq3[n, 1]
-        key = rq3[n, 2]
-        cth = geo[n, 0]
-        rjk = geo[n, 1]
-        pa = p0 + q1
-        pb = p0 + q2
+        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
         inv_jk = 1.0 / rjk if rjk > 0.0 else 0.0
         for t in range(ent_ptr[key], ent_ptr[key + 1]):
             m = ent_tp[t]

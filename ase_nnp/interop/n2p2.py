@@ -214,6 +214,16 @@ def _value(settings, key, path, default=None, kind=float):
     return _number(args[0], path, no, key, kind)
 
 
+def _check_activations(acts, known, linear, head, unknown, not_linear):
+    """InteropError '<head> <a!r> <unknown>' for an activation not in ``known``, and
+    ``not_linear`` when the output layer's is not ``linear``."""
+    for a in acts:
+        if a not in known:
+            raise InteropError(f"{head} {a!r} {unknown}")
+    if acts[-1] != linear:
+        raise InteropError(not_linear)
+
+
 def _sort_key(row, z_rank):
     """n2p2's comparison key of one function (module docstring); elements by Z rank."""
     kind, _, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha = row
@@ -373,12 +383,9 @@ def read_n2p2(directory):
         raise InteropError(f"{path}:{no_a}: {n_hidden} hidden layers need {n_hidden} "
                            f"global_nodes_short and {n_hidden + 1} global_activation_short "
                            f"entries (got {len(nodes)} and {len(acts)})")
-    for a in acts:
-        if a not in ACTIVATION_LETTERS:
-            raise InteropError(f"{path}:{no_a}: activation {a!r} is not supported (covered: "
-                               f"{', '.join(ACTIVATION_LETTERS)})")
-    if acts[-1] != "l":
-        raise InteropError(f"{path}:{no_a}: the output activation must be 'l' (linear)")
+    _check_activations(acts, ACTIVATION_LETTERS, "l", f"{path}:{no_a}: activation",
+                       f"is not supported (covered: {', '.join(ACTIVATION_LETTERS)})",
+                       f"{path}:{no_a}: the output activation must be 'l' (linear)")
     widths = [_number(x, path, no_n, "global_nodes_short", int) for x in nodes]
     names = [ACTIVATION_LETTERS[a] for a in acts]
     norm = [k in st for k in ("mean_energy", "conv_energy", "conv_length")]
@@ -468,12 +475,10 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
         raise InteropError("n2p2's global topology keywords need the same hidden layers and "
                            f"activations for every element; got {shape}")
     hidden, acts = shape.pop()
-    for a in acts:
-        if a not in LETTER_OF:
-            raise InteropError(f"activation {a!r} has no n2p2 equivalent (n2p2: "
-                               f"{', '.join(f'{k}={v}' for k, v in ACTIVATION_LETTERS.items())})")
-    if acts[-1] != "identity":
-        raise InteropError(f"n2p2 expects a linear output layer; this one is {acts[-1]!r}")
+    _check_activations(acts, LETTER_OF, "identity", "activation",
+                       "has no n2p2 equivalent (n2p2: "
+                       f"{', '.join(f'{k}={v}' for k, v in ACTIVATION_LETTERS.items())})",
+                       f"n2p2 expects a linear output layer; this one is {acts[-1]!r}")
     z_rank = {e: k for k, e in enumerate(elements)}
     el = sf.elements
     lines = ["# n2p2 / RuNNer potential written by ase-nnp (units: eV, Angstrom).",
