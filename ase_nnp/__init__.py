@@ -13,11 +13,10 @@ from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecE
                      ExtrapolationWarning, InteropError, ModelFileError, NNPError,
                      StructureError, UnknownElementError)
 from .potential import Potential
+from .ensemble import Ensemble, load
 from .calculator import NNPCalculator
 
-load = Potential.load
-
-__all__ = ["NNPCalculator", "Potential", "load", "train", "Trainer", "ModelFileError",
+__all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
            "CheckpointError", "InteropError", "DatasetError", "NNPError",
            "ExtrapolationWarning", "__version__"]

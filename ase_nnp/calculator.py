@@ -7,6 +7,15 @@ ASE's sign; the per-atom stresses sum to the stress). A request for the energy
 alone runs no backward pass. The physics lives in
 :class:`ase_nnp.Potential`; this module only translates.
 
+Ensembles
+---------
+Given an :class:`~ase_nnp.Ensemble` (an ensemble ``.nnp`` file, or a list of paths or
+Potentials with one descriptor), the properties above are the members' means and the
+results also hold ``energy_std`` (eV), ``energies_std`` (eV per atom), ``forces_std``
+(eV/Å per atom: sqrt of the mean over members of |F_k − F̄|²), ``stress_std`` (Voigt,
+eV/Å³, periodic only) and ``members_energy`` (K values): population standard
+deviations, see :mod:`ase_nnp.ensemble`.
+
 Threads
 -------
 ASE keeps the last ``atoms`` and ``results`` on the calculator, so two threads
@@ -24,22 +33,30 @@ import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from .ensemble import Ensemble, load
 from .potential import Potential
 
 
 class NNPCalculator(Calculator):
-    """ASE calculator for an ase-nnp potential (a ``.nnp`` path or a Potential)."""
+    """ASE calculator for an ase-nnp potential or ensemble: a ``.nnp`` path, a
+    Potential, an Ensemble, or a list of paths / Potentials (an ensemble)."""
 
-    implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses"]
+    implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses",
+                              "energy_std", "energies_std", "forces_std", "stress_std",
+                              "members_energy"]
 
     def __init__(self, potential, **kwargs):
         super().__init__(**kwargs)
         if isinstance(potential, (str, os.PathLike)):
-            potential = Potential.load(potential)
-        if not isinstance(potential, Potential):
-            raise TypeError("NNPCalculator needs a path to a .nnp file or an ase_nnp.Potential, "
-                            f"got {type(potential).__name__}")
+            potential = load(potential)
+        elif isinstance(potential, (list, tuple)):
+            potential = Ensemble(potential)
+        if not isinstance(potential, (Potential, Ensemble)):
+            raise TypeError("NNPCalculator needs a path to a .nnp file, an ase_nnp.Potential, "
+                            "an ase_nnp.Ensemble or a list of paths or Potentials, got "
+                            f"{type(potential).__name__}")
         self.potential = potential
+        self.is_ensemble = isinstance(potential, Ensemble)
         self._lock = threading.RLock()
 
     def get_property(self, name, atoms=None, allow_calculation=True):
@@ -54,13 +71,19 @@ class NNPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(np.all(atoms.pbc))
-        if not periodic and ("stress" in properties or "stresses" in properties):
+        spread = {"energy_std", "energies_std", "forces_std", "stress_std", "members_energy"}
+        if not self.is_ensemble and spread & set(properties):
+            raise PropertyNotImplementedError(
+                f"{', '.join(sorted(spread & set(properties)))} need an ensemble; give "
+                "NNPCalculator an ensemble file, an ase_nnp.Ensemble or a list of potentials")
+        if not periodic and {"stress", "stresses", "stress_std"} & set(properties):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
                 "a slab or molecule has no well-defined volume")
         # energy alone (ase.eos, Monte Carlo) needs no backward pass; once the pair gradients
         # are there, forces and (periodic) stresses cost one gather each, so both come along
-        gradients = bool({"forces", "stress", "stresses"} & set(properties))
+        gradients = bool({"forces", "stress", "stresses", "forces_std", "stress_std"}
+                         & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
         self.results = {
@@ -68,9 +91,16 @@ class NNPCalculator(Calculator):
             "free_energy": res.energy,
             "energies": res.energies,
         }
+        if self.is_ensemble:
+            self.results.update(energy_std=res.energy_std, energies_std=res.energies_std,
+                                members_energy=res.members_energy)
         if not gradients:
             return
         self.results["forces"] = res.forces
+        if self.is_ensemble:
+            self.results["forces_std"] = res.forces_std
         if periodic:
             self.results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
             self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)
+            if self.is_ensemble:
+                self.results["stress_std"] = full_3x3_to_voigt_6_stress(res.stress_std)

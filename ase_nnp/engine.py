@@ -28,7 +28,8 @@ import numpy as np
 from numba import njit, prange
 
 from .descriptors import bessel
-from .descriptors.acsf import atom_backward, atom_forward, make_scratch, pair_terms
+from .descriptors.acsf import (atom_backward, atom_forward, atom_jacobian, make_scratch,
+                               pair_terms)
 
 _ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "softplus": 3,
                      "shifted_softplus": 4}
@@ -58,26 +59,27 @@ class NetworkPack(NamedTuple):
     max_width: int
 
 
-def pack_networks(potential):
-    """Flat arrays of every element's scaling and network, in element order."""
-    elements = potential.elements
-    nel = len(elements)
-    nets = [potential.networks[e] for e in elements]
-    max_layers = max(len(n.weights) for n in nets)
-    max_width = max(max(n.layer_sizes) for n in nets)
-    n_feat = potential.descriptor.n_features_max
-    sizes = np.zeros((nel, max_layers + 1), dtype=np.int64)
-    acts = np.zeros((nel, max_layers), dtype=np.int64)
-    w_off = np.zeros((nel, max_layers), dtype=np.int64)
-    b_off = np.zeros((nel, max_layers), dtype=np.int64)
-    n_layers = np.zeros(nel, dtype=np.int64)
-    factor = np.zeros((nel, n_feat))
-    shift = np.zeros((nel, n_feat))
-    offset = np.zeros(nel)
-    e0 = np.zeros(nel)
+def pack_networks(*potentials):
+    """Flat arrays of every element's scaling and network, in element order; for several
+    potentials (an ensemble with one descriptor) member m's element k is row m·n_el + k."""
+    rows = [(pot, e) for pot in potentials for e in pot.elements]
+    n = len(rows)
+    nets = [pot.networks[e] for pot, e in rows]
+    max_layers = max(len(net.weights) for net in nets)
+    max_width = max(max(net.layer_sizes) for net in nets)
+    n_feat = potentials[0].descriptor.n_features_max
+    sizes = np.zeros((n, max_layers + 1), dtype=np.int64)
+    acts = np.zeros((n, max_layers), dtype=np.int64)
+    w_off = np.zeros((n, max_layers), dtype=np.int64)
+    b_off = np.zeros((n, max_layers), dtype=np.int64)
+    n_layers = np.zeros(n, dtype=np.int64)
+    factor = np.zeros((n, n_feat))
+    shift = np.zeros((n, n_feat))
+    offset = np.zeros(n)
+    e0 = np.zeros(n)
     ws, bs = [], []
     wpos = bpos = 0
-    for k, e in enumerate(elements):
+    for k, (pot, e) in enumerate(rows):
         net = nets[k]
         n_layers[k] = len(net.weights)
         sizes[k, :len(net.layer_sizes)] = net.layer_sizes
@@ -89,12 +91,12 @@ def pack_networks(potential):
             bs.append(b)
             wpos += w.size
             bpos += b.size
-        sc = potential.scalings[e]
+        sc = pot.scalings[e]
         nf = sc.n_features
         factor[k, :nf] = sc.factor
         shift[k, :nf] = sc.shift
         offset[k] = sc.offset
-        e0[k] = potential.energy_offsets[e]
+        e0[k] = pot.energy_offsets[e]
     return NetworkPack(n_layers, sizes, acts, w_off, b_off, np.concatenate(ws),
                        np.concatenate(bs), factor, shift, offset, e0, max_layers, max_width)
 
@@ -176,19 +178,51 @@ def _network_scratch(n_feat, nets):
             np.empty((max_layers, max_width)), np.empty(max_width), np.empty(max_width))
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _contract(Jl, nq, w, g, p0):
+    """g[p0 + q] = Σ_f w_f Jl[q, f] for the nq pairs of one atom."""
+    nf = Jl.shape[1]
+    for q in range(nq):
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        for f in range(nf):
+            wf = w[f]
+            g0 += wf * Jl[q, f, 0]
+            g1 += wf * Jl[q, f, 1]
+            g2 += wf * Jl[q, f, 2]
+        g[p0 + q, 0] = g0
+        g[p0 + q, 1] = g1
+        g[p0 + q, 2] = g2
+
+
 @njit(cache=True, error_model="numpy")
 def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat, plan, nets):
-    """One block of atoms (every n_blocks-th from blk); a function of its own, not the
-    prange body, for the reason given in :mod:`ase_nnp.descriptors.acsf`."""
+    """One block of atoms (every n_blocks-th from blk) for K = E.shape[0] potentials that
+    share the descriptor: its values and triplet records once per atom, then each
+    member's network (rows k·n_el + element of ``nets``) and backward into g[k]. A
+    function of its own, not the prange body, for the reason given in
+    :mod:`ase_nnp.descriptors.acsf`."""
     scr = make_scratch(max_pairs, plan, True)
     Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
+    n_members = E.shape[0]
+    nel = plan.nel
+    # several members: the atom's own Jacobian once, then one small contraction each
+    Jl = np.empty((max_pairs if n_members > 1 else 0, n_feat, 3))
     for i in range(blk, first.shape[0] - 1, n_blocks):
         c = species[i]
         p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
         Gi[:] = 0.0
         n_rec = atom_forward(c, nq, plan, scr, Gi, True)
-        E[i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
-        atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g)
+        if n_members == 1:
+            E[0, i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
+            atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g[0])
+            continue
+        Jl[:nq] = 0.0
+        atom_jacobian(c, p0, nq, D, plan, scr, n_rec, Jl, p0)
+        for k in range(n_members):
+            E[k, i] = _atom_network(k * nel + c, Gi, w, nets, H, S, grad, gin)
+            _contract(Jl, nq, w, g[k], p0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -203,11 +237,14 @@ def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pair
                          plan, nets):
     scr = bessel.make_scratch(max_pairs, plan)
     Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
+    n_members = E.shape[0]
+    nel = plan.channel.shape[0]
     for i in range(blk, first.shape[0] - 1, n_blocks):
         p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
         bessel.atom_features(plan, scr, Gi)
-        E[i] = _atom_network(species[i], Gi, w, nets, H, S, grad, gin)
-        bessel.atom_backward(p0, plan, scr, w, g)
+        for k in range(n_members):
+            E[k, i] = _atom_network(k * nel + species[i], Gi, w, nets, H, S, grad, gin)
+            bessel.atom_backward(p0, plan, scr, w, g[k])
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -219,7 +256,7 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n
 
 
 #: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g)
-#: fills E_i and g_p (both zeroed by the caller)
+#: fills E[k, i] and g[k, p] of K potentials sharing the descriptor (zeroed by the caller)
 FUSED_KERNELS = {}
 
 
@@ -247,14 +284,23 @@ def has_fused_kernel(descriptor):
     return descriptor.kind in FUSED_KERNELS
 
 
+def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
+    """(E[k, i], g[k, p] = ∂E_k/∂D_p) of K potentials with one descriptor specification
+    in one compiled pass: the descriptor runs once per atom, the networks and backward
+    passes once per member (KeyError for a family without a fused kernel). ``nets``:
+    ``pack_networks(*potentials)`` when the caller keeps it."""
+    desc = potentials[0].descriptor
+    kernel = FUSED_KERNELS[desc.kind]
+    launch = desc.launch(nl, species)
+    E = np.zeros((len(potentials), len(launch.species)))
+    g = np.zeros((len(potentials), nl.n_pairs, 3))
+    if E.shape[1]:
+        kernel(desc, nl, launch, pack_networks(*potentials) if nets is None else nets, E, g)
+    return E, g
+
+
 def energies_and_pair_gradients(potential, nl, species):
     """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass of the
     descriptor family's fused kernel (KeyError for a family without one)."""
-    desc = potential.descriptor
-    kernel = FUSED_KERNELS[desc.kind]
-    launch = desc.launch(nl, species)
-    E = np.zeros(len(launch.species))
-    g = np.zeros((nl.n_pairs, 3))
-    if len(E):
-        kernel(desc, nl, launch, pack_networks(potential), E, g)
-    return E, g
+    E, g = members_energies_and_pair_gradients([potential], nl, species)
+    return E[0], g[0]

@@ -27,6 +27,15 @@ Format version 2 adds (and is written only when the model has it)::
 A version-1 reader would silently drop the repulsion, so such files say version
 2 and older ase-nnp refuses them; files without it stay version 1.
 
+Format version 3 is an ensemble (:class:`ase_nnp.Ensemble`)::
+
+    /                       attrs as above, plus members = K; metadata: the ensemble's
+    /members/<k>            attrs: metadata (the member's); below it, one potential in
+                            the layout above (k = 0 .. K-1)
+
+A single potential is never written as version 3, so older readers keep reading
+every file they can represent.
+
 Writing refuses a potential with a NaN or infinite number anywhere before any
 file is touched, then goes to a temporary file in the same directory
 (``.<name>.XXXXXXXX.nnp.tmp``), reads that back with the reader below, flushes
@@ -50,7 +59,7 @@ from .network import Network
 from .scaling import Scaling
 
 FORMAT_NAME = "ase-nnp"
-FORMAT_VERSION = 2          # the newest this reader understands
+FORMAT_VERSION = 3          # the newest this reader understands
 
 
 def _check_finite(potential, path):
@@ -82,56 +91,92 @@ def _check_finite(potential, path):
             "diverged training run?); nothing was written")
 
 
-def write(potential, path, metadata=None):
+def _metadata_json(meta, path):
+    try:
+        return json.dumps(meta, default=str, allow_nan=False)
+    except ValueError:
+        raise ModelFileError(f"refusing to write {path}: the metadata holds NaN or infinite "
+                             "numbers, which JSON cannot store; nothing was written") from None
+
+
+def _write_root(f, version, meta_json):
     from . import __version__
+    f.attrs["format"] = FORMAT_NAME
+    f.attrs["format_version"] = version
+    f.attrs["energy_unit"] = "eV"
+    f.attrs["length_unit"] = "Angstrom"
+    f.attrs["package_version"] = __version__
+    f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    f.attrs["metadata"] = meta_json
+
+
+def _write_potential(f, potential):
+    """Everything of one potential below the HDF5 group ``f`` (the schema above)."""
+    f["elements"] = np.array([ATOMIC_NUMBERS[e] for e in potential.elements])
+    f["energy_offsets"] = np.array([potential.energy_offsets[e] for e in potential.elements])
+    d = f.create_group("descriptor")
+    d.attrs["kind"] = potential.descriptor.kind
+    for key, arr in potential.descriptor.to_arrays().items():
+        if key != "elements":
+            d[key] = arr
+    for e in potential.elements:
+        sc = potential.scalings[e]
+        s = f.create_group(f"scaling/{e}")
+        s.attrs["mode"] = sc.mode
+        s.attrs["smin"] = sc.smin
+        s.attrs["smax"] = sc.smax
+        for key in ("min", "max", "mean", "sigma"):
+            s[key] = getattr(sc, "g" + key)
+        net = potential.networks[e]
+        g = f.create_group(f"networks/{e}")
+        g.attrs["activations"] = np.array(net.activations, dtype=h5py.string_dtype())
+        for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+            g[f"W{k}"] = w
+            g[f"b{k}"] = b
+    if potential.min_distances is not None:
+        f["training_range/min_distance"] = potential.min_distances
+    if potential.repulsion is not None:
+        r = f.create_group("repulsion")
+        r.attrs["kind"] = potential.repulsion.kind
+        for key, arr in potential.repulsion.to_arrays().items():
+            r[key] = arr
+
+
+def write(potential, path, metadata=None):
     path = os.fspath(path)
     meta = dict(potential.metadata)
     meta.update(metadata or {})
     _check_finite(potential, path)
-    try:
-        meta_json = json.dumps(meta, default=str, allow_nan=False)
-    except ValueError:
-        raise ModelFileError(f"refusing to write {path}: the metadata holds NaN or infinite "
-                             "numbers, which JSON cannot store; nothing was written") from None
+    meta_json = _metadata_json(meta, path)
     version = 2 if potential.repulsion is not None else 1
     with atomic_path(path, suffix=".nnp.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT_NAME
-            f.attrs["format_version"] = version
-            f.attrs["energy_unit"] = "eV"
-            f.attrs["length_unit"] = "Angstrom"
-            f.attrs["package_version"] = __version__
-            f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
-            f.attrs["metadata"] = meta_json
-            f["elements"] = np.array([ATOMIC_NUMBERS[e] for e in potential.elements])
-            f["energy_offsets"] = np.array([potential.energy_offsets[e] for e in potential.elements])
-            d = f.create_group("descriptor")
-            d.attrs["kind"] = potential.descriptor.kind
-            for key, arr in potential.descriptor.to_arrays().items():
-                if key != "elements":
-                    d[key] = arr
-            for e in potential.elements:
-                sc = potential.scalings[e]
-                s = f.create_group(f"scaling/{e}")
-                s.attrs["mode"] = sc.mode
-                s.attrs["smin"] = sc.smin
-                s.attrs["smax"] = sc.smax
-                for key in ("min", "max", "mean", "sigma"):
-                    s[key] = getattr(sc, "g" + key)
-                net = potential.networks[e]
-                g = f.create_group(f"networks/{e}")
-                g.attrs["activations"] = np.array(net.activations, dtype=h5py.string_dtype())
-                for k, (w, b) in enumerate(zip(net.weights, net.biases)):
-                    g[f"W{k}"] = w
-                    g[f"b{k}"] = b
-            if potential.min_distances is not None:
-                f["training_range/min_distance"] = potential.min_distances
-            if potential.repulsion is not None:
-                r = f.create_group("repulsion")
-                r.attrs["kind"] = potential.repulsion.kind
-                for key, arr in potential.repulsion.to_arrays().items():
-                    r[key] = arr
+            _write_root(f, version, meta_json)
+            _write_potential(f, potential)
         read(tmp, type(potential))   # never rename a file into place that load would reject
+
+
+def write_ensemble(ensemble, path, metadata=None):
+    """An ensemble file (format version 3): the root's attributes as above plus
+    ``members`` = K, and each member's potential below ``/members/<k>`` (its own metadata
+    in that group's ``metadata`` attribute)."""
+    path = os.fspath(path)
+    members = list(ensemble.members)
+    for m in members:
+        _check_finite(m, path)
+    meta = dict(ensemble.metadata)
+    meta.update(metadata or {})
+    meta_json = _metadata_json(meta, path)
+    member_json = [_metadata_json(m.metadata, path) for m in members]
+    with atomic_path(path, suffix=".nnp.tmp") as tmp:
+        with h5py.File(tmp, "w") as f:
+            _write_root(f, 3, meta_json)
+            f.attrs["members"] = len(members)
+            for k, (m, mj) in enumerate(zip(members, member_json)):
+                g = f.create_group(f"members/{k}")
+                g.attrs["metadata"] = mj
+                _write_potential(g, m)
+        read(tmp, type(members[0]), type(ensemble))
 
 
 def _get(h, key, path):
@@ -187,12 +232,12 @@ def _attr(h, key, path, kind=None):
     return v
 
 
-def read(path, build):
+def read(path, build, build_ensemble=None):
     """Read and validate a ``.nnp`` file; return ``build(elements, descriptor, networks=...,
-    scalings=..., energy_offsets=..., metadata=..., repulsion=..., min_distances=...)``
+    scalings=..., energy_offsets=..., metadata=..., repulsion=..., min_distances=...)``, or
+    for an ensemble file ``build_ensemble([member, ...], metadata=...)`` of such members
     (:meth:`ase_nnp.Potential.load` passes the Potential class: this module knows the file,
     not the potential, and imports nothing of it)."""
-    from .descriptors import descriptor_from_arrays
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path}")
@@ -203,13 +248,23 @@ def read(path, build):
                              f".nnp model at all): {err}") from None
     try:
         with f:
-            return _read_open(f, path, build, descriptor_from_arrays)
+            return _read_open(f, path, build, build_ensemble)
     except OSError as err:  # h5py raises OSError for damaged data blocks
         raise ModelFileError(f"{path}: damaged HDF5 content ({err})") from None
 
 
-def _read_open(f, path, build, descriptor_from_arrays):
-    from .descriptors import DESCRIPTOR_KINDS
+def _read_metadata(h, path):
+    try:
+        metadata = json.loads(_attr(h, "metadata", path, "str"))
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{path}: metadata is not valid JSON ({err})") from None
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: metadata must be a JSON object, got "
+                             f"{type(metadata).__name__}")
+    return metadata
+
+
+def _read_open(f, path, build, build_ensemble):
     fmt = f.attrs.get("format")
     fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
     if not isinstance(fmt, str) or fmt != FORMAT_NAME:
@@ -221,6 +276,31 @@ def _read_open(f, path, build, descriptor_from_arrays):
                              f"reads ({FORMAT_VERSION}); upgrade ase-nnp")
     if version < 1:
         raise ModelFileError(f"{path}: unknown format version {version}")
+    metadata = _read_metadata(f, path)
+    if "members" not in f.attrs:
+        return _read_potential(f, path, build, version, metadata)
+    n = _attr(f, "members", path, "int")
+    if version < 3 or n < 1:
+        raise ModelFileError(f"{path}: an ensemble needs format version 3 and at least one "
+                             f"member (the file says version {version}, {n} members)")
+    if build_ensemble is None:
+        raise ModelFileError(f"{path} holds an ensemble of {n} potentials; load it with "
+                             "ase_nnp.load or ase_nnp.Ensemble.load (NNPCalculator takes it "
+                             "as it is)")
+    group = _get(f, "members", path)
+    members = []
+    for k in range(n):
+        g = _get(group, str(k), path)
+        members.append(_read_potential(g, path, build, version, _read_metadata(g, path)))
+    try:
+        return build_ensemble(members, metadata=metadata)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: {err}") from None
+
+
+def _read_potential(f, path, build, version, metadata):
+    """One potential below the group ``f`` (the schema above)."""
+    from .descriptors import DESCRIPTOR_KINDS, descriptor_from_arrays
     z = _array(f, "elements", path, np.int64)
     if z.ndim != 1 or not len(z):
         raise ModelFileError(f"{path}: 'elements' must be a non-empty list of atomic numbers")
@@ -270,13 +350,6 @@ def _read_open(f, path, build, descriptor_from_arrays):
         if networks[e].n_inputs != nf:
             raise ModelFileError(f"{path}: network of {e} takes {networks[e].n_inputs} inputs but "
                                  f"the descriptor gives {nf}")
-    try:
-        metadata = json.loads(_attr(f, "metadata", path, "str"))
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"{path}: metadata is not valid JSON ({err})") from None
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{path}: metadata must be a JSON object, got "
-                             f"{type(metadata).__name__}")
     min_distances = None
     if "training_range" in f:
         n = len(elements)

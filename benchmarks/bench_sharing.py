@@ -10,7 +10,10 @@ threads):
 * K potentials with the same descriptor on one structure: K full evaluations,
   one :meth:`~ase_nnp.Potential.prepare` (neighbour list and checks) shared by K
   :meth:`~ase_nnp.Potential.evaluate_structure`, and in addition one shared
-  descriptor pass with its Jacobian (G, J) that every member contracts.
+  descriptor pass with its Jacobian (G, J) that every member contracts;
+* an :class:`~ase_nnp.Ensemble` of K = 1, 2, 5, 10 members (E + F + stress, means and
+  spreads): the fused kernel computes the descriptor once per atom and runs each
+  member's network and backward pass.
 
 Times on a shared machine are noisy: read the ratios; the load average is printed.
 """
@@ -27,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from reference_setup import print_table, rattled_si  # noqa: E402
 
-from ase_nnp import Potential  # noqa: E402
+from ase_nnp import Ensemble, Potential  # noqa: E402
 
 MODEL = os.path.join(HERE, "..", "data", "si.nnp")
 
@@ -52,7 +55,8 @@ def main():
     atoms = rattled_si(4 if args.quick else 8)
     n = len(atoms)
     a = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
-    pots = members(args.k)
+    pots = members(max(args.k, 10))[:args.k]
+    ensembles = {k: Ensemble(members(k)) for k in (1, 2, 5, 10)}
     pot = pots[0]
 
     def ensemble_full():
@@ -75,6 +79,9 @@ def main():
         f"{args.k} potentials: 1 prepare + 1 descriptor pass (G, J) + {args.k} contractions":
             ensemble_shared_pass,
     }
+    for k, ens in ensembles.items():
+        cases[f"Ensemble of {k}, E + F + stress with spreads"] = (
+            lambda ens=ens: ens.evaluate(*a))
     ref = ensemble_full()
     for got in (ensemble_prepared(), ensemble_shared_pass()):
         for x, y in zip(ref, got):
@@ -93,6 +100,12 @@ def main():
         for name, t in best.items():
             rows.append((f"{name}, {n} Si", f"ase-nnp ({threads} thr)", f"{t / n * 1e6:.1f} µs/atom"))
     print_table(rows)
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        t = {r[0]: float(r[2].split()[0]) for r in rows if r[1] == f"ase-nnp ({threads} thr)"}
+        one = t[f"Ensemble of 1, E + F + stress with spreads, {n} Si"]
+        print(f"{threads} thr: Ensemble cost / K = 1: " + ", ".join(
+            f"K = {k}: {t[f'Ensemble of {k}, E + F + stress with spreads, {n} Si'] / one:.2f}x"
+            for k in ensembles))
     print(f"\nload average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 

@@ -824,9 +824,10 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
-    """J[p, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the records (the
-    uncontracted form of atom_backward: the same partials, one function at a time)."""
+def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
+    """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the records (the
+    uncontracted form of atom_backward: the same partials, one function at a time);
+    j0 = 0 fills a Jacobian of all pairs, j0 = p0 one of the atom's pairs alone."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
     u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
@@ -837,7 +838,7 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
             f = rad_ids[t]
             dT = _radial_derivative(f, q, plan, fc, dfc, rr)
             for d in range(3):
-                J[p0 + q, col[f], d] += dT * u[q, d]
+                J[p0 + q - j0, col[f], d] += dT * u[q, d]
     for n in range(n_rec):
         q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
         inv_jk = 1.0 / rjk if rjk > 0.0 else 0.0
@@ -852,8 +853,8 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J):
             hjk = rA[n, k] * rPjk[n, m] * inv_jk
             for d in range(3):
                 djk = (D[pb, d] - D[pa, d]) * hjk
-                J[pa, f, d] += cj * (u[q2, d] - cth * u[q1, d]) + s1 * u[q1, d] - djk
-                J[pb, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
+                J[pa - j0, f, d] += cj * (u[q2, d] - cth * u[q1, d]) + s1 * u[q1, d] - djk
+                J[pb - j0, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
 
 
 @njit(cache=True, error_model="numpy")
@@ -884,7 +885,7 @@ def _record_block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pa
         elif mode == 1:
             atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
         else:
-            atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J)
+            atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J, 0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -1,0 +1,132 @@
+"""Ensembles: means and population spreads of the members, one file, the calculator."""
+
+import h5py
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.md.verlet import VelocityVerlet
+from ase.stress import voigt_6_to_full_3x3_stress
+from ase.units import fs
+
+from ase_nnp import Ensemble, NNPCalculator, Potential, load
+from ase_nnp.calculator import PropertyNotImplementedError
+from ase_nnp.errors import ModelFileError
+from ase_nnp import engine
+
+from conftest import random_atoms, random_cell, sensitive_potential
+from test_forces_stress import _bessel
+
+
+def _members(atoms, elements, k=3, descriptor=None):
+    base = sensitive_potential(elements, [atoms], descriptor=descriptor)
+    out = [base]
+    for seed in range(1, k):
+        out.append(Potential(elements, base.descriptor, hidden_layers=(7, 5), seed=seed,
+                             scalings=base.scalings, energy_offsets=base.energy_offsets))
+    return out
+
+
+def _structure(rng, elements=("Si", "O")):
+    return random_atoms(rng, 10, list(elements), random_cell(rng, 5.0, 7.0), True)
+
+
+@pytest.mark.parametrize("family", ["symmetry_functions", "spherical_bessel"])
+def test_means_and_spreads_are_numpys_over_the_members(rng, family):
+    atoms = _structure(rng)
+    desc = _bessel(n_max=3, l_max=3)(["Si", "O"]) if family == "spherical_bessel" else None
+    members = _members(atoms, ["Si", "O"], 4, desc)
+    atoms.calc = NNPCalculator(Ensemble(members))
+    r = {k: atoms.calc.get_property(k, atoms) for k in (
+        "energy", "energies", "forces", "stress", "energy_std", "energies_std", "forces_std",
+        "stress_std", "members_energy")}
+    ind = [m.evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc) for m in members]
+    E = np.array([x.energy for x in ind])
+    Ei = np.array([x.energies for x in ind])
+    F = np.array([x.forces for x in ind])
+    S = np.array([x.stress for x in ind])
+    assert r["energy_std"] > 1e-3 and r["forces_std"].max() > 1e-3   # the test can fail
+    np.testing.assert_allclose(r["members_energy"], E, rtol=0, atol=1e-10)
+    assert r["energy"] == pytest.approx(E.mean(), abs=1e-10)
+    assert r["energy_std"] == pytest.approx(np.std(E), abs=1e-10)
+    np.testing.assert_allclose(r["energies"], Ei.mean(0), atol=1e-10)
+    np.testing.assert_allclose(r["energies_std"], Ei.std(0), atol=1e-10)
+    np.testing.assert_allclose(r["forces"], F.mean(0), atol=1e-10)
+    np.testing.assert_allclose(r["forces_std"], np.sqrt(F.var(0).sum(1)), atol=1e-10)
+    np.testing.assert_allclose(voigt_6_to_full_3x3_stress(r["stress"]), S.mean(0), atol=1e-12)
+    np.testing.assert_allclose(voigt_6_to_full_3x3_stress(r["stress_std"]), S.std(0),
+                               atol=1e-12)
+
+
+def test_identical_members_have_zero_spread(rng):
+    atoms = _structure(rng)
+    pot = _members(atoms, ["Si", "O"], 1)[0]
+    atoms.calc = NNPCalculator([pot, pot, pot])
+    single = pot.evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    assert atoms.get_potential_energy() == pytest.approx(single.energy, abs=1e-10)
+    for key in ("energy_std", "energies_std", "forces_std", "stress_std"):
+        assert np.max(np.abs(atoms.calc.get_property(key, atoms))) < 1e-12, key
+
+
+def test_fused_and_generic_paths_agree(rng, monkeypatch):
+    atoms = _structure(rng)
+    ens = Ensemble(_members(atoms, ["Si", "O"], 3))
+    a = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    fused = ens.evaluate(*a)
+    monkeypatch.delitem(engine.FUSED_KERNELS, "symmetry_functions")
+    generic = Ensemble(ens.members).evaluate(*a)
+    for key in ("energy", "energy_std", "energies", "forces", "forces_std", "stress",
+                "stress_std"):
+        np.testing.assert_allclose(getattr(fused, key), getattr(generic, key), rtol=0,
+                                   atol=1e-11, err_msg=key)
+
+
+def test_one_file_round_trip_and_clear_refusals(rng, tmp_path):
+    atoms = _structure(rng)
+    members = _members(atoms, ["Si", "O"], 3)
+    path = tmp_path / "ens.nnp"
+    Ensemble(members, metadata={"note": "x"}).save(str(path), trained="today")
+    with h5py.File(path) as f:
+        assert f.attrs["format_version"] == 3 and f.attrs["members"] == 3
+    again = load(str(path))
+    assert isinstance(again, Ensemble) and len(again) == 3
+    assert again.metadata == {"note": "x", "trained": "today"}
+    a = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    np.testing.assert_allclose(again.evaluate(*a).members_energy,
+                               Ensemble(members).evaluate(*a).members_energy, atol=1e-12)
+    with pytest.raises(ModelFileError, match="holds an ensemble of 3 potentials"):
+        Potential.load(str(path))
+    # single-potential files stay version 1 and load as ensembles of one
+    members[0].save(str(tmp_path / "one.nnp"))
+    with h5py.File(tmp_path / "one.nnp") as f:
+        assert f.attrs["format_version"] == 1
+    assert len(Ensemble.load(str(tmp_path / "one.nnp"))) == 1
+    calc = NNPCalculator([str(tmp_path / "one.nnp"), members[1]])
+    assert calc.is_ensemble and len(calc.potential) == 2
+    other = Potential(["Si", "O"], _bessel()(["Si", "O"]), seed=0)
+    with pytest.raises(ValueError, match="another descriptor specification"):
+        Ensemble([members[0], other])
+    single = NNPCalculator(members[0])
+    atoms.calc = single
+    with pytest.raises(PropertyNotImplementedError, match="need an ensemble"):
+        single.get_property("forces_std", atoms)
+
+
+def test_md_with_an_ensemble_file_reports_the_spread_each_step(tmp_path):
+    base = Potential.load("data/si.nnp")
+    members = [base] + [Potential(base.elements, base.descriptor, hidden_layers=(8,), seed=s,
+                                  scalings=base.scalings, energy_offsets=base.energy_offsets)
+                        for s in (1, 2)]
+    Ensemble(members).save(str(tmp_path / "e.nnp"))
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=3)
+    atoms.calc = NNPCalculator(str(tmp_path / "e.nnp"))
+    seen = []
+    md = VelocityVerlet(atoms, 1.0 * fs)
+    md.attach(lambda: seen.append(atoms.calc.results["forces_std"].max()))
+    md.run(3)
+    assert len(seen) == 4 and all(s > 0 for s in seen)
+    with pytest.raises(PropertyNotImplementedError, match="periodic"):
+        slab = atoms.copy()
+        slab.pbc = (True, True, False)
+        slab.calc = NNPCalculator(str(tmp_path / "e.nnp"))
+        slab.calc.get_property("stress_std", slab)
