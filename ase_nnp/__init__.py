@@ -10,16 +10,18 @@
 __version__ = "0.1.0"
 
 from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
-                     ExtrapolationWarning, InteropError, ModelFileError, NNPError,
-                     StructureError, UnknownElementError)
+                     ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
+                     NNPError, StructureError, UncertaintyExceeded, UnknownElementError)
 from .potential import Potential
 from .ensemble import Ensemble, load
 from .calculator import NNPCalculator
+from .monitor import UncertaintyMonitor
 
 __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
            "CheckpointError", "InteropError", "DatasetError", "NNPError",
-           "ExtrapolationWarning", "__version__"]
+           "ExtrapolationError", "ExtrapolationWarning", "UncertaintyExceeded",
+           "UncertaintyMonitor", "__version__"]
 
 
 def __getattr__(name):

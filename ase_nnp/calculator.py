@@ -16,6 +16,15 @@ results also hold ``energy_std`` (eV), ``energies_std`` (eV per atom), ``forces_
 eV/Å³, periodic only) and ``members_energy`` (K values): population standard
 deviations, see :mod:`ase_nnp.ensemble`.
 
+Extrapolation
+-------------
+Every call counts, per atom, the descriptor columns outside the training range
+(:mod:`ase_nnp.extrapolation`; ``results["extrapolation"]``, and running totals in
+``calc.extrapolation_log``). ``extrapolation="warn"`` (default) issues an
+:class:`~ase_nnp.ExtrapolationWarning` naming the atoms and columns (on the first such
+call, then when more atoms extrapolate than before or every ``warn_every`` calls);
+``"raise"`` raises :class:`~ase_nnp.ExtrapolationError` instead; ``"ignore"`` only counts.
+
 Threads
 -------
 ASE keeps the last ``atoms`` and ``results`` on the calculator, so two threads
@@ -28,12 +37,15 @@ one :class:`~ase_nnp.Potential`, whose evaluation keeps no state between calls.
 
 import os
 import threading
+import warnings
 
 import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from .ensemble import Ensemble, load
+from .errors import ExtrapolationError, ExtrapolationWarning
+from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
 
 
@@ -43,10 +55,15 @@ class NNPCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses",
                               "energy_std", "energies_std", "forces_std", "stress_std",
-                              "members_energy"]
+                              "members_energy", "extrapolation"]
 
-    def __init__(self, potential, **kwargs):
+    def __init__(self, potential, extrapolation="warn", warn_every=100, **kwargs):
         super().__init__(**kwargs)
+        if extrapolation not in ("warn", "raise", "ignore"):
+            raise ValueError(f"extrapolation must be 'warn', 'raise' or 'ignore', got "
+                             f"{extrapolation!r}")
+        self.extrapolation = extrapolation
+        self.extrapolation_log = ExtrapolationLog(warn_every)
         if isinstance(potential, (str, os.PathLike)):
             potential = load(potential)
         elif isinstance(potential, (list, tuple)):
@@ -86,10 +103,18 @@ class NNPCalculator(Calculator):
                          & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
+        if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":
+            first = self.potential.members[0] if self.is_ensemble else self.potential
+            message = describe(first, atoms, res.outside, res.excess)
+            if self.extrapolation == "raise":
+                raise ExtrapolationError(message)
+            warnings.warn(message + self.extrapolation_log.suffix(), ExtrapolationWarning,
+                          stacklevel=4)
         self.results = {
             "energy": res.energy,
             "free_energy": res.energy,
             "energies": res.energies,
+            "extrapolation": res.outside,
         }
         if self.is_ensemble:
             self.results.update(energy_std=res.energy_std, energies_std=res.energies_std,

@@ -107,7 +107,13 @@ def _train(args):
         print("ase-nnp train: give a config.toml (see ase-nnp train --show-config)",
               file=sys.stderr)
         return 2
-    result = Trainer(args.config).run(resume=args.resume)
+    from .training.config import TrainingConfig
+    cfg = TrainingConfig.from_toml(args.config)
+    if cfg.ensemble_size > 1:
+        from .training.ensemble import train_ensemble
+        result = train_ensemble(cfg, resume=args.resume)
+    else:
+        result = Trainer(cfg).run(resume=args.resume)
     return 130 if result.interrupted else 0
 
 

@@ -42,7 +42,8 @@ class NetworkPack(NamedTuple):
     Layer l of element k has ``sizes[k, l]`` inputs and ``sizes[k, l + 1]`` outputs,
     activation code ``acts[k, l]``, weights ``wflat[w_off[k, l]:]`` (row-major, inputs
     × outputs) and biases ``bflat[b_off[k, l]:]``; x = offset + factor ⊙ (G - shift);
-    ``e0`` the element's energy offset.
+    ``e0`` the element's energy offset; ``lo``/``hi`` the training range of each
+    descriptor column (:func:`training_range`).
     """
     n_layers: np.ndarray
     sizes: np.ndarray
@@ -57,6 +58,8 @@ class NetworkPack(NamedTuple):
     e0: np.ndarray
     max_layers: int
     max_width: int
+    lo: np.ndarray       # training range of G per row and column (-inf, inf: not checked)
+    hi: np.ndarray
 
 
 def pack_networks(*potentials):
@@ -77,6 +80,8 @@ def pack_networks(*potentials):
     shift = np.zeros((n, n_feat))
     offset = np.zeros(n)
     e0 = np.zeros(n)
+    lo = np.full((n, n_feat), -np.inf)
+    hi = np.full((n, n_feat), np.inf)
     ws, bs = [], []
     wpos = bpos = 0
     for k, (pot, e) in enumerate(rows):
@@ -97,8 +102,39 @@ def pack_networks(*potentials):
         shift[k, :nf] = sc.shift
         offset[k] = sc.offset
         e0[k] = pot.energy_offsets[e]
+        lo[k, :nf], hi[k, :nf] = training_range(sc)
     return NetworkPack(n_layers, sizes, acts, w_off, b_off, np.concatenate(ws),
-                       np.concatenate(bs), factor, shift, offset, e0, max_layers, max_width)
+                       np.concatenate(bs), factor, shift, offset, e0, max_layers, max_width,
+                       lo, hi)
+
+
+def training_range(scaling):
+    """(lo, hi) per descriptor column: the training minimum and maximum, or (-inf, inf)
+    where the column never varied (the network does not use it, scaling factor 0) or the
+    scaling holds no statistics (an untrained potential)."""
+    lo, hi = scaling.gmin.copy(), scaling.gmax.copy()
+    unused = ~(hi > lo)
+    lo[unused] = -np.inf
+    hi[unused] = np.inf
+    return lo, hi
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _outside(Gi, row, nets, X, i):
+    """X[i] = max(X[i], (number of columns of G_i outside the training range of ``row``,
+    the largest distance outside it in units of the column's range))."""
+    lo, hi = nets.lo, nets.hi
+    count = 0
+    excess = 0.0
+    for a in range(lo.shape[1]):
+        if Gi[a] < lo[row, a]:
+            count += 1
+            excess = max(excess, (lo[row, a] - Gi[a]) / (hi[row, a] - lo[row, a]))
+        elif Gi[a] > hi[row, a]:
+            count += 1
+            excess = max(excess, (Gi[a] - hi[row, a]) / (hi[row, a] - lo[row, a]))
+    X[i, 0] = max(X[i, 0], count)
+    X[i, 1] = max(X[i, 1], excess)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -197,7 +233,8 @@ def _contract(Jl, nq, w, g, p0):
 
 
 @njit(cache=True, error_model="numpy")
-def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat, plan, nets):
+def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
+                  nets):
     """One block of atoms (every n_blocks-th from blk) for K = E.shape[0] potentials that
     share the descriptor: its values and triplet records once per atom, then each
     member's network (rows k·n_el + element of ``nets``) and backward into g[k]. A
@@ -214,6 +251,8 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_fe
         p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
         Gi[:] = 0.0
         n_rec = atom_forward(c, nq, plan, scr, Gi, True)
+        for k in range(n_members):
+            _outside(Gi, k * nel + c, nets, X, i)
         if n_members == 1:
             E[0, i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
             atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g[0])
@@ -226,14 +265,14 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_fe
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan, nets):
+def _energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat, plan, nets):
     for blk in prange(n_blocks):
-        _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat, plan,
+        _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
                       nets)
 
 
 @njit(cache=True, error_model="numpy")
-def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat,
+def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat,
                          plan, nets):
     scr = bessel.make_scratch(max_pairs, plan)
     Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
@@ -243,20 +282,23 @@ def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pair
         p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
         bessel.atom_features(plan, scr, Gi)
         for k in range(n_members):
+            _outside(Gi, k * nel + species[i], nets, X, i)
             E[k, i] = _atom_network(k * nel + species[i], Gi, w, nets, H, S, grad, gin)
             bessel.atom_backward(p0, plan, scr, w, g[k])
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _bessel_energy_kernel(first, jn, D, r, species, E, g, max_pairs, n_blocks, n_feat, plan,
+def _bessel_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat, plan,
                           nets):
     for blk in prange(n_blocks):
-        _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, max_pairs, n_feat,
+        _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat,
                              plan, nets)
 
 
-#: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g)
-#: fills E[k, i] and g[k, p] of K potentials sharing the descriptor (zeroed by the caller)
+#: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g, X)
+#: fills E[k, i] and g[k, p] of K potentials sharing the descriptor and X[i] = (columns of
+#: G_i outside the training range, largest excess in units of the range), the largest over
+#: the members (all zeroed by the caller)
 FUSED_KERNELS = {}
 
 
@@ -269,14 +311,14 @@ def register_fused_kernel(kind):
 
 
 @register_fused_kernel("symmetry_functions")
-def _symmetry_functions(desc, nl, launch, nets, E, g):
-    _energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, launch.max_pairs,
+def _symmetry_functions(desc, nl, launch, nets, E, g, X):
+    _energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
                    launch.n_blocks, desc.n_features_max, desc.plan(), nets)
 
 
 @register_fused_kernel("spherical_bessel")
-def _spherical_bessel(desc, nl, launch, nets, E, g):
-    _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, launch.max_pairs,
+def _spherical_bessel(desc, nl, launch, nets, E, g, X):
+    _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
                           launch.n_blocks, desc.n_features_max, desc.plan(), nets)
 
 
@@ -284,23 +326,34 @@ def has_fused_kernel(descriptor):
     return descriptor.kind in FUSED_KERNELS
 
 
+class MembersPass(NamedTuple):
+    """One fused pass for K potentials: E[k, i] (eV), g[k, p] = ∂E_k/∂D_p (eV/Å), and per
+    atom the number of descriptor columns outside the training range and the largest
+    excess in units of the range (the largest over the members)."""
+    E: np.ndarray
+    g: np.ndarray
+    outside: np.ndarray
+    excess: np.ndarray
+
+
 def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
-    """(E[k, i], g[k, p] = ∂E_k/∂D_p) of K potentials with one descriptor specification
-    in one compiled pass: the descriptor runs once per atom, the networks and backward
-    passes once per member (KeyError for a family without a fused kernel). ``nets``:
+    """The :class:`MembersPass` of K potentials with one descriptor specification in one
+    compiled pass: the descriptor runs once per atom, the networks and backward passes
+    once per member (KeyError for a family without a fused kernel). ``nets``:
     ``pack_networks(*potentials)`` when the caller keeps it."""
     desc = potentials[0].descriptor
     kernel = FUSED_KERNELS[desc.kind]
     launch = desc.launch(nl, species)
     E = np.zeros((len(potentials), len(launch.species)))
     g = np.zeros((len(potentials), nl.n_pairs, 3))
+    X = np.zeros((len(launch.species), 2))
     if E.shape[1]:
-        kernel(desc, nl, launch, pack_networks(*potentials) if nets is None else nets, E, g)
-    return E, g
+        kernel(desc, nl, launch, pack_networks(*potentials) if nets is None else nets, E, g, X)
+    return MembersPass(E, g, X[:, 0].astype(np.int64), X[:, 1])
 
 
 def energies_and_pair_gradients(potential, nl, species):
     """(E_i for every atom, g_p = ∂E/∂D_p for every pair) in one compiled pass of the
     descriptor family's fused kernel (KeyError for a family without one)."""
-    E, g = members_energies_and_pair_gradients([potential], nl, species)
-    return E[0], g[0]
+    res = members_energies_and_pair_gradients([potential], nl, species)
+    return res.E[0], res.g[0]

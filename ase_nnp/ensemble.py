@@ -42,6 +42,8 @@ class EnsembleEvaluation:
     energy_std: float
     energies_std: np.ndarray           # (n,)
     members_energy: np.ndarray         # (K,)
+    outside: np.ndarray = None         # (n,) columns outside the training range (max over
+    excess: np.ndarray = None          # (n,) members) and the largest excess
     forces: np.ndarray = None          # (n, 3) mean
     forces_std: np.ndarray = None      # (n,)  sqrt(mean_k |F_k - F̄|²)
     stress: np.ndarray = None          # (3, 3) mean, only with full periodicity
@@ -106,30 +108,26 @@ class Ensemble:
 
     # ------------------------------------------------------------ evaluate
     def _members_pass(self, st, gradients):
-        """(E[k, i], g[k, p] or None) of every member on Structure ``st``."""
+        """(E[k, i], g[k, p] or None, outside, excess) of every member on Structure ``st``;
+        the training-range counts are the largest over the members."""
         nl, species = st.nl, st.species
         if gradients and has_fused_kernel(self.descriptor):
             if self._nets is None:
                 self._nets = pack_networks(*self.members)
-            E, g = members_energies_and_pair_gradients(self.members, nl, species, self._nets)
-        else:
-            shared = self.descriptor.evaluate_pass(nl, species, jacobian=gradients)
-            E = np.empty((len(self), len(species)))
-            g = np.empty((len(self), nl.n_pairs, 3)) if gradients else None
+            E, g, outside, excess = members_energies_and_pair_gradients(self.members, nl,
+                                                                        species, self._nets)
             for k, m in enumerate(self.members):
-                if gradients:
-                    E[k], g[k] = m.energies_and_pair_gradients(nl, species, descriptors=shared)
-                else:
-                    E[k] = m.atomic_energies_and_gradients(shared.G, species)[0]
-                    if m.repulsion is not None:
-                        E[k] += m.repulsion.energies_and_pair_gradients(nl, species)[0]
-            return E, g
-        for k, m in enumerate(self.members):
-            if m.repulsion is not None:
-                E_rep, g_rep = m.repulsion.energies_and_pair_gradients(nl, species)
-                E[k] += E_rep
-                g[k] += g_rep
-        return E, g
+                if m.repulsion is not None:
+                    E_rep, g_rep = m.repulsion.energies_and_pair_gradients(nl, species)
+                    E[k] += E_rep
+                    g[k] += g_rep
+            return E, g, outside, excess
+        shared = self.descriptor.evaluate_pass(nl, species, jacobian=gradients)
+        passes = [m._pass(nl, species, gradients, descriptors=shared) for m in self.members]
+        E = np.stack([p.E for p in passes])
+        g = np.stack([p.g for p in passes]) if gradients else None
+        return (E, g, np.max([p.outside for p in passes], axis=0),
+                np.max([p.excess for p in passes], axis=0))
 
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Means and spreads of every member's predictions (:class:`EnsembleEvaluation`);
@@ -142,11 +140,11 @@ class Ensemble:
             m.check_training_range(st.nl, st.species, st.r_min)
         want_stress = stress and st.volume > 0
         gradients = forces or want_stress
-        E, g = self._members_pass(st, gradients)
+        E, g, outside, excess = self._members_pass(st, gradients)
         totals = E.sum(axis=1)
         out = EnsembleEvaluation(energy=float(totals.mean()), energies=E.mean(axis=0),
                                  energy_std=float(totals.std()), energies_std=E.std(axis=0),
-                                 members_energy=totals)
+                                 members_energy=totals, outside=outside, excess=excess)
         if not gradients:
             return out
         n = len(st.species)

@@ -50,3 +50,18 @@ class DatasetError(NNPError, ValueError):
 class ExtrapolationWarning(UserWarning):
     """A structure lies outside the training data (e.g. a pair of atoms closer than any
     pair of those elements in training): the prediction is a guess."""
+
+
+class ExtrapolationError(NNPError, ValueError):
+    """``NNPCalculator(..., extrapolation="raise")``: descriptor values outside the
+    training range; the message names the atoms and the descriptor columns."""
+
+
+class UncertaintyExceeded(NNPError, RuntimeError):
+    """Raised by :class:`ase_nnp.UncertaintyMonitor` with ``stop=True`` when a step passes
+    a threshold; ``.atoms`` holds a copy of the structure, ``.step`` the step."""
+
+    def __init__(self, message, atoms=None, step=None):
+        super().__init__(message)
+        self.atoms = atoms
+        self.step = step

@@ -74,10 +74,21 @@ class Structure(NamedTuple):
     r_min: float
 
 
+class PairPass(NamedTuple):
+    """E_i (eV), g_p = ∂E/∂D_p (eV/Å; None when not asked for) and, per atom, the
+    descriptor columns outside the training range and the largest excess."""
+    E: np.ndarray
+    g: np.ndarray
+    outside: np.ndarray
+    excess: np.ndarray
+
+
 @dataclass
 class Evaluation:
     energy: float
     energies: np.ndarray            # (n,)
+    outside: np.ndarray = None      # (n,) descriptor columns outside the training range
+    excess: np.ndarray = None       # (n,) largest excess, in units of the column's range
     forces: np.ndarray = None       # (n, 3)
     stress: np.ndarray = None       # (3, 3), only with full periodicity
     stresses: np.ndarray = None     # (n, 3, 3), sum to stress
@@ -183,24 +194,55 @@ class Potential:
         :class:`~ase_nnp.descriptors.base.DescriptorPass` of this structure with its
         Jacobian, shared with other potentials of the same descriptor; g_p is then one
         contraction with J. All give the same numbers."""
-        from .engine import energies_and_pair_gradients, has_fused_kernel
-        if descriptors is not None:
-            if descriptors.J is None:
-                raise ValueError("forces from a shared descriptor pass need its Jacobian: "
-                                 "make it with evaluate_pass(..., jacobian=True)")
-            E, dEdG = self.atomic_energies_and_gradients(descriptors.G, species)
-            g = backward_from_jacobian(nl.first, dEdG, descriptors.J)
-        elif fused and has_fused_kernel(self.descriptor):
-            E, g = energies_and_pair_gradients(self, nl, species)
-        else:
-            G = self.descriptor.forward(nl, species)
+        res = self._pass(nl, species, True, fused, descriptors)
+        return res.E, res.g
+
+    def outside_training_range(self, G, species):
+        """(count, excess) per atom: the number of descriptor columns of G outside the
+        training range of the atom's element (n2p2's extrapolation count; columns that
+        never varied in training are not counted), and the largest distance outside it
+        in units of the column's range."""
+        from .engine import training_range
+        count = np.zeros(len(species), dtype=np.int64)
+        excess = np.zeros(len(species))
+        for k, e in enumerate(self.elements):
+            idx = np.flatnonzero(species == k)
+            if not len(idx):
+                continue
+            lo, hi = training_range(self.scalings[e])
+            x = G[idx, :len(lo)]
+            with np.errstate(invalid="ignore"):
+                over = np.maximum(lo - x, x - hi) / (hi - lo)
+            over = np.where(np.isfinite(lo), over, 0.0)
+            count[idx] = np.count_nonzero(over > 0, axis=1)
+            excess[idx] = np.maximum(over.max(axis=1, initial=0.0), 0.0)
+        return count, excess
+
+    def _pass(self, nl, species, gradients, fused=True, descriptors=None):
+        """E_i, g_p (None without ``gradients``) and the training-range counts, by the
+        fused kernel, the shared descriptors or the three steps (see above)."""
+        from .engine import has_fused_kernel, members_energies_and_pair_gradients
+        g = None
+        if descriptors is not None or not gradients or not (
+                fused and has_fused_kernel(self.descriptor)):
+            G = self.descriptor.forward(nl, species) if descriptors is None else descriptors.G
             E, dEdG = self.atomic_energies_and_gradients(G, species)
-            g = self.descriptor.backward(nl, species, dEdG)
+            outside, excess = self.outside_training_range(G, species)
+            if gradients and descriptors is not None:
+                if descriptors.J is None:
+                    raise ValueError("forces from a shared descriptor pass need its "
+                                     "Jacobian: make it with evaluate_pass(..., jacobian=True)")
+                g = backward_from_jacobian(nl.first, dEdG, descriptors.J)
+            elif gradients:
+                g = self.descriptor.backward(nl, species, dEdG)
+        else:
+            res = members_energies_and_pair_gradients([self], nl, species)
+            E, g, outside, excess = res.E[0], res.g[0], res.outside, res.excess
         if self.repulsion is not None:
             E_rep, g_rep = self.repulsion.energies_and_pair_gradients(nl, species)
             E = E + E_rep
-            g = g + g_rep
-        return E, g
+            g = None if g is None else g + g_rep
+        return PairPass(E, g, outside, excess)
 
     def check_training_range(self, nl, species, r_min=None):
         """Warn (ExtrapolationWarning) about the closest pair that is shorter than the
@@ -263,19 +305,13 @@ class Potential:
                              f"than this potential's {self.cutoff} Å")
         self.check_training_range(nl, species, structure.r_min)
         want_stress = stress and volume > 0
-        if not (forces or want_stress):
-            G = (self.descriptor.forward(nl, species) if descriptors is None
-                 else descriptors.G)
-            E, _ = self.atomic_energies_and_gradients(G, species)
-            if self.repulsion is not None:
-                E = E + self.repulsion.energies_and_pair_gradients(nl, species)[0]
-            return Evaluation(energy=float(E.sum()), energies=E)
-        E, g = self.energies_and_pair_gradients(nl, species, descriptors=descriptors)
-        out = Evaluation(energy=float(E.sum()), energies=E)
+        res = self._pass(nl, species, forces or want_stress, descriptors=descriptors)
+        out = Evaluation(energy=float(res.E.sum()), energies=res.E, outside=res.outside,
+                         excess=res.excess)
         if forces:
-            out.forces = forces_from_pair_gradients(nl, g, len(species))
+            out.forces = forces_from_pair_gradients(nl, res.g, len(species))
         if want_stress:
-            out.stresses = atomic_stresses_from_pair_gradients(nl, g, len(species), volume)
+            out.stresses = atomic_stresses_from_pair_gradients(nl, res.g, len(species), volume)
             out.stress = out.stresses.sum(axis=0)
         return out
 

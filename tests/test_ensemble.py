@@ -130,3 +130,39 @@ def test_md_with_an_ensemble_file_reports_the_spread_each_step(tmp_path):
         slab.pbc = (True, True, False)
         slab.calc = NNPCalculator(str(tmp_path / "e.nnp"))
         slab.calc.get_property("stress_std", slab)
+
+
+def test_uncertainty_monitor_logs_saves_and_stops(tmp_path):
+    from ase.io import read
+    from ase_nnp import UncertaintyExceeded, UncertaintyMonitor
+    base = Potential.load("data/si.nnp")
+    members = [base] + [Potential(base.elements, base.descriptor, hidden_layers=(8,), seed=s,
+                                  scalings=base.scalings, energy_offsets=base.energy_offsets)
+                        for s in (1, 2)]
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=4)
+    atoms.calc = NNPCalculator(members)
+    log = tmp_path / "u.csv"
+    md = VelocityVerlet(atoms, 1.0 * fs)
+    mon = UncertaintyMonitor(atoms, log, forces_std_max=1e9)
+    md.attach(mon)
+    md.run(2)
+    rows = log.read_text().splitlines()
+    assert rows[0].startswith("step,max_forces_std_eV_A") and len(rows) == 4
+    values = [float(x) for x in rows[1].split(",")]
+    assert values[1] == pytest.approx(atoms.calc.results["forces_std"].max(), rel=0.5)
+    assert values[1] > 0 and not mon.picked
+    md2 = VelocityVerlet(atoms, 1.0 * fs)
+    stopper = UncertaintyMonitor(atoms, None, forces_std_max=1e-6,
+                                 save=str(tmp_path / "picked.extxyz"), stop=True)
+    md2.attach(stopper)
+    with pytest.raises(UncertaintyExceeded, match="max_forces_std_eV_A") as err:
+        md2.run(5)
+    assert err.value.step == 0 and len(err.value.atoms) == 8
+    saved = read(str(tmp_path / "picked.extxyz"), ":")
+    assert len(saved) == 1 and "max_forces_std_eV_A" in saved[0].info["reason"]
+    # a single potential logs the extrapolation count and leaves the spreads empty
+    atoms.calc = NNPCalculator(base)
+    single = UncertaintyMonitor(atoms, tmp_path / "s.csv")
+    single()
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("0,,,")

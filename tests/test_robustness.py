@@ -437,8 +437,8 @@ def test_energy_alone_runs_no_backward_pass(si, monkeypatch):
     atoms.rattle(0.05, seed=1)
     atoms.calc = NNPCalculator(si)
     calls = []
-    real = engine.energies_and_pair_gradients
-    monkeypatch.setattr(engine, "energies_and_pair_gradients",
+    real = engine.members_energies_and_pair_gradients
+    monkeypatch.setattr(engine, "members_energies_and_pair_gradients",
                         lambda *a: calls.append(1) or real(*a))
     e = atoms.get_potential_energy()
     assert not calls and "forces" not in atoms.calc.results

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
+from ase.io import read, write
 
 from ase_nnp import CheckpointError, ConfigError, load, train
 from ase_nnp.cli import main
@@ -279,3 +279,34 @@ def test_command_line_exit_code_130_when_interrupted(data_file, tmp_path, monkey
     toml = tmp_path / "c.toml"
     toml.write_text(f'[data]\ntrain = ["{data_file}"]\n')
     assert main(["train", str(toml)]) == 130
+
+
+def test_ensemble_from_a_toml_file_runs_md_and_resumes(data_file, tmp_path, capsys):
+    from ase.md.verlet import VelocityVerlet
+    from ase.units import fs
+    from ase_nnp import Ensemble, NNPCalculator
+    toml = tmp_path / "e.toml"
+    toml.write_text(f'[data]\ntrain = ["{data_file}"]\n[descriptor]\ncutoff = 4.0\nradial_n = 4\n'
+                    'angular_n = 2\nangular_r_low = 2.0\n[network]\nhidden_layers = [4]\n'
+                    '[optimizer]\nmax_epochs = 3\n[ensemble]\nensemble_size = 3\n'
+                    'bootstrap = true\n[output]\nmodel = "ens.nnp"\nprogress = false\n')
+    assert main(["train", str(toml)]) == 0
+    out = capsys.readouterr().out
+    assert "member 3/3" in out and "ensemble of 3 written" in out and "bootstrap:" in out
+    ens = load(str(tmp_path / "ens.nnp"))
+    assert isinstance(ens, Ensemble) and len(ens) == 3
+    p = [np.concatenate([m.networks[e].parameters for e in m.elements]) for m in ens.members]
+    assert not np.allclose(p[0], p[1]) and not np.allclose(p[1], p[2])
+    offsets = [m.energy_offsets["Si"] for m in ens.members]
+    assert len(set(offsets)) == 3                          # each member its own references
+    assert ens.metadata["training"]["bootstrap"] is True
+    atoms = read(data_file, 0)
+    atoms.calc = NNPCalculator(str(tmp_path / "ens.nnp"), extrapolation="ignore")
+    VelocityVerlet(atoms, 1.0 * fs).run(2)
+    assert atoms.calc.results["forces_std"].max() > 0
+    # --resume after a finished run trains nothing again and writes the same ensemble
+    assert main(["train", str(toml), "--resume"]) == 0
+    assert capsys.readouterr().out.count("finished earlier") == 3
+    again = load(str(tmp_path / "ens.nnp"))
+    np.testing.assert_array_equal(again.members[2].networks["Si"].parameters,
+                                  ens.members[2].networks["Si"].parameters)

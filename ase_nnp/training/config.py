@@ -83,6 +83,13 @@ SCHEMA = {
         "learning_rate": (1e-3, float, "Adam: initial learning rate"),
         "lr_decay": (1.0, float, "Adam: learning rate factor per epoch"),
     },
+    "ensemble": {
+        "ensemble_size": (1, int, "members K; K > 1 trains K potentials (member k with "
+                          "split_seed + k and init_seed + k, its own reference energies and "
+                          "scaling) and writes them as one ensemble model file"),
+        "bootstrap": (False, bool, "resample each member's training structures with "
+                      "replacement (a structure drawn n times has weight n)"),
+    },
     "output": {
         "model": ("model.nnp", str, "the best model (lowest validation loss), written "
                   "atomically whenever it improves"),
@@ -142,6 +149,7 @@ def _value_rules():
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
                                      "checkpoint_every")}
+    rules["ensemble_size"] = _number(1)
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
         "cutoff": _number(0, lo_open=True),

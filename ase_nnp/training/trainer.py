@@ -93,12 +93,13 @@ class Trainer:
     """One training run (see the module docstring). ``config``: a
     :class:`TrainingConfig`, a TOML path, or a dict of keys."""
 
-    def __init__(self, config, descriptor=None, log=print):
+    def __init__(self, config, descriptor=None, log=print, bootstrap_seed=None):
         if isinstance(config, (str, os.PathLike)):
             config = TrainingConfig.from_toml(config)
         elif isinstance(config, dict):
             config = TrainingConfig(config)
         self.cfg = config
+        self.bootstrap_seed = bootstrap_seed      # an ensemble member's resampling
         self.log = log or (lambda *a, **k: None)
         self.descriptor = descriptor
         self.weights = LossWeights(config.energy_weight, config.forces_weight,
@@ -142,6 +143,15 @@ class Trainer:
                 n_val = min(max(n_val, 1), n_train_refs - 1)
             val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         self.train_set = fs_all.subset(train_idx)
+        if self.bootstrap_seed is not None:
+            # drawing with replacement: a structure drawn n times counts n times (weight n)
+            draws = np.random.default_rng(self.bootstrap_seed).integers(len(train_idx),
+                                                                        size=len(train_idx))
+            counts = np.bincount(draws, minlength=len(train_idx))
+            keep = np.flatnonzero(counts)
+            self.train_set = fs_all.subset(train_idx[keep])
+            self.train_set.weight = self.train_set.weight * counts[keep]
+            self.log(f"bootstrap: {len(keep)} distinct structures of {len(train_idx)} drawn")
         self.val_set = fs_all.subset(val_idx) if len(val_idx) else None
         self.log(f"split: {len(train_idx)} training, {len(val_idx)} validation structures")
         pot = Potential(elements, self.descriptor, hidden_layers=tuple(cfg.hidden_layers),
@@ -436,4 +446,8 @@ def train(train, resume=False, descriptor=None, log=print, **keys):
         keys["train"] = list(train)
     else:
         keys["train"] = train
-    return Trainer(TrainingConfig(keys), descriptor=descriptor, log=log).run(resume=resume)
+    cfg = TrainingConfig(keys)
+    if cfg.ensemble_size > 1:
+        from .ensemble import train_ensemble
+        return train_ensemble(cfg, resume=resume, descriptor=descriptor, log=log)
+    return Trainer(cfg, descriptor=descriptor, log=log).run(resume=resume)
