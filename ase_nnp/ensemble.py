@@ -136,8 +136,14 @@ class Ensemble:
         return self.evaluate_structure(st, forces, stress)
 
     def evaluate_structure(self, st, forces=True, stress=True):
-        for m in self.members:
-            m.check_training_range(st.nl, st.species, st.r_min)
+        """As :meth:`evaluate`, on a prepared :class:`~ase_nnp.potential.Structure`."""
+        checked = []
+        for m in self.members:      # one warning per distinct training range, not per member
+            md = m.min_distances
+            if not any(md is c or (md is not None and c is not None and
+                                   np.array_equal(md, c, equal_nan=True)) for c in checked):
+                checked.append(md)
+                m.check_training_range(st.nl, st.species, st.r_min)
         want_stress = stress and st.volume > 0
         gradients = forces or want_stress
         E, g, outside, excess = self._members_pass(st, gradients)

@@ -166,3 +166,17 @@ def test_uncertainty_monitor_logs_saves_and_stops(tmp_path):
     single = UncertaintyMonitor(atoms, tmp_path / "s.csv")
     single()
     assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("0,,,")
+
+
+def test_a_short_pair_is_reported_once_not_once_per_member():
+    import warnings
+    from ase import Atoms
+    base = Potential.load("data/si.nnp")
+    members = [base] + [Potential(base.elements, base.descriptor, hidden_layers=(8,), seed=s,
+                                  scalings=base.scalings, energy_offsets=base.energy_offsets,
+                                  min_distances=base.min_distances) for s in (1, 2)]
+    atoms = Atoms("Si2", positions=[[0, 0, 0], [0, 0, 1.7]])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        Ensemble(members).evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    assert sum("closer than any" in str(w.message) for w in seen) == 1
