@@ -3,6 +3,8 @@
     ase-nnp info model.nnp                 what is in a model file
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
+    ase-nnp replicas ref.nnp config.toml   a replica ensemble of ref.nnp (per-atom uncertainty)
+    ase-nnp export / import                n2p2 and RuNNer files
 """
 
 import argparse
@@ -117,6 +119,12 @@ def _train(args):
     return 130 if result.interrupted else 0
 
 
+def _replicas(args):
+    from .training.replicas import train_replicas
+    train_replicas(args.reference, args.config, members=args.members)
+    return 0
+
+
 def _export(args):
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
@@ -173,6 +181,12 @@ def main(argv=None):
     p.add_argument("--show-config", action="store_true",
                    help="print every configuration key with its default and meaning")
     p.set_defaults(func=_train)
+    p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
+                       "(per-atom uncertainty)")
+    p.add_argument("reference", help="the .nnp potential whose per-atom energies the replicas fit")
+    p.add_argument("config", help="TOML file: training structures, settings, [output] model")
+    p.add_argument("--members", type=int, default=4, help="number of replicas (default 4)")
+    p.set_defaults(func=_replicas)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer)")
     p.add_argument("model")
     p.add_argument("outdir")

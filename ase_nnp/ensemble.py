@@ -20,6 +20,11 @@ these K members, numpy's ``std(ddof=0)``)
 and ``members_energy`` (the K totals). Every member's energy, forces and stress are
 exact derivatives of its own energy, so the means are the exact derivatives of Ē.
 
+Replica ensembles (:mod:`ase_nnp.training.replicas`) carry a ``reference``: the
+potential whose predictions the ensemble reports (energy, forces, stress, per-atom
+energies are the reference's), while the spreads are those of the members, replicas
+trained on the reference's own per-atom energies.
+
 Cost: all members share one :class:`~ase_nnp.potential.Structure` (checks and the
 neighbour list); when the descriptor family has a fused kernel
 (:mod:`ase_nnp.engine`) the descriptor values and triplet records are computed once
@@ -64,8 +69,10 @@ class Ensemble:
     specification (module docstring). ``Ensemble.load(path)`` / ``save(path)`` use one
     ``.nnp`` file (format version 3)."""
 
-    def __init__(self, members, metadata=None):
+    def __init__(self, members, metadata=None, reference=None):
         members = [m if isinstance(m, Potential) else Potential.load(m) for m in members]
+        if reference is not None and not isinstance(reference, Potential):
+            reference = Potential.load(reference)
         if not members:
             raise ValueError("an ensemble needs at least one member")
         first = members[0]
@@ -83,10 +90,14 @@ class Ensemble:
                                   min_distances=m.min_distances) for m in members]
         self.metadata = dict(metadata or {})
         self._nets = None
+        self.reference = reference
+        if reference is not None and reference.elements != first.elements:
+            raise ValueError(f"the reference covers {reference.elements}, the members "
+                             f"{first.elements}")
 
     @classmethod
-    def from_members(cls, members, metadata=None):
-        return cls(members, metadata)
+    def from_members(cls, members, metadata=None, reference=None):
+        return cls(members, metadata, reference)
 
     def __len__(self):
         return len(self.members)
@@ -151,6 +162,8 @@ class Ensemble:
         out = EnsembleEvaluation(energy=float(totals.mean()), energies=E.mean(axis=0),
                                  energy_std=float(totals.std()), energies_std=E.std(axis=0),
                                  members_energy=totals, outside=outside, excess=excess)
+        if self.reference is not None:
+            return self._with_reference(out, st, forces, stress, g)
         if not gradients:
             return out
         n = len(st.species)
@@ -166,6 +179,24 @@ class Ensemble:
             totals_s = Sk.sum(axis=1)
             out.stress = totals_s.mean(axis=0)
             out.stress_std = totals_s.std(axis=0)
+        return out
+
+    def _with_reference(self, out, st, forces, stress, g):
+        """The reference's predictions with the members' spreads."""
+        ref = self.reference.evaluate_structure(st, forces, stress)
+        out.energy, out.energies = ref.energy, ref.energies
+        out.outside = np.maximum(out.outside, ref.outside)
+        out.excess = np.maximum(out.excess, ref.excess)
+        n = len(st.species)
+        if forces:
+            Fk = np.stack([forces_from_pair_gradients(st.nl, gk, n) for gk in g])
+            out.forces = ref.forces
+            out.forces_std = np.sqrt(((Fk - Fk.mean(axis=0)) ** 2).sum(axis=2).mean(axis=0))
+            out.members_forces = Fk
+        if ref.stress is not None:
+            Sk = np.stack([atomic_stresses_from_pair_gradients(st.nl, gk, n, st.volume)
+                           for gk in g]).sum(axis=1)
+            out.stress, out.stresses, out.stress_std = ref.stress, ref.stresses, Sk.std(axis=0)
         return out
 
     # ----------------------------------------------------------------- I/O

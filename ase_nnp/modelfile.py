@@ -32,6 +32,8 @@ Format version 3 is an ensemble (:class:`ase_nnp.Ensemble`)::
     /                       attrs as above, plus members = K; metadata: the ensemble's
     /members/<k>            attrs: metadata (the member's); below it, one potential in
                             the layout above (k = 0 .. K-1)
+    /reference              (optional, a replica ensemble) the potential whose
+                            predictions the ensemble reports, in the same layout
 
 A single potential is never written as version 3, so older readers keep reading
 every file they can represent.
@@ -168,6 +170,10 @@ def write_ensemble(ensemble, path, metadata=None):
     meta.update(metadata or {})
     meta_json = _metadata_json(meta, path)
     member_json = [_metadata_json(m.metadata, path) for m in members]
+    ref = getattr(ensemble, "reference", None)
+    if ref is not None:
+        _check_finite(ref, path)
+        ref_json = _metadata_json(ref.metadata, path)
     with atomic_path(path, suffix=".nnp.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             _write_root(f, 3, meta_json)
@@ -176,6 +182,10 @@ def write_ensemble(ensemble, path, metadata=None):
                 g = f.create_group(f"members/{k}")
                 g.attrs["metadata"] = mj
                 _write_potential(g, m)
+            if ref is not None:
+                g = f.create_group("reference")
+                g.attrs["metadata"] = ref_json
+                _write_potential(g, ref)
         read(tmp, type(members[0]), type(ensemble))
 
 
@@ -292,8 +302,12 @@ def _read_open(f, path, build, build_ensemble):
     for k in range(n):
         g = _get(group, str(k), path)
         members.append(_read_potential(g, path, build, version, _read_metadata(g, path)))
+    reference = None
+    if "reference" in f:
+        g = _get(f, "reference", path)
+        reference = _read_potential(g, path, build, version, _read_metadata(g, path))
     try:
-        return build_ensemble(members, metadata=metadata)
+        return build_ensemble(members, metadata=metadata, reference=reference)
     except ValueError as err:
         raise ModelFileError(f"{path}: {err}") from None
 

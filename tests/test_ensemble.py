@@ -180,3 +180,37 @@ def test_a_short_pair_is_reported_once_not_once_per_member():
         warnings.simplefilter("always")
         Ensemble(members).evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
     assert sum("closer than any" in str(w.message) for w in seen) == 1
+
+
+def test_replica_ensemble_agrees_on_its_training_data_and_spreads_outside(tmp_path):
+    from ase.io import write
+    from ase_nnp.cli import main
+    from ase_nnp.training.reference import stillinger_weber_si
+    data = []
+    for k in range(10):
+        atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+        atoms.rattle(0.08, seed=k)
+        atoms.calc = stillinger_weber_si()
+        atoms.get_potential_energy()
+        data.append(atoms)
+    write(tmp_path / "d.extxyz", data)
+    ref = Potential.load("data/si.nnp")
+    ref.save(str(tmp_path / "ref.nnp"))
+    toml = tmp_path / "r.toml"
+    toml.write_text('[data]\ntrain = ["d.extxyz"]\nvalidation_fraction = 0.0\ncache = ""\n'
+                    '[network]\nhidden_layers = [8]\n[loss]\nforces_weight = 0.1\n'
+                    'atomic_energies_weight = 10.0\n[optimizer]\nmax_epochs = 60\n'
+                    '[output]\nmodel = "rep.nnp"\nprogress = false\n')
+    assert main(["replicas", str(tmp_path / "ref.nnp"), str(toml), "--members", "3"]) == 0
+    ens = load(str(tmp_path / "rep.nnp"))
+    assert isinstance(ens, Ensemble) and len(ens) == 3 and ens.reference is not None
+    assert [m.networks["Si"].layer_sizes[1] for m in ens.members] == [8, 6, 10]
+    inside = ens.evaluate(data[3].positions, data[3].numbers, data[3].cell[:], data[3].pbc)
+    mine = ref.evaluate(data[3].positions, data[3].numbers, data[3].cell[:], data[3].pbc)
+    assert inside.energy == mine.energy                  # the reference's prediction
+    np.testing.assert_array_equal(inside.forces, mine.forces)
+    far = bulk("Si", "diamond", a=5.43 * 1.12, cubic=True)
+    far.rattle(0.08, seed=99)
+    outside = ens.evaluate(far.positions, far.numbers, far.cell[:], far.pbc)
+    assert outside.energies_std.mean() > 5 * inside.energies_std.mean(), (
+        outside.energies_std.mean(), inside.energies_std.mean())
