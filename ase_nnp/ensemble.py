@@ -38,6 +38,7 @@ import numpy as np
 from .engine import has_fused_kernel, members_energies_and_pair_gradients, pack_networks
 from .potential import (Potential, atomic_stresses_from_pair_gradients,
                         forces_from_pair_gradients)
+from .threads import threads_for
 
 
 @dataclass
@@ -143,8 +144,9 @@ class Ensemble:
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Means and spreads of every member's predictions (:class:`EnsembleEvaluation`);
         stress only with periodicity in all three directions."""
-        st = self.members[0].prepare(positions, numbers, cell, pbc)
-        return self.evaluate_structure(st, forces, stress)
+        with threads_for(len(numbers)):
+            st = self.members[0].prepare(positions, numbers, cell, pbc)
+            return self.evaluate_structure(st, forces, stress)
 
     def evaluate_structure(self, st, forces=True, stress=True):
         """As :meth:`evaluate`, on a prepared :class:`~ase_nnp.potential.Structure`."""

@@ -57,6 +57,7 @@ from .descriptors.base import backward_from_jacobian
 from .neighbors import MIN_DISTANCE, NeighborList, build
 from .network import Network
 from .scaling import Scaling
+from .threads import threads_for
 
 #: most atoms per Å³ a fully periodic cell may hold (diamond: 0.18, the densest solids
 #: ~0.3); a denser cell is a unit or size mistake, and every atom would have thousands of
@@ -319,8 +320,9 @@ class Potential:
         """Energy, per-atom energies and (optionally) forces and stresses:
         :meth:`prepare` then :meth:`evaluate_structure`. Stress is computed only when
         ``pbc`` is periodic in all three directions."""
-        return self.evaluate_structure(self.prepare(positions, numbers, cell, pbc),
-                                       forces, stress)
+        with threads_for(len(numbers)):
+            return self.evaluate_structure(self.prepare(positions, numbers, cell, pbc),
+                                           forces, stress)
 
     # ----------------------------------------------------------------- I/O
     def save(self, path, **metadata):
