@@ -63,7 +63,7 @@ def _expected_gdf(trainer, exact_max):
     return w
 
 
-@pytest.mark.parametrize("exact_max", [20000, 40])      # exact; C exact, Si from 40 atoms
+@pytest.mark.parametrize("exact_max", [100000, 40])      # exact; C exact, Si from 40 atoms
 def test_training_force_weights_are_gdf_times_the_data(two_element_file, tmp_path, exact_max):
     trainer = _prepared(two_element_file, tmp_path, gdf_exact_max=exact_max, cache="")
     plain = _prepared(two_element_file, tmp_path, gdf=False, cache="")
@@ -73,7 +73,7 @@ def test_training_force_weights_are_gdf_times_the_data(two_element_file, tmp_pat
     assert np.ptp(expected) > 0.1                                 # not all alike
     np.testing.assert_allclose(trainer.train_set.force_weight, data_fw * expected, rtol=1e-10)
     np.testing.assert_array_equal(trainer.val_set.force_weight, plain.val_set.force_weight)
-    assert trainer.gdf["elements"]["Si"]["exact"] is (exact_max == 20000)
+    assert trainer.gdf["elements"]["Si"]["exact"] is (exact_max == 100000)
     assert trainer.gdf["elements"]["C"]["exact"]
 
 
@@ -84,7 +84,7 @@ def test_training_runs_and_the_model_keeps_the_summary(two_element_file, tmp_pat
     assert result.epochs == 2 and np.isfinite(result.history[:, 2]).all()
     summary = load(model).metadata["training"]["gdf"]
     assert {k: summary[k] for k in ("sigma", "b", "c", "exact_max")} == {
-        "sigma": 0.3, "b": 1.0, "c": "auto", "exact_max": 20000}
+        "sigma": 0.3, "b": 1.0, "c": "auto", "exact_max": 100000}
     for e in ("C", "Si"):
         s = summary["elements"][e]
         assert s["c"] > 0 and 0 < s["min"] <= s["median"] <= s["max"]
@@ -160,5 +160,5 @@ def test_gdf_keys_from_toml(tmp_path):
                     'gdf_sigma = 0.05\n')
     cfg = TrainingConfig.from_toml(path)
     assert (cfg.gdf, cfg.gdf_c, cfg.gdf_sigma, cfg.gdf_b, cfg.gdf_exact_max) == (
-        True, 3.0, 0.05, 1.0, 20000)
+        True, 3.0, 0.05, 1.0, 100000)
     assert TrainingConfig({"train": "x"}).gdf_c == "auto"

@@ -70,7 +70,7 @@ SCHEMA = {
                   "of x = 1/ρ"),
         "gdf_c": ("auto", _NUMBER_OR_AUTO, "GDF: the sigmoid's threshold c, a number > 0 or "
                   "'auto' (SIMPLE-NN's rule, per element)"),
-        "gdf_exact_max": (20000, int, "GDF: an element with at most this many training atoms "
+        "gdf_exact_max": (100000, int, "GDF: an element with at most this many training atoms "
                           "gets the exact O(n²) density; above, each density is estimated from "
                           "a seeded random subset of this many of its atoms"),
     },
