@@ -61,7 +61,7 @@ SCHEMA = {
         "group_weights": ({}, _TABLE, "factor per group (atoms.info['config_type']) that "
                           "multiplies each structure's weight (atoms.info['weight'], default 1), "
                           "e.g. {slab = 3.0}; groups not named keep factor 1"),
-        "gdf": (False, bool, "GDF weighting (Jeong et al. 2018): multiply each training atom's "
+        "gdf": (False, bool, "GDF weighting (Jeong et al., J. Phys. Chem. C 2018): multiply each training atom's "
                 "force weight by its GDF weight, high where the training atoms of its element "
                 "are sparse in descriptor space (see GDF weighting)"),
         "gdf_sigma": (0.02, float, "GDF: Gaussian width σ in the descriptor space scaled to "

@@ -83,10 +83,9 @@ def apply(fs, descriptor, elements, cfg, train_frames=None, data_key=None, log=N
         key = density_key(data_key, train_frames, cfg.gdf_sigma, cfg.gdf_exact_max)
     stored = cache.read_extra(path, _EXTRA, key) if path else None
     if stored is not None and stored["rho"].shape == (fs.n_atoms,):
-        rho, seconds, how = stored["rho"], {}, "read from the cache"
+        rho, seconds = stored["rho"], None
     else:
         rho, seconds = densities(fs, descriptor, elements, cfg.gdf_sigma, cfg.gdf_exact_max)
-        how = "computed"
         why = cache.write_extra(path, _EXTRA, key, {"rho": rho}) if path else None
         if why:
             log(f"GDF: could not store the densities in {path} ({why}); they are recomputed "
@@ -103,9 +102,9 @@ def apply(fs, descriptor, elements, cfg, train_frames=None, data_key=None, log=N
         per_element[e] = {"atoms": len(atoms), "c": float(c), "min": float(lo),
                           "median": float(mid), "max": float(hi),
                           "exact": bool(n_ref == len(atoms))}
-        took = f"{seconds[e]:.1f} s" if e in seconds else "0 s"
+        how = "read from the cache" if seconds is None else f"computed in {seconds[e]:.1f} s"
         density = "exact" if n_ref == len(atoms) else f"from {n_ref:,} reference atoms"
-        log(f"GDF weights {e}: {len(atoms):,} atoms, density {density} {how} in {took}; "
+        log(f"GDF weights {e}: {len(atoms):,} atoms, density ({density}) {how}; "
             f"w min/median/max {lo:.3g} / {mid:.3g} / {hi:.3g}, c = {c:.4g}")
     fs.set_force_weights(fs.force_weight * w)
     return {"sigma": cfg.gdf_sigma, "b": cfg.gdf_b, "c": cfg.gdf_c,
