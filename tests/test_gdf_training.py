@@ -113,10 +113,12 @@ def test_densities_are_cached_and_recomputed_for_other_settings(two_element_file
     _prepared(two_element_file, tmp_path, gdf_exact_max=40)
     assert len(calls) == 6
     back = _prepared(two_element_file, tmp_path).train_set.force_weight
-    assert len(calls) == 8                                        # only the latest is kept
+    assert len(calls) == 6                                        # each key keeps its entry
     np.testing.assert_array_equal(back, first)
     _prepared(two_element_file, tmp_path, validation_fraction=0.3)
-    assert len(calls) == 10                                       # another split
+    assert len(calls) == 8                                        # another split
+    _prepared(two_element_file, tmp_path, gdf_sigma=0.2, cache="")
+    assert len(calls) == 10                                       # no cache: computed
 
 
 def test_cache_with_stored_densities_still_serves_the_frames(two_element_file, tmp_path):

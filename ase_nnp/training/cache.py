@@ -23,8 +23,8 @@ Results derived from the frames that are costly to recompute (the GDF densities 
 :func:`write_extra` stores named arrays under a name with their own key (that of the
 inputs they were computed from), a checksum per dataset and a completion mark written
 last; :func:`read_extra` returns them only when the key, the mark and every checksum
-match. ``extras`` is appended to the finished file in place (it is small), replaced
-when the same name is written again, and dropped whenever the cache is rebuilt.
+match. ``extras`` is appended to the finished file in place (it is small); a name
+written again is replaced; the whole group goes whenever the cache is rebuilt.
 """
 
 import hashlib

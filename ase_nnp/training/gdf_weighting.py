@@ -22,7 +22,8 @@ The densities are the O(n² D) part; they are stored in the descriptor cache
 (:func:`ase_nnp.training.cache.write_extra`) under a key of the data, the split, σ,
 ``gdf_exact_max`` and the seed, so a second run with the same data and settings
 reads them back, and one with another σ recomputes them; b and c act on the stored
-densities in O(n).
+densities in O(n). Each key has its own entry (8 bytes per training atom), so runs
+with other splits (ensemble members) or earlier settings keep theirs.
 """
 
 import hashlib
@@ -81,12 +82,13 @@ def apply(fs, descriptor, elements, cfg, train_frames=None, data_key=None, log=N
     if cfg.cache and data_key is not None:
         path = cfg.cache
         key = density_key(data_key, train_frames, cfg.gdf_sigma, cfg.gdf_exact_max)
-    stored = cache.read_extra(path, _EXTRA, key) if path else None
+    name = f"{_EXTRA}/{key}"
+    stored = cache.read_extra(path, name, key) if path else None
     if stored is not None and stored["rho"].shape == (fs.n_atoms,):
         rho, seconds = stored["rho"], None
     else:
         rho, seconds = densities(fs, descriptor, elements, cfg.gdf_sigma, cfg.gdf_exact_max)
-        why = cache.write_extra(path, _EXTRA, key, {"rho": rho}) if path else None
+        why = cache.write_extra(path, name, key, {"rho": rho}) if path else None
         if why:
             log(f"GDF: could not store the densities in {path} ({why}); they are recomputed "
                 "next time")
