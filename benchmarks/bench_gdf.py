@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 from reference_setup import print_table  # noqa: E402
 
 from ase_nnp import load  # noqa: E402
-from ase_nnp.analysis.gdf import gdf_density  # noqa: E402
+from ase_nnp.analysis.gdf import gdf_density, scale_to_unit_box  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
 
 
@@ -35,9 +35,7 @@ def training_descriptors():
     for atoms in read(os.path.join(HERE, "..", "data", "si_sw_train.extxyz.gz"), ":"):
         nl = build(atoms.positions, atoms.cell[:], atoms.pbc, pot.cutoff)
         rows.append(pot.descriptor.forward(nl, pot.species_indices(atoms.numbers)))
-    G = np.concatenate(rows)
-    lo, hi = G.min(0), G.max(0)
-    return 2.0 * (G - lo) / np.where(hi > lo, hi - lo, 1.0) - 1.0
+    return scale_to_unit_box(np.concatenate(rows))
 
 
 def main():

@@ -47,3 +47,33 @@ def test_bad_input_is_refused():
         gdf_density(np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match="sigma"):
         gdf_density(np.ones((2, 2)), sigma=0)
+
+
+@pytest.mark.parametrize("m", [600, 10_000])
+def test_subset_estimator_is_exact_when_it_holds_every_row(m):
+    from ase_nnp.analysis.gdf import gdf_density_subset
+    rng = np.random.default_rng(3)
+    G = rng.uniform(-1, 1, (600, 6))
+    G[300:] = G[:300] + rng.normal(0, 0.02, (300, 6))
+    exact = gdf_density(G, 0.1)
+    np.testing.assert_allclose(gdf_density_subset(G, 0.1, m, seed=5), exact, rtol=1e-12)
+    np.testing.assert_allclose(gdf_density(G, 0.1, max_reference=m), exact, rtol=1e-12)
+
+
+def test_subset_estimator_keeps_the_self_term_and_is_close():
+    from ase_nnp.analysis.gdf import gdf_density_subset
+    rng = np.random.default_rng(4)
+    G = np.vstack([rng.normal(0, 0.05, (1500, 3)), rng.uniform(-1, 1, (20, 3))])
+    exact = gdf_density(G, 0.1)
+    est = gdf_density(G, 0.1, max_reference=500, seed=1)
+    np.testing.assert_array_equal(est, gdf_density_subset(G, 0.1, 500, seed=1))
+    assert np.all(est >= 1.0 / len(G) - 1e-15)
+    assert np.median(np.abs(est / exact - 1)) < 0.05       # the dense bulk: close
+    assert not np.array_equal(est, gdf_density_subset(G, 0.1, 500, seed=2))  # seeded
+
+
+def test_scale_to_unit_box():
+    from ase_nnp.analysis.gdf import scale_to_unit_box
+    G = np.array([[0.0, 5.0, 1.0], [2.0, 5.0, 3.0], [1.0, 5.0, 2.0]])
+    np.testing.assert_array_equal(scale_to_unit_box(G),
+                                  [[-1.0, 0.0, -1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])

@@ -19,10 +19,22 @@ x = 1/ρ, normalised to mean 1 over the atoms of the element:
 sort the x_i, fit a straight line to the lowest 75 % against their rank, and take
 its value at rank ⌊0.75 n⌋ - 1 — the level above which the density is sparse.
 
+Scaling: :func:`scale_to_unit_box` maps each column k linearly onto [-1, 1] over the
+rows given, g'_ik = 2 (g_ik - min_k) / (max_k - min_k) - 1; a column of zero span
+becomes 0 (it adds nothing to any distance, but still counts in D).
+
 :func:`gdf_density` is exact, O(n² D): a Numba kernel over tiles of the rows,
 parallel over blocks of rows; each tile of columns (a transposed, contiguous copy, so
 the inner loop runs over columns and vectorises) stays in cache while every row of the
 block is compared with it, and exp is skipped where it is exactly zero.
+
+Above ``max_reference`` rows it switches to :func:`gdf_density_subset`, O(n m D): the
+sum over j ≠ i is estimated from a seeded random subset S of m distinct rows,
+
+    ρ̂(G_i) = (1/n) [1 + (n - 1) · (1/|S∖{i}|) Σ_{j ∈ S, j ≠ i} exp(-‖G_i - G_j‖² / (2 σ² D))],
+
+so the self term stays exact, ρ̂ ≥ 1/n like ρ, the sum is unbiased, and S = all rows
+(m ≥ n) gives the exact ρ.
 """
 
 import math
@@ -35,8 +47,48 @@ _ROWS = 64       # rows per parallel block
 _EXP_UNDERFLOW = 746.0   # exp(-x) rounds to 0.0 for x > 745.14
 
 
-def gdf_density(G, sigma=0.02):
-    """ρ of every row of G ((n, D), already scaled to [-1, 1]); see the module docstring."""
+def scale_to_unit_box(G):
+    """Each column of G ((n, D)) mapped linearly onto [-1, 1] over its rows; a column of
+    zero span becomes 0 (see the module docstring)."""
+    G = np.asarray(G, dtype=np.float64)
+    lo, hi = G.min(0), G.max(0)
+    span = hi - lo
+    out = 2.0 * (G - lo) / np.where(span > 0, span, 1.0) - 1.0
+    out[:, span <= 0] = 0.0
+    return out
+
+
+def gdf_density(G, sigma=0.02, max_reference=None, seed=0):
+    """ρ of every row of G ((n, D), already scaled to [-1, 1]); see the module docstring.
+    Exact when ``max_reference`` is None or n <= max_reference, else
+    :func:`gdf_density_subset` with m = max_reference reference rows."""
+    G, scale = _checked(G, sigma)
+    n = G.shape[0]
+    if max_reference is not None and n > max_reference:
+        return gdf_density_subset(G, sigma, max_reference, seed)
+    return _kernel_sums(G, G, scale) / n
+
+
+def gdf_density_subset(G, sigma, m, seed=0):
+    """ρ̂ of every row of G from a random subset of min(m, n) distinct reference rows,
+    drawn with ``numpy.random.default_rng(seed)``: the estimator of the module
+    docstring, O(n m D); equal to :func:`gdf_density` (to rounding) when m >= n."""
+    G, scale = _checked(G, sigma)
+    n = G.shape[0]
+    if int(m) < 1:
+        raise ValueError(f"m must be a positive number of reference rows, got {m}")
+    subset = np.random.default_rng(seed).permutation(n)[:min(int(m), n)]
+    sums = _kernel_sums(G, G[subset], scale)
+    in_subset = np.zeros(n, dtype=bool)
+    in_subset[subset] = True
+    others = len(subset) - in_subset                 # |S∖{i}|
+    sums -= in_subset                                # the self term, exp(0) = 1 exactly
+    mean = np.divide(sums, others, out=np.zeros(n), where=others > 0)
+    return (1.0 + (n - 1) * mean) / n
+
+
+def _checked(G, sigma):
+    """G as a C-contiguous float array, checked, and the exponent's factor 1/(2 σ² D)."""
     G = np.ascontiguousarray(G, dtype=np.float64)
     if G.ndim != 2 or G.shape[0] == 0 or G.shape[1] == 0:
         raise ValueError(f"G must be a non-empty (n, D) array, got shape {G.shape}")
@@ -44,16 +96,21 @@ def gdf_density(G, sigma=0.02):
         raise ValueError("G contains NaN or infinite values")
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a positive number, got {sigma}")
-    n, D = G.shape
-    out = np.empty(n)
-    _density(G, np.ascontiguousarray(G.T), 1.0 / (2.0 * sigma * sigma * D), out)
+    return G, 1.0 / (2.0 * sigma * sigma * G.shape[1])
+
+
+def _kernel_sums(G, R, scale):
+    """s_i = Σ_j exp(-scale ‖G_i - R_j‖²) over the rows j of R."""
+    out = np.empty(G.shape[0])
+    _density(G, np.ascontiguousarray(R.T), scale, out)
     return out
 
 
 @njit(cache=True, parallel=True, fastmath=False, error_model="numpy")
-def _density(G, GT, scale, out):
+def _density(G, RT, scale, out):
     n, D = G.shape
-    n_tiles = (n + _TILE - 1) // _TILE
+    n_ref = RT.shape[1]
+    n_tiles = (n_ref + _TILE - 1) // _TILE
     n_blocks = (n + _ROWS - 1) // _ROWS
     for blk in prange(n_blocks):
         i0 = blk * _ROWS
@@ -62,14 +119,14 @@ def _density(G, GT, scale, out):
         total = np.zeros(_ROWS)
         for t in range(n_tiles):                 # a column tile stays in cache for all rows
             j0 = t * _TILE
-            m = min(_TILE, n - j0)
+            m = min(_TILE, n_ref - j0)
             for r in range(rows):
                 i = i0 + r
                 for q in range(m):
                     d2[q] = 0.0
                 for k in range(D):
                     gik = G[i, k]
-                    row = GT[k]
+                    row = RT[k]
                     for q in range(m):
                         diff = row[j0 + q] - gik
                         d2[q] += diff * diff
@@ -80,7 +137,7 @@ def _density(G, GT, scale, out):
                         s += math.exp(-x)
                 total[r] += s
         for r in range(rows):
-            out[i0 + r] = total[r] / n
+            out[i0 + r] = total[r]
 
 
 def auto_c(x):

@@ -17,6 +17,14 @@ Each dataset carries the SHA-256 of its dtype, shape and bytes (attribute
 is read and checked; a missing, extra, reshaped or damaged dataset, or any read
 error, makes :func:`read` report why, and :func:`load_or_build` rebuilds the
 cache instead of training on it.
+
+Results derived from the frames that are costly to recompute (the GDF densities of
+:mod:`ase_nnp.training.gdf_weighting`) are kept beside them in the group ``extras``:
+:func:`write_extra` stores named arrays under a name with their own key (that of the
+inputs they were computed from), a checksum per dataset and a completion mark written
+last; :func:`read_extra` returns them only when the key, the mark and every checksum
+match. ``extras`` is appended to the finished file in place (it is small); a name
+written again is replaced; the whole group goes whenever the cache is rebuilt.
 """
 
 import hashlib
@@ -29,6 +37,7 @@ from .frameset import FrameSet
 
 CACHE_FORMAT = "ase-nnp-frameset-cache"
 CACHE_VERSION = 3          # 2: per-dataset checksums; 3: structure and force weights
+EXTRAS = "extras"          # the group of derived results, not part of the FrameSet
 
 
 def cache_key(descriptor, refs):
@@ -77,22 +86,73 @@ def read(path, key):
                 return None, "it was built from other data or another descriptor"
             if not bool(f.attrs.get("complete", False)):
                 return None, "its build never finished"
-            names = [_text(n) for n in np.atleast_1d(f.attrs.get("datasets", []))]
-            if sorted(names) != sorted(f.keys()):
-                return None, (f"its datasets ({', '.join(sorted(f.keys()))}) are not those it "
-                              f"was written with ({', '.join(sorted(names))})")
-            arrays = {}
-            for name in names:
-                item = f[name]
-                if not isinstance(item, h5py.Dataset):
-                    return None, f"'{name}' is not a dataset"
-                arr = item[()]
-                if checksum(arr) != _text(item.attrs.get("sha256")):
-                    return None, f"the checksum of '{name}' does not match: the file is damaged"
-                arrays[name] = arr
+            arrays, why = _checked_arrays(f, (k for k in f.keys() if k != EXTRAS))
+            if why:
+                return None, why
         return FrameSet(arrays), None
     except (OSError, KeyError, ValueError, TypeError) as err:
         return None, f"it cannot be read ({type(err).__name__}: {err})"
+
+
+def _checked_arrays(group, present):
+    """({name: array}, None) when the group's datasets are exactly those of its
+    ``datasets`` attribute and each matches its checksum; else (None, why not)."""
+    import h5py
+    present = sorted(present)
+    names = [_text(n) for n in np.atleast_1d(group.attrs.get("datasets", []))]
+    if sorted(names) != present:
+        return None, (f"its datasets ({', '.join(present)}) are not those it was written "
+                      f"with ({', '.join(sorted(names))})")
+    arrays = {}
+    for name in names:
+        item = group[name]
+        if not isinstance(item, h5py.Dataset):
+            return None, f"'{name}' is not a dataset"
+        arr = item[()]
+        if checksum(arr) != _text(item.attrs.get("sha256")):
+            return None, f"the checksum of '{name}' does not match: the file is damaged"
+        arrays[name] = arr
+    return arrays, None
+
+
+def _write_arrays(group, arrays):
+    import h5py
+    for name, value in arrays.items():
+        group.create_dataset(name, data=value)
+        group[name].attrs["sha256"] = checksum(value)
+    group.attrs["datasets"] = np.array(list(arrays), dtype=h5py.string_dtype())
+
+
+def read_extra(path, name, key):
+    """The arrays stored by :func:`write_extra` under ``name`` when their key is ``key``
+    and they are complete and intact; else None."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            g = f.get(f"{EXTRAS}/{name}")
+            if g is None or _text(g.attrs.get("key")) != key or not g.attrs.get("complete"):
+                return None
+            return _checked_arrays(g, g.keys())[0]
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def write_extra(path, name, key, arrays):
+    """Store ``arrays`` (name -> array) under ``extras/name`` of the cache at ``path``,
+    replacing what was there; returns None, or why it could not (e.g. a read-only file)."""
+    import h5py
+    try:
+        with h5py.File(path, "a") as f:
+            extras = f.require_group(EXTRAS)
+            if name in extras:
+                del extras[name]
+            g = extras.create_group(name)
+            g.attrs["key"] = key
+            _write_arrays(g, arrays)
+            g.attrs["complete"] = True
+        return None
+    except (OSError, ValueError, TypeError) as err:
+        return f"{type(err).__name__}: {err}"
 
 
 def write(path, key, fs):
@@ -102,11 +162,7 @@ def write(path, key, fs):
             f.attrs["format"] = CACHE_FORMAT
             f.attrs["version"] = CACHE_VERSION
             f.attrs["key"] = key
-            arrays = fs.arrays()
-            for name, value in arrays.items():
-                f.create_dataset(name, data=value)
-                f[name].attrs["sha256"] = checksum(value)
-            f.attrs["datasets"] = np.array(list(arrays), dtype=h5py.string_dtype())
+            _write_arrays(f, fs.arrays())
             f.attrs["complete"] = True
 
 

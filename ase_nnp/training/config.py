@@ -16,6 +16,7 @@ from ..settings import choices as _choices, number as _number
 
 _LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
+_NUMBER_OR_AUTO = "number or 'auto'"    # the string "auto" or a finite number (its rule applies)
 #: section -> key -> (default, type, meaning): the keys every run has; :func:`schema` adds
 #: the keys of every registered descriptor family to [descriptor]
 SCHEMA = {
@@ -60,6 +61,18 @@ SCHEMA = {
         "group_weights": ({}, _TABLE, "factor per group (atoms.info['config_type']) that "
                           "multiplies each structure's weight (atoms.info['weight'], default 1), "
                           "e.g. {slab = 3.0}; groups not named keep factor 1"),
+        "gdf": (False, bool, "GDF weighting (Jeong et al., J. Phys. Chem. C 2018): multiply each training atom's "
+                "force weight by its GDF weight, high where the training atoms of its element "
+                "are sparse in descriptor space (see GDF weighting)"),
+        "gdf_sigma": (0.02, float, "GDF: Gaussian width σ in the descriptor space scaled to "
+                      "[-1, 1] per component"),
+        "gdf_b": (1.0, float, "GDF: steepness b of the sigmoid Θ(x) = x / (1 + exp(-b (x - c))) "
+                  "of x = 1/ρ"),
+        "gdf_c": ("auto", _NUMBER_OR_AUTO, "GDF: the sigmoid's threshold c, a number > 0 or "
+                  "'auto' (SIMPLE-NN's rule, per element)"),
+        "gdf_exact_max": (100000, int, "GDF: an element with at most this many training atoms "
+                          "gets the exact O(n²) density; above, each density is estimated from "
+                          "a seeded random subset of this many of its atoms"),
     },
     "repulsion": {
         "repulsion": ("none", str, "short-range pair repulsion under the networks: 'none' or "
@@ -160,6 +173,8 @@ def _value_rules():
         "preset": _choices("", *PRESETS),
         "repulsion": _choices("none", "zbl"), "repulsion_outer": _number(0),
         "repulsion_inner_fraction": _number(0, 1, lo_open=True, hi_open=True),
+        "gdf_sigma": _number(0, lo_open=True), "gdf_b": _number(0, lo_open=True),
+        "gdf_c": _number(0, lo_open=True), "gdf_exact_max": _number(1),
     })
     return rules
 
@@ -223,6 +238,13 @@ def _check_type(section, key, value):
                 raise ConfigError(f"{where}: {name} = {factor!r} is not allowed; factors must "
                                   "be finite numbers >= 0")
         return {name: float(factor) for name, factor in value.items()}
+    if kind is _NUMBER_OR_AUTO:
+        if isinstance(value, str) and value == "auto":
+            return value
+        if not (_is_number(value) and math.isfinite(value)):
+            allowed = _rule(key)[1] if _rule(key) else "a finite number"
+            raise ConfigError(f"{where} must be \"auto\" or {allowed}, got {value!r}")
+        kind, value = float, float(value)
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")

@@ -12,6 +12,10 @@ loop records the training loss and the RMSEs of energy (meV/atom), forces
 the learning-curve CSV, and writes the model atomically whenever the
 validation loss improves. It stops at ``max_epochs``, after ``patience``
 epochs without improvement, at ``time_limit``, or when L-BFGS converges.
+With ``gdf = true`` the training atoms' force weights are multiplied by their
+GDF weights before fitting (:mod:`ase_nnp.training.gdf_weighting`); the model
+file's training summary keeps the GDF settings and, per element, c and the
+weight range.
 
 Checkpoints hold everything the loop needs to continue exactly (parameters,
 optimiser state including its random generator, best model so far, early
@@ -32,6 +36,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
+from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
@@ -154,6 +159,10 @@ class Trainer:
             self.log(f"bootstrap: {len(keep)} distinct structures of {len(train_idx)} drawn")
         self.val_set = fs_all.subset(val_idx) if len(val_idx) else None
         self.log(f"split: {len(train_idx)} training, {len(val_idx)} validation structures")
+        self.gdf = None
+        if cfg.gdf:
+            self.gdf = gdf_weighting.apply(self.train_set, self.descriptor, elements, cfg,
+                                           train_idx, self.data_key, self.log)
         pot = Potential(elements, self.descriptor, hidden_layers=tuple(cfg.hidden_layers),
                         activation=cfg.activation, seed=cfg.init_seed, repulsion=self.repulsion,
                         min_distances=self.min_distances)
@@ -298,7 +307,8 @@ class Trainer:
         self.potential.save(self.cfg.model, training={
             "epoch": int(st["epoch"]), "validation_rmse": val_errors,
             "elapsed_minutes": round(st["elapsed"] / 60.0, 2),
-            "settings": self.cfg.fingerprint(), "data": str(self.summary)})
+            "settings": self.cfg.fingerprint(), "data": str(self.summary),
+            **({"gdf": self.gdf} if self.gdf else {})})
 
     # ------------------------------------------------------------ loop
     def run(self, resume=False):
