@@ -322,6 +322,27 @@ def _spherical_bessel(desc, nl, launch, nets, E, g, X):
                           launch.n_blocks, desc.n_features_max, desc.plan(), nets)
 
 
+_COLD_KERNELS = {"symmetry_functions": "_energy_kernel",
+                 "spherical_bessel": "_bessel_energy_kernel"}
+_announced = set()
+
+
+def _announce_compilation(kind):
+    """One line on stderr when a fused kernel is about to be compiled (Numba's cache holds
+    no entry for this source yet): the first call then takes about a minute."""
+    if kind in _announced or kind not in _COLD_KERNELS:
+        return
+    _announced.add(kind)
+    try:
+        cold = not globals()[_COLD_KERNELS[kind]]._cache._cache_file._load_index()
+    except Exception:           # Numba's cache internals changed: say nothing
+        return
+    if cold:
+        import sys
+        print(f"ase-nnp: compiling the {kind} kernels once (about a minute); later runs "
+              "load them from Numba's cache", file=sys.stderr, flush=True)
+
+
 def has_fused_kernel(descriptor):
     return descriptor.kind in FUSED_KERNELS
 
@@ -348,6 +369,7 @@ def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
     g = np.zeros((len(potentials), nl.n_pairs, 3))
     X = np.zeros((len(launch.species), 2))
     if E.shape[1]:
+        _announce_compilation(desc.kind)
         kernel(desc, nl, launch, pack_networks(*potentials) if nets is None else nets, E, g, X)
     return MembersPass(E, g, X[:, 0].astype(np.int64), X[:, 1])
 

@@ -460,3 +460,18 @@ def test_trainer_warns_about_degenerate_descriptor_columns(sw_file, tmp_path):
     lines.clear()
     train(**dict(opts, radial_r_low=1.8, log=lines.append))
     assert not [ln for ln in lines if ln.startswith("warning: descriptor column")]
+
+
+def test_a_cold_kernel_cache_is_announced_once(monkeypatch, capsys):
+    from ase_nnp import engine
+    cache_file = engine._energy_kernel._cache._cache_file
+    monkeypatch.setattr(engine, "_announced", set())
+    monkeypatch.setattr(cache_file, "_load_index", lambda: {})
+    engine._announce_compilation("symmetry_functions")
+    engine._announce_compilation("symmetry_functions")
+    err = capsys.readouterr().err
+    assert err.count("compiling the symmetry_functions kernels once") == 1
+    monkeypatch.setattr(engine, "_announced", set())
+    monkeypatch.setattr(cache_file, "_load_index", lambda: {"an entry": 1})
+    engine._announce_compilation("symmetry_functions")      # warm: silent
+    assert capsys.readouterr().err == ""
