@@ -1,5 +1,6 @@
 """The ``ase-nnp`` command.
 
+    ase-nnp init data... > config.toml     a starting configuration read off the data
     ase-nnp info model.nnp                 what is in a model file
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
@@ -119,6 +120,12 @@ def _train(args):
     return 130 if result.interrupted else 0
 
 
+def _init(args):
+    from .training.init import suggest_config
+    print(suggest_config(args.data, model=args.model))
+    return 0
+
+
 def _replicas(args):
     from .training.replicas import train_replicas
     train_replicas(args.reference, args.config, members=args.members)
@@ -181,6 +188,10 @@ def main(argv=None):
     p.add_argument("--show-config", action="store_true",
                    help="print every configuration key with its default and meaning")
     p.set_defaults(func=_train)
+    p = sub.add_parser("init", help="print a starting config.toml for your data")
+    p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
+    p.add_argument("--model", default="model.nnp", help="[output] model of the config")
+    p.set_defaults(func=_init)
     p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
                        "(per-atom uncertainty)")
     p.add_argument("reference", help="the .nnp potential whose per-atom energies the replicas fit")

@@ -1,4 +1,5 @@
 """The ase-nnp command: info and evaluate on real files."""
+import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
@@ -57,3 +58,41 @@ def test_bad_model_file_is_a_clean_error(tmp_path, capsys):
     bad.write_text("nonsense")
     assert main(["info", str(bad)]) == 2
     assert "not a readable HDF5" in capsys.readouterr().err
+
+
+def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.io import write as write_atoms
+    from ase_nnp.training.config import TrainingConfig
+    from ase_nnp.training.trainer import Trainer, build_descriptor
+    rng = np.random.default_rng(0)
+    data = []
+    for k in range(12):
+        a = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 2, 1))
+        symbols = a.get_chemical_symbols()
+        for i in rng.choice(len(a), 5, replace=False):
+            symbols[i] = "Au"
+        a.set_chemical_symbols(symbols)
+        a.rattle(0.08, seed=k)
+        a.calc = EMT()
+        a.get_potential_energy()
+        data.append(a)
+    write_atoms(tmp_path / "cuau.extxyz", data)
+    assert main(["init", str(tmp_path / "cuau.extxyz"), "--model", "cuau.nnp"]) == 0
+    text = capsys.readouterr().out
+    assert "# median nearest-neighbour distance" in text and "stress_weight = 10.0" in text
+    (tmp_path / "cuau.toml").write_text(text)
+    cfg = TrainingConfig.from_toml(tmp_path / "cuau.toml")
+    assert cfg.elements == ["Cu", "Au"] and 4.0 <= cfg.cutoff <= 6.5
+    from ase.neighborlist import neighbor_list
+    shortest = min(neighbor_list("d", a, 3.0).min() for a in data)
+    assert cfg.radial_r_low < shortest
+    sf = build_descriptor(cfg, cfg.elements)
+    assert min(f.rs for f in sf.functions() if f.type == 2) >= cfg.radial_r_low
+    assert sf.n_features("Cu") >= 2 * 6
+    lines = []
+    values = dict(cfg.values, max_epochs=3, progress=False)
+    Trainer(TrainingConfig(values, base_dir=str(tmp_path)), log=lines.append).run()
+    assert not [line for line in lines if "warning" in line]
+    assert (tmp_path / "cuau.nnp").exists()

@@ -298,12 +298,13 @@ class TrainingConfig:
                               "structures")
 
     def _check_family_keys(self, given):
-        """A key of one descriptor family is an error when another family (or a preset)
-        builds the descriptor: it would be silently ignored."""
+        """A key of one descriptor family set to other than its default is an error when
+        another family (or a preset) builds the descriptor: it would be silently ignored."""
         chosen = self.values["family"]
+        defaults = self.defaults()
         for key in given:
             owner = family_of(key)
-            if owner is None:
+            if owner is None or self.values[key] == defaults[key]:
                 continue
             if self.values["preset"]:
                 raise ConfigError(f"[descriptor] {key} has no effect with preset = "
