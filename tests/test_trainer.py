@@ -175,9 +175,17 @@ def test_cache_reused_rebuilt_and_never_trusted_when_incomplete(data_file, tmp_p
     assert how == "reused"
     np.testing.assert_array_equal(fs.J, fs2.J)
     sf_other = build_descriptor(TrainingConfig(dict(SMALL, train=data_file, cutoff=4.2)), ["Si"])
-    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "built"
+    said = []
+    assert cache_mod.load_or_build(path, sf_other, refs, said.append)[1] == "built"
+    assert "MiB) is rebuilt: the descriptor specification changed" in said[-1]
     refs[0].energy += 1e-9                                  # any change in the data
-    assert cache_mod.load_or_build(path, sf_other, refs)[1] == "built"
+    assert cache_mod.load_or_build(path, sf_other, refs, said.append)[1] == "built"
+    assert said[-1].endswith("the structures or their reference values changed")
+    refs[1].weight = 2.0
+    assert cache_mod.load_or_build(path, sf_other, refs[:-1], said.append)[1] == "built"
+    assert said[-1].endswith(f"the structure or force weights changed; {len(refs)} "
+                             f"structures then, {len(refs) - 1} now")
+    refs = refs[:-1]
     assert cache_mod.load_or_build(path, sf_other, refs)[1] == "reused"
     with h5py.File(path, "r+") as f:                        # as if the build had died
         f.attrs["complete"] = False

@@ -5,7 +5,10 @@ specification (``to_arrays``) and every reference value the frames are built
 from (positions, numbers, cell, pbc, energy, forces, stress, per-atom
 energies, structure weight and per-atom force weights, with a marker for each
 absent one). ``load_or_build`` reuses a cache
-only when its key matches and it is marked complete; otherwise it rebuilds it.
+only when its key matches and it is marked complete; otherwise it rebuilds it and
+says why: the hashes of the key's parts (:func:`key_parts`: descriptor, data,
+weights, number of structures) are stored beside the key, so the log names what
+changed, with the old file's size.
 
 A cache is written to a temporary file in the same folder, marked complete as
 the last step, flushed and renamed over the old one: a build that is
@@ -58,6 +61,44 @@ def cache_key(descriptor, refs):
     return h.hexdigest()
 
 
+def key_parts(descriptor, refs):
+    """The parts a cache key is made of, hashed one by one (stored beside the key, so a
+    rebuild can say which changed): the descriptor specification, the structures and
+    their references, the weights, and the number of structures."""
+    hs = {k: hashlib.sha256() for k in ("descriptor", "data", "weights")}
+    spec = descriptor.to_arrays()
+    hs["descriptor"].update(descriptor.kind.encode())
+    for name in sorted(spec):
+        hs["descriptor"].update(name.encode())
+        hs["descriptor"].update(np.ascontiguousarray(spec[name]).tobytes())
+    for r in refs:
+        a = r.atoms
+        for part, values in (("data", (a.positions, a.numbers.astype(np.int64), a.cell[:],
+                                       a.pbc, np.float64(r.energy), r.forces, r.stress,
+                                       r.energies)),
+                             ("weights", (np.float64(r.weight), r.force_weight))):
+            for value in values:
+                hs[part].update(b"<none>" if value is None
+                                else np.ascontiguousarray(value).tobytes())
+    out = {k: h.hexdigest() for k, h in hs.items()}
+    out["structures"] = str(len(refs))
+    return out
+
+
+def _what_changed(f, parts):
+    """Which part of the key differs from the one the file was built with."""
+    said = {"descriptor": "the descriptor specification changed",
+            "data": "the structures or their reference values changed",
+            "weights": "the structure or force weights changed"}
+    old = {k: _text(f.attrs.get(f"key_{k}")) for k in parts}
+    if any(v is None for v in old.values()):
+        return "it was built from other data or another descriptor"
+    changed = [said[k] for k in ("descriptor", "data", "weights") if old[k] != parts[k]]
+    if old["structures"] != parts["structures"]:
+        changed.append(f"{old['structures']} structures then, {parts['structures']} now")
+    return "; ".join(changed) or "it was built from other data or another descriptor"
+
+
 def checksum(arr):
     """SHA-256 of an array's dtype, shape and bytes."""
     arr = np.ascontiguousarray(arr)
@@ -70,9 +111,10 @@ def _text(v):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def read(path, key):
+def read(path, key, parts=None):
     """(FrameSet, None) when the cache at ``path`` matches ``key`` and every dataset its
-    checksum; otherwise (None, why not)."""
+    checksum; otherwise (None, why not; with ``parts`` of :func:`key_parts`, which part of
+    the key changed)."""
     import h5py
     if not os.path.exists(path):
         return None, "there is none"
@@ -83,7 +125,8 @@ def read(path, key):
             if int(f.attrs.get("version", -1)) != CACHE_VERSION:
                 return None, f"it has cache version {f.attrs.get('version')}, not {CACHE_VERSION}"
             if _text(f.attrs.get("key")) != key:
-                return None, "it was built from other data or another descriptor"
+                return None, (_what_changed(f, parts) if parts else
+                              "it was built from other data or another descriptor")
             if not bool(f.attrs.get("complete", False)):
                 return None, "its build never finished"
             arrays, why = _checked_arrays(f, (k for k in f.keys() if k != EXTRAS))
@@ -155,13 +198,15 @@ def write_extra(path, name, key, arrays):
         return f"{type(err).__name__}: {err}"
 
 
-def write(path, key, fs):
+def write(path, key, fs, parts=None):
     import h5py
     with atomic_path(path, suffix=".h5.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = CACHE_FORMAT
             f.attrs["version"] = CACHE_VERSION
             f.attrs["key"] = key
+            for name, value in (parts or {}).items():
+                f.attrs[f"key_{name}"] = value
             _write_arrays(f, fs.arrays())
             f.attrs["complete"] = True
 
@@ -174,11 +219,12 @@ def load_or_build(path, descriptor, refs, log=None, key=None):
         return frames(descriptor, refs), "built"
     if key is None:
         key = cache_key(descriptor, refs)
-    fs, why = read(path, key)
+    parts = key_parts(descriptor, refs)
+    fs, why = read(path, key, parts)
     if fs is not None:
         return fs, "reused"
     if log and os.path.exists(path):
-        log(f"cache {path} is rebuilt: {why}")
+        log(f"cache {path} ({os.path.getsize(path) / 2**20:.1f} MiB) is rebuilt: {why}")
     fs = frames(descriptor, refs)
-    write(path, key, fs)
+    write(path, key, fs, parts)
     return fs, "built"

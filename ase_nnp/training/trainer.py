@@ -136,8 +136,10 @@ class Trainer:
         self.data_key = cache_key(self.descriptor, refs)
         fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log,
                                     key=self.data_key)
+        size = (f" ({os.path.getsize(cfg.cache) / 2**20:.1f} MiB)"
+                if cfg.cache and os.path.exists(cfg.cache) else "")
         self.log(f"descriptors: {fs_all} ({how} in {time.perf_counter() - t:.1f} s"
-                 f"{', cache ' + cfg.cache if cfg.cache else ''})")
+                 f"{', cache ' + cfg.cache + size if cfg.cache else ''})")
         if cfg.validation:
             train_idx = np.arange(n_train_refs)
             val_idx = np.arange(n_train_refs, len(refs))
