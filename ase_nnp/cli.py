@@ -1,6 +1,7 @@
 """The ``ase-nnp`` command.
 
     ase-nnp init data... > config.toml     a starting configuration read off the data
+    ase-nnp plot model.curve.csv           the learning curve as a PNG
     ase-nnp info model.nnp                 what is in a model file
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
@@ -120,6 +121,41 @@ def _train(args):
     return 130 if result.interrupted else 0
 
 
+def _plot(args):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("ase-nnp plot needs matplotlib (pip install 'ase-nnp[plot]')", file=sys.stderr)
+        return 2
+    if not os.path.exists(args.curve):
+        print(f"ase-nnp plot: no such file {args.curve}", file=sys.stderr)
+        return 2
+    data = np.genfromtxt(args.curve, delimiter=",", names=True)
+    data = np.atleast_1d(data)
+    panels = [("energy_meV_atom", "energy RMSE (meV/atom)"), ("forces_eV_A", "force RMSE (eV/Å)"),
+              ("stress_GPa", "stress RMSE (GPa)")]
+    panels = [(k, label) for k, label in panels
+              if np.any(np.isfinite(data[f"train_{k}"])) or np.any(np.isfinite(data[f"val_{k}"]))]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (k, label) in zip(axes[0], panels):
+        for split, style in (("train", "-"), ("val", "--")):
+            y = data[f"{split}_{k}"]
+            if np.any(np.isfinite(y)):
+                ax.plot(data["epoch"], y, style, label={"train": "training",
+                                                        "val": "validation"}[split])
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend()
+    fig.tight_layout()
+    out = args.out or os.path.splitext(args.curve)[0] + ".png"
+    fig.savefig(out, dpi=100)
+    print(f"learning curve written to {out}")
+    return 0
+
+
 def _init(args):
     from .training.init import suggest_config
     print(suggest_config(args.data, model=args.model))
@@ -188,6 +224,10 @@ def main(argv=None):
     p.add_argument("--show-config", action="store_true",
                    help="print every configuration key with its default and meaning")
     p.set_defaults(func=_train)
+    p = sub.add_parser("plot", help="draw a learning curve (<model>.curve.csv) as a PNG")
+    p.add_argument("curve", help="the CSV the trainer writes, one row per epoch")
+    p.add_argument("--out", help="PNG path (default: the CSV's name with .png)")
+    p.set_defaults(func=_plot)
     p = sub.add_parser("init", help="print a starting config.toml for your data")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
     p.add_argument("--model", default="model.nnp", help="[output] model of the config")

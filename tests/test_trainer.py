@@ -248,6 +248,10 @@ def test_command_line_train_and_show_config(data_file, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "stopped (max_epochs) after 3 epochs" in out and "validation E" in out
     assert load(str(tmp_path / "cli.nnp")).metadata["training"]["epoch"] >= 1
+    assert "stopped (max_epochs) after 3 epochs" in (tmp_path / "cli.log").read_text()
+    assert main(["plot", str(tmp_path / "cli.curve.csv")]) == 0
+    assert (tmp_path / "cli.curve.png").stat().st_size > 1000
+    assert main(["plot", str(tmp_path / "nothing.csv")]) == 2
     toml.write_text('[data]\ntrain = ["nothing.extxyz"]\n')
     assert main(["train", str(toml)]) == 2
     assert "no such file" in capsys.readouterr().err

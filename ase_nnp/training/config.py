@@ -111,6 +111,7 @@ SCHEMA = {
         "checkpoint_every": (10, int, "epochs between checkpoints (also written at the end "
                              "and on Ctrl-C; 0: only then)"),
         "learning_curve": ("auto", str, "CSV, one row per epoch: 'auto' = <model>.curve.csv"),
+        "log_file": ("auto", str, "the run's log, appended to: 'auto' = <model>.log, '' = none"),
         "progress": (True, bool, "show a progress bar (tqdm when installed, else a line per "
                      "epoch)"),
     },
@@ -195,9 +196,10 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
-                     "test"}
+                     "test", "log_file"}
 #: keys whose values are paths, resolved against the config file's folder
-PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve"}
+PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
+             "log_file"}
 
 
 def section_of(key):
@@ -290,7 +292,7 @@ class TrainingConfig:
         model = self.values["model"]
         stem = model[:-4] if model.endswith(".nnp") else model
         for key, suffix in (("cache", ".cache.h5"), ("checkpoint", ".checkpoint.h5"),
-                            ("learning_curve", ".curve.csv")):
+                            ("learning_curve", ".curve.csv"), ("log_file", ".log")):
             if self.values[key] == "auto":
                 self.values[key] = stem + suffix
         if not self.values["train"]:

@@ -105,7 +105,7 @@ class Trainer:
             config = TrainingConfig(config)
         self.cfg = config
         self.bootstrap_seed = bootstrap_seed      # an ensemble member's resampling
-        self.log = log or (lambda *a, **k: None)
+        self.log = _tee(log or (lambda *a, **k: None), config.log_file)
         self.descriptor = descriptor
         self.weights = LossWeights(config.energy_weight, config.forces_weight,
                                    config.stress_weight, config.atomic_energies_weight)
@@ -406,6 +406,21 @@ class Trainer:
         return TrainingResult(self.potential, snap["epoch"], snap["best_epoch"], reason,
                               train_errors, val_errors, test_errors,
                               np.array(snap["history"]).reshape(-1, len(COLUMNS)), interrupted)
+
+
+def _tee(log, path):
+    """``log`` that also appends every line, time-stamped, to the file ``path`` ('' : not)."""
+    if not path:
+        return log
+
+    def both(*parts, **kwargs):
+        log(*parts, **kwargs)
+        try:
+            with open(path, "a") as fh:
+                fh.write(time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(map(str, parts)) + "\n")
+        except OSError:
+            pass            # a log file that cannot be written never stops a run
+    return both
 
 
 def _terminate_as_interrupt():
