@@ -51,9 +51,9 @@ def _info(args):
 
 def _evaluate(args):
     from .analysis.errors import UNITS, compare_references
-    from .potential import Potential
+    from .ensemble import load
     from .training.dataset import check_elements, read as read_data
-    pot = Potential.load(args.model)
+    pot = load(args.model)
     refs = read_data(args.data)
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
@@ -63,16 +63,57 @@ def _evaluate(args):
         print(f"{name:10s} {UNITS[name][0]:9s} {st.rmse:12.5f} {st.mae:12.5f} "
               f"{st.n_structures:11d}")
     if args.group:
-        print(f"\nby {args.group}: RMSE of energy (meV/atom) and forces (eV/Å)")
-        print(f"{args.group:>16s} {'structures':>11s} {'energy':>10s} {'forces':>10s}")
+        with_stress = any("stress" in stats for stats in report.groups.values())
+        print(f"\nby {args.group}: RMSE of energy (meV/atom) and forces (eV/Å)"
+              + (", stress (GPa)" if with_stress else ""))
+        print(f"{args.group:>16s} {'structures':>11s} {'energy':>10s} {'forces':>10s}"
+              + (f" {'stress':>10s}" if with_stress else ""))
         for label, stats in report.groups.items():
             f = stats["forces"].rmse if "forces" in stats else float("nan")
+            sigma = stats["stress"].rmse if "stress" in stats else float("nan")
             print(f"{label:>16s} {stats['energy'].n_structures:11d} "
-                  f"{stats['energy'].rmse:10.3f} {f:10.4f}")
+                  f"{stats['energy'].rmse:10.3f} {f:10.4f}"
+                  + (f" {sigma:10.4f}" if with_stress else ""))
+    if args.write:
+        _write_predictions(args.write, pot, refs)
     if args.plot:
         _parity_plot(args.plot, {k: v for k, v in report.parity.items()
                                  if k in ("energy", "forces")})
     return 0
+
+
+def _write_predictions(path, pot, refs):
+    """Every structure with the prediction as its calculator results and the reference
+    beside it (info ref_energy, ref_stress; arrays ref_forces): extxyz or any ase.io
+    format, or an ase.db database (.db: references as key-value pairs and data)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.stress import full_3x3_to_voigt_6_stress
+    images = []
+    for ref in refs:
+        a = ref.atoms.copy()
+        res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc)
+        results = {"energy": res.energy, "forces": res.forces}
+        if res.stress is not None:
+            results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
+        a.calc = SinglePointCalculator(a, **results)
+        a.info["ref_energy"] = ref.energy
+        if ref.stress is not None:
+            a.info["ref_stress"] = full_3x3_to_voigt_6_stress(ref.stress)
+        if ref.forces is not None:
+            a.arrays["ref_forces"] = np.asarray(ref.forces)
+        images.append(a)
+    if str(path).endswith(".db"):
+        from ase.db import connect
+        with connect(path, append=False) as db:
+            for a in images:
+                data = {k: a.arrays[k] for k in ("ref_forces",) if k in a.arrays}
+                if "ref_stress" in a.info:
+                    data["ref_stress"] = a.info["ref_stress"]
+                db.write(a, ref_energy=a.info["ref_energy"], data=data)
+    else:
+        from ase.io import write
+        write(path, images)
+    print(f"predictions and references of {len(images)} structures written to {path}")
 
 
 def _parity_plot(path, parity):
@@ -216,6 +257,9 @@ def main(argv=None):
     p.add_argument("--plot", metavar="PNG", help="also draw a parity plot (needs matplotlib)")
     p.add_argument("--group", metavar="KEY",
                    help="also break the errors down by this atoms.info key (e.g. config_type)")
+    p.add_argument("--write", metavar="FILE",
+                   help="store each structure with the prediction and the reference beside it "
+                        "(extxyz or any ase.io format; .db: an ase.db database)")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")

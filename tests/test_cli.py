@@ -45,6 +45,26 @@ def test_evaluate_reports_known_errors(tmp_path, capsys):
     assert abs(float(forces.split()[2]) - 0.1) < 1e-6
 
 
+def test_evaluate_writes_predictions_beside_references(tmp_path, capsys):
+    from ase.db import connect
+    from ase.io import read
+    model, data = _model_and_data(tmp_path)
+    for out in ("p.extxyz", "p.db"):
+        assert main(["evaluate", str(model), str(data), "--write", str(tmp_path / out)]) == 0
+    refs = read(data, ":")
+    got = read(tmp_path / "p.extxyz", ":")
+    assert len(got) == 3
+    for r, g in zip(refs, got):
+        # the data were made as prediction + 8 meV/atom and + 0.1 eV/Å
+        assert g.info["ref_energy"] == pytest.approx(r.get_potential_energy(), abs=1e-9)
+        assert g.get_potential_energy() == pytest.approx(g.info["ref_energy"] - 0.008 * len(g),
+                                                         abs=1e-6)
+        np.testing.assert_allclose(g.arrays["ref_forces"] - g.get_forces(), 0.1, atol=1e-6)
+    rows = list(connect(tmp_path / "p.db").select())
+    assert len(rows) == 3 and rows[0].ref_energy == pytest.approx(got[0].info["ref_energy"])
+    assert rows[0].data["ref_forces"].shape == (8, 3)
+
+
 def test_evaluate_parity_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     model, data = _model_and_data(tmp_path)
