@@ -2,6 +2,7 @@
 
     ase-nnp init data... > config.toml     a starting configuration read off the data
     ase-nnp plot model.curve.csv           the learning curve as a PNG
+    ase-nnp learn learn.toml [--resume]    active learning with any ASE calculator as oracle
     ase-nnp info model.nnp                 what is in a model file
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
@@ -197,6 +198,13 @@ def _plot(args):
     return 0
 
 
+def _learn(args):
+    from .active import learn_from_toml
+    result = learn_from_toml(args.config, resume=args.resume)
+    print(f"ensemble: {result.ensemble_path}")
+    return 0
+
+
 def _init(args):
     from .training.init import suggest_config
     print(suggest_config(args.data, model=args.model))
@@ -272,6 +280,11 @@ def main(argv=None):
     p.add_argument("curve", help="the CSV the trainer writes, one row per epoch")
     p.add_argument("--out", help="PNG path (default: the CSV's name with .png)")
     p.set_defaults(func=_plot)
+    p = sub.add_parser("learn", help="active learning: train, explore with an ensemble, label "
+                       "with an ASE calculator, repeat")
+    p.add_argument("config", help="learn.toml (see ase_nnp.active)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run in its workdir")
+    p.set_defaults(func=_learn)
     p = sub.add_parser("init", help="print a starting config.toml for your data")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
     p.add_argument("--model", default="model.nnp", help="[output] model of the config")

@@ -1,0 +1,385 @@
+r"""On-the-fly active learning with any ASE calculator as the oracle.
+
+    from ase_nnp.active import Explorer, learn
+    result = learn(oracle=EMT(), initial=few_cells, workdir="al",
+                   explorers=[Explorer(temperature_K=300, steps=500),
+                              Explorer(temperature_K=1200, steps=500, strain=1.03)],
+                   ensemble_size=4, forces_std_max=0.15, max_oracle_calls=200)
+
+or ``ase-nnp learn learn.toml``. The loop, after Artrith and Behler's committee
+(Phys. Rev. B 85, 045439 (2012)) and the on-the-fly sampling of Jeong et al.
+(J. Phys. Chem. Lett. 11, 6090 (2020)):
+
+1. **label** the initial structures with the oracle;
+2. **train** an ensemble on every labelled structure (:func:`ase_nnp.train` with
+   ``ensemble_size``);
+3. **explore**: each :class:`Explorer` runs Langevin MD with the ensemble from its start
+   structure (an initial structure, scaled by ``strain``); every ``interval`` steps a
+   snapshot whose largest per-atom force spread max_a σ_F,a exceeds ``forces_std_max``
+   (or whose energy spread per atom exceeds ``energy_std_max``) becomes a candidate;
+   a run stops early once its spread passes 4× the threshold (the trajectory is then
+   no longer physical);
+4. **select** at most ``per_round`` candidates, spread out in descriptor space:
+   farthest-point selection on each structure's mean descriptor row, starting from the
+   largest σ_F;
+5. **label** them and repeat, until a whole exploration round finds no candidate
+   ("converged"), or ``max_oracle_calls``, ``max_rounds`` or ``time_limit`` (minutes)
+   is reached.
+
+Nothing is lost and no oracle call is repeated: every labelled structure goes into
+``workdir/labelled.db`` (an :mod:`ase.db` with round, reason, σ_F and its id) as soon
+as the oracle returns; each round's ensemble is ``workdir/round<r>/ensemble.nnp``
+(written atomically, so an existing file is a finished training) and its candidates
+``workdir/round<r>/candidates.extxyz`` (written before any is labelled).
+``resume=True`` (``--resume``) starts where a killed run stopped. An oracle that
+raises or returns NaN on a structure is recorded (``failed=1`` with the error) and
+skipped; the loop goes on. ``workdir/curve.csv`` has one row per round: oracle calls,
+labelled structures, the ensemble's mean validation RMSEs, the largest σ_F met in
+exploration and the number of candidates.
+"""
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import NNPError
+
+
+@dataclass
+class Explorer:
+    """One MD exploration per round: Langevin at ``temperature_K`` for ``steps`` steps of
+    ``timestep_fs``, from initial structure ``start`` (index) scaled linearly by
+    ``strain``; a snapshot every ``interval`` steps is checked."""
+    temperature_K: float = 300.0
+    steps: int = 200
+    timestep_fs: float = 1.0
+    interval: int = 10
+    strain: float = 1.0
+    start: int = 0
+    friction: float = 0.02
+
+
+@dataclass
+class LearnResult:
+    ensemble_path: str
+    rounds: int
+    oracle_calls: int
+    labelled: int
+    failed: int
+    stopped_because: str
+    curve: list = field(default_factory=list)
+
+
+CURVE = ("round", "oracle_calls", "labelled", "val_energy_meV_atom", "val_forces_eV_A",
+         "max_forces_std_eV_A", "candidates")
+
+
+class _Store:
+    """The labelled structures (ase.db), keyed by their id."""
+
+    def __init__(self, path):
+        from ase.db import connect
+        self.db = connect(path)
+        self.ids = {row.sid for row in self.db.select()}
+
+    def label(self, oracle, atoms, sid, **info):
+        """Label ``atoms`` with the oracle unless ``sid`` is stored; True when a call was made."""
+        if sid in self.ids:
+            return False
+        from ase.calculators.singlepoint import SinglePointCalculator
+        a = atoms.copy()
+        try:
+            a.calc = oracle
+            energy = a.get_potential_energy()
+            forces = a.get_forces()
+            stress = a.get_stress() if all(a.pbc) else None
+            values = [energy, forces] + ([stress] if stress is not None else [])
+            if not all(np.all(np.isfinite(v)) for v in values):
+                raise ValueError("the oracle returned NaN or infinite values")
+        except Exception as err:            # any oracle failure is recorded, never fatal
+            bare = atoms.copy()
+            bare.calc = None
+            self.db.write(bare, sid=sid, failed=1, error=f"{type(err).__name__}: {err}"[:500],
+                          **info)
+            self.ids.add(sid)
+            return True
+        results = {"energy": energy, "forces": forces}
+        if stress is not None:
+            results["stress"] = stress
+        a.calc = SinglePointCalculator(a, **results)
+        self.db.write(a, sid=sid, failed=0, **info)
+        self.ids.add(sid)
+        return True
+
+    def structures(self):
+        return [row.toatoms() for row in self.db.select(failed=0)]
+
+    def count(self, **selection):
+        return self.db.count(**selection)
+
+
+def _oracle(spec):
+    """An ASE calculator from a calculator, 'emt', 'sw' or 'module:function' (a factory)."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "emt":
+        from ase.calculators.emt import EMT
+        return EMT()
+    if spec == "sw":
+        from .training.reference import stillinger_weber_si
+        return stillinger_weber_si()
+    if ":" in spec:
+        import importlib
+        module, name = spec.split(":", 1)
+        return getattr(importlib.import_module(module), name)()
+    raise NNPError(f"unknown oracle {spec!r}: give an ASE calculator, 'emt', 'sw' or "
+                   "'module:function' (a function that returns an ASE calculator)")
+
+
+def _explore(ensemble, start, explorer, seed, limits):
+    """Candidates (atoms, σ_F max, reason) of one MD run, and the largest σ_F met."""
+    from ase.md.langevin import Langevin
+    from ase.units import fs
+    try:                                    # ASE >= 3.29 names it thermalize_momenta
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    from .calculator import NNPCalculator
+    atoms = start.copy()
+    if explorer.strain != 1.0:
+        atoms.set_cell(atoms.cell * explorer.strain, scale_atoms=True)
+    atoms.calc = NNPCalculator(ensemble, extrapolation="ignore")
+    import warnings
+    from .errors import ExtrapolationWarning
+    warnings.filterwarnings("ignore", category=ExtrapolationWarning)   # σ is the criterion
+    rng = np.random.default_rng(seed)
+    thermalize_momenta(atoms, temperature_K=explorer.temperature_K, rng=rng)
+    md = Langevin(atoms, explorer.timestep_fs * fs, temperature_K=explorer.temperature_K,
+                  friction=explorer.friction, rng=rng, fixcm=False)
+    f_max, e_max = limits
+    found, worst = [], 0.0
+    for step in range(0, explorer.steps, explorer.interval):
+        md.run(explorer.interval)
+        r = atoms.calc.results
+        s_f = float(np.max(r["forces_std"]))
+        s_e = float(r["energy_std"]) / len(atoms)
+        worst = max(worst, s_f)
+        reasons = []
+        if f_max and s_f > f_max:
+            reasons.append(f"sigma_F {s_f:.3g} > {f_max:g}")
+        if e_max and s_e > e_max:
+            reasons.append(f"sigma_E {s_e:.3g} > {e_max:g}")
+        if reasons:
+            snap = atoms.copy()
+            snap.calc = None
+            found.append((snap, s_f, "; ".join(reasons)))
+            if f_max and s_f > 4 * f_max:
+                break
+    return found, worst
+
+
+def _select(ensemble, candidates, n):
+    """Farthest-point selection of n candidates on mean descriptor rows, from the largest σ."""
+    if len(candidates) <= n:
+        return list(range(len(candidates)))
+    X = np.array([ensemble.descriptor.compute(c[0]).mean(axis=0) for c in candidates])
+    span = X.max(axis=0) - X.min(axis=0)
+    X = X / np.where(span > 0, span, 1.0)
+    chosen = [int(np.argmax([c[1] for c in candidates]))]
+    dist = np.linalg.norm(X - X[chosen[0]], axis=1)
+    while len(chosen) < n:
+        k = int(np.argmax(dist))
+        chosen.append(k)
+        dist = np.minimum(dist, np.linalg.norm(X - X[k], axis=1))
+    return chosen
+
+
+def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0.2,
+          energy_std_max=None, per_round=10, max_oracle_calls=200, max_rounds=20,
+          time_limit=None, training=None, seed=0, resume=False, log=print):
+    """The active-learning loop of the module docstring; returns a :class:`LearnResult`.
+    ``training``: keys of :func:`ase_nnp.train` for every round's ensemble."""
+    from .ensemble import load
+    from .training.trainer import train
+    log = log or (lambda *a, **k: None)
+    oracle = _oracle(oracle)
+    if not initial:
+        raise NNPError("active learning needs at least one initial structure")
+    if forces_std_max is None and energy_std_max is None:
+        raise NNPError("give forces_std_max or energy_std_max: the spread that makes a "
+                       "structure worth labelling")
+    os.makedirs(workdir, exist_ok=True)
+    db_path = os.path.join(workdir, "labelled.db")
+    curve_path = os.path.join(workdir, "curve.csv")
+    if not resume:
+        for path in (db_path, curve_path):
+            if os.path.exists(path):
+                raise NNPError(f"{path} exists: continue that run with resume=True "
+                               "(--resume), or choose another workdir")
+    store = _Store(db_path)
+    t0 = time.perf_counter()
+    calls = store.count()
+    for k, atoms in enumerate(initial):
+        calls += store.label(oracle, atoms, f"init-{k}", round=0, reason="initial")
+    curve = []
+    if resume and os.path.exists(curve_path):
+        with open(curve_path) as fh:
+            curve = [row for row in csv.DictReader(fh)]
+    done_rounds = {int(row["round"]) for row in curve}
+    reason = "max_rounds"
+    r = 0
+    for r in range(max_rounds):
+        rdir = os.path.join(workdir, f"round{r}")
+        os.makedirs(rdir, exist_ok=True)
+        model = os.path.join(rdir, "ensemble.nnp")
+        data = store.structures()
+        if not os.path.exists(model):
+            log(f"round {r}: training an ensemble of {ensemble_size} on {len(data)} structures")
+            keys = dict(dict(training or {}), ensemble_size=ensemble_size, model=model,
+                        cache="", progress=False)
+            keys.setdefault("validation_fraction", 0.1 if len(data) >= 10 else 0.0)
+            train(data, log=None, **keys)
+        ensemble = load(model)
+        cand_path = os.path.join(rdir, "candidates.extxyz")
+        from ase.io import read, write
+        if os.path.exists(cand_path):
+            picked = read(cand_path, ":") if os.path.getsize(cand_path) else []
+            worst = max([a.info.get("sigma_F", 0.0) for a in picked], default=0.0)
+            n_cand = len(picked)
+        else:
+            candidates, worst = [], 0.0
+            for e, ex in enumerate(explorers):
+                found, w = _explore(ensemble, initial[ex.start % len(initial)], ex,
+                                    [seed, r, e], (forces_std_max, energy_std_max))
+                candidates += found
+                worst = max(worst, w)
+            n_cand = len(candidates)
+            picked = []
+            for k in _select(ensemble, candidates, per_round):
+                atoms, s_f, why = candidates[k]
+                atoms.info.update(sigma_F=s_f, reason=why)
+                picked.append(atoms)
+            from .atomic import atomic_path
+            with atomic_path(cand_path, suffix=".extxyz") as tmp:
+                if picked:
+                    write(tmp, picked, format="extxyz")
+                else:
+                    open(tmp, "w").close()
+        log(f"round {r}: {n_cand} candidates, largest sigma_F {worst:.3g} eV/Å, "
+            f"{len(picked)} picked")
+        if r not in done_rounds:
+            errs = _validation_errors(ensemble)
+            row = {"round": r, "oracle_calls": calls, "labelled": store.count(failed=0),
+                   "val_energy_meV_atom": errs[0], "val_forces_eV_A": errs[1],
+                   "max_forces_std_eV_A": worst, "candidates": n_cand}
+            curve.append(row)
+            _write_curve(curve_path, curve)
+        if not picked:
+            reason = "converged"
+            break
+        for k, atoms in enumerate(picked):
+            if calls >= max_oracle_calls:
+                break
+            calls += store.label(oracle, atoms, f"r{r}-{k}", round=r + 1,
+                                 reason=atoms.info.get("reason", ""),
+                                 sigma_F=float(atoms.info.get("sigma_F", math.nan)))
+        if calls >= max_oracle_calls:
+            reason = "max_oracle_calls"
+            break
+        if time_limit and time.perf_counter() - t0 > 60.0 * time_limit:
+            reason = "time_limit"
+            break
+    failed = store.count(failed=1)
+    log(f"stopped ({reason}) after round {r}: {calls} oracle calls, "
+        f"{store.count(failed=0)} labelled, {failed} failed")
+    return LearnResult(model, r + 1, calls, store.count(failed=0), failed, reason, curve)
+
+
+def _validation_errors(ensemble):
+    """Mean over the members of their validation (else training) energy and force RMSEs."""
+    members = ensemble.metadata.get("training", {}).get("members", {})
+    e, f = [], []
+    for m in members.values():
+        errs = m.get("validation") or m.get("train") or {}
+        e.append(errs.get("energy", math.nan))
+        f.append(errs.get("forces", math.nan))
+    return (float(np.mean(e)) if e else math.nan, float(np.mean(f)) if f else math.nan)
+
+
+def _write_curve(path, rows):
+    from .atomic import atomic_path
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CURVE)
+        w.writeheader()
+        w.writerows(rows)
+
+
+#: learn.toml: section -> key -> default (the [training] section takes any training key,
+#: [[explore]] is a list of Explorer fields)
+LEARN_KEYS = {
+    "oracle": {"calculator": None},
+    "data": {"initial": None, "index": ":"},
+    "learn": {"workdir": "active", "ensemble_size": 3, "forces_std_max": 0.2,
+              "energy_std_max": 0.0, "per_round": 10, "max_oracle_calls": 200,
+              "max_rounds": 20, "time_limit": 0.0, "seed": 0},
+}
+
+
+def learn_from_toml(path, resume=False, log=print):
+    """:func:`learn` with the settings of a TOML file (``ase-nnp learn``); relative paths
+    are taken from the file's folder."""
+    import dataclasses
+    try:
+        import tomllib
+    except ImportError:         # Python < 3.11
+        import tomli as tomllib
+    from ase.io import read
+    from .errors import ConfigError
+    base = os.path.dirname(os.path.abspath(path))
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    fields = {f.name for f in dataclasses.fields(Explorer)}
+    for section, keys in doc.items():
+        if section == "training":
+            continue
+        if section == "explore":
+            for ex in keys:
+                bad = set(ex) - fields
+                if bad:
+                    raise ConfigError(f"{path}: [[explore]] has unknown keys {sorted(bad)}; "
+                                      f"known: {sorted(fields)}")
+            continue
+        if section not in LEARN_KEYS:
+            raise ConfigError(f"{path}: unknown section [{section}]; known: oracle, data, "
+                              "learn, explore, training")
+        bad = set(keys) - set(LEARN_KEYS[section])
+        if bad:
+            raise ConfigError(f"{path}: [{section}] has unknown keys {sorted(bad)}; known: "
+                              f"{sorted(LEARN_KEYS[section])}")
+    get = {s: dict(LEARN_KEYS[s], **doc.get(s, {})) for s in LEARN_KEYS}
+    if get["oracle"]["calculator"] is None or get["data"]["initial"] is None:
+        raise ConfigError(f"{path}: [oracle] calculator and [data] initial are required")
+    files = get["data"]["initial"]
+    files = [files] if isinstance(files, str) else files
+    initial = []
+    for f in files:
+        initial += read(f if os.path.isabs(f) else os.path.join(base, f), get["data"]["index"])
+    explorers = [Explorer(**ex) for ex in doc.get("explore", [])] or [Explorer()]
+    training = dict(doc.get("training", {}))
+    L = get["learn"]
+    workdir = L["workdir"] if os.path.isabs(L["workdir"]) else os.path.join(base, L["workdir"])
+    return learn(get["oracle"]["calculator"], initial, explorers, workdir,
+                 ensemble_size=L["ensemble_size"], forces_std_max=L["forces_std_max"] or None,
+                 energy_std_max=L["energy_std_max"] or None, per_round=L["per_round"],
+                 max_oracle_calls=L["max_oracle_calls"], max_rounds=L["max_rounds"],
+                 time_limit=L["time_limit"] or None, training=training, seed=L["seed"],
+                 resume=resume, log=log)
