@@ -26,7 +26,10 @@ __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer",
 
 def __getattr__(name):
     # the calculator never loads the training package; ``train`` loads it on demand
-    if name in ("train", "Trainer"):
-        from .training import trainer
-        return getattr(trainer, name)
+    if name == "train":
+        from .training.run import train
+        return train
+    if name == "Trainer":
+        from .training.trainer import Trainer
+        return Trainer
     raise AttributeError(f"module 'ase_nnp' has no attribute {name!r}")

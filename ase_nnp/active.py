@@ -204,7 +204,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
     """The active-learning loop of the module docstring; returns a :class:`LearnResult`.
     ``training``: keys of :func:`ase_nnp.train` for every round's ensemble."""
     from .ensemble import load
-    from .training.trainer import train
+    from .training.run import train
     log = log or (lambda *a, **k: None)
     oracle = _oracle(oracle)
     if not initial:
@@ -333,20 +333,11 @@ def learn_from_toml(path, resume=False, log=print):
     """:func:`learn` with the settings of a TOML file (``ase-nnp learn``); relative paths
     are taken from the file's folder."""
     import dataclasses
-    try:
-        import tomllib
-    except ImportError:         # Python < 3.11
-        import tomli as tomllib
     from ase.io import read
     from .errors import ConfigError
+    from .training.config import load_toml
     base = os.path.dirname(os.path.abspath(path))
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    doc = load_toml(path)
     fields = {f.name for f in dataclasses.fields(Explorer)}
     for section, keys in doc.items():
         if section == "training":

@@ -8,6 +8,10 @@
     optimizers  L-BFGS and Adam with exact, resumable state
     config      the TOML training configuration
     trainer     the loop: split, epochs, early stopping, checkpoints, resume
+    ensemble    K members, one ensemble file
+    replicas    replicas of a reference on its per-atom energies
+    init        a starting configuration read off the data
+    run         ase_nnp.train: one potential or an ensemble
 """
 from .frameset import FrameSet
 from .loss import LossWeights, errors, loss_and_gradient, predict

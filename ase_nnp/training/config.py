@@ -336,17 +336,7 @@ class TrainingConfig:
 
     @classmethod
     def from_toml(cls, path):
-        try:
-            import tomllib
-        except ImportError:         # Python < 3.11
-            import tomli as tomllib
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        doc = load_toml(path)
         flat = {}
         table = schema()
         for section, keys in doc.items():
@@ -383,6 +373,21 @@ class TrainingConfig:
 
     def to_json(self):
         return json.dumps(self.fingerprint(), sort_keys=True)
+
+
+def load_toml(path):
+    """The TOML document at ``path``; ConfigError when it is missing or not valid TOML."""
+    try:
+        import tomllib
+    except ImportError:         # Python < 3.11
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
 
 def describe():
