@@ -191,13 +191,15 @@ def spearman(x, y):
 
 def table(rows):
     head = ("| class | structures | atoms | σ_E (meV/atom) | σ_F (eV/Å) | RMSE E (meV/atom) "
-            "| RMSE F (eV/Å) | max σ_F (eV/Å) | atoms extrapolating | Spearman(σ_F, \\|ΔF\\|) |")
+            "| RMSE F (eV/Å) | max σ_F (eV/Å) | rms \\|ΔF\\| / rms σ_F | atoms extrapolating "
+            "| Spearman(σ_F, \\|ΔF\\|) |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for c, r in rows.items():
         lines.append(
             f"| {c} | {r['n']} | {len(r['sF'])} | {1000 * r['sE'].mean():.2f} "
             f"| {r['sF'].mean():.3f} | {1000 * np.sqrt((r['dE'] ** 2).mean()):.2f} "
             f"| {np.sqrt((r['dFc'] ** 2).mean()):.3f} | {r['sF'].max():.3f} "
+            f"| {np.sqrt((r['dF'] ** 2).mean() / (r['sF'] ** 2).mean()):.2f} "
             f"| {100 * (r['out'] > 0).mean():.1f} % | {spearman(r['sF'], r['dF']):.2f} |")
     return "\n".join(lines)
 
@@ -219,9 +221,8 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 5))
     cmap = plt.get_cmap("tab10")
-    lo = min(min(r["sF"].min(), r["dF"].min()) for r in rows.values())
-    hi = max(max(r["sF"].max(), r["dF"].max()) for r in rows.values())
-    lo, hi = max(lo, 1e-4), hi * 1.2
+    both = np.concatenate([np.r_[r["sF"], r["dF"]] for r in rows.values()])
+    lo, hi = 0.5 * max(np.percentile(both, 0.1), 1e-4), 1.2 * both.max()
     for k, (c, r) in enumerate(rows.items()):
         ax.scatter(np.maximum(r["dF"], lo), np.maximum(r["sF"], lo), s=3, alpha=0.5,
                    color=cmap(k), label=c, rasterized=True, lw=0)
@@ -244,8 +245,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run (few structures, epochs)")
     ap.add_argument("--workdir", default="uncertainty_si_run")
-    ap.add_argument("--reuse-data", action="store_true",
-                    help="read the data sets of an earlier run from --workdir if there")
+    ap.add_argument("--reuse", action="store_true",
+                    help="read the data sets and the ensemble of an earlier run from --workdir "
+                         "when there (only the evaluation, table and plot are redone)")
     ap.add_argument("--plot", default=os.path.join(ROOT, "docs", "uncertainty_si.png"),
                     help="output image ('' for none)")
     ap.add_argument("--seed", type=int, default=2019)
@@ -265,7 +267,7 @@ def main():
 
     train_path = os.path.join(args.workdir, "train.extxyz")
     test_path = os.path.join(args.workdir, "test.extxyz")
-    if args.reuse_data and os.path.exists(train_path) and os.path.exists(test_path):
+    if args.reuse and os.path.exists(train_path) and os.path.exists(test_path):
         train_images = read(train_path, ":")
         tests = {c: [] for c in CLASSES}
         for a in read(test_path, ":"):
@@ -287,7 +289,13 @@ def main():
           f"{lattice_msd(tests[CLASSES[2]]):.1f} Å², bulk 1500 K "
           f"{lattice_msd(tests[CLASSES[1]]):.2f} Å²")
 
-    ensemble = train_ensemble(train_images, args.workdir, args)
+    model = os.path.join(args.workdir, "ensemble.nnp")
+    if args.reuse and os.path.exists(model):
+        import ase_nnp
+        ensemble = ase_nnp.load(model)
+        print(f"ensemble read from {model}")
+    else:
+        ensemble = train_ensemble(train_images, args.workdir, args)
     rows = evaluate(ensemble, tests)
     print()
     print(table(rows))
