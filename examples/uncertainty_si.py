@@ -222,7 +222,9 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(6, 5))
     cmap = plt.get_cmap("tab10")
     both = np.concatenate([np.r_[r["sF"], r["dF"]] for r in rows.values()])
-    lo, hi = 0.5 * max(np.percentile(both, 0.1), 1e-4), 1.2 * both.max()
+    # atoms on symmetry sites (the relaxed vacancy, the unrelaxed slabs) have F = σ = 0:
+    # drawn at the lower edge, which the other atoms set
+    lo, hi = 0.7 * np.percentile(both[both > 1e-6], 0.5), 1.2 * both.max()
     for k, (c, r) in enumerate(rows.items()):
         ax.scatter(np.maximum(r["dF"], lo), np.maximum(r["sF"], lo), s=3, alpha=0.5,
                    color=cmap(k), label=c, rasterized=True, lw=0)
