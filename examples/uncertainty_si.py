@@ -1,6 +1,6 @@
 """Does the ensemble spread mean anything? σ of a 5-member ensemble against its true error (Si, SW).
 
-    python examples/uncertainty_si.py            # the full study (~20 minutes on 2 cores)
+    python examples/uncertainty_si.py            # the full study (~17 minutes on 2 cores)
     python examples/uncertainty_si.py --quick    # a smoke run of a few minutes
 
 The test of Yoo et al. (Phys. Rev. Materials 3, 093802 (2019), supplement) for a committee
