@@ -1,8 +1,10 @@
 """How many threads one evaluation uses.
 
 Numba's parallel loops start and join their worker threads on every call; for a small
-cell that costs more than the work it shares (on this project's 2-core machine a
-108-atom Si cell ran ~1.8× slower on two threads than on one). So by default
+cell that costs more than the work it shares. Measured on this project's 2-core machine
+with the shipped Si model (``benchmarks/bench_threads.py``, µs/atom, 1 / 2 threads):
+32 atoms 40.0 / 44.6, 108 atoms 24.4 / 19.5, 512 atoms 16.5 / 13.9, 4,096 atoms
+14.4 / 11.2. So by default
 (``THREADS = "auto"``) an evaluation of fewer than ``SERIAL_BELOW`` atoms runs on one
 thread, a larger one on Numba's current thread count (``numba.set_num_threads`` or
 ``NUMBA_NUM_THREADS``; never more). ``THREADS = n`` fixes the count for every call.
@@ -14,7 +16,7 @@ import contextlib
 import numba
 
 THREADS = "auto"
-SERIAL_BELOW = 256
+SERIAL_BELOW = 64
 
 
 @contextlib.contextmanager
