@@ -79,7 +79,7 @@ def _evaluate(args):
         _write_predictions(args.write, pot, refs)
     if args.plot:
         _parity_plot(args.plot, {k: v for k, v in report.parity.items()
-                                 if k in ("energy", "forces")})
+                                 if k in ("energy", "forces", "stress")}, report.stats)
     return 0
 
 
@@ -117,9 +117,10 @@ def _write_predictions(path, pot, refs):
     print(f"predictions and references of {len(images)} structures written to {path}")
 
 
-def _parity_plot(path, parity):
-    """Reference against prediction for energies and force components (needs matplotlib);
-    ``parity``: name -> (reference, prediction) as :class:`ErrorReport` holds them."""
+def _parity_plot(path, parity, stats):
+    """Reference against prediction for energies, force and stress components, with each
+    panel's RMSE (needs matplotlib); ``parity``: name -> (reference, prediction) and
+    ``stats``: name -> Stats, as :class:`ErrorReport` holds them."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -128,7 +129,7 @@ def _parity_plot(path, parity):
         print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
               file=sys.stderr)
         return
-    from .analysis.errors import PARITY_UNITS
+    from .analysis.errors import PARITY_UNITS, UNITS
     panels = [(k, ref, pred) for k, (ref, pred) in parity.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
     for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
@@ -138,6 +139,7 @@ def _parity_plot(path, parity):
         unit = PARITY_UNITS[name]
         ax.set_xlabel(f"reference {name} ({unit})")
         ax.set_ylabel(f"predicted {name} ({unit})")
+        ax.set_title(f"RMSE {stats[name].rmse:.4g} {UNITS[name][0]}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"parity plot written to {path}")
