@@ -129,3 +129,19 @@ class NNPCalculator(Calculator):
             self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)
             if self.is_ensemble:
                 self.results["stress_std"] = full_3x3_to_voigt_6_stress(res.stress_std)
+
+
+def single_point(potential, atoms, energies=False):
+    """A copy of ``atoms`` whose calculator (ASE's SinglePointCalculator) holds the
+    prediction of ``potential``: energy, forces, stress (Voigt, periodic cells only) and,
+    with ``energies``, the per-atom energies — labels for training or for a file."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    a = atoms.copy()
+    res = potential.evaluate(a.positions, a.numbers, a.cell[:], a.pbc)
+    results = {"energy": res.energy, "forces": res.forces}
+    if energies:
+        results["energies"] = res.energies
+    if res.stress is not None:
+        results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
+    a.calc = SinglePointCalculator(a, **results)
+    return a

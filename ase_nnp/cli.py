@@ -87,16 +87,11 @@ def _write_predictions(path, pot, refs):
     """Every structure with the prediction as its calculator results and the reference
     beside it (info ref_energy, ref_stress; arrays ref_forces): extxyz or any ase.io
     format, or an ase.db database (.db: references as key-value pairs and data)."""
-    from ase.calculators.singlepoint import SinglePointCalculator
     from ase.stress import full_3x3_to_voigt_6_stress
+    from .calculator import single_point
     images = []
     for ref in refs:
-        a = ref.atoms.copy()
-        res = pot.evaluate(a.positions, a.numbers, a.cell[:], a.pbc)
-        results = {"energy": res.energy, "forces": res.forces}
-        if res.stress is not None:
-            results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
-        a.calc = SinglePointCalculator(a, **results)
+        a = single_point(pot, ref.atoms)
         a.info["ref_energy"] = ref.energy
         if ref.stress is not None:
             a.info["ref_stress"] = full_3x3_to_voigt_6_stress(ref.stress)

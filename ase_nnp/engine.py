@@ -302,39 +302,40 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks
 FUSED_KERNELS = {}
 
 
-def register_fused_kernel(kind):
-    """Decorator: the fused kernel of descriptor family ``kind``."""
+def register_fused_kernel(kind, compiled=None):
+    """Decorator: the fused kernel of descriptor family ``kind``; ``compiled``, the Numba
+    dispatcher it launches (its cache tells whether the first call will compile)."""
     def register(kernel):
+        kernel.compiled = compiled
         FUSED_KERNELS[kind] = kernel
         return kernel
     return register
 
 
-@register_fused_kernel("symmetry_functions")
+@register_fused_kernel("symmetry_functions", _energy_kernel)
 def _symmetry_functions(desc, nl, launch, nets, E, g, X):
     _energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
                    launch.n_blocks, desc.n_features_max, desc.plan(), nets)
 
 
-@register_fused_kernel("spherical_bessel")
+@register_fused_kernel("spherical_bessel", _bessel_energy_kernel)
 def _spherical_bessel(desc, nl, launch, nets, E, g, X):
     _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
                           launch.n_blocks, desc.n_features_max, desc.plan(), nets)
 
 
-_COLD_KERNELS = {"symmetry_functions": "_energy_kernel",
-                 "spherical_bessel": "_bessel_energy_kernel"}
 _announced = set()
 
 
 def _announce_compilation(kind):
     """One line on stderr when a fused kernel is about to be compiled (Numba's cache holds
     no entry for this source yet): the first call then takes about a minute."""
-    if kind in _announced or kind not in _COLD_KERNELS:
+    compiled = getattr(FUSED_KERNELS.get(kind), "compiled", None)
+    if kind in _announced or compiled is None:
         return
     _announced.add(kind)
     try:
-        cold = not globals()[_COLD_KERNELS[kind]]._cache._cache_file._load_index()
+        cold = not compiled._cache._cache_file._load_index()
     except Exception:           # Numba's cache internals changed: say nothing
         return
     if cold:

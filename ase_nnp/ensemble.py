@@ -164,41 +164,27 @@ class Ensemble:
         out = EnsembleEvaluation(energy=float(totals.mean()), energies=E.mean(axis=0),
                                  energy_std=float(totals.std()), energies_std=E.std(axis=0),
                                  members_energy=totals, outside=outside, excess=excess)
+        if gradients:
+            n = len(st.species)
+            if forces:
+                Fk = np.stack([forces_from_pair_gradients(st.nl, gk, n) for gk in g])
+                out.forces = Fk.mean(axis=0)
+                out.forces_std = np.sqrt(((Fk - out.forces) ** 2).sum(axis=2).mean(axis=0))
+                out.members_forces = Fk
+            if want_stress:
+                Sk = np.stack([atomic_stresses_from_pair_gradients(st.nl, gk, n, st.volume)
+                               for gk in g])
+                out.stresses = Sk.mean(axis=0)
+                totals_s = Sk.sum(axis=1)
+                out.stress = totals_s.mean(axis=0)
+                out.stress_std = totals_s.std(axis=0)
         if self.reference is not None:
-            return self._with_reference(out, st, forces, stress, g)
-        if not gradients:
-            return out
-        n = len(st.species)
-        if forces:
-            Fk = np.stack([forces_from_pair_gradients(st.nl, gk, n) for gk in g])
-            out.forces = Fk.mean(axis=0)
-            out.forces_std = np.sqrt(((Fk - out.forces) ** 2).sum(axis=2).mean(axis=0))
-            out.members_forces = Fk
-        if want_stress:
-            Sk = np.stack([atomic_stresses_from_pair_gradients(st.nl, gk, n, st.volume)
-                           for gk in g])
-            out.stresses = Sk.mean(axis=0)
-            totals_s = Sk.sum(axis=1)
-            out.stress = totals_s.mean(axis=0)
-            out.stress_std = totals_s.std(axis=0)
-        return out
-
-    def _with_reference(self, out, st, forces, stress, g):
-        """The reference's predictions with the members' spreads."""
-        ref = self.reference.evaluate_structure(st, forces, stress)
-        out.energy, out.energies = ref.energy, ref.energies
-        out.outside = np.maximum(out.outside, ref.outside)
-        out.excess = np.maximum(out.excess, ref.excess)
-        n = len(st.species)
-        if forces:
-            Fk = np.stack([forces_from_pair_gradients(st.nl, gk, n) for gk in g])
-            out.forces = ref.forces
-            out.forces_std = np.sqrt(((Fk - Fk.mean(axis=0)) ** 2).sum(axis=2).mean(axis=0))
-            out.members_forces = Fk
-        if ref.stress is not None:
-            Sk = np.stack([atomic_stresses_from_pair_gradients(st.nl, gk, n, st.volume)
-                           for gk in g]).sum(axis=1)
-            out.stress, out.stresses, out.stress_std = ref.stress, ref.stresses, Sk.std(axis=0)
+            # a replica ensemble reports the reference's predictions with the members' spreads
+            ref = self.reference.evaluate_structure(st, forces, stress)
+            out.energy, out.energies = ref.energy, ref.energies
+            out.forces, out.stress, out.stresses = ref.forces, ref.stress, ref.stresses
+            out.outside = np.maximum(out.outside, ref.outside)
+            out.excess = np.maximum(out.excess, ref.excess)
         return out
 
     # ----------------------------------------------------------------- I/O

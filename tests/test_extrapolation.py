@@ -91,3 +91,8 @@ def test_warnings_are_rate_limited_over_a_run(si):
     assert "extrapolating call(s) since the last warning" in texts[1]
     log = calc.extrapolation_log
     assert log.calls == 12 and log.extrapolating_calls == 12
+
+
+def test_an_unknown_extrapolation_mode_is_refused(si):
+    with pytest.raises(ValueError, match="extrapolation must be 'warn', 'raise' or 'ignore'"):
+        NNPCalculator(si, extrapolation="loud")

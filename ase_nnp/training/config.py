@@ -316,6 +316,12 @@ class TrainingConfig:
                 raise ConfigError(f"[descriptor] {key} belongs to family {owner!r}, but family "
                                   f"is {chosen!r}; set family = {owner!r} or remove {key}")
 
+    def changed(self):
+        """The keys whose values differ from their defaults (paths as resolved): what a
+        derived configuration (an ensemble member, a replica) starts from."""
+        defaults = self.defaults()
+        return {k: v for k, v in self.values.items() if v != defaults[k]}
+
     @staticmethod
     def defaults():
         """Every key's default value (lists and tables copied)."""

@@ -75,8 +75,7 @@ def train_ensemble(cfg, resume=False, descriptor=None, log=print):
             log(f"member {k + 1}/{K}: finished earlier ({paths['model']})")
             members.append(Potential.load(paths["model"]))
             continue
-        defaults = TrainingConfig.defaults()
-        values = {key: v for key, v in cfg.values.items() if v != defaults[key]}
+        values = cfg.changed()
         values.update(split_seed=cfg.split_seed + k, init_seed=cfg.init_seed + k,
                       ensemble_size=1, **paths)
         member_cfg = TrainingConfig(values, base_dir=cfg.base_dir)

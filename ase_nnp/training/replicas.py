@@ -20,8 +20,8 @@ config leaves it at 0).
 import os
 
 import numpy as np
-from ase.calculators.singlepoint import SinglePointCalculator
 
+from ..calculator import single_point
 from ..ensemble import Ensemble
 from ..potential import Potential
 from .config import TrainingConfig
@@ -35,17 +35,7 @@ WIDTHS = (1.0, 0.75, 1.25, 0.5, 1.5)
 def label(reference, refs):
     """Copies of the structures with the reference's energy, forces, stress (periodic)
     and per-atom energies as their labels."""
-    out = []
-    for r in refs:
-        atoms = r.atoms.copy()
-        res = reference.evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
-        results = {"energy": res.energy, "forces": res.forces, "energies": res.energies}
-        if res.stress is not None:
-            from ase.stress import full_3x3_to_voigt_6_stress
-            results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
-        atoms.calc = SinglePointCalculator(atoms, **results)
-        out.append(atoms)
-    return out
+    return [single_point(reference, r.atoms, energies=True) for r in refs]
 
 
 def train_replicas(reference, cfg, members=4, log=print):
@@ -64,8 +54,7 @@ def train_replicas(reference, cfg, members=4, log=print):
     data = label(reference, read(cfg.train, cfg.index))
     log(f"labelled {len(data)} structures with the reference's energies, forces and "
         "per-atom energies")
-    defaults = TrainingConfig.defaults()
-    given = {k: v for k, v in cfg.values.items() if v != defaults[k] and k not in (
+    given = {k: v for k, v in cfg.changed().items() if k not in (
         "train", "validation", "test", "ensemble_size", "bootstrap")}
     stem = cfg.model[:-4] if cfg.model.endswith(".nnp") else cfg.model
     replicas = []
