@@ -42,11 +42,12 @@ import csv
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NNPError
+from .errors import ExtrapolationWarning, NNPError
 
 
 @dataclass
@@ -153,9 +154,6 @@ def _explore(ensemble, start, explorer, seed, limits):
     if explorer.strain != 1.0:
         atoms.set_cell(atoms.cell * explorer.strain, scale_atoms=True)
     atoms.calc = NNPCalculator(ensemble, extrapolation="ignore")
-    import warnings
-    from .errors import ExtrapolationWarning
-    warnings.filterwarnings("ignore", category=ExtrapolationWarning)   # σ is the criterion
     rng = np.random.default_rng(seed)
     thermalize_momenta(atoms, temperature_K=explorer.temperature_K, rng=rng)
     md = Langevin(atoms, explorer.timestep_fs * fs, temperature_K=explorer.temperature_K,
@@ -163,7 +161,9 @@ def _explore(ensemble, start, explorer, seed, limits):
     f_max, e_max = limits
     found, worst = [], 0.0
     for step in range(0, explorer.steps, explorer.interval):
-        md.run(explorer.interval)
+        with warnings.catch_warnings():     # short pairs are expected here: σ is the criterion
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            md.run(explorer.interval)
         r = atoms.calc.results
         s_f = float(np.max(r["forces_std"]))
         s_e = float(r["energy_std"]) / len(atoms)
