@@ -123,24 +123,6 @@ class _Store:
         return self.db.count(**selection)
 
 
-def _oracle(spec):
-    """An ASE calculator from a calculator, 'emt', 'sw' or 'module:function' (a factory)."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "emt":
-        from ase.calculators.emt import EMT
-        return EMT()
-    if spec == "sw":
-        from .training.reference import stillinger_weber_si
-        return stillinger_weber_si()
-    if ":" in spec:
-        import importlib
-        module, name = spec.split(":", 1)
-        return getattr(importlib.import_module(module), name)()
-    raise NNPError(f"unknown oracle {spec!r}: give an ASE calculator, 'emt', 'sw' or "
-                   "'module:function' (a function that returns an ASE calculator)")
-
-
 def _explore(ensemble, start, explorer, seed, limits):
     """Candidates (atoms, σ_F max, reason) of one MD run, and the largest σ_F met."""
     from ase.md.langevin import Langevin
@@ -206,7 +188,8 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
     from .ensemble import load
     from .training.run import train
     log = log or (lambda *a, **k: None)
-    oracle = _oracle(oracle)
+    from .training.reference import calculator_from_spec
+    oracle = calculator_from_spec(oracle, "oracle")
     if not initial:
         raise NNPError("active learning needs at least one initial structure")
     if forces_std_max is None and energy_std_max is None:

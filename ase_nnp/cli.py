@@ -7,6 +7,8 @@
     ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
     ase-nnp replicas ref.nnp config.toml   a replica ensemble of ref.nnp (per-atom uncertainty)
+    ase-nnp mapping model.nnp --reference sw   atomic-energy mapping: invariant points,
+                                           slabs, training-set connectivity r_g
     ase-nnp export / import                n2p2 and RuNNer files
 """
 
@@ -177,7 +179,27 @@ def _plot(args):
               ("stress_GPa", "stress RMSE (GPa)")]
     panels = [(k, label) for k, label in panels
               if np.any(np.isfinite(data[f"train_{k}"])) or np.any(np.isfinite(data[f"val_{k}"]))]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    names = data.dtype.names
+    mapping = [n for n in names if n.startswith("map_")]
+    slab = [n for n in names if n.startswith("slab_")]
+    n_panels = len(panels) + bool(mapping or slab)
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
+    if mapping or slab:
+        # the [monitor] columns: rows off the schedule are NaN
+        ax = axes[0][-1]
+        if mapping:
+            rows = np.all(np.isfinite([data[n] for n in mapping]), axis=0)
+            rms = np.sqrt(np.mean([data[n][rows] ** 2 for n in mapping], axis=0))
+            ax.plot(data["epoch"][rows], rms, "o-", ms=3,
+                    label=f"invariant points, RMS of {len(mapping)}")
+        for n in slab:
+            rows = np.isfinite(data[n])
+            ax.plot(data["epoch"][rows], np.abs(data[n][rows]), "s-", ms=3,
+                    label="|ΔĒ_at(" + n.split("_")[1] + ")|")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mapping error (meV/atom)")
+        ax.legend(fontsize=8)
     for ax, (k, label) in zip(axes[0], panels):
         for split, style in (("train", "-"), ("val", "--")):
             y = data[f"{split}_{k}"]
@@ -192,6 +214,42 @@ def _plot(args):
     out = args.out or os.path.splitext(args.curve)[0] + ".png"
     fig.savefig(out, dpi=100)
     print(f"learning curve written to {out}")
+    return 0
+
+
+def _mapping(args):
+    from ase.build import bulk
+    from ase.io import read
+    from .analysis.mapping import load_potential
+    from .analysis.mapping_report import report
+    from .errors import NNPError
+    from .training.reference import calculator_from_spec
+    pot = load_potential(args.model)
+    element = args.element
+    if element is None:
+        if len(pot.elements) != 1:
+            raise NNPError(f"the model covers {pot.elements}: choose the crystal's element "
+                           "with --element")
+        element = pot.elements[0]
+    kw = {"crystalstructure": args.crystal} if args.crystal else {}
+    if args.a:
+        kw["a"] = args.a
+    try:
+        crystal = bulk(element, **kw)
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise NNPError(f"cannot build the {element} crystal ({err}); give --crystal and --a") \
+            from None
+    reference = calculator_from_spec(args.reference, "--reference")
+    slabs = [(path, read(path, 0)) for path in args.slab]
+    train = [a for path in args.train for a in read(path, ":")]
+    out_dir = args.out_dir or None
+    if out_dir:
+        import importlib.util
+        if importlib.util.find_spec("matplotlib") is None:
+            print("no plots: they need matplotlib (pip install 'ase-nnp[plot]')", file=sys.stderr)
+            out_dir = None
+    report(pot, reference, crystal, args.strains, slabs, train, out_dir, args.max_points,
+           args.fraction, args.bulk_tolerance)
     return 0
 
 
@@ -292,6 +350,29 @@ def main(argv=None):
     p.add_argument("config", help="TOML file: training structures, settings, [output] model")
     p.add_argument("--members", type=int, default=4, help="number of replicas (default 4)")
     p.set_defaults(func=_replicas)
+    p = sub.add_parser("mapping", help="is the learned atomic energy physical? invariant "
+                       "points, regional errors, connectivity r_g (Yoo et al. 2019)")
+    p.add_argument("model", help="a .nnp potential or ensemble")
+    p.add_argument("--reference", required=True,
+                   help="'sw', 'emt' or [python:]module:function returning an ASE calculator")
+    p.add_argument("--element", help="element of the crystal (default: the model's, if one)")
+    p.add_argument("--crystal", default="", help="ase.build.bulk crystal structure, e.g. "
+                   "diamond (default: ASE's reference state of the element)")
+    p.add_argument("--a", type=float, default=0.0, help="lattice constant (Å; default ASE's)")
+    p.add_argument("--strains", default="all", choices=["eos", "uniaxial", "shear", "all"])
+    p.add_argument("--slab", action="append", default=[], metavar="FILE",
+                   help="a structure (first frame) whose regional errors to report (repeatable)")
+    p.add_argument("--train", nargs="+", default=[], metavar="FILE",
+                   help="the training data: r_g, distances and PCA of its atoms")
+    p.add_argument("--fraction", type=float, default=0.5,
+                   help="r_g: the merge at which the largest cluster exceeds this fraction of "
+                        "the training atoms (default 0.5)")
+    p.add_argument("--max-points", type=int, default=100000,
+                   help="r_g from at most this many random training atoms per element")
+    p.add_argument("--bulk-tolerance", type=float, default=0.1,
+                   help="slab atoms this close to the crystal in scaled descriptor space are bulk")
+    p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
+    p.set_defaults(func=_mapping)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer)")
     p.add_argument("model")
     p.add_argument("outdir")

@@ -1,1 +1,3 @@
-"""Analysis of potentials and their training data (no calculator state, no ASE needed)."""
+"""Analysis of potentials and their training data: errors, GDF, connectivity and
+distances take plain arrays; :mod:`~ase_nnp.analysis.mapping` probes a potential on ASE
+structures (invariant points, regions of a slab)."""

@@ -103,6 +103,26 @@ SCHEMA = {
         "bootstrap": (False, bool, "resample each member's training structures with "
                       "replacement (a structure drawn n times has weight n)"),
     },
+    "monitor": {
+        "invariant_points": ("", str, "mapping errors E_at^NN - E_ref/N as learning-curve "
+                             "columns (Yoo et al., Phys. Rev. Materials 2019): '' (off), 'eos', "
+                             "'uniaxial', 'shear' or 'all' (strained crystals of each element, "
+                             "labelled with monitor_reference), or a file of invariant-point "
+                             "structures with reference energies"),
+        "monitor_reference": ("", str, "calculator for the monitor's reference energies: 'sw', "
+                              "'emt' or 'module:function'; '' = the energies stored in the "
+                              "files"),
+        "monitor_crystal": ("", str, "crystal structure of the strained crystals "
+                            "(ase.build.bulk's crystalstructure, e.g. 'diamond'); '' = ASE's "
+                            "reference state of the element"),
+        "monitor_a": (0.0, float, "lattice constant of the strained crystals (Å); 0 = ASE's"),
+        "monitor_slab": ("", str, "a structure file (its first frame) whose regional mapping "
+                         "errors (bulk, surface) against the unstrained crystal become columns"),
+        "monitor_bulk_tolerance": (0.1, float, "distance in scaled descriptor space within "
+                                   "which a slab atom counts as bulk"),
+        "monitor_every": (10, int, "epochs between monitor evaluations (and the first epoch); "
+                          "other rows hold NaN"),
+    },
     "output": {
         "model": ("model.nnp", str, "the best model (lowest validation loss), written "
                   "atomically whenever it improves"),
@@ -176,6 +196,8 @@ def _value_rules():
         "repulsion_inner_fraction": _number(0, 1, lo_open=True, hi_open=True),
         "gdf_sigma": _number(0, lo_open=True), "gdf_b": _number(0, lo_open=True),
         "gdf_c": _number(0, lo_open=True), "gdf_exact_max": _number(1),
+        "monitor_a": _number(0), "monitor_bulk_tolerance": _number(0, lo_open=True),
+        "monitor_every": _number(1),
     })
     return rules
 
@@ -197,9 +219,11 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
                      "test", "log_file"}
+#: the strain sets of [monitor] invariant_points (any other non-empty value is a file path)
+STRAIN_SETS = ("eos", "uniaxial", "shear", "all")
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
-             "log_file"}
+             "log_file", "monitor_slab"}
 
 
 def section_of(key):
@@ -289,6 +313,8 @@ class TrainingConfig:
                 self.values[key] = [self._path(x) for x in v]
             elif v not in ("auto", ""):
                 self.values[key] = self._path(v)
+        if self.values["invariant_points"] not in ("", *STRAIN_SETS):
+            self.values["invariant_points"] = self._path(self.values["invariant_points"])
         model = self.values["model"]
         stem = model[:-4] if model.endswith(".nnp") else model
         for key, suffix in (("cache", ".cache.h5"), ("checkpoint", ".checkpoint.h5"),

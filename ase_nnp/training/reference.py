@@ -6,6 +6,8 @@ from ase import Atoms, units
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.md.langevin import Langevin
 
+from ..errors import NNPError
+
 
 def stillinger_weber_si():
     """matscipy's Stillinger–Weber calculator with the original Si parameters
@@ -20,6 +22,33 @@ def stillinger_weber_si():
         raise ImportError("the Stillinger-Weber reference needs matscipy: pip install matscipy "
                           "(or pip install 'ase-nnp[test]')") from None
     return Manybody(**StillingerWeber(Stillinger_Weber_PRB_31_5262_Si))
+
+
+def calculator_from_spec(spec, role="reference"):
+    """An ASE calculator from a calculator (returned as is), ``"emt"``, ``"sw"``
+    (:func:`stillinger_weber_si`) or ``"module:function"`` / ``"python:module:function"``
+    (a function of no arguments that returns an ASE calculator). ``role`` names the
+    calculator in the error message."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "emt":
+        from ase.calculators.emt import EMT
+        return EMT()
+    if spec == "sw":
+        return stillinger_weber_si()
+    if spec.startswith("python:"):
+        spec = spec[len("python:"):]
+    if ":" in spec:
+        import importlib
+        module, name = spec.split(":", 1)
+        try:
+            factory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise NNPError(f"{role} {spec!r}: {err}; give 'module:function' with the module "
+                           "on the Python path") from None
+        return factory()
+    raise NNPError(f"unknown {role} {spec!r}: give an ASE calculator, 'emt', 'sw' or "
+                   "'module:function' (a function that returns an ASE calculator)")
 
 
 class Recorder:

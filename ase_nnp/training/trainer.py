@@ -43,6 +43,7 @@ from .config import RESUMABLE_CHANGES, TrainingConfig
 from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
                       summarize)
 from .loss import LossWeights, loss_and_gradient
+from .mapping_monitor import MappingMonitor
 from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
 
@@ -62,8 +63,9 @@ class TrainingResult:
     train_errors: dict
     validation_errors: dict
     test_errors: dict = field(default_factory=dict)
-    history: np.ndarray = None   # learning curve, columns COLUMNS
+    history: np.ndarray = None   # learning curve, columns ``columns``
     interrupted: bool = False
+    columns: tuple = COLUMNS     # COLUMNS, then the [monitor] columns
 
 
 def build_descriptor(cfg, elements):
@@ -178,6 +180,8 @@ class Trainer:
                      "has neighbours")
         self.potential = pot
         self.pv = ParameterVector(pot)
+        self.monitor = MappingMonitor(cfg, pot, self.log)
+        self.columns = COLUMNS + self.monitor.columns
 
     def _repulsion(self, elements):
         """The ZBL baseline of the settings (None without one); logs where it switches off."""
@@ -251,7 +255,7 @@ class Trainer:
                     f.attrs[k] = snap[k]
                 f["theta"] = snap["theta"]
                 f["best_theta"] = snap["best_theta"]
-                f["history"] = np.array(snap["history"], dtype=np.float64).reshape(-1, len(COLUMNS))
+                f["history"] = np.array(snap["history"], dtype=np.float64).reshape(-1, len(self.columns))
                 g = f.create_group("optimizer_state")
                 for k, v in snap["optimizer_state"].items():
                     g[k] = v
@@ -298,9 +302,15 @@ class Trainer:
                 "bad_epochs": st["bad_epochs"], "elapsed": st["elapsed"],
                 "history": list(st["history"])}
 
+    def _monitor_row(self, theta, epoch):
+        if not self.monitor.columns:
+            return ()
+        self.pv.set(theta)
+        return self.monitor.row(self.potential, epoch)
+
     def _write_curve(self, history):
         with atomic_path(self.cfg.learning_curve) as tmp, open(tmp, "w") as fh:
-            fh.write(",".join(COLUMNS) + "\n")
+            fh.write(",".join(self.columns) + "\n")
             for row in history:
                 fh.write(f"{int(row[0])}," + ",".join(f"{x:.8g}" for x in row[1:]) + "\n")
 
@@ -348,7 +358,8 @@ class Trainer:
                                       train_errors.get("stress", np.nan), val_loss,
                                       val_errors.get("energy", np.nan),
                                       val_errors.get("forces", np.nan),
-                                      val_errors.get("stress", np.nan)))
+                                      val_errors.get("stress", np.nan))
+                                     + self._monitor_row(theta, epoch + 1))
                 if watch < st["best_loss"]:
                     st.update(best_loss=watch, best_theta=theta.copy(), best_epoch=epoch + 1,
                               bad_epochs=0)
@@ -405,7 +416,8 @@ class Trainer:
             self.log(f"  test       {_fmt(test_errors)}")
         return TrainingResult(self.potential, snap["epoch"], snap["best_epoch"], reason,
                               train_errors, val_errors, test_errors,
-                              np.array(snap["history"]).reshape(-1, len(COLUMNS)), interrupted)
+                              np.array(snap["history"]).reshape(-1, len(self.columns)),
+                              interrupted, self.columns)
 
 
 def _tee(log, path):

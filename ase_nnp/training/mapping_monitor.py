@@ -1,0 +1,137 @@
+r"""The atomic-energy mapping watched during training ([monitor] keys).
+
+Yoo et al. (Phys. Rev. Materials 3, 093802 (2019), Fig. 3b) show that the RMSE of a fit
+can level off long before its atomic energies have converged, and suggest watching the
+atomic energy at invariant points — held out of the training set — as the convergence
+criterion. With ``invariant_points`` set, every ``monitor_every`` epochs (and at the
+first) the trainer evaluates, with the current parameters,
+
+* the mapping error ΔE_at = E_at^NN − E_ref/N at each invariant point
+  (:mod:`ase_nnp.analysis.mapping`), one column ``map_<label>_meV_atom`` each, where the
+  points are the strained crystals of every element (``eos``, ``uniaxial``, ``shear`` or
+  ``all``; ``ase.build.bulk(element, monitor_crystal, a=monitor_a)``, labelled by
+  ``monitor_reference``) or the structures of a file (their stored energies, or
+  ``monitor_reference``);
+* with ``monitor_slab``, the regional errors ΔĒ_at(bulk) and ΔĒ_at(surface) of that
+  structure against the unstrained crystal: columns ``slab_bulk_meV_atom`` and
+  ``slab_surface_meV_atom``. The bulk atoms are chosen once, before the first epoch
+  (the input scaling is fixed by then), by their distance to the crystal in scaled
+  descriptor space (``monitor_bulk_tolerance``).
+
+The reference energies are computed once. Rows between evaluations hold NaN.
+"""
+
+import re
+
+import numpy as np
+
+from ..errors import ConfigError
+from .config import STRAIN_SETS
+
+
+def _label(text):
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(text))
+
+
+class MappingMonitor:
+    """Learning-curve columns of the mapping errors (module docstring); ``columns``
+    names them, ``row(potential, epoch)`` gives their values (meV/atom; NaN off the
+    schedule)."""
+
+    def __init__(self, cfg, potential, log=print):
+        from ..analysis import mapping
+        self.every = cfg.monitor_every
+        self.points, self.labels, ref = [], [], None
+        if cfg.monitor_reference:
+            from .reference import calculator_from_spec
+            ref = calculator_from_spec(cfg.monitor_reference, "[monitor] monitor_reference")
+        spec = cfg.invariant_points
+        crystals = {}
+        if spec in STRAIN_SETS or cfg.monitor_slab:
+            if spec in STRAIN_SETS and ref is None:
+                raise ConfigError(f"[monitor] invariant_points = {spec!r} makes strained "
+                                  "crystals, which need reference energies: set "
+                                  "monitor_reference ('sw', 'emt' or 'module:function')")
+            crystals = {e: self._crystal(e, cfg) for e in potential.elements}
+        if spec in STRAIN_SETS:
+            for e, crystal in crystals.items():
+                pts = mapping.invariant_points(crystal, spec)
+                self.points += pts
+                self.labels += [_label(f"{e}_{a.info['invariant']}" if len(crystals) > 1
+                                       else a.info["invariant"]) for a in pts]
+        elif spec:
+            from ase.io import read
+            try:
+                pts = read(spec, ":")
+            except Exception as err:
+                raise ConfigError(f"[monitor] invariant_points: cannot read {spec} ({err})") from None
+            self.points = list(pts)
+            self.labels = [_label(a.info.get("invariant", a.info.get("label", k)))
+                           for k, a in enumerate(pts)]
+        if self.points:
+            ref_total = (None if ref is None else
+                         np.array([mapping.reference_energy(a, ref, k)
+                                   for k, a in enumerate(self.points)]))
+            self.reference = (np.array([mapping.reference_energy(a, None, k)
+                                        for k, a in enumerate(self.points)])
+                              if ref_total is None else ref_total)
+            for a in self.points:
+                mapping.check_invariant(potential, a)
+        self.slab = None
+        if cfg.monitor_slab:
+            from ase.io import read
+            slab = read(cfg.monitor_slab, 0)
+            el = set(slab.get_chemical_symbols())
+            if len(el) != 1:
+                raise ConfigError("[monitor] monitor_slab: regional errors need a one-element "
+                                  f"structure, {cfg.monitor_slab} holds {sorted(el)}")
+            crystal = crystals[el.pop()]
+            mask = mapping.bulk_atoms(potential, slab, crystal, cfg.monitor_bulk_tolerance)
+            n_b = int(mask.sum())
+            if n_b in (0, len(slab)):
+                raise ConfigError(f"[monitor] monitor_slab: {n_b} of {len(slab)} atoms are "
+                                  f"within monitor_bulk_tolerance = {cfg.monitor_bulk_tolerance:g}"
+                                  " of the crystal; both regions need atoms: change the "
+                                  "tolerance")
+            e_cryst = mapping.reference_energy(crystal, ref, "crystal") / len(crystal)
+            e_tot = mapping.reference_energy(slab, ref, 0)
+            self.slab = (slab, mask, e_cryst, (e_tot - n_b * e_cryst) / (len(slab) - n_b))
+            log(f"monitor: {cfg.monitor_slab}: {n_b} bulk, {len(slab) - n_b} surface atoms")
+        self.columns = tuple(f"map_{x}_meV_atom" for x in self.labels) + (
+            ("slab_bulk_meV_atom", "slab_surface_meV_atom") if self.slab else ())
+        if self.columns:
+            log(f"monitor: {len(self.points)} invariant points"
+                + (" and the slab's regional errors" if self.slab else "")
+                + f" every {self.every} epochs")
+
+    @staticmethod
+    def _crystal(element, cfg):
+        from ase.build import bulk
+        kw = {}
+        if cfg.monitor_crystal:
+            kw["crystalstructure"] = cfg.monitor_crystal
+        if cfg.monitor_a:
+            kw["a"] = cfg.monitor_a
+        try:
+            return bulk(element, **kw)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise ConfigError(f"[monitor] cannot build the {element} crystal ({err}); set "
+                              "monitor_crystal and monitor_a") from None
+
+    def row(self, potential, epoch):
+        """The columns' values after ``epoch`` (1-based) with the potential's current
+        parameters (meV/atom), NaN when the schedule skips this epoch."""
+        n = len(self.columns)
+        if not n or not (epoch == 1 or epoch % self.every == 0):
+            return (np.nan,) * n
+        out = []
+        for a, e_ref in zip(self.points, self.reference):
+            E = potential.evaluate(a.positions, a.numbers, a.cell.array, a.pbc,
+                                   forces=False, stress=False).energy
+            out.append(1000.0 * (E - e_ref) / len(a))
+        if self.slab:
+            slab, mask, e_cryst, e_surf = self.slab
+            E = potential.evaluate(slab.positions, slab.numbers, slab.cell.array, slab.pbc,
+                                   forces=False, stress=False).energies
+            out += [1000.0 * (E[mask].mean() - e_cryst), 1000.0 * (E[~mask].mean() - e_surf)]
+        return tuple(out)
