@@ -314,11 +314,14 @@ def bulk_atoms(potential, atoms, crystal, tolerance=0.1):
 def regional_errors(potential, atoms, crystal, reference=None, bulk=None, tolerance=0.1):
     """:class:`RegionalErrors` of ``atoms`` (a slab, a cluster, a defect cell) against
     ``crystal`` (the invariant point at the bulk region's volume, checked). ``bulk``: a
-    boolean mask or indices of the bulk atoms; by default :func:`bulk_atoms` with
-    ``tolerance``. Both regions must be non-empty."""
+    boolean mask or indices of the bulk atoms; by default the per-atom array
+    ``atoms.arrays["bulk"]`` (e.g. a column of an extxyz file) when there is one, else
+    :func:`bulk_atoms` with ``tolerance``. Both regions must be non-empty."""
     pot = load_potential(potential)
     check_invariant(pot, crystal)
     n = len(atoms)
+    if bulk is None and "bulk" in atoms.arrays:
+        bulk = atoms.arrays["bulk"].astype(bool)
     if bulk is None:
         mask = bulk_atoms(pot, atoms, crystal, tolerance)
     else:

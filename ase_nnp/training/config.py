@@ -117,9 +117,11 @@ SCHEMA = {
                             "reference state of the element"),
         "monitor_a": (0.0, float, "lattice constant of the strained crystals (Å); 0 = ASE's"),
         "monitor_slab": ("", str, "a structure file (its first frame) whose regional mapping "
-                         "errors (bulk, surface) against the unstrained crystal become columns"),
-        "monitor_bulk_tolerance": (0.1, float, "distance in scaled descriptor space within "
-                                   "which a slab atom counts as bulk"),
+                         "errors (bulk, surface) against the unstrained crystal become columns; "
+                         "its per-atom 'bulk' column, if any, marks the bulk atoms"),
+        "monitor_bulk_tolerance": (0.1, float, "without a 'bulk' column: the distance in "
+                                   "scaled descriptor space within which a slab atom counts "
+                                   "as bulk"),
         "monitor_every": (10, int, "epochs between monitor evaluations (and the first epoch); "
                           "other rows hold NaN"),
     },

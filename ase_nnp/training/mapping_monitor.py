@@ -14,9 +14,10 @@ first) the trainer evaluates, with the current parameters,
   ``monitor_reference``);
 * with ``monitor_slab``, the regional errors ΔĒ_at(bulk) and ΔĒ_at(surface) of that
   structure against the unstrained crystal: columns ``slab_bulk_meV_atom`` and
-  ``slab_surface_meV_atom``. The bulk atoms are chosen once, before the first epoch
-  (the input scaling is fixed by then), by their distance to the crystal in scaled
-  descriptor space (``monitor_bulk_tolerance``).
+  ``slab_surface_meV_atom``. The bulk atoms are the file's per-atom ``bulk`` column
+  when it has one; otherwise they are chosen once, before the first epoch (the input
+  scaling is fixed by then), by their distance to the crystal in scaled descriptor
+  space (``monitor_bulk_tolerance``).
 
 The reference energies are computed once. Rows between evaluations hold NaN.
 """
@@ -86,7 +87,10 @@ class MappingMonitor:
                 raise ConfigError("[monitor] monitor_slab: regional errors need a one-element "
                                   f"structure, {cfg.monitor_slab} holds {sorted(el)}")
             crystal = crystals[el.pop()]
-            mask = mapping.bulk_atoms(potential, slab, crystal, cfg.monitor_bulk_tolerance)
+            if "bulk" in slab.arrays:
+                mask = slab.arrays["bulk"].astype(bool)
+            else:
+                mask = mapping.bulk_atoms(potential, slab, crystal, cfg.monitor_bulk_tolerance)
             n_b = int(mask.sum())
             if n_b in (0, len(slab)):
                 raise ConfigError(f"[monitor] monitor_slab: {n_b} of {len(slab)} atoms are "
