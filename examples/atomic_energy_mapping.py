@@ -20,9 +20,10 @@ every proxy is set beside the truth E_i^NN − E_i^SW.
 2. **Si(100) slab at 100-1,000 K** (Fig. 2b, S5): a 64-atom, 8-layer (100) slab with
    the 2×1 symmetric dimer rows SW relaxes to (SW has no buckled dimers, so no 2×2
    reconstruction; bulk = the middle four layers), NVT MD at each temperature, one
-   potential per temperature;
-   ΔĒ_at(bulk), ΔĒ_at(surface) of the relaxed slab against the training temperature,
-   r_g⁻¹ of each training set, and the mapping error against r_g⁻¹.
+   potential per temperature; ΔĒ_at(bulk), ΔĒ_at(surface) of the relaxed slab against
+   the training temperature, r_g⁻¹ of each training set (in one scaled descriptor space
+   for all, the 1,000 K potential's, so that the temperatures compare), and the mapping
+   error against r_g⁻¹.
 3. **A cluster-trained potential** (Fig. 3b): a ~90-atom Si cluster carved from the
    crystal, MD at 1,000-1,400 K; the learning curve with the [monitor] columns — the
    invariant-point errors along the EOS and the slab's regional errors — every 5 epochs.
@@ -206,7 +207,8 @@ def study_bulk(args, calc, out):
         # descriptor space, than 99 % of the training atoms are from their nearest neighbour
         X = training_points(pot, images)["Si"]
         near = nearest_distances(training_points(pot, points)["Si"], X).distances
-        learnable = near <= np.percentile(within_set_distances(X), 99)
+        near = near.reshape(len(points), -1).max(axis=1)      # per point (equivalent atoms)
+        learnable = near <= np.percentile(within_set_distances(X).distances, 99)
         worst = 1000 * np.max(np.abs(tab.error[learnable])) if learnable.any() else np.nan
         rows[name] = dict(val_E=v, val_F=f, map_rms=rms,
                           map_rms_5pct=1000 * np.sqrt(np.mean(tab.error[inner] ** 2)),
@@ -233,19 +235,30 @@ def study_slab(args, calc, out, slab):
     crystal = bulk("Si", "diamond", a=A0)
     test = [label(slab, calc)] + md(slab, calc, 300, 5, np.random.default_rng(9))
     rows = {}
+    slab_args = argparse.Namespace(**{**vars(args), "minutes": args.slab_minutes,
+                                      "epochs": 2 * args.epochs})
+    data, pots = {}, {}
     for T in SLAB_T:
-        images = md(slab, calc, T, args.snapshots, np.random.default_rng(100 + T))
-        pot, v, f = fit(images, os.path.join(args.workdir, f"slab_{T}K.nnp"), args)
-        r = regional_errors(pot, test[0], crystal, None)
-        X = training_points(pot, images)["Si"]
-        g = rg(X, 0.5)
+        data[T] = md(slab, calc, T, args.snapshots, np.random.default_rng(100 + T))
+        pot, v, f = fit(data[T], os.path.join(args.workdir, f"slab_{T}K.nnp"), slab_args)
+        pots[T] = pot
+        r = regional_errors(pot, test[0], crystal, calc)
+        # r_g of the set in its own potential's scaled space, and in one common space (the
+        # widest-ranging set's, 1000 K) so that the temperatures compare
+        g_own = rg(training_points(pot, data[T])["Si"], 0.5)
         rows[T] = dict(val_E=v, val_F=f, bulk=1000 * r.bulk, surface=1000 * r.surface,
                        n_bulk=r.n_bulk, true_bulk=1000 * r.true_bulk,
                        true_surface=1000 * r.true_surface, true_rmse_relaxed=1000 * r.true_rmse,
-                       true_rmse_test=true_rmse(pot, test), rg=g, rg_inv=1 / g)
+                       true_rmse_test=true_rmse(pot, test), rg_own=g_own)
         print(f"    {T} K: ΔĒ_at bulk {rows[T]['bulk']:.1f}, surface {rows[T]['surface']:.1f} "
               f"meV/atom ({r.n_bulk} bulk atoms; true {rows[T]['true_bulk']:.1f} / "
-              f"{rows[T]['true_surface']:.1f}); r_g⁻¹ {1 / g:.2f}; validation {v:.2f} meV/atom")
+              f"{rows[T]['true_surface']:.1f}); validation {v:.2f} meV/atom")
+    common = pots[max(SLAB_T)]
+    for T in SLAB_T:
+        g = rg(training_points(common, data[T])["Si"], 0.5)
+        rows[T].update(rg=g, rg_inv=1 / g)
+        print(f"    {T} K: r_g⁻¹ {1 / g:.2f} (common scaling; {1 / rows[T]['rg_own']:.2f} in "
+              "its own)")
     out["slab"] = rows
     return rows
 
@@ -258,7 +271,9 @@ def study_cluster(args, calc, out, slab_file):
     for k, T in enumerate((1000, 1200, 1400)):
         images += md(cl, calc, T, args.snapshots // 3, np.random.default_rng(200 + k))
     model = os.path.join(args.workdir, "cluster.nnp")
-    pot, v, f = fit(images, model, args, invariant_points="eos", monitor_reference="sw",
+    long = argparse.Namespace(**{**vars(args), "minutes": args.cluster_minutes,
+                                 "epochs": 4 * args.epochs, "patience": 4 * args.patience})
+    pot, v, f = fit(images, model, long, invariant_points="eos", monitor_reference="sw",
                     monitor_crystal="diamond", monitor_a=A0, monitor_slab=slab_file,
                     monitor_every=args.monitor_every)
     from ase.io import read
@@ -286,22 +301,23 @@ def study_cluster(args, calc, out, slab_file):
 def tables(out):
     lines = ["| potential | validation E (meV/atom) | validation F (eV/Å) | invariant-point "
              "RMS, V/V0 0.85-1.15 (meV/atom) | same, ±5 % | learnable points (Å³/atom) | "
-             "largest there (meV/atom) | mean σ (meV/atom) | flagged | true per-atom RMSE, "
-             "NPT 1000 K test (meV) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "largest there (meV/atom) | ÷ validation E | mean σ (meV/atom) | flagged | true "
+             "per-atom RMSE, NPT 1000 K test (meV) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in out.get("bulk", {}).items():
         span = (f"{min(r['learnable']):.2f}-{max(r['learnable']):.2f}" if r["learnable"]
                 else "none")
         lines.append(f"| {name} | {r['val_E']:.2f} | {r['val_F']:.3f} | {r['map_rms']:.1f} | "
                      f"{r['map_rms_5pct']:.1f} | {span} | {r['map_max_learnable']:.1f} | "
+                     f"{r['map_max_learnable'] / r['val_E']:.0f} | "
                      f"{r['sigma_mean']:.1f} | {'yes' if r['flagged'] else 'no'} | "
                      f"{r['true_rmse']:.1f} |")
     lines += ["", "| slab training T (K) | validation E (meV/atom) | ΔĒ_at(bulk) | ΔĒ_at(surface) "
-              "| true bulk | true surface | true per-atom RMSE (meV) | r_g⁻¹ |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| true bulk | true surface | true per-atom RMSE (meV) | r_g⁻¹ | r_g⁻¹, own scaling |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for T, r in out.get("slab", {}).items():
         lines.append(f"| {T} | {r['val_E']:.2f} | {r['bulk']:.1f} | {r['surface']:.1f} | "
                      f"{r['true_bulk']:.1f} | {r['true_surface']:.1f} | "
-                     f"{r['true_rmse_test']:.1f} | {r['rg_inv']:.2f} |")
+                     f"{r['true_rmse_test']:.1f} | {r['rg_inv']:.2f} | {1 / r['rg_own']:.2f} |")
     c = out.get("cluster")
     if c:
         lines += ["", "| cluster potential, epoch | train E (meV/atom) | invariant-point RMS "
@@ -394,6 +410,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--patience", type=int, default=60)
     ap.add_argument("--minutes", type=float, default=0.7, help="time limit per potential")
+    ap.add_argument("--slab-minutes", type=float, default=1.5,
+                    help="time limit of each slab potential")
+    ap.add_argument("--cluster-minutes", type=float, default=2.5,
+                    help="time limit of the cluster-trained potential (its learning curve)")
     ap.add_argument("--hidden", type=int, nargs="+", default=[20, 20])
     ap.add_argument("--monitor-every", type=int, default=5)
     ap.add_argument("--figures", default=None, help="folder of the figures (default: workdir)")
@@ -401,6 +421,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.members, args.snapshots, args.epochs, args.minutes = 2, 12, 40, 0.3
+        args.cluster_minutes = args.slab_minutes = 0.3
     os.makedirs(args.workdir, exist_ok=True)
     quiet()
     t0 = time.time()

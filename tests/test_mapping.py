@@ -191,3 +191,22 @@ def test_command_line_mapping(sw, tmp_path, capsys):
         assert (out / f).stat().st_size > 1000
     assert main(["mapping", SI, "--reference", "nonsense"]) == 2
     assert "unknown --reference" in capsys.readouterr().err
+
+
+def test_report_connectivity_is_that_of_the_training_atoms(si, sw):
+    from scipy.cluster.hierarchy import linkage
+    from ase_nnp.analysis.mapping_report import report, training_points
+    train = _sw_images(sw, 3, 3, atomic=False)
+    rep = report(si, sw, bulk("Si", "diamond", a=A0), "eos", train=train, log=lambda *a: None)
+    X = training_points(si, train)["Si"]
+    assert X.shape == (24, si.descriptor.n_features("Si"))
+    D = np.linalg.norm(X[:, None] - X[None], axis=2)
+    np.fill_diagonal(D, np.inf)
+    c = rep.connectivity["Si"]
+    assert np.allclose(c.within, D.min(axis=1), rtol=1e-12, atol=1e-14)
+    Z = linkage(X, "single")
+    assert c.rg == pytest.approx(Z[np.argmax(Z[:, 3] > 0.5 * len(X)), 2], rel=1e-12)
+    P = training_points(si, mapping.invariant_points(bulk("Si", "diamond", a=A0), "eos"))["Si"]
+    d = np.linalg.norm(P[:, None] - X[None], axis=2).min(axis=1)
+    assert np.allclose(c.invariant_distance, d[0::2], rtol=1e-12, atol=1e-14)
+    assert np.allclose(d[0::2], d[1::2], atol=1e-12)         # the two atoms are equivalent

@@ -29,7 +29,8 @@ from . import mapping
 
 class ElementConnectivity(NamedTuple):
     """Per element of the training data: n points used (of ``n_total``), r_g, the
-    within-set nearest distances, and the invariant points' nearest distances to them."""
+    within-set nearest distances, and each invariant point's nearest distance to them
+    (the largest over its atoms, which are equivalent)."""
     n_points: int
     n_total: int
     rg: float
@@ -101,8 +102,10 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
             if len(X) < 2:
                 log(f"{e}: {len(X)} training atom(s), no connectivity")
                 continue
-            within = within_set_distances(X)
-            d_inv = nearest_distances(inv[e], X).distances if e in inv else np.zeros(0)
+            within = within_set_distances(X).distances
+            d_inv = np.zeros(0)
+            if e in inv:        # one distance per point: its atoms are equivalent
+                d_inv = nearest_distances(inv[e], X).distances.reshape(len(points), -1).max(1)
             c = ElementConnectivity(len(X), n_total, rg(X, fraction), within, d_inv)
             connectivity[e] = c
             used = f"{len(X)} of {n_total}" if len(X) < n_total else f"{n_total}"
