@@ -1,6 +1,6 @@
 """Is the atomic energy a potential learned physical? Yoo et al.'s study, with SW as the truth.
 
-    python examples/atomic_energy_mapping.py            # the full study (~25 minutes, 2 cores)
+    python examples/atomic_energy_mapping.py            # the full study (15-30 minutes, 2 cores)
     python examples/atomic_energy_mapping.py --quick    # a smoke run of a few minutes
 
 Yoo, Lee, Jeong, Watanabe and Han (Phys. Rev. Materials 3, 093802 (2019)) show with DFT
@@ -235,8 +235,7 @@ def study_slab(args, calc, out, slab):
     crystal = bulk("Si", "diamond", a=A0)
     test = [label(slab, calc)] + md(slab, calc, 300, 5, np.random.default_rng(9))
     rows = {}
-    slab_args = argparse.Namespace(**{**vars(args), "minutes": args.slab_minutes,
-                                      "epochs": 2 * args.epochs})
+    slab_args = argparse.Namespace(**{**vars(args), "epochs": args.slab_epochs})
     data, pots = {}, {}
     for T in SLAB_T:
         data[T] = md(slab, calc, T, args.snapshots, np.random.default_rng(100 + T))
@@ -271,8 +270,8 @@ def study_cluster(args, calc, out, slab_file):
     for k, T in enumerate((1000, 1200, 1400)):
         images += md(cl, calc, T, args.snapshots // 3, np.random.default_rng(200 + k))
     model = os.path.join(args.workdir, "cluster.nnp")
-    long = argparse.Namespace(**{**vars(args), "minutes": args.cluster_minutes,
-                                 "epochs": 4 * args.epochs, "patience": 4 * args.patience})
+    long = argparse.Namespace(**{**vars(args), "epochs": args.cluster_epochs,
+                                 "patience": 4 * args.patience})
     pot, v, f = fit(images, model, long, invariant_points="eos", monitor_reference="sw",
                     monitor_crystal="diamond", monitor_a=A0, monitor_slab=slab_file,
                     monitor_every=args.monitor_every)
@@ -407,13 +406,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small budgets: a smoke run")
     ap.add_argument("--members", type=int, default=5)
     ap.add_argument("--snapshots", type=int, default=40, help="MD snapshots per training set")
-    ap.add_argument("--epochs", type=int, default=400)
+    ap.add_argument("--epochs", type=int, default=400, help="L-BFGS epochs of each bulk "
+                    "ensemble member (the budget: the same on a busy machine, only slower)")
+    ap.add_argument("--slab-epochs", type=int, default=600)
+    ap.add_argument("--cluster-epochs", type=int, default=1200)
     ap.add_argument("--patience", type=int, default=60)
-    ap.add_argument("--minutes", type=float, default=0.7, help="time limit per potential")
-    ap.add_argument("--slab-minutes", type=float, default=1.5,
-                    help="time limit of each slab potential")
-    ap.add_argument("--cluster-minutes", type=float, default=2.5,
-                    help="time limit of the cluster-trained potential (its learning curve)")
+    ap.add_argument("--minutes", type=float, default=6.0,
+                    help="a safety time limit per potential")
     ap.add_argument("--hidden", type=int, nargs="+", default=[20, 20])
     ap.add_argument("--monitor-every", type=int, default=5)
     ap.add_argument("--figures", default=None, help="folder of the figures (default: workdir)")
@@ -421,7 +420,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.members, args.snapshots, args.epochs, args.minutes = 2, 12, 40, 0.3
-        args.cluster_minutes = args.slab_minutes = 0.3
+        args.slab_epochs, args.cluster_epochs = 40, 80
     os.makedirs(args.workdir, exist_ok=True)
     quiet()
     t0 = time.time()
