@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-from ase import Atoms
 from ase.build import bulk, diamond100
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write

@@ -151,22 +151,8 @@ def _checked_fraction(fraction):
 
 
 def _checked_points(points):
-    G = np.asarray(points)
-    if G.ndim != 2:
-        raise ValueError(f"points must be a 2-D (n, D) array of n descriptor rows, got "
-                         f"{G.ndim}-D shape {G.shape}; for one descriptor component use "
-                         f"points.reshape(-1, 1)")
-    if G.shape[0] < 2 or G.shape[1] < 1:
-        raise ValueError(f"points must hold at least 2 rows of at least 1 component to "
-                         f"cluster, got shape {G.shape}")
-    try:
-        G = np.ascontiguousarray(G, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"points must be numeric, got dtype {G.dtype}") from None
-    if not np.all(np.isfinite(G)):
-        bad = np.flatnonzero(~np.isfinite(G).all(axis=1))
-        raise ValueError(f"points contains NaN or infinite values (in {len(bad)} rows, the "
-                         f"first being row {bad[0]}); drop or repair those rows first")
+    from .distance import checked_rows
+    G = checked_rows(points, "points", 2)
     if np.abs(G).max() > _LARGEST:
         raise ValueError(f"points has values up to {np.abs(G).max():.3g}, beyond "
                          f"{_LARGEST:.0e}, where squared distances overflow; divide the "

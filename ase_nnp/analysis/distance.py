@@ -45,8 +45,8 @@ class Nearest(NamedTuple):
 def nearest_distances(points, reference):
     """Exact distance from each row of ``points`` ((m, D)) to the nearest row of
     ``reference`` ((n, D), n >= 1): :class:`Nearest` (distances, indices)."""
-    R = _checked(reference, "reference", min_rows=1)
-    P = _checked(points, "points", min_rows=0)
+    R = checked_rows(reference, "reference", min_rows=1)
+    P = checked_rows(points, "points", min_rows=0)
     if P.shape[1] != R.shape[1]:
         raise ValueError(f"points have {P.shape[1]} components per row but the reference "
                          f"has {R.shape[1]}; both must be descriptor rows of the same "
@@ -60,7 +60,7 @@ def nearest_distances(points, reference):
 def within_set_distances(reference):
     """Each row's exact distance to its nearest *other* row of ``reference`` ((n, D),
     n >= 2), 0 for duplicated rows: :class:`Nearest` (distances, indices, index ≠ row)."""
-    R = _checked(reference, "reference", min_rows=2)
+    R = checked_rows(reference, "reference", min_rows=2)
     d, i = cKDTree(R).query(R, k=2)
     own = i[:, 0] == np.arange(len(R))       # the row itself first, or a duplicate of it
     pick = np.where(own, 1, 0)
@@ -78,7 +78,7 @@ class PCA(NamedTuple):
 
     def transform(self, points):
         """The coordinates of the rows of ``points`` ((m, D)) along the components."""
-        P = _checked(points, "points", min_rows=0)
+        P = checked_rows(points, "points", min_rows=0)
         if P.shape[1] != len(self.mean):
             raise ValueError(f"points have {P.shape[1]} components per row but this PCA "
                              f"was fitted on rows of {len(self.mean)}")
@@ -88,7 +88,7 @@ class PCA(NamedTuple):
 def pca(reference, n_components=2):
     """:class:`PCA` of the rows of ``reference`` ((n, D), n >= 2) with the first
     ``n_components`` (1 ... min(n, D)) principal axes, via numpy's SVD."""
-    R = _checked(reference, "reference", min_rows=2)
+    R = checked_rows(reference, "reference", min_rows=2)
     n, D = R.shape
     try:
         k = operator.index(n_components)           # an integer, not 2.0 or True
@@ -109,15 +109,18 @@ def pca(reference, n_components=2):
     return PCA(mean, comps, var[:k].copy(), ratio)
 
 
-def _checked(a, name, min_rows):
+def checked_rows(a, name, min_rows):
+    """``a`` as a contiguous float64 (n, D) array of at least ``min_rows`` finite rows;
+    ValueError naming ``name``, the problem and the fix otherwise."""
     A = np.asarray(a)
     if A.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (n, D) array of descriptor rows, got "
                          f"{A.ndim}-D shape {A.shape}; for one row use {name}[None, :], "
                          f"for one component {name}.reshape(-1, 1)")
     if A.shape[0] < min_rows or A.shape[1] < 1:
-        raise ValueError(f"{name} must hold at least {min_rows} row(s) of at least 1 "
-                         f"component, got shape {A.shape}")
+        raise ValueError(f"{name} must hold at least {min_rows} "
+                         f"{'row' if min_rows == 1 else 'rows'} of at least 1 component, got "
+                         f"shape {A.shape}")
     try:
         A = np.ascontiguousarray(A, dtype=np.float64)
     except (TypeError, ValueError):
