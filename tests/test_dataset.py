@@ -66,3 +66,20 @@ def test_dataset_without_forces_needs_zero_force_weight():
     with pytest.raises(DatasetError, match="no forces but the force weight"):
         check_weights(refs, LossWeights(1.0, 1.0, 0.0))
     check_weights(refs, LossWeights(1.0, 0.0, 1.0))
+
+
+def test_an_ase_db_gives_its_key_value_pairs_as_info(tmp_path):
+    # ase.io.read drops a row's key-value pairs; groups and weights stored there count
+    from ase.calculators.emt import EMT
+    from ase.db import connect
+    path = str(tmp_path / "data.db")
+    db = connect(path)
+    for k, group in enumerate(["bulk", "slab", "bulk"]):
+        a = bulk("Cu", a=3.6 + 0.01 * k)
+        a.calc = EMT()
+        a.get_potential_energy()
+        db.write(a, config_type=group, weight=float(k + 1))
+    refs = read(path)
+    assert [r.atoms.info["config_type"] for r in refs] == ["bulk", "slab", "bulk"]
+    assert [r.weight for r in refs] == [1.0, 2.0, 3.0]
+    assert [r.atoms.info["config_type"] for r in read(path, "1:")] == ["slab", "bulk"]

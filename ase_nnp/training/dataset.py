@@ -61,11 +61,34 @@ def read(sources, index=":"):
                 raise DatasetError(f"{name}: ase.io cannot read it ({type(err).__name__}: {err})") from None
             if not isinstance(images, list):
                 images = [images]
+            _db_key_value_pairs(name, index, images)
         for k, atoms in enumerate(images):
             refs.append(_reference(atoms, name, first + k))
     if not refs:
         raise DatasetError("no structures were read")
     return refs
+
+
+def _db_key_value_pairs(name, index, images):
+    """An ase.db file: ase.io drops the rows' key-value pairs; put them into each
+    structure's ``info`` (without overriding what is there), so that ``config_type``,
+    ``weight`` and any ``--group`` key stored in a database work as in an extxyz file."""
+    from ase.io.formats import filetype, string2index
+    try:
+        if filetype(name, read=False) != "db":
+            return
+    except Exception:       # not a recognisable file name: nothing to add
+        return
+    from ase.db import connect
+    pairs = [row.key_value_pairs for row in connect(name).select()]
+    chosen = pairs[string2index(index)] if isinstance(index, str) else pairs[index]
+    if isinstance(chosen, dict):
+        chosen = [chosen]
+    if len(chosen) != len(images):
+        return
+    for atoms, kvp in zip(images, chosen):
+        for key, value in kvp.items():
+            atoms.info.setdefault(key, value)
 
 
 def _reference(atoms, source, index):
