@@ -218,9 +218,8 @@ def _plot(args):
 
 
 def _mapping(args):
-    from ase.build import bulk
     from ase.io import read
-    from .analysis.mapping import load_potential
+    from .analysis.mapping import crystal as prototype, load_potential
     from .analysis.mapping_report import report
     from .errors import NNPError
     from .training.reference import calculator_from_spec
@@ -231,14 +230,10 @@ def _mapping(args):
             raise NNPError(f"the model covers {pot.elements}: choose the crystal's element "
                            "with --element")
         element = pot.elements[0]
-    kw = {"crystalstructure": args.crystal} if args.crystal else {}
-    if args.a:
-        kw["a"] = args.a
     try:
-        crystal = bulk(element, **kw)
-    except (ValueError, KeyError, RuntimeError) as err:
-        raise NNPError(f"cannot build the {element} crystal ({err}); give --crystal and --a") \
-            from None
+        crystal = prototype(element, args.crystal, args.a)
+    except ValueError as err:
+        raise NNPError(f"{err}; give --crystal and --a") from None
     reference = calculator_from_spec(args.reference, "--reference")
     slabs = [(path, read(path, 0)) for path in args.slab]
     train = [a for path in args.train for a in read(path, ":")]

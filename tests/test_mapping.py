@@ -152,9 +152,14 @@ def test_regional_errors_of_a_slab_with_exactly_bulk_atoms(si, sw):
 def test_monitor_columns_follow_the_model(sw, tmp_path):
     data = tmp_path / "sw.extxyz"
     write(data, _sw_images(sw, 10, 1), format="extxyz")
+    slab = diamond100("Si", size=(2, 2, 8), a=A0, vacuum=8.0)
+    order = np.argsort(np.argsort(slab.positions[:, 2]))
+    slab.arrays["bulk"] = (order >= 8) & (order < 24)      # the middle four layers
+    write(tmp_path / "slab.extxyz", slab)
     model = str(tmp_path / "m.nnp")
     keys = dict(SMALL, max_epochs=4, monitor_every=2, invariant_points="eos",
                 monitor_reference="sw", monitor_crystal="diamond", monitor_a=A0,
+                monitor_slab=str(tmp_path / "slab.extxyz"),
                 energy_weight=1.0, forces_weight=0.01, stress_weight=0.0)
     res = train(str(data), model=model, log=None, **keys)
     cols = res.columns
@@ -167,8 +172,16 @@ def test_monitor_columns_follow_the_model(sw, tmp_path):
     points = mapping.invariant_points(bulk("Si", "diamond", a=A0), "eos")
     expect = 1000 * mapping.mapping_errors(load(model), points, sw)
     assert np.allclose([float(rows[3][c]) for c in maps], expect, rtol=1e-6, atol=1e-6)
+    r = mapping.regional_errors(load(model), slab, bulk("Si", "diamond", a=A0), sw)
+    assert r.n_bulk == 16
+    assert float(rows[3]["slab_bulk_meV_atom"]) == pytest.approx(1000 * r.bulk, abs=1e-5)
+    assert float(rows[3]["slab_surface_meV_atom"]) == pytest.approx(1000 * r.surface, abs=1e-5)
     with pytest.raises(ConfigError, match="monitor_reference"):
         train(str(data), model=model, log=None, **dict(keys, monitor_reference=""))
+    slab.arrays["bulk"][:] = False
+    write(tmp_path / "slab.extxyz", slab)
+    with pytest.raises(ConfigError, match="monitor_slab.*both regions"):
+        train(str(data), model=model, log=None, **keys)
 
 
 def test_command_line_mapping(sw, tmp_path, capsys):

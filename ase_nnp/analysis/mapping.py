@@ -169,12 +169,34 @@ def invariant_points(crystal, strains="eos"):
     return out
 
 
-def _descriptor_rows(descriptor, atoms, elements):
-    from ..elements import element_indices
-    from ..neighbors import build
-    species = element_indices(atoms.numbers, elements, "potential")
-    nl = build(atoms.positions, atoms.cell.array, atoms.pbc, descriptor.cutoff)
-    return descriptor.forward(nl, species), species
+def first_member(potential):
+    """The potential itself, or an ensemble's first member (whose descriptor all share
+    and whose input scaling stands for the ensemble's in the distance measures)."""
+    return potential.members[0] if hasattr(potential, "members") else potential
+
+
+def _descriptor_rows(potential, atoms):
+    """(G, species) of ``atoms`` under the potential's descriptor, through its own
+    :meth:`~ase_nnp.Potential.prepare` (the structure checks and neighbour list)."""
+    member = first_member(potential)
+    st = member.prepare(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
+    return member.descriptor.forward(st.nl, st.species), st.species
+
+
+def crystal(element, crystalstructure="", a=0.0):
+    """``ase.build.bulk(element, crystalstructure, a=a)``, ASE's reference state and
+    lattice constant where those are empty/0; ValueError (ASE's reason) when ASE cannot
+    build it."""
+    from ase.build import bulk
+    kw = {}
+    if crystalstructure:
+        kw["crystalstructure"] = crystalstructure
+    if a:
+        kw["a"] = a
+    try:
+        return bulk(element, **kw)
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise ValueError(f"cannot build the {element} crystal ({err})") from None
 
 
 def check_invariant(potential, atoms, tolerance=1e-8):
@@ -187,7 +209,7 @@ def check_invariant(potential, atoms, tolerance=1e-8):
         raise NotInvariantError(f"structure {atoms.info.get('invariant', '')!s} holds "
                                 f"{sorted(set(atoms.get_chemical_symbols()))}; an invariant "
                                 "point needs one element")
-    G, _ = _descriptor_rows(pot.descriptor, atoms, pot.elements)
+    G, _ = _descriptor_rows(pot, atoms)
     scale = np.maximum(np.abs(G).max(axis=0), 1e-12)
     dev = np.abs(G - G[0]) / scale
     worst = float(dev.max()) if dev.size else 0.0
@@ -294,8 +316,8 @@ def network_inputs(potential, atoms):
     """The scaled descriptor rows x_i the network of each atom sees ((n, n_features);
     the first member's scaling for an ensemble)."""
     pot = load_potential(potential)
-    member = pot.members[0] if hasattr(pot, "members") else pot
-    G, species = _descriptor_rows(member.descriptor, atoms, member.elements)
+    member = first_member(pot)
+    G, species = _descriptor_rows(member, atoms)
     x = np.zeros_like(G)
     for e, (idx, xe) in member.network_inputs(G, species).items():
         x[idx, :xe.shape[1]] = xe
@@ -311,12 +333,21 @@ def bulk_atoms(potential, atoms, crystal, tolerance=0.1):
     return np.linalg.norm(x - x0, axis=1) <= tolerance
 
 
-def regional_errors(potential, atoms, crystal, reference=None, bulk=None, tolerance=0.1):
-    """:class:`RegionalErrors` of ``atoms`` (a slab, a cluster, a defect cell) against
-    ``crystal`` (the invariant point at the bulk region's volume, checked). ``bulk``: a
-    boolean mask or indices of the bulk atoms; by default the per-atom array
-    ``atoms.arrays["bulk"]`` (e.g. a column of an extxyz file) when there is one, else
-    :func:`bulk_atoms` with ``tolerance``. Both regions must be non-empty."""
+class RegionalReference(NamedTuple):
+    """The regions of a structure and their reference atomic energies (eV/atom; module
+    docstring): ``bulk_atoms`` (bool mask), ``bulk`` = E_at^ref(bulk) (the crystal's),
+    ``surface`` = E_at^ref(surface)."""
+    bulk_atoms: np.ndarray
+    bulk: float
+    surface: float
+
+
+def regional_reference(potential, atoms, crystal, reference=None, bulk=None, tolerance=0.1):
+    """:class:`RegionalReference` of ``atoms`` against ``crystal`` (the invariant point at
+    the bulk region's volume, checked). ``bulk``: a boolean mask or indices of the bulk
+    atoms; by default the per-atom array ``atoms.arrays["bulk"]`` (e.g. a column of an
+    extxyz file) when there is one, else :func:`bulk_atoms` with ``tolerance``. Both
+    regions must be non-empty."""
     pot = load_potential(potential)
     check_invariant(pot, crystal)
     n = len(atoms)
@@ -331,22 +362,33 @@ def regional_errors(potential, atoms, crystal, reference=None, bulk=None, tolera
             raise ValueError(f"bulk: a mask of {n} atoms or atom indices, got shape {bulk.shape}")
     n_b = int(mask.sum())
     if n_b == 0 or n_b == n:
-        raise ValueError(f"{n_b} of {n} atoms are bulk: both regions need atoms. Pass bulk= "
-                         f"explicitly or change tolerance (now {tolerance:g}; the atoms' "
-                         "distances to the crystal are in network_inputs / bulk_atoms)")
+        raise ValueError(f"{n_b} of {n} atoms are bulk: both regions need atoms. Mark the "
+                         "bulk atoms (bulk=, or a per-atom 'bulk' column) or change the "
+                         f"tolerance (now {tolerance:g}; the atoms' distances to the crystal "
+                         "are in network_inputs / bulk_atoms)")
     e_cryst = reference_energy(crystal, reference, "crystal") / len(crystal)
     e_tot = reference_energy(atoms, reference, 0)
+    return RegionalReference(mask, e_cryst, (e_tot - n_b * e_cryst) / (n - n_b))
+
+
+def regional_errors(potential, atoms, crystal, reference=None, bulk=None, tolerance=0.1):
+    """:class:`RegionalErrors` of ``atoms`` (a slab, a cluster, a defect cell) against
+    ``crystal``; the regions and ``bulk``/``tolerance`` as in :func:`regional_reference`."""
+    pot = load_potential(potential)
+    regions = regional_reference(pot, atoms, crystal, reference, bulk, tolerance)
+    mask = regions.bulk_atoms
+    n, n_b = len(atoms), int(mask.sum())
     E, _, _ = _evaluate(pot, atoms)
-    e_surf = (e_tot - n_b * e_cryst) / (n - n_b)
-    d_bulk = float(E[mask].mean() - e_cryst)
-    d_surf = float(E[~mask].mean() - e_surf)
+    d_bulk = float(E[mask].mean() - regions.bulk)
+    d_surf = float(E[~mask].mean() - regions.surface)
     true_b = true_s = true_rms = np.nan
     ref_at = _reference_atomic_energies(atoms, reference, 0)
     if ref_at is not None:
         r = E - ref_at
         true_b, true_s = float(r[mask].mean()), float(r[~mask].mean())
         true_rms = float(np.sqrt(np.mean(r ** 2)))
-    return RegionalErrors(d_bulk, d_surf, n_b, n - n_b, mask, e_cryst, true_b, true_s, true_rms)
+    return RegionalErrors(d_bulk, d_surf, n_b, n - n_b, mask, regions.bulk, true_b, true_s,
+                          true_rms)
 
 
 def atomic_energy_errors(potential, structures, reference=None):

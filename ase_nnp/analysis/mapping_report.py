@@ -49,7 +49,7 @@ def training_points(potential, structures):
     """{element: (n, D) scaled descriptor rows of every atom of that element in
     ``structures``} (:func:`~ase_nnp.analysis.mapping.network_inputs`)."""
     pot = mapping.load_potential(potential)
-    member = pot.members[0] if hasattr(pot, "members") else pot
+    member = mapping.first_member(pot)
     rows = {e: [] for e in member.elements}
     for atoms in structures:
         x = mapping.network_inputs(member, atoms)
@@ -91,11 +91,12 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
                 f"{1000 * r.true_surface:.2f}, RMS {1000 * r.true_rmse:.2f}")
         log(f"{name}: {r.n_bulk} bulk / {r.n_surface} surface atoms; ΔĒ_at(bulk) "
             f"{1000 * r.bulk:.2f}, ΔĒ_at(surface) {1000 * r.surface:.2f} meV/atom{true}")
-    connectivity = {}
+    connectivity, inv, train_x = {}, {}, {}
     if train:
         rng = np.random.default_rng(seed)
         inv = training_points(pot, points)
-        for e, X in training_points(pot, train).items():
+        train_x = training_points(pot, train)
+        for e, X in train_x.items():
             n_total = len(X)
             if n_total > max_points:
                 X = X[np.sort(rng.choice(n_total, max_points, replace=False))]
@@ -114,13 +115,15 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
                 f"{np.median(within):.3g}, 95 % {np.percentile(within, 95):.3g}"
                 + (f"; invariant points to the set: {d_inv.min():.3g} … {d_inv.max():.3g}"
                    if len(d_inv) else ""))
-    plots = _plots(out_dir, table, has_std, pot, points, train, connectivity) if out_dir else []
+    plots = _plots(out_dir, table, has_std, inv, train_x, connectivity) if out_dir else []
     for p in plots:
         log(f"wrote {p}")
     return MappingReport(table, regional, connectivity, plots)
 
 
-def _plots(out_dir, table, has_std, pot, points, train, connectivity):
+def _plots(out_dir, table, has_std, inv, train_x, connectivity):
+    """The figures of the module docstring; ``inv`` and ``train_x``: the scaled descriptor
+    rows of the invariant points and of all training atoms, per element."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -151,8 +154,6 @@ def _plots(out_dir, table, has_std, pot, points, train, connectivity):
         plt.close(fig)
     if connectivity:
         from .distance import pca
-        inv = training_points(pot, points)
-        train_x = training_points(pot, train)
         els = list(connectivity)
         fig, axes = plt.subplots(1, len(els), figsize=(4.5 * len(els), 4), squeeze=False)
         for ax, e in zip(axes[0], els):

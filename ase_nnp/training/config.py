@@ -11,6 +11,7 @@ import json
 import math
 import os
 
+from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
 from ..errors import ConfigError
 from ..settings import choices as _choices, number as _number
 
@@ -221,8 +222,6 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
                      "test", "log_file"}
-#: the strain sets of [monitor] invariant_points (any other non-empty value is a file path)
-STRAIN_SETS = ("eos", "uniaxial", "shear", "all")
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
              "log_file", "monitor_slab"}

@@ -27,7 +27,6 @@ import re
 import numpy as np
 
 from ..errors import ConfigError
-from .config import STRAIN_SETS
 
 
 def _label(text):
@@ -41,6 +40,7 @@ class MappingMonitor:
 
     def __init__(self, cfg, potential, log=print):
         from ..analysis import mapping
+        from ..analysis.mapping import STRAIN_SETS
         self.every = cfg.monitor_every
         self.points, self.labels, ref = [], [], None
         if cfg.monitor_reference:
@@ -70,12 +70,8 @@ class MappingMonitor:
             self.labels = [_label(a.info.get("invariant", a.info.get("label", k)))
                            for k, a in enumerate(pts)]
         if self.points:
-            ref_total = (None if ref is None else
-                         np.array([mapping.reference_energy(a, ref, k)
-                                   for k, a in enumerate(self.points)]))
-            self.reference = (np.array([mapping.reference_energy(a, None, k)
-                                        for k, a in enumerate(self.points)])
-                              if ref_total is None else ref_total)
+            self.reference = np.array([mapping.reference_energy(a, ref, k)
+                                       for k, a in enumerate(self.points)])
             for a in self.points:
                 mapping.check_invariant(potential, a)
         self.slab = None
@@ -87,19 +83,13 @@ class MappingMonitor:
                 raise ConfigError("[monitor] monitor_slab: regional errors need a one-element "
                                   f"structure, {cfg.monitor_slab} holds {sorted(el)}")
             crystal = crystals[el.pop()]
-            if "bulk" in slab.arrays:
-                mask = slab.arrays["bulk"].astype(bool)
-            else:
-                mask = mapping.bulk_atoms(potential, slab, crystal, cfg.monitor_bulk_tolerance)
-            n_b = int(mask.sum())
-            if n_b in (0, len(slab)):
-                raise ConfigError(f"[monitor] monitor_slab: {n_b} of {len(slab)} atoms are "
-                                  f"within monitor_bulk_tolerance = {cfg.monitor_bulk_tolerance:g}"
-                                  " of the crystal; both regions need atoms: change the "
-                                  "tolerance")
-            e_cryst = mapping.reference_energy(crystal, ref, "crystal") / len(crystal)
-            e_tot = mapping.reference_energy(slab, ref, 0)
-            self.slab = (slab, mask, e_cryst, (e_tot - n_b * e_cryst) / (len(slab) - n_b))
+            try:
+                regions = mapping.regional_reference(potential, slab, crystal, ref,
+                                                     tolerance=cfg.monitor_bulk_tolerance)
+            except ValueError as err:
+                raise ConfigError(f"[monitor] monitor_slab {cfg.monitor_slab}: {err}") from None
+            self.slab = (slab, regions)
+            n_b = int(regions.bulk_atoms.sum())
             log(f"monitor: {cfg.monitor_slab}: {n_b} bulk, {len(slab) - n_b} surface atoms")
         self.columns = tuple(f"map_{x}_meV_atom" for x in self.labels) + (
             ("slab_bulk_meV_atom", "slab_surface_meV_atom") if self.slab else ())
@@ -110,17 +100,11 @@ class MappingMonitor:
 
     @staticmethod
     def _crystal(element, cfg):
-        from ase.build import bulk
-        kw = {}
-        if cfg.monitor_crystal:
-            kw["crystalstructure"] = cfg.monitor_crystal
-        if cfg.monitor_a:
-            kw["a"] = cfg.monitor_a
+        from ..analysis.mapping import crystal
         try:
-            return bulk(element, **kw)
-        except (ValueError, KeyError, RuntimeError) as err:
-            raise ConfigError(f"[monitor] cannot build the {element} crystal ({err}); set "
-                              "monitor_crystal and monitor_a") from None
+            return crystal(element, cfg.monitor_crystal, cfg.monitor_a)
+        except ValueError as err:
+            raise ConfigError(f"[monitor] {err}; set monitor_crystal and monitor_a") from None
 
     def row(self, potential, epoch):
         """The columns' values after ``epoch`` (1-based) with the potential's current
@@ -134,8 +118,10 @@ class MappingMonitor:
                                    forces=False, stress=False).energy
             out.append(1000.0 * (E - e_ref) / len(a))
         if self.slab:
-            slab, mask, e_cryst, e_surf = self.slab
+            slab, regions = self.slab
+            mask = regions.bulk_atoms
             E = potential.evaluate(slab.positions, slab.numbers, slab.cell.array, slab.pbc,
                                    forces=False, stress=False).energies
-            out += [1000.0 * (E[mask].mean() - e_cryst), 1000.0 * (E[~mask].mean() - e_surf)]
+            out += [1000.0 * (E[mask].mean() - regions.bulk),
+                    1000.0 * (E[~mask].mean() - regions.surface)]
         return tuple(out)
