@@ -60,19 +60,16 @@ def sw():
     return stillinger_weber_si()
 
 
-def label(atoms, calc, **info):
-    """A copy of ``atoms`` carrying SW's energy, forces, per-atom energies (and stress)."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase import Atoms
-    a = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+def label(atoms, calc, config_type="", **info):
+    """A copy of ``atoms`` carrying SW's energy, forces, per-atom energies (and stress),
+    by :class:`ase_nnp.training.reference.Recorder`; the per-atom ``bulk`` marks and
+    ``info`` are carried over."""
+    from ase_nnp.training.reference import Recorder
+    rec = Recorder(calc)
+    rec.add(atoms, config_type)
+    a = rec.images[0]
     if "bulk" in atoms.arrays:
         a.arrays["bulk"] = atoms.arrays["bulk"].copy()
-    a.calc = calc
-    res = {"energy": a.get_potential_energy(), "forces": a.get_forces(),
-           "energies": a.get_potential_energies()}
-    if a.pbc.all():
-        res["stress"] = a.get_stress()
-    a.calc = SinglePointCalculator(a, **res)
     a.info.update(info)
     return a
 

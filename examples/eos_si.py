@@ -16,6 +16,7 @@ import numpy as np
 from ase.build import bulk
 from ase.eos import EquationOfState
 from ase.units import GPa
+from scipy.optimize import minimize_scalar
 
 from ase_nnp import NNPCalculator
 
@@ -29,6 +30,16 @@ def stillinger_weber():
         return stillinger_weber_si()
     except ImportError:
         return None
+
+
+def equilibrium_a(calc, lo=5.38, hi=5.48):
+    """Lattice constant minimising the energy of the 8-atom cubic cell."""
+    def energy(a):
+        atoms = bulk("Si", "diamond", a=a, cubic=True)
+        atoms.calc = calc
+        return atoms.get_potential_energy()
+    return minimize_scalar(energy, bounds=(lo, hi), method="bounded",
+                           options={"xatol": 1e-6}).x
 
 
 def eos_curve(calc, a_ref=5.431, factors=np.linspace(0.92, 1.08, 13)):

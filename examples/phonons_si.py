@@ -46,9 +46,9 @@ import time
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
-from scipy.optimize import minimize_scalar
 
 from ase_nnp import NNPCalculator
+from eos_si import equilibrium_a, stillinger_weber   # beside this script
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 A_SW = 5.431
@@ -60,25 +60,6 @@ POINTS = {"Γ": [0, 0, 0], "X": [0.5, 0, 0.5], "L": [0.5, 0.5, 0.5]}
 PATH = [[[0, 0, 0], [0.5, 0, 0.5]], [[0.5, 0.5, 1], [0.375, 0.375, 0.75]],
         [[0.375, 0.375, 0.75], [0, 0, 0]], [[0, 0, 0], [0.5, 0.5, 0.5]]]
 LABELS = ["Γ", "X", "K", "Γ", "L"]
-
-
-def stillinger_weber():
-    """matscipy's Stillinger–Weber Si, or None without matscipy."""
-    from ase_nnp.training.reference import stillinger_weber_si
-    try:
-        return stillinger_weber_si()
-    except ImportError:
-        return None
-
-
-def equilibrium_a(calc, lo=5.38, hi=5.48):
-    """Lattice constant minimising the energy of the 8-atom cubic cell."""
-    def energy(a):
-        atoms = bulk("Si", "diamond", a=a, cubic=True)
-        atoms.calc = calc
-        return atoms.get_potential_energy()
-    return minimize_scalar(energy, bounds=(lo, hi), method="bounded",
-                           options={"xatol": 1e-6}).x
 
 
 def to_phonopy(atoms):

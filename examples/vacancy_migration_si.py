@@ -42,9 +42,9 @@ import numpy as np
 from ase.build import bulk
 from ase.geometry import find_mic, get_distances
 from ase.optimize import BFGS, FIRE
-from scipy.optimize import minimize_scalar
 
 from ase_nnp import NNPCalculator
+from eos_si import equilibrium_a, stillinger_weber   # beside this script
 
 try:
     from ase.mep import NEB
@@ -54,25 +54,6 @@ except ImportError:  # ASE < 3.23
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 A_SW = 5.431
 NUDGE = 0.3     # Å: the vacancy's neighbours are moved this far towards the empty site
-
-
-def stillinger_weber():
-    """matscipy's Stillinger–Weber Si, or None without matscipy."""
-    from ase_nnp.training.reference import stillinger_weber_si
-    try:
-        return stillinger_weber_si()
-    except ImportError:
-        return None
-
-
-def equilibrium_a(calc, lo=5.38, hi=5.48):
-    """Lattice constant minimising the energy of the 8-atom cubic cell."""
-    def energy(a):
-        atoms = bulk("Si", "diamond", a=a, cubic=True)
-        atoms.calc = calc
-        return atoms.get_potential_energy()
-    return minimize_scalar(energy, bounds=(lo, hi), method="bounded",
-                           options={"xatol": 1e-6}).x
 
 
 def neighbours(atoms, point, n=4):
