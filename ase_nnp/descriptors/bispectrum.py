@@ -1,0 +1,829 @@
+r"""Bispectrum (SNAP) descriptors of Thompson et al., J. Comput. Phys. 285, 316 (2015).
+
+The neighbour density of atom i is mapped onto the 3-sphere: a neighbour at D_ij
+(length r < R_ij = rcutfac (R_i + R_j), ``radelem`` R) becomes the rotation by the
+angle θ_0 = rfac0 π (r - rmin0) / (R_ij - rmin0) about D_ij, and the density is
+expanded in the Wigner matrices U^j of that rotation (Bartók et al., Phys. Rev. Lett.
+104, 136403 (2010)):
+
+    u^j_{mm'} = Σ_{neighbours} f_c(r) w_j U^j_{mm'}(θ_0, θ, φ)  (+ δ_{mm'} for the atom itself),
+    B_{j1 j2 j} = Σ_{m m'} (u^j_{m m'})* Z^{j1 j2}_{j, m m'},
+    Z^{j1 j2}_{j, m m'} = Σ C^{j m}_{j1 m1 j2 m2} C^{j m'}_{j1 m1' j2 m2'} u^{j1}_{m1 m1'} u^{j2}_{m2 m2'}
+
+(labels doubled as in :mod:`ase_nnp.descriptors.wigner`, which gives the index
+ranges, the components' order and the Clebsch–Gordan coefficients C). U^j is built from
+the Cayley–Klein parameters of the rotation, a = (z_0 - i z)/r_0, b = (y - i x)/r_0 with
+z_0 = r cot θ_0, r_0² = r² + z_0², by the recursion of VMK §4.8.2,
+
+    U^j_{ma mb} = sqrt((j-ma)/(j-mb)) a* U^{j-1}_{ma mb} - sqrt(ma/(j-mb)) b* U^{j-1}_{ma-1, mb}
+
+for the rows 2 mb <= j, and the others by the symmetry U^j_{j-ma, j-mb} = (-1)^{ma-mb}
+(U^j_{ma mb})*. f_c(r) = ½ (cos(π (r - rmin0)/(R_ij - rmin0)) + 1) (``switchflag=1``,
+else 1) and w_j is the neighbour's element weight (``wj``). With ``bzeroflag`` the value
+of an isolated atom, B⁰_j = (j + 1) (1 with ``bnormflag``), is subtracted, so that an
+atom without neighbours has B = 0.
+
+These are LAMMPS' definitions and parameter names (``compute sna/atom``); the same
+numbers in the same column order, checked against LAMMPS itself in the tests.
+
+Elements
+--------
+Without ``chemflag`` one density holds every neighbour (element j weighted by w_j):
+the components above, one row per atom for every central element (which enters only
+through R_i). With ``chemflag=1`` (Cusentino et al., J. Phys. Chem. A 124, 5456
+(2020)) every neighbour element e has its own density u^{(e)} and the components are
+B^{(e1 e2 e3)} = Σ (u^{j,(e3)})* Z^{(e1 e2)}, n_el³ times as many, ordered by the
+triple (e1 outer, e3 inner) and then by component; ``bnormflag`` divides Z by j + 1, and
+``wselfallflag`` adds the self term to every element's density instead of only to the
+central atom's own. ``quadraticflag`` appends the products ½ B_k² and B_k B_l (l > k),
+in LAMMPS' order (k outer): a linear model on them is quadratic SNAP.
+
+Derivatives
+-----------
+B is cubic in the densities u. Its change with one neighbour's displacement D_p goes
+through u^j alone, ∂u^j/∂D_p = w_p (f_c' U^j D̂_p + f_c ∂U^j/∂D_p), and by the symmetry
+of the coupling the three places where u enters collapse onto Z:
+
+    ∂B_{j1 j2 j}/∂D_p = 2 Re[ Σ ∂u^{j}* Z^{j1 j2}_j + (j+1)/(j1+1) Σ ∂u^{j1}* Z^{j j2}_{j1}
+                             + (j+1)/(j2+1) Σ ∂u^{j2}* Z^{j j1}_{j2} ]
+
+(the sums over the rows 2 mb <= j, the middle row of an even j counted half; without
+the factors with ``bnormflag``). That is the Jacobian and, with δu = Σ_p ∂u/∂D_p · V_p
+in place of ∂u, the Jacobian–vector product. The vector–Jacobian product for weights
+β_k = ∂E/∂B_k folds the weights into one adjoint density per element first,
+
+    Y^j = Σ_{j1 j2} c_{j1 j2 j} β_{(j1 j2 j) sorted} Z^{j1 j2}_j,    g_p = 2 Re Σ ∂u^j* · Y^j,
+
+(c the multiplicity of the triple, 1, 2 or 3, times (j1+1)/(j+1) where j1 > j), so that
+its cost per neighbour is one pass over u: linear in the number of neighbours.
+"""
+
+from math import pi
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from ..elements import ATOMIC_NUMBERS, normalize_elements
+from ..errors import DescriptorSpecError
+from ..settings import Setting, number
+from .base import BACKWARD, FORWARD, JVP, PairDescriptor, register_family
+from .wigner import Tables, component_labels, n_components, tables
+
+#: the 0/1 switches, LAMMPS' names, in their stored order
+FLAGS = ("switchflag", "bzeroflag", "quadraticflag", "chemflag", "bnormflag", "wselfallflag")
+#: LAMMPS' defaults (``compute sna/atom``)
+FLAG_DEFAULTS = {"switchflag": 1, "bzeroflag": 1, "quadraticflag": 0, "chemflag": 0,
+                 "bnormflag": None, "wselfallflag": 0}     # bnormflag: = chemflag
+
+
+def _per_element(name, value, elements, default):
+    """A per-element number from a dict, a sequence or None (the default for all)."""
+    if value is None:
+        return np.full(len(elements), float(default))
+    if isinstance(value, dict):
+        missing = [e for e in elements if e not in value]
+        if missing:
+            raise DescriptorSpecError(f"{name} has no value for {missing}; give one per element")
+        value = [value[e] for e in elements]
+    arr = np.asarray(value, dtype=float).reshape(-1)
+    if arr.shape != (len(elements),) or not np.all(np.isfinite(arr)):
+        raise DescriptorSpecError(f"{name} must hold {len(elements)} finite numbers "
+                                  f"(one per element {elements}), got {value!r}")
+    return arr
+
+
+@register_family
+class Bispectrum(PairDescriptor):
+    """Bispectrum components of SNAP (module docstring), LAMMPS' ``compute sna/atom``.
+
+    Parameters
+    ----------
+    elements : list of str
+        Chemical symbols; their order is LAMMPS' type order.
+    twojmax : int
+        2 J_max (0 .. 20): the angular resolution.
+    rcutfac : float
+        Scale of the pair cutoffs R_ij = rcutfac (R_i + R_j) in Å.
+    rfac0, rmin0 : float
+        θ_0 = rfac0 π (r - rmin0)/(R_ij - rmin0); 0 < rfac0 <= 1, 0 <= rmin0 < R_ij.
+    radelem, wj : dict or sequence, optional
+        Per-element radius R and neighbour weight w (default 0.5 and 1).
+    switchflag, bzeroflag, quadraticflag, chemflag, bnormflag, wselfallflag : int
+        LAMMPS' switches (defaults 1, 1, 0, 0, = chemflag, 0).
+
+    Columns: ``component_labels(twojmax)`` order, for each element triple with
+    ``chemflag`` (e1 outer), then the quadratic products. Every central element has the
+    same columns.
+    """
+
+    kind = "bispectrum"
+    ARRAY_TYPES = {"twojmax": np.int64, "rcutfac": np.float64, "rfac0": np.float64,
+                   "rmin0": np.float64, "radelem": np.float64, "wj": np.float64,
+                   "flags": np.int64}
+    CONFIG_KEYS = {
+        "twojmax": Setting(6, int, "bispectrum: 2 J_max, the angular resolution "
+                           "(6: 30 components, 8: 55)", number(0, 20)),
+        "rfac0": Setting(0.99363, float, "bispectrum: θ_0 = rfac0 π (r - rmin0)/(R - rmin0)",
+                         number(0.0, 1.0, lo_open=True)),
+        "rmin0": Setting(0.0, float, "bispectrum: inner distance of θ_0 and the switch (Å)",
+                         number(0.0)),
+        "radelem": Setting([], list, "bispectrum: per-element radii R (pair cutoff "
+                           "rcutfac (R_i + R_j), rcutfac chosen so the largest is `cutoff`); "
+                           "[] = 0.5 for every element"),
+        "wj": Setting([], list, "bispectrum: per-element neighbour weights; [] = 1 each"),
+        "switchflag": Setting(1, int, "bispectrum: 1 = cosine switch to 0 at the cutoff",
+                              number(0, 1)),
+        "bzeroflag": Setting(1, int, "bispectrum: 1 = subtract the isolated atom's value",
+                             number(0, 1)),
+        "quadraticflag": Setting(0, int, "bispectrum: 1 = append the products B_k B_l "
+                                 "(quadratic SNAP)", number(0, 1)),
+        "chemflag": Setting(0, int, "bispectrum: 1 = one density per element "
+                            "(explicit multi-element SNAP, n_el³ blocks)", number(0, 1)),
+    }
+
+    @classmethod
+    def from_config(cls, elements, settings):
+        """From the configuration keys: rcutfac = cutoff / (2 max R), so that the
+        longest pair cutoff is the shared ``cutoff``."""
+        elements = normalize_elements(elements)
+        radelem = _per_element("radelem", settings["radelem"] or None, elements, 0.5)
+        wj = _per_element("wj", settings["wj"] or None, elements, 1.0)
+        if np.any(radelem <= 0):
+            raise DescriptorSpecError(f"radelem must be positive, got {list(radelem)}")
+        rcutfac = float(settings["cutoff"]) / (2.0 * radelem.max())
+        return cls(elements, settings["twojmax"], rcutfac, rfac0=settings["rfac0"],
+                   rmin0=settings["rmin0"], radelem=radelem, wj=wj,
+                   switchflag=settings["switchflag"], bzeroflag=settings["bzeroflag"],
+                   quadraticflag=settings["quadraticflag"], chemflag=settings["chemflag"])
+
+    def __init__(self, elements, twojmax=6, rcutfac=4.67637, rfac0=0.99363, rmin0=0.0,
+                 radelem=None, wj=None, switchflag=1, bzeroflag=1, quadraticflag=0,
+                 chemflag=0, bnormflag=None, wselfallflag=0):
+        self.elements = normalize_elements(elements)
+        if int(twojmax) != twojmax or not 0 <= twojmax <= 20:
+            raise DescriptorSpecError(f"twojmax must be an integer from 0 to 20, got {twojmax}")
+        self.twojmax = int(twojmax)
+        self.rcutfac = float(rcutfac)
+        self.rfac0 = float(rfac0)
+        self.rmin0 = float(rmin0)
+        if not (np.isfinite(self.rcutfac) and self.rcutfac > 0):
+            raise DescriptorSpecError(f"rcutfac must be positive, got {rcutfac}")
+        if not 0.0 < self.rfac0 <= 1.0:
+            raise DescriptorSpecError(f"rfac0 must lie in (0, 1], got {rfac0}")
+        self.radelem = _per_element("radelem", radelem, self.elements, 0.5)
+        self.wj = _per_element("wj", wj, self.elements, 1.0)
+        if np.any(self.radelem <= 0):
+            raise DescriptorSpecError(f"radelem must be positive, got {list(self.radelem)}")
+        shortest = 2.0 * self.rcutfac * self.radelem.min()
+        if not 0.0 <= self.rmin0 < shortest:
+            raise DescriptorSpecError(f"rmin0 must lie in [0, {shortest:g}) (the shortest pair "
+                                      f"cutoff rcutfac (R_i + R_j)), got {rmin0}")
+        if bnormflag is None:
+            bnormflag = chemflag
+        values = dict(switchflag=switchflag, bzeroflag=bzeroflag, quadraticflag=quadraticflag,
+                      chemflag=chemflag, bnormflag=bnormflag, wselfallflag=wselfallflag)
+        for name, v in values.items():
+            if v not in (0, 1, True, False):
+                raise DescriptorSpecError(f"{name} must be 0 or 1, got {v!r}")
+        self.flags = {name: int(values[name]) for name in FLAGS}
+        self._plan_cache = None
+
+    # -------------------------------------------------------------- queries
+    @property
+    def cutoff(self):
+        """The longest pair cutoff, 2 rcutfac max R (what the neighbour list needs)."""
+        return 2.0 * self.rcutfac * float(self.radelem.max())
+
+    def pair_cutoff(self, a, b):
+        """R_ab = rcutfac (R_a + R_b) for element indices (or symbols) a and b."""
+        a, b = (self.elements.index(x) if isinstance(x, str) else x for x in (a, b))
+        return self.rcutfac * (self.radelem[a] + self.radelem[b])
+
+    @property
+    def n_channels(self):
+        return len(self.elements) if self.flags["chemflag"] else 1
+
+    @property
+    def n_linear(self):
+        """Number of bispectrum components (before the quadratic products)."""
+        return n_components(self.twojmax) * self.n_channels ** 3
+
+    def n_features(self, element=None):
+        if element is not None and normalize_elements([element])[0] not in self.elements:
+            raise DescriptorSpecError(f"{element!r} is not among this descriptor's elements "
+                                      f"{self.elements}")
+        n = self.n_linear
+        return n + n * (n + 1) // 2 if self.flags["quadraticflag"] else n
+
+    @property
+    def n_features_max(self):
+        return self.n_features()
+
+    def __len__(self):
+        return self.n_features()
+
+    def feature_labels(self, element=None):
+        """One label per column, e.g. ``B[4,2,4]`` or ``B[Si,Si,O][4,2,4]``, and
+        ``B0*B3`` (or ``B3^2/2``) for the quadratic products."""
+        comps = [f"[{j1},{j2},{j}]" for j1, j2, j in component_labels(self.twojmax)]
+        if self.flags["chemflag"]:
+            el = self.elements
+            lin = [f"B[{a},{b},{c}]{x}" for a in el for b in el for c in el for x in comps]
+        else:
+            lin = ["B" + x for x in comps]
+        n = len(lin)
+        quad = []
+        if self.flags["quadraticflag"]:
+            for k in range(n):
+                quad.append(f"B{k}^2/2")
+                quad.extend(f"B{k}*B{l}" for l in range(k + 1, n))
+        return lin + quad
+
+    def __repr__(self):
+        on = [k for k, v in self.flags.items() if v]
+        return (f"Bispectrum(elements={self.elements}, twojmax={self.twojmax}, "
+                f"rcutfac={self.rcutfac:g}, cutoff={self.cutoff:g}, flags={on}, "
+                f"n_features={self.n_features()})")
+
+    # ------------------------------------------------------- serialisation
+    def to_arrays(self):
+        return {"elements": np.array([ATOMIC_NUMBERS[e] for e in self.elements]),
+                "twojmax": np.array([self.twojmax]), "rcutfac": np.array([self.rcutfac]),
+                "rfac0": np.array([self.rfac0]), "rmin0": np.array([self.rmin0]),
+                "radelem": self.radelem.copy(), "wj": self.wj.copy(),
+                "flags": np.array([self.flags[k] for k in FLAGS])}
+
+    @classmethod
+    def from_arrays(cls, a):
+        elements = normalize_elements([int(z) for z in a["elements"]])
+        for key in ("twojmax", "rcutfac", "rfac0", "rmin0"):
+            if np.shape(a[key]) != (1,):
+                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}, expected (1,)")
+        if np.shape(a["flags"]) != (len(FLAGS),):
+            raise DescriptorSpecError(f"'flags' has shape {np.shape(a['flags'])}, expected "
+                                      f"({len(FLAGS)},): {', '.join(FLAGS)}")
+        return cls(elements, int(a["twojmax"][0]), float(a["rcutfac"][0]),
+                   rfac0=float(a["rfac0"][0]), rmin0=float(a["rmin0"][0]),
+                   radelem=list(a["radelem"]), wj=list(a["wj"]),
+                   **{k: int(v) for k, v in zip(FLAGS, a["flags"])})
+
+    # ------------------------------------------------------------- kernels
+    def plan(self):
+        """The compiled kernels' inputs (:class:`Plan`), built once."""
+        if self._plan_cache is None:
+            f = self.flags
+            t = tables(self.twojmax)
+            wself = 1.0
+            bzero = np.array([wself ** 3 * (1.0 if f["bnormflag"] else j + 1.0)
+                              for j in range(self.twojmax + 1)])
+            self._plan_cache = Plan(*t, self.rcutfac, self.rfac0, self.rmin0,
+                                    self.radelem.astype(np.float64), self.wj.astype(np.float64),
+                                    f["switchflag"], f["bzeroflag"], f["quadraticflag"],
+                                    f["chemflag"], f["bnormflag"], f["wselfallflag"],
+                                    self.n_channels, self.n_linear, self.n_features(), wself,
+                                    bzero)
+        return self._plan_cache
+
+    def kernel(self, mode, nl, launch, W, V, G, g, J):
+        _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
+                launch.n_blocks, self.plan(), mode)
+
+
+class Params(NamedTuple):
+    """LAMMPS' parameters and switches, the number of element channels, of linear
+    components and of all columns, the self weight and the isolated atom's B⁰_j."""
+    rcutfac: float
+    rfac0: float
+    rmin0: float
+    radelem: np.ndarray
+    wj: np.ndarray
+    switch: int
+    bzero_flag: int
+    quadratic: int
+    chem: int
+    bnorm: int
+    wselfall: int
+    n_ch: int
+    n_lin: int
+    n_feat: int
+    wself: float
+    bzero: np.ndarray
+
+
+#: What the kernels read: the fields of :class:`~ase_nnp.descriptors.wigner.Tables`
+#: and of :class:`Params` in one flat NamedTuple (Numba's parallel loops take no nested
+#: tuples).
+Plan = NamedTuple("Plan", list(Tables.__annotations__.items())
+                  + list(Params.__annotations__.items()))
+
+
+class Scratch(NamedTuple):
+    """One worker's arrays for the atom in hand; P = the most pairs of any atom."""
+    pair: np.ndarray     # (P,) the pair in each slot (pairs inside their cutoff)
+    ch: np.ndarray       # (P,) the neighbour's density channel
+    sf: np.ndarray       # (P,) w_j f_c(r)
+    dsf: np.ndarray      # (P,) w_j f_c'(r)
+    ur: np.ndarray       # (P, u_max) U^j of each neighbour, real part
+    ui: np.ndarray       # (P, u_max) imaginary part
+    dur: np.ndarray      # (3, u_max) ∂u/∂D of one neighbour (real)
+    dui: np.ndarray      # (3, u_max)
+    utr: np.ndarray      # (n_ch, u_max) the densities u
+    uti: np.ndarray
+    zr: np.ndarray       # (n_ch², z_max) Z
+    zi: np.ndarray
+    yr: np.ndarray       # (n_ch, u_max) the adjoint densities Y (or δu in jvp)
+    yi: np.ndarray
+    b: np.ndarray        # (n_lin,) the linear components
+    beta: np.ndarray     # (n_lin,) ∂E/∂B of the linear components
+    db: np.ndarray       # (n_lin, 3) ∂B/∂D of one pair (jvp: column 0)
+
+
+@njit(cache=True)
+def make_scratch(max_pairs, plan):
+    t = plan
+    P = max(max_pairs, 1)
+    nc = plan.n_ch
+    return Scratch(np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P),
+                   np.empty(P), np.empty((P, t.u_max)), np.empty((P, t.u_max)),
+                   np.empty((3, t.u_max)), np.empty((3, t.u_max)),
+                   np.empty((nc, t.u_max)), np.empty((nc, t.u_max)),
+                   np.empty((nc * nc, t.z_j.shape[0])), np.empty((nc * nc, t.z_j.shape[0])),
+                   np.empty((nc, t.u_max)), np.empty((nc, t.u_max)),
+                   np.empty(plan.n_lin), np.empty(plan.n_lin), np.empty((plan.n_lin, 3)))
+
+
+@njit(cache=True, inline="always")
+def _theta_scale(plan, rcut):
+    return plan.rfac0 * pi / (rcut - plan.rmin0)
+
+
+@njit(cache=True)
+def _u_of_pair(x, y, z, r, rscale, plan, ur, ui):
+    """U^j of one neighbour at (x, y, z), |.| = r, into the rows ur, ui (recursion of
+    the module docstring)."""
+    t = plan
+    z0 = r / np.tan((r - plan.rmin0) * rscale)
+    r0inv = 1.0 / np.sqrt(r * r + z0 * z0)
+    ar = r0inv * z0
+    ai = -r0inv * z
+    br = r0inv * y
+    bi = -r0inv * x
+    root = t.root
+    ur[0] = 1.0
+    ui[0] = 0.0
+    for j in range(1, t.twojmax + 1):
+        jju = t.u_block[j]
+        jjup = t.u_block[j - 1]
+        for mb in range(j // 2 + 1):
+            ur[jju] = 0.0
+            ui[jju] = 0.0
+            for ma in range(j):
+                c = root[j - ma, j - mb]
+                pr = ur[jjup]
+                pim = ui[jjup]
+                ur[jju] += c * (ar * pr + ai * pim)
+                ui[jju] += c * (ar * pim - ai * pr)
+                c = root[ma + 1, j - mb]
+                ur[jju + 1] = -c * (br * pr + bi * pim)
+                ui[jju + 1] = -c * (br * pim - bi * pr)
+                jju += 1
+                jjup += 1
+            jju += 1
+        _mirror(ur, ui, t.u_block[j], j)
+
+
+@njit(cache=True, inline="always")
+def _mirror(ur, ui, base, j):
+    """Rows mb > j/2 of block j from U_{j-ma, j-mb} = (-1)^{ma-mb} U*_{ma mb}."""
+    jju = base
+    jjup = base + (j + 1) * (j + 1) - 1
+    for mb in range(j // 2 + 1):
+        sign = 1.0 if mb % 2 == 0 else -1.0
+        for ma in range(j + 1):
+            ur[jjup] = sign * ur[jju]
+            ui[jjup] = -sign * ui[jju]
+            sign = -sign
+            jju += 1
+            jjup -= 1
+
+
+@njit(cache=True)
+def _du_of_pair(x, y, z, r, rscale, sf, dsf, ur, ui, plan, dur, dui):
+    """∂u/∂D of one neighbour, w f_c' U D̂ + w f_c ∂U/∂D (U in ur, ui), into dur, dui."""
+    t = plan
+    root = t.root
+    rinv = 1.0 / r
+    ux = x * rinv
+    uy = y * rinv
+    uz = z * rinv
+    th = (r - plan.rmin0) * rscale
+    cs = np.cos(th)
+    sn = np.sin(th)
+    z0 = r * cs / sn
+    dz0dr = z0 / r - (r * rscale) * (r * r + z0 * z0) / (r * r)
+    r0inv = 1.0 / np.sqrt(r * r + z0 * z0)
+    ar = z0 * r0inv
+    ai = -z * r0inv
+    br = y * r0inv
+    bi = -x * r0inv
+    dr0 = -r0inv * r0inv * r0inv * (r + z0 * dz0dr)
+    u = (ux, uy, uz)
+    dar = np.empty(3)
+    dai = np.empty(3)
+    dbr = np.empty(3)
+    dbi = np.empty(3)
+    for k in range(3):
+        d = dr0 * u[k]
+        dar[k] = dz0dr * u[k] * r0inv + z0 * d
+        dai[k] = -z * d
+        dbr[k] = y * d
+        dbi[k] = -x * d
+    dai[2] -= r0inv
+    dbi[0] -= r0inv
+    dbr[1] += r0inv
+    for k in range(3):
+        dur[k, 0] = 0.0
+        dui[k, 0] = 0.0
+    for j in range(1, t.twojmax + 1):
+        jju = t.u_block[j]
+        jjup = t.u_block[j - 1]
+        for mb in range(j // 2 + 1):
+            for k in range(3):
+                dur[k, jju] = 0.0
+                dui[k, jju] = 0.0
+            for ma in range(j):
+                pr = ur[jjup]
+                pim = ui[jjup]
+                c = root[j - ma, j - mb]
+                c2 = root[ma + 1, j - mb]
+                for k in range(3):
+                    qr = dur[k, jjup]
+                    qi = dui[k, jjup]
+                    dur[k, jju] += c * (dar[k] * pr + dai[k] * pim + ar * qr + ai * qi)
+                    dui[k, jju] += c * (dar[k] * pim - dai[k] * pr + ar * qi - ai * qr)
+                    dur[k, jju + 1] = -c2 * (dbr[k] * pr + dbi[k] * pim + br * qr + bi * qi)
+                    dui[k, jju + 1] = -c2 * (dbr[k] * pim - dbi[k] * pr + br * qi - bi * qr)
+                jju += 1
+                jjup += 1
+            jju += 1
+        for k in range(3):
+            _mirror(dur[k], dui[k], t.u_block[j], j)
+    for jju in range(t.u_max):
+        a = dsf * ur[jju]
+        b = dsf * ui[jju]
+        for k in range(3):
+            dur[k, jju] = a * u[k] + sf * dur[k, jju]
+            dui[k, jju] = b * u[k] + sf * dui[k, jju]
+
+
+@njit(cache=True, inline="always")
+def _switch(plan, r, rcut):
+    """(f_c, f_c') of the cosine switch, or (1, 0) without it."""
+    if plan.switch == 0 or r <= plan.rmin0:
+        return 1.0, 0.0
+    k = pi / (rcut - plan.rmin0)
+    return 0.5 * (np.cos((r - plan.rmin0) * k) + 1.0), -0.5 * np.sin((r - plan.rmin0) * k) * k
+
+
+@njit(cache=True)
+def atom_densities(i, first, jn, D, r, species, plan, scr):
+    """The neighbours of atom i inside their cutoffs (slots), their U^j, the densities u
+    and Z. Returns the number of slots."""
+    t = plan
+    ti = species[i]
+    n = 0
+    for p in range(first[i], first[i + 1]):
+        tj = species[jn[p]]
+        rc = plan.rcutfac * (plan.radelem[ti] + plan.radelem[tj])
+        rr = r[p]
+        if rr >= rc or rr * rr <= 1e-20:
+            continue
+        scr.pair[n] = p
+        scr.ch[n] = tj if plan.chem else 0
+        fc, dfc = _switch(plan, rr, rc)
+        w = plan.wj[tj]
+        scr.sf[n] = w * fc
+        scr.dsf[n] = w * dfc
+        _u_of_pair(D[p, 0], D[p, 1], D[p, 2], rr, _theta_scale(plan, rc), plan, scr.ur[n],
+                   scr.ui[n])
+        n += 1
+    utr, uti = scr.utr, scr.uti
+    utr[:] = 0.0
+    uti[:] = 0.0
+    self_ch = ti if plan.chem else 0
+    for e in range(plan.n_ch):
+        if e == self_ch or plan.wselfall:
+            for j in range(t.twojmax + 1):
+                for ma in range(j + 1):
+                    utr[e, t.u_block[j] + (j + 1) * ma + ma] = plan.wself
+    for s in range(n):
+        e = scr.ch[s]
+        f = scr.sf[s]
+        for jju in range(t.u_max):
+            utr[e, jju] += f * scr.ur[s, jju]
+            uti[e, jju] += f * scr.ui[s, jju]
+    _zlist(plan, utr, uti, scr.zr, scr.zi)
+    return n
+
+
+@njit(cache=True)
+def _zlist(plan, utr, uti, zr, zi):
+    """Z^{(e1 e2) j1 j2}_{j, ma mb} for the rows 2 mb <= j (module docstring)."""
+    t = plan
+    nc = plan.n_ch
+    cg = t.cg
+    for e1 in range(nc):
+        for e2 in range(nc):
+            d = e1 * nc + e2
+            for jjz in range(t.z_j.shape[0]):
+                j1 = t.z_j1[jjz]
+                j2 = t.z_j2[jjz]
+                j = t.z_j[jjz]
+                na = t.z_na[jjz]
+                cgb = t.cg_block[j1, j2, j]
+                sr = 0.0
+                si = 0.0
+                jju1 = t.u_block[j1] + (j1 + 1) * t.z_mb1min[jjz]
+                jju2 = t.u_block[j2] + (j2 + 1) * t.z_mb2max[jjz]
+                icgb = t.z_mb1min[jjz] * (j2 + 1) + t.z_mb2max[jjz]
+                for ib in range(t.z_nb[jjz]):
+                    ar = 0.0
+                    ai = 0.0
+                    ma1 = t.z_ma1min[jjz]
+                    ma2 = t.z_ma2max[jjz]
+                    icga = ma1 * (j2 + 1) + ma2
+                    for ia in range(na):
+                        c = cg[cgb + icga]
+                        u1r = utr[e1, jju1 + ma1]
+                        u1i = uti[e1, jju1 + ma1]
+                        u2r = utr[e2, jju2 + ma2]
+                        u2i = uti[e2, jju2 + ma2]
+                        ar += c * (u1r * u2r - u1i * u2i)
+                        ai += c * (u1r * u2i + u1i * u2r)
+                        ma1 += 1
+                        ma2 -= 1
+                        icga += j2
+                    c = cg[cgb + icgb]
+                    sr += c * ar
+                    si += c * ai
+                    jju1 += j1 + 1
+                    jju2 -= j2 + 1
+                    icgb += j2
+                if plan.bnorm:
+                    sr /= j + 1
+                    si /= j + 1
+                zr[d, jjz] = sr
+                zi[d, jjz] = si
+
+
+@njit(cache=True, inline="always")
+def _half_dot(ar, ai, a0, br, bi, b0, j):
+    """Σ Re(a* b) over the rows 2 mb <= j of block j (a from flat a0, b from b0),
+    the middle element of an even j counted half: a full block's sum is twice this."""
+    n = ((j + 1) // 2) * (j + 1)
+    s = 0.0
+    for k in range(n):
+        s += ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k]
+    if j % 2 == 0:
+        mid = j // 2
+        for k in range(n, n + mid):
+            s += ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k]
+        k = n + mid
+        s += 0.5 * (ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k])
+    return s
+
+
+@njit(cache=True)
+def _blist(i, species, plan, scr):
+    """The linear components B (with the bzero shift) into scr.b."""
+    t = plan
+    nc = plan.n_ch
+    bm = t.b_j.shape[0]
+    for e1 in range(nc):
+        for e2 in range(nc):
+            zr = scr.zr[e1 * nc + e2]
+            zi = scr.zi[e1 * nc + e2]
+            for e3 in range(nc):
+                tri = (e1 * nc + e2) * nc + e3
+                for jjb in range(bm):
+                    j = t.b_j[jjb]
+                    jjz = t.z_block[t.b_j1[jjb], t.b_j2[jjb], j]
+                    s = _half_dot(scr.utr[e3], scr.uti[e3], t.u_block[j], zr, zi, jjz, j)
+                    scr.b[tri * bm + jjb] = 2.0 * s
+    if plan.bzero_flag:
+        own = species[i] if plan.chem else 0
+        for e1 in range(nc):
+            for e2 in range(nc):
+                for e3 in range(nc):
+                    tri = (e1 * nc + e2) * nc + e3
+                    if plan.wselfall or (e1 == own and e2 == own and e3 == own):
+                        for jjb in range(bm):
+                            scr.b[tri * bm + jjb] -= plan.bzero[t.b_j[jjb]]
+
+
+@njit(cache=True)
+def _features(plan, b, out):
+    """out = B, then the quadratic products ½ B_k², B_k B_l (l > k) with quadraticflag."""
+    n = plan.n_lin
+    for k in range(n):
+        out[k] = b[k]
+    if plan.quadratic:
+        q = n
+        for k in range(n):
+            out[q] = 0.5 * b[k] * b[k]
+            q += 1
+            for l in range(k + 1, n):
+                out[q] = b[k] * b[l]
+                q += 1
+
+
+@njit(cache=True)
+def _linear_weights(plan, b, W, beta):
+    """β_k = ∂(Σ_f W_f G_f)/∂B_k: W of the linear columns plus the chain rule through
+    the quadratic products."""
+    n = plan.n_lin
+    for k in range(n):
+        beta[k] = W[k]
+    if plan.quadratic:
+        q = n
+        for k in range(n):
+            beta[k] += W[q] * b[k]
+            q += 1
+            for l in range(k + 1, n):
+                beta[k] += W[q] * b[l]
+                beta[l] += W[q] * b[k]
+                q += 1
+
+
+@njit(cache=True)
+def _ylist(plan, beta, scr):
+    """The adjoint densities Y^{(e3)} = Σ multiplicity · β · Z (module docstring)."""
+    t = plan
+    nc = plan.n_ch
+    bm = t.b_j.shape[0]
+    yr, yi = scr.yr, scr.yi
+    yr[:] = 0.0
+    yi[:] = 0.0
+    for e1 in range(nc):
+        for e2 in range(nc):
+            d = e1 * nc + e2
+            for jjz in range(t.z_j.shape[0]):
+                j1 = t.z_j1[jjz]
+                j2 = t.z_j2[jjz]
+                j = t.z_j[jjz]
+                jju = t.z_u[jjz]
+                zr = scr.zr[d, jjz]
+                zi = scr.zi[d, jjz]
+                for e3 in range(nc):
+                    if j >= j1:
+                        k = ((e1 * nc + e2) * nc + e3) * bm + t.b_block[j1, j2, j]
+                        mult = 1.0
+                        if j1 == j:
+                            mult = 3.0 if j2 == j else 2.0
+                    elif j >= j2:
+                        k = ((e3 * nc + e2) * nc + e1) * bm + t.b_block[j, j2, j1]
+                        mult = 2.0 if j2 == j else 1.0
+                    else:
+                        k = ((e2 * nc + e3) * nc + e1) * bm + t.b_block[j2, j, j1]
+                        mult = 1.0
+                    bj = mult * beta[k]
+                    if not plan.bnorm and j1 > j:
+                        bj *= (j1 + 1) / (j + 1.0)
+                    yr[e3, jju] += bj * zr
+                    yi[e3, jju] += bj * zi
+
+
+@njit(cache=True)
+def _dbdr(plan, e3, dur, dui, scr, out):
+    """out[k, c] += ∂B_k along the density change (dur, dui)[c] of channel e3 (module
+    docstring): the Jacobian of one pair (3 columns) or the jvp (1 column)."""
+    t = plan
+    nc = plan.n_ch
+    bm = t.b_j.shape[0]
+    for jjb in range(bm):
+        j1 = t.b_j1[jjb]
+        j2 = t.b_j2[jjb]
+        j = t.b_j[jjb]
+        f1 = 1.0 if plan.bnorm else (j + 1) / (j1 + 1.0)
+        f2 = 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0)
+        for e1 in range(nc):
+            for e2 in range(nc):
+                z12r = scr.zr[e1 * nc + e2]
+                z12i = scr.zi[e1 * nc + e2]
+                z21r = scr.zr[e2 * nc + e1]
+                z21i = scr.zi[e2 * nc + e1]
+                k0 = ((e1 * nc + e2) * nc + e3) * bm + jjb
+                k1 = ((e3 * nc + e2) * nc + e1) * bm + jjb
+                k2 = ((e1 * nc + e3) * nc + e2) * bm + jjb
+                for c in range(dur.shape[0]):
+                    out[k0, c] += 2.0 * _half_dot(dur[c], dui[c], t.u_block[j], z12r, z12i,
+                                                  t.z_block[j1, j2, j], j)
+                    out[k1, c] += 2.0 * f1 * _half_dot(dur[c], dui[c], t.u_block[j1], z12r,
+                                                       z12i, t.z_block[j, j2, j1], j1)
+                    out[k2, c] += 2.0 * f2 * _half_dot(dur[c], dui[c], t.u_block[j2], z21r,
+                                                       z21i, t.z_block[j, j1, j2], j2)
+
+
+@njit(cache=True, inline="always")
+def _pair_du(s, i, species, jn, D, r, plan, scr):
+    """∂u/∂D of the neighbour in slot s into scr.dur, scr.dui."""
+    p = scr.pair[s]
+    rc = plan.rcutfac * (plan.radelem[species[i]] + plan.radelem[species[jn[p]]])
+    _du_of_pair(D[p, 0], D[p, 1], D[p, 2], r[p], _theta_scale(plan, rc), scr.sf[s], scr.dsf[s],
+                scr.ur[s], scr.ui[s], plan, scr.dur, scr.dui)
+    return p
+
+
+@njit(cache=True)
+def _atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
+    t = plan
+    _blist(i, species, plan, scr)
+    _linear_weights(plan, scr.b, Wi, scr.beta)
+    _ylist(plan, scr.beta, scr)
+    for s in range(n):
+        p = _pair_du(s, i, species, jn, D, r, plan, scr)
+        e = scr.ch[s]
+        for c in range(3):
+            acc = 0.0
+            for j in range(t.twojmax + 1):
+                b0 = t.u_block[j]
+                acc += _half_dot(scr.dur[c], scr.dui[c], b0, scr.yr[e], scr.yi[e], b0, j)
+            g[p, c] += 2.0 * acc
+
+
+@njit(cache=True)
+def _quadratic_rows(plan, b, db, ncol, out):
+    """out[f, c] for every column f from the linear rows db[k, c] (chain rule)."""
+    n = plan.n_lin
+    for k in range(n):
+        for c in range(ncol):
+            out[k, c] += db[k, c]
+    if plan.quadratic:
+        q = n
+        for k in range(n):
+            for c in range(ncol):
+                out[q, c] += b[k] * db[k, c]
+            q += 1
+            for l in range(k + 1, n):
+                for c in range(ncol):
+                    out[q, c] += b[l] * db[k, c] + b[k] * db[l, c]
+                q += 1
+
+
+@njit(cache=True)
+def _atom_jacobian(i, n, species, jn, D, r, plan, scr, J):
+    if plan.quadratic:
+        _blist(i, species, plan, scr)
+    for s in range(n):
+        p = _pair_du(s, i, species, jn, D, r, plan, scr)
+        scr.db[:] = 0.0
+        _dbdr(plan, scr.ch[s], scr.dur, scr.dui, scr, scr.db)
+        _quadratic_rows(plan, scr.b, scr.db, 3, J[p])
+
+
+@njit(cache=True)
+def _atom_jvp(i, n, species, jn, D, r, V, plan, scr, dGi):
+    t = plan
+    if plan.quadratic:
+        _blist(i, species, plan, scr)
+    dr, di = scr.yr, scr.yi          # δu per channel
+    dr[:] = 0.0
+    di[:] = 0.0
+    for s in range(n):
+        p = _pair_du(s, i, species, jn, D, r, plan, scr)
+        e = scr.ch[s]
+        for jju in range(t.u_max):
+            dr[e, jju] += (scr.dur[0, jju] * V[p, 0] + scr.dur[1, jju] * V[p, 1]
+                           + scr.dur[2, jju] * V[p, 2])
+            di[e, jju] += (scr.dui[0, jju] * V[p, 0] + scr.dui[1, jju] * V[p, 1]
+                           + scr.dui[2, jju] * V[p, 2])
+    db = scr.db
+    db[:] = 0.0
+    for e in range(plan.n_ch):
+        _dbdr(plan, e, dr[e:e + 1], di[e:e + 1], scr, db)
+    _quadratic_rows(plan, scr.b, db, 1, dGi.reshape((dGi.shape[0], 1)))
+
+
+@njit(cache=True)
+def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode):
+    scr = make_scratch(max_pairs, plan)
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        n = atom_densities(i, first, jn, D, r, species, plan, scr)
+        if mode == FORWARD:
+            _blist(i, species, plan, scr)
+            _features(plan, scr.b, G[i])
+        elif mode == BACKWARD:
+            _atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
+        elif mode == JVP:
+            _atom_jvp(i, n, species, jn, D, r, V, plan, scr, G[i])
+        else:
+            _atom_jacobian(i, n, species, jn, D, r, plan, scr, J)
+
+
+@njit(cache=True, parallel=True)
+def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
+    """Per atom: densities and Z, then values (FORWARD), the vector–Jacobian product
+    (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
+    for blk in prange(n_blocks):
+        _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode)
