@@ -353,7 +353,7 @@ def make_scratch(max_pairs, plan):
                    np.empty(plan.n_lin), np.empty(plan.n_lin), np.empty((plan.n_lin, 3)))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _theta_scale(plan, rcut):
     return plan.rfac0 * pi / (rcut - plan.rmin0)
 
@@ -393,7 +393,7 @@ def _u_of_pair(x, y, z, r, rscale, plan, ur, ui):
         _mirror(ur, ui, t.u_block[j], j)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mirror(ur, ui, base, j):
     """Rows mb > j/2 of block j from U_{j-ma, j-mb} = (-1)^{ma-mb} U*_{ma mb}."""
     jju = base
@@ -429,19 +429,12 @@ def _du_of_pair(x, y, z, r, rscale, sf, dsf, ur, ui, plan, dur, dui):
     bi = -x * r0inv
     dr0 = -r0inv * r0inv * r0inv * (r + z0 * dz0dr)
     u = (ux, uy, uz)
-    dar = np.empty(3)
-    dai = np.empty(3)
-    dbr = np.empty(3)
-    dbi = np.empty(3)
-    for k in range(3):
-        d = dr0 * u[k]
-        dar[k] = dz0dr * u[k] * r0inv + z0 * d
-        dai[k] = -z * d
-        dbr[k] = y * d
-        dbi[k] = -x * d
-    dai[2] -= r0inv
-    dbi[0] -= r0inv
-    dbr[1] += r0inv
+    # ∂a/∂D and ∂b/∂D, real and imaginary parts, for D = (x, y, z)
+    g = dz0dr * r0inv + z0 * dr0
+    dar = (g * ux, g * uy, g * uz)
+    dai = (-z * dr0 * ux, -z * dr0 * uy, -z * dr0 * uz - r0inv)
+    dbr = (y * dr0 * ux, y * dr0 * uy + r0inv, y * dr0 * uz)
+    dbi = (-x * dr0 * ux - r0inv, -x * dr0 * uy, -x * dr0 * uz)
     for k in range(3):
         dur[k, 0] = 0.0
         dui[k, 0] = 0.0
@@ -477,7 +470,7 @@ def _du_of_pair(x, y, z, r, rscale, sf, dsf, ur, ui, plan, dur, dui):
             dui[k, jju] = b * u[k] + sf * dui[k, jju]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _switch(plan, r, rcut):
     """(f_c, f_c') of the cosine switch, or (1, 0) without it."""
     if plan.switch == 0 or r <= plan.rmin0:
@@ -577,7 +570,7 @@ def _zlist(plan, utr, uti, zr, zi):
                 zi[d, jjz] = si
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _half_dot(ar, ai, a0, br, bi, b0, j):
     """Σ Re(a* b) over the rows 2 mb <= j of block j (a from flat a0, b from b0),
     the middle element of an even j counted half: a full block's sum is twice this."""
@@ -725,7 +718,7 @@ def _dbdr(plan, e3, dur, dui, scr, out):
                                                        z21i, t.z_block[j, j1, j2], j2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pair_du(s, i, species, jn, D, r, plan, scr):
     """∂u/∂D of the neighbour in slot s into scr.dur, scr.dui."""
     p = scr.pair[s]
