@@ -52,9 +52,11 @@ the factors with ``bnormflag``). That is the Jacobian and, with δu = Σ_p ∂u/
 in place of ∂u, the Jacobian–vector product. The vector–Jacobian product for weights
 β_k = ∂E/∂B_k folds the weights into one adjoint density per element first,
 
-    Y^j = Σ_{j1 j2} c_{j1 j2 j} β_{(j1 j2 j) sorted} Z^{j1 j2}_j,    g_p = 2 Re Σ ∂u^j* · Y^j,
+    Y^j  +=  β_{j1 j2 j} Z^{j1 j2}_j,  Y^{j1}  +=  β (j+1)/(j1+1) Z^{j j2}_{j1},
+    Y^{j2}  +=  β (j+1)/(j2+1) Z^{j j1}_{j2}           (every component, each place),
+    g_p = 2 Re Σ ∂u^j* · Y^j,
 
-(c the multiplicity of the triple, 1, 2 or 3, times (j1+1)/(j+1) where j1 > j), so that
+(per element channel with ``chemflag``: the place of the neighbour's element), so that
 its cost per neighbour is one pass over u: linear in the number of neighbours.
 """
 
@@ -651,40 +653,44 @@ def _linear_weights(plan, b, W, beta):
 
 @njit(cache=True)
 def _ylist(plan, beta, scr):
-    """The adjoint densities Y^{(e3)} = Σ multiplicity · β · Z (module docstring)."""
+    """The adjoint densities Y (module docstring): each component's weight times the Z
+    of each of its three places, the same terms as :func:`_dbdr` summed over components
+    before the pairs (so the pairs need one pass over u each)."""
     t = plan
     nc = plan.n_ch
     bm = t.b_j.shape[0]
     yr, yi = scr.yr, scr.yi
     yr[:] = 0.0
     yi[:] = 0.0
-    for e1 in range(nc):
-        for e2 in range(nc):
-            d = e1 * nc + e2
-            for jjz in range(t.z_j.shape[0]):
-                j1 = t.z_j1[jjz]
-                j2 = t.z_j2[jjz]
-                j = t.z_j[jjz]
-                jju = t.z_u[jjz]
-                zr = scr.zr[d, jjz]
-                zi = scr.zi[d, jjz]
+    for jjb in range(bm):
+        j1 = t.b_j1[jjb]
+        j2 = t.b_j2[jjb]
+        j = t.b_j[jjb]
+        f1 = 1.0 if plan.bnorm else (j + 1) / (j1 + 1.0)
+        f2 = 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0)
+        for e1 in range(nc):
+            for e2 in range(nc):
+                d12 = e1 * nc + e2
+                d21 = e2 * nc + e1
                 for e3 in range(nc):
-                    if j >= j1:
-                        k = ((e1 * nc + e2) * nc + e3) * bm + t.b_block[j1, j2, j]
-                        mult = 1.0
-                        if j1 == j:
-                            mult = 3.0 if j2 == j else 2.0
-                    elif j >= j2:
-                        k = ((e3 * nc + e2) * nc + e1) * bm + t.b_block[j, j2, j1]
-                        mult = 2.0 if j2 == j else 1.0
-                    else:
-                        k = ((e2 * nc + e3) * nc + e1) * bm + t.b_block[j2, j, j1]
-                        mult = 1.0
-                    bj = mult * beta[k]
-                    if not plan.bnorm and j1 > j:
-                        bj *= (j1 + 1) / (j + 1.0)
-                    yr[e3, jju] += bj * zr
-                    yi[e3, jju] += bj * zi
+                    _add_half(yr[e3], yi[e3], t.u_block[j], scr.zr[d12], scr.zi[d12],
+                              t.z_block[j1, j2, j], j, beta[((e1 * nc + e2) * nc + e3) * bm + jjb])
+                    _add_half(yr[e3], yi[e3], t.u_block[j1], scr.zr[d12], scr.zi[d12],
+                              t.z_block[j, j2, j1], j1,
+                              f1 * beta[((e3 * nc + e2) * nc + e1) * bm + jjb])
+                    _add_half(yr[e3], yi[e3], t.u_block[j2], scr.zr[d21], scr.zi[d21],
+                              t.z_block[j, j1, j2], j2,
+                              f2 * beta[((e1 * nc + e3) * nc + e2) * bm + jjb])
+
+
+@njit(cache=True)
+def _add_half(yr, yi, y0, zr, zi, z0, j, w):
+    """y += w z over the rows 2 mb <= j of block j (y from flat y0, z from z0)."""
+    if w == 0.0:
+        return
+    for k in range((j // 2 + 1) * (j + 1)):
+        yr[y0 + k] += w * zr[z0 + k]
+        yi[y0 + k] += w * zi[z0 + k]
 
 
 @njit(cache=True)
