@@ -6,7 +6,7 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.stress import voigt_6_to_full_3x3_stress
 
 from ase_nnp import NNPCalculator
-from ase_nnp.descriptors import SphericalBessel
+from ase_nnp.descriptors import Bispectrum, SphericalBessel
 from conftest import (numerical_forces, numerical_stress, random_atoms, random_cell,
                       sensitive_potential)
 
@@ -47,6 +47,14 @@ def _bessel(mode="channels", n_max=3, l_max=4, cutoff=5.0):
     return make
 
 
+def _bispectrum(twojmax=4, **flags):
+    def make(elements):
+        radelem = {"Si": 0.5, "O": 0.42, "C": 0.46}
+        return Bispectrum(elements, twojmax=twojmax, rcutfac=4.6, radelem=radelem,
+                          wj={"Si": 1.0, "O": 0.7, "C": 0.85}, **flags)
+    return make
+
+
 # name: (structure, elements, descriptor factory or None for the mixed symmetry functions)
 CASES = {
     "bulk-2el-a": (lambda: _bulk_case(1, ["Si", "O"]), ["Si", "O"], None),
@@ -61,6 +69,11 @@ CASES = {
     "bessel-slab": (_slab_case, ["Si", "O", "C"], _bessel(l_max=6)),
     "bessel-molecule": (_molecule_case, ["Si", "O", "C"], _bessel("weighted")),
     "bessel-primitive-si-6.5": (_primitive_si, ["Si"], _bessel(n_max=4, cutoff=6.5)),
+    "snap-bulk-3el": (lambda: _bulk_case(2, ["Si", "O", "C"]), ["Si", "O", "C"], _bispectrum(6)),
+    "snap-chem-slab": (_slab_case, ["Si", "O", "C"], _bispectrum(3, chemflag=1)),
+    "snap-quadratic-molecule": (_molecule_case, ["Si", "O", "C"],
+                                _bispectrum(2, quadraticflag=1, rmin0=0.3)),
+    "snap-bulk-si-8": (lambda: _bulk_case(4, ["Si"]), ["Si"], _bispectrum(8)),
 }
 
 
@@ -117,7 +130,7 @@ def _rotation(rng):
 
 @pytest.mark.parametrize("name", ["bulk-3el-b", "slab", "molecule", "primitive-si-6.5",
                                   "bessel-bulk-3el", "bessel-slab", "bessel-molecule",
-                                  "bessel-primitive-si-6.5"])
+                                  "bessel-primitive-si-6.5", "snap-bulk-3el", "snap-chem-slab"])
 def test_invariances(name):
     atoms = _setup(name)
     calc = atoms.calc
