@@ -25,12 +25,21 @@ def pair_lines(potential, directory, hdnnp_options="showew no showewsum 1000 res
     # repr: the shortest text of the exact cutoff; a rounded-down one stops LAMMPS
     # ("Inconsistent cutoff radius")
     hdnnp = f'hdnnp {float(potential.cutoff)!r} dir "{directory}" {hdnnp_options}'
+    return overlay_lines(potential, hdnnp, " ".join(by_z))
+
+
+def overlay_lines(potential, style, coeff):
+    """[pair_style, pair_coeff, ...] of the pair style ``style`` (its pair_coeff arguments
+    after ``* *``: ``coeff``), with ``potential``'s ZBL repulsion overlaid when it has
+    one (module docstring); LAMMPS types are the elements by atomic number."""
+    by_z = sorted(potential.elements, key=ATOMIC_NUMBERS.get)
+    name = style.split()[0]
     rep = potential.repulsion
     if rep is None:
-        return [f"pair_style {hdnnp}", f"pair_coeff * * {' '.join(by_z)}"]
+        return [f"pair_style {style}", f"pair_coeff * * {coeff}"]
     styles = rep.lammps_styles()
     subs = " ".join(f"zbl {r1!r} {rc!r}" for r1, rc, _ in styles)
-    lines = [f"pair_style hybrid/overlay {hdnnp} {subs}", f"pair_coeff * * hdnnp {' '.join(by_z)}"]
+    lines = [f"pair_style hybrid/overlay {style} {subs}", f"pair_coeff * * {name} {coeff}"]
     for k, (_, _, pairs) in enumerate(styles, start=1):
         tag = "zbl" if len(styles) == 1 else f"zbl {k}"
         for a, b in pairs:

@@ -46,6 +46,14 @@ SCHEMA = {
         "cutoff": (6.0, float, "cutoff radius r_c (Å)"),
         # then each registered family's own keys (schema())
     },
+    "model": {
+        "kind": ("network", str, "'network' (per-element networks, the [network] section), "
+                 "'linear' (E_i = β_0 + β·G_i: linear SNAP on the bispectrum) or 'quadratic' "
+                 "(the bispectrum with its products B_k B_l: quadratic SNAP), the linear kinds "
+                 "fitted in one weighted least-squares solve of the same loss"),
+        "ridge": (0.0, float, "linear kinds: ridge factor ρ of ρ Σ_k (s_k β_k)² (s_k the "
+                  "column's spread over the training atoms; 0 = none)"),
+    },
     "network": {
         "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
         "activation": ("tanh", str, "tanh, logistic, softplus, shifted_softplus or identity"),
@@ -201,6 +209,7 @@ def _value_rules():
         "gdf_c": _number(0, lo_open=True), "gdf_exact_max": _number(1),
         "monitor_a": _number(0), "monitor_bulk_tolerance": _number(0, lo_open=True),
         "monitor_every": _number(1),
+        "kind": _choices("network", "linear", "quadratic"), "ridge": _number(0),
     })
     return rules
 

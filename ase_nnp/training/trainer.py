@@ -81,6 +81,11 @@ def build_descriptor(cfg, elements):
         return build()
     cls = family(cfg.family)
     settings = {k: cfg.values[k] for k in ("cutoff", *cls.CONFIG_KEYS)}
+    if cfg.kind == "quadratic":
+        if "quadraticflag" not in settings:
+            raise ConfigError(f"[model] kind = 'quadratic' needs family = 'bispectrum' (its "
+                              f"quadraticflag); family is {cfg.family!r}")
+        settings["quadraticflag"] = 1
     try:
         return cls.from_config(elements, settings)
     except DescriptorSpecError as err:
@@ -167,11 +172,16 @@ class Trainer:
         if cfg.gdf:
             self.gdf = gdf_weighting.apply(self.train_set, self.descriptor, elements, cfg,
                                            train_idx, self.data_key, self.log)
-        pot = Potential(elements, self.descriptor, hidden_layers=tuple(cfg.hidden_layers),
-                        activation=cfg.activation, seed=cfg.init_seed, repulsion=self.repulsion,
+        linear = cfg.kind != "network"
+        pot = Potential(elements, self.descriptor,
+                        hidden_layers=() if linear else tuple(cfg.hidden_layers),
+                        activation="identity" if linear else cfg.activation,
+                        seed=cfg.init_seed, repulsion=self.repulsion,
                         min_distances=self.min_distances)
         fit_energy_offsets(pot, self.train_set)
-        fit_scaling(pot, self.train_set, mode=cfg.scaling)
+        # a linear model's coefficients are those of G itself (scaling "none"; the
+        # statistics stay for the extrapolation check)
+        fit_scaling(pot, self.train_set, mode="none" if linear else cfg.scaling)
         for e, k, label, lo, hi in degenerate_columns(pot):
             self.log(f"warning: descriptor column {k} of {e} ({label}) spans only {lo:.3g} … "
                      f"{hi:.3g} over the training atoms: it carries no information, and its "
@@ -314,10 +324,10 @@ class Trainer:
             for row in history:
                 fh.write(f"{int(row[0])}," + ",".join(f"{x:.8g}" for x in row[1:]) + "\n")
 
-    def _save_model(self, theta, st, val_errors):
+    def _save_model(self, theta, st, val_errors, **extra):
         self.pv.set(theta)
         self.potential.save(self.cfg.model, training={
-            "epoch": int(st["epoch"]), "validation_rmse": val_errors,
+            "epoch": int(st["epoch"]), **extra, "validation_rmse": val_errors,
             "elapsed_minutes": round(st["elapsed"] / 60.0, 2),
             "settings": self.cfg.fingerprint(), "data": str(self.summary),
             **({"gdf": self.gdf} if self.gdf else {})})
@@ -327,6 +337,8 @@ class Trainer:
         cfg = self.cfg
         if not hasattr(self, "potential"):
             self.prepare()
+        if cfg.kind != "network":
+            return self._run_linear()
         st = self._read_checkpoint() if resume else self._new_state()
         if resume:
             self.log(f"resuming {cfg.checkpoint} after epoch {st['epoch']} "
@@ -393,15 +405,7 @@ class Trainer:
         best = snap["best_theta"]
         _, train_errors = self._evaluate(self.train_set, best)
         _, val_errors = self._evaluate(self.val_set, best)
-        test_errors = {}
-        if cfg.test and not interrupted:
-            from .dataset import frames
-            test_refs = read(cfg.test, cfg.index)
-            check_elements(test_refs, self.potential.elements)
-            if self.repulsion is not None:
-                test_refs = subtract_baseline(test_refs, self.repulsion, self.potential.elements)
-            test_set = frames(self.descriptor, test_refs)
-            _, test_errors = self._evaluate(test_set, best)
+        test_errors = self._test_errors(best) if not interrupted else {}
         self.pv.set(best)                    # the potential returned is the best model
         if snap["best_epoch"] >= 1:
             self.log(f"stopped ({reason}) after {snap['epoch']} epochs; best epoch "
@@ -418,6 +422,55 @@ class Trainer:
                               train_errors, val_errors, test_errors,
                               np.array(snap["history"]).reshape(-1, len(self.columns)),
                               interrupted, self.columns)
+
+
+    def _test_errors(self, theta):
+        """The RMSEs on the [data] test files with parameters theta ({} without any)."""
+        if not self.cfg.test:
+            return {}
+        from .dataset import frames
+        test_refs = read(self.cfg.test, self.cfg.index)
+        check_elements(test_refs, self.potential.elements)
+        if self.repulsion is not None:
+            test_refs = subtract_baseline(test_refs, self.repulsion, self.potential.elements)
+        return self._evaluate(frames(self.descriptor, test_refs), theta)[1]
+
+    def _run_linear(self):
+        """[model] kind = 'linear' or 'quadratic': one weighted least-squares solve of
+        the loss (:mod:`ase_nnp.training.linear`), then the usual errors, model file,
+        learning curve (one row) and summary."""
+        from . import linear
+        cfg = self.cfg
+        t = time.perf_counter()
+        sol = linear.fit(self.potential, self.train_set, self.weights, ridge=cfg.ridge)
+        elapsed = time.perf_counter() - t
+        theta = self.pv.get()
+        train_loss, train_errors = self._evaluate(self.train_set, theta)
+        val_loss, val_errors = self._evaluate(self.val_set, theta)
+        self.log(f"{cfg.kind} model: {sol.n_columns} coefficients from {sol.n_rows} rows in "
+                 f"{elapsed:.1f} s (rank {sol.rank}, condition {sol.condition:.3g}"
+                 f"{f', ridge {cfg.ridge:g}' if cfg.ridge else ''})")
+        if sol.rank < sol.n_columns:
+            self.log(f"  note: {sol.n_columns - sol.rank} direction(s) of the coefficients are "
+                     "not fixed by the data (dependent or constant columns); they got the "
+                     "minimum-norm value")
+        history = [(1, elapsed, train_loss, train_errors.get("energy", np.nan),
+                    train_errors.get("forces", np.nan), train_errors.get("stress", np.nan),
+                    val_loss, val_errors.get("energy", np.nan), val_errors.get("forces", np.nan),
+                    val_errors.get("stress", np.nan)) + self._monitor_row(theta, 1)]
+        self._save_model(theta, {"epoch": 1, "elapsed": elapsed}, val_errors or train_errors,
+                         model=cfg.kind, rank=sol.rank, condition=sol.condition)
+        self._write_curve(history)
+        test_errors = self._test_errors(theta)
+        self.log(f"solved; {cfg.kind} model written to {cfg.model}")
+        self.log(f"  train      {_fmt(train_errors)}")
+        if val_errors:
+            self.log(f"  validation {_fmt(val_errors)}")
+        if test_errors:
+            self.log(f"  test       {_fmt(test_errors)}")
+        return TrainingResult(self.potential, 1, 1, "solved", train_errors, val_errors,
+                              test_errors, np.array(history).reshape(-1, len(self.columns)),
+                              False, self.columns)
 
 
 def _tee(log, path):

@@ -1,0 +1,234 @@
+r"""Models linear in the descriptor, fitted in one solve: linear and quadratic SNAP.
+
+Per element e, E_i = β_0^e + β^e · G_i (Thompson et al., J. Comput. Phys. 285, 316
+(2015); with the bispectrum's ``quadraticflag`` the products B_k B_l are columns of G,
+which makes this quadratic SNAP, Wood and Thompson, J. Chem. Phys. 148, 241721 (2018)).
+Energies, forces and stresses are all linear in θ = (β_0^e, β^e)_e, so the training loss
+of :mod:`ase_nnp.training.loss` — the same terms, structure weights, group factors and
+per-atom force weights (GDF) — is exactly a weighted least-squares problem
+‖A θ - y‖², one row per reference number:
+
+    energy     row f:       [n_f^e / N_f,  Σ_{i∈f, e} G_i / N_f]_e                 · √(λ_E w_f / W_E)
+    force      row (a, c):  [0,  Σ_{p: i_p = a} J_pc - Σ_{p: j_p = a} J_pc]_{e = e(i_p)}
+                                                                     · √(λ_F w_f w_a / (3 N_f W_F))
+    stress     row (f, c d): [0,  Σ_{p ∈ f} D_pc J_pd / V_f]_{e(i_p)}              · √(λ_S w_f / (9 W_S))
+    atomic E   row i:       [1,  G_i] in e(i)'s block                              · √(λ_A w_f / W_A)
+
+(J_p = ∂G_{i_p}/∂D_p the stored Jacobian, W_X the weight sums of the loss's
+normalisations; forces F_a = -∂E/∂r_a, stress ASE's σ = (1/V) ∂E/∂ε). An optional ridge
+term adds ρ Σ_k (s_k β_k)² with s_k the spread (standard deviation over the training
+atoms) of column k, so that ρ is dimensionless and β_0 is never damped.
+
+The rows are reduced block by block into the triangular factor R of a QR
+decomposition (``[R; A_block] = Q' R'``), so memory stays O(columns²) for any number of
+atoms, and the small system R θ = Qᵀ y is solved by SVD (``scipy.linalg.lstsq``) on
+columns scaled to unit norm, with singular values below ``rcond`` · s_max dropped: a
+column that never varies (or repeats another) gets the minimum-norm coefficient 0
+instead of a huge one. The normal equations, whose condition number is the square,
+are never formed.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+from numba import njit
+
+from ..network import Network
+
+#: atoms per block of rows
+BLOCK_ATOMS = 20_000
+#: relative singular-value cut of the solve
+RCOND = 1e-12
+
+
+class LinearFit(NamedTuple):
+    """The solution: per element (β_0, β), the rank of the scaled system, its number of
+    columns, its condition number (largest / smallest kept singular value) and the
+    number of rows."""
+    coefficients: dict
+    rank: int
+    n_columns: int
+    condition: float
+    n_rows: int
+
+
+def _weight_sums(fs, weights):
+    w = fs.weight
+    sums = {"energy": w.sum(), "forces": w[fs.has_forces].sum(),
+            "stress": w[fs.has_stress].sum(),
+            "atomic_energies": w[fs.frame][fs.has_energies[fs.frame]].sum()}
+    lam = {"energy": weights.energy, "forces": weights.forces, "stress": weights.stress,
+           "atomic_energies": weights.atomic_energies}
+    return {k: (lam[k] / sums[k] if sums[k] > 0 and lam[k] > 0 else 0.0) for k in lam}
+
+
+def _block_rows(fs, frames, nf, n_el, scale):
+    """Rows (A, y) of the frames ``frames`` (module docstring), already weighted."""
+    ncol = n_el * (nf + 1)
+    rows_A, rows_y = [], []
+    N = fs.n_atoms_per_frame
+    a0, a1 = fs.atom_start[frames[0]], fs.atom_start[frames[-1] + 1]
+    p0, p1 = fs.pair_start[frames[0]], fs.pair_start[frames[-1] + 1]
+    species = fs.species[a0:a1]
+    frame = fs.frame[a0:a1] - frames[0]
+    nfr = len(frames)
+    G = fs.G[a0:a1]
+    w_f = fs.weight[frames]
+    if scale["energy"]:
+        A = np.zeros((nfr, ncol))
+        for e in range(n_el):
+            mine = species == e
+            base = e * (nf + 1)
+            np.add.at(A[:, base], frame[mine], 1.0)
+            np.add.at(A[:, base + 1:base + 1 + nf], frame[mine], G[mine])
+        n = N[frames]
+        root = np.sqrt(scale["energy"] * w_f) / n
+        rows_A.append(A * root[:, None])
+        rows_y.append(fs.energy[frames] * root)
+    has_f = fs.has_forces[frames]
+    has_s = fs.has_stress[frames]
+    if (scale["forces"] and has_f.any()) or (scale["stress"] and has_s.any()):
+        i = fs.i[p0:p1] - a0
+        j = fs.j[p0:p1] - a0
+        pair_frame = frame[i]
+        AF = np.zeros((a1 - a0, 3, ncol))
+        AS = np.zeros((nfr, 3, 3, ncol))
+        inv_v = np.where(fs.volume[frames] > 0, 1.0 / np.where(fs.volume[frames] > 0,
+                                                               fs.volume[frames], 1.0), 0.0)
+        _force_stress_rows(i, j, species, pair_frame, fs.D[p0:p1], fs.J[p0:p1], nf, inv_v,
+                           AF, AS)
+        if scale["forces"] and has_f.any():
+            root = np.sqrt(scale["forces"] * (w_f / (3.0 * N[frames]))[frame]
+                           * fs.force_weight[a0:a1])
+            keep = has_f[frame]
+            rows_A.append((AF * root[:, None, None])[keep].reshape(-1, ncol))
+            rows_y.append((fs.forces[a0:a1] * root[:, None])[keep].reshape(-1))
+        if scale["stress"] and has_s.any():
+            root = np.sqrt(scale["stress"] * w_f / 9.0)
+            rows_A.append((AS * root[:, None, None, None])[has_s].reshape(-1, ncol))
+            rows_y.append((fs.stress[frames] * root[:, None, None])[has_s].reshape(-1))
+    if scale["atomic_energies"]:
+        keep = fs.has_energies[frames][frame]
+        A = np.zeros((a1 - a0, ncol))
+        for e in range(n_el):
+            mine = species == e
+            base = e * (nf + 1)
+            A[mine, base] = 1.0
+            A[mine, base + 1:base + 1 + nf] = G[mine]
+        root = np.sqrt(scale["atomic_energies"] * w_f[frame])
+        rows_A.append((A * root[:, None])[keep])
+        rows_y.append((fs.energies[a0:a1] * root)[keep])
+    if not rows_A:
+        return np.zeros((0, ncol)), np.zeros(0)
+    return np.concatenate(rows_A), np.concatenate(rows_y)
+
+
+@njit(cache=True)
+def _force_stress_rows(i, j, species, pair_frame, D, J, nf, inv_v, AF, AS):
+    """AF[a, c, block e] = -(∂/∂r_ac) of Σ_{i of e} G_i (the forces' columns) and
+    AS[f, c, d, block e] = (1/V_f) Σ_p D_pc J_pd (the stress's columns)."""
+    for p in range(i.shape[0]):
+        base = species[i[p]] * (nf + 1) + 1
+        f = pair_frame[p]
+        for c in range(3):
+            for k in range(nf):
+                v = J[p, k, c]
+                AF[i[p], c, base + k] += v
+                AF[j[p], c, base + k] -= v
+        for c in range(3):
+            for d in range(3):
+                s = D[p, c] * inv_v[f]
+                for k in range(nf):
+                    AS[f, c, d, base + k] += s * J[p, k, d]
+
+
+def _frame_blocks(fs, block_atoms):
+    start, n = 0, 0
+    for f in range(fs.n_frames):
+        n += fs.n_atoms_per_frame[f]
+        if n >= block_atoms:
+            yield np.arange(start, f + 1)
+            start, n = f + 1, 0
+    if start < fs.n_frames:
+        yield np.arange(start, fs.n_frames)
+
+
+def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS):
+    """Solve for the coefficients of a linear ``potential`` (every network a single
+    identity layer, see :func:`linear_network`) on FrameSet ``fs`` with the loss
+    factors ``weights`` (:class:`~ase_nnp.training.loss.LossWeights`); set them (input
+    scaling folded in, energy offsets 0) and return a :class:`LinearFit`."""
+    elements = potential.elements
+    n_el = len(elements)
+    nf = potential.descriptor.n_features_max
+    for e in elements:
+        if potential.descriptor.n_features(e) != nf:
+            raise ValueError("a linear fit needs the same columns for every element")
+    ncol = n_el * (nf + 1)
+    scale = _weight_sums(fs, weights)
+    R = np.zeros((0, ncol))
+    qy = np.zeros(0)
+    n_rows = 0
+    for frames in _frame_blocks(fs, block_atoms):
+        A, y = _block_rows(fs, frames, nf, n_el, scale)
+        n_rows += len(y)
+        if not len(y):
+            continue
+        stacked = np.vstack([R, A])
+        rhs = np.concatenate([qy, y])
+        Q, R = np.linalg.qr(stacked, mode="reduced")
+        qy = Q.T @ rhs
+    if ridge > 0:
+        spread = np.zeros(ncol)
+        for e in range(n_el):
+            mine = fs.species == e
+            if mine.any():
+                spread[e * (nf + 1) + 1:(e + 1) * (nf + 1)] = fs.G[mine].std(0)
+        R = np.vstack([R, np.diag(np.sqrt(ridge) * spread)])
+        qy = np.concatenate([qy, np.zeros(ncol)])
+    norms = np.linalg.norm(R, axis=0)
+    norms[norms == 0] = 1.0
+    theta, _, rank, sv = scipy.linalg.lstsq(R / norms, qy, cond=rcond, lapack_driver="gelsd")
+    theta = theta / norms
+    kept = sv[sv > rcond * sv[0]] if len(sv) and sv[0] > 0 else sv
+    condition = float(kept[0] / kept[-1]) if len(kept) else float("inf")
+    coefficients = {}
+    for k, e in enumerate(elements):
+        block = theta[k * (nf + 1):(k + 1) * (nf + 1)]
+        coefficients[e] = (float(block[0]), block[1:].copy())
+        set_coefficients(potential, e, *coefficients[e])
+    return LinearFit(coefficients, int(rank), ncol, condition, n_rows)
+
+
+def linear_network(n_inputs):
+    """A network that is the map x -> b + w·x (one identity layer)."""
+    return Network([np.zeros((n_inputs, 1))], [np.zeros(1)], ["identity"])
+
+
+def set_coefficients(potential, element, beta0, beta):
+    """E_i = β_0 + β · G_i for ``element``: the network's weights with the input scaling
+    x = s_min + k (G - G_0) folded in (w = β / k where k ≠ 0), energy offset 0."""
+    sc = potential.scalings[element]
+    k = sc.factor
+    w = np.where(k != 0, beta / np.where(k != 0, k, 1.0), 0.0)
+    if np.any((k == 0) & (beta != 0)):
+        raise ValueError(f"{element}: a column with scaling factor 0 has a non-zero coefficient")
+    bias = beta0 + float(beta @ sc.shift) - float(sc.offset) * float(w.sum())
+    net = potential.networks[element]
+    net.weights[0][:, 0] = w
+    net.biases[0][0] = bias
+    potential.energy_offsets[element] = 0.0
+
+
+def coefficients(potential, element):
+    """(β_0, β) of a linear network on the unscaled descriptor: E_i = β_0 + β · G_i."""
+    net = potential.networks[element]
+    if len(net.weights) != 1 or net.activations[0] != "identity":
+        raise ValueError(f"the {element} network is not linear (layers "
+                         f"{net.layer_sizes}, activations {net.activations})")
+    sc = potential.scalings[element]
+    w = net.weights[0][:, 0]
+    x0 = sc.apply(np.zeros((1, len(w))))[0]          # the scaled input of G = 0
+    beta0 = float(net.biases[0][0] + w @ x0 + potential.energy_offsets[element])
+    return beta0, w * sc.factor
