@@ -273,6 +273,15 @@ def _export(args):
     from .interop.lammps import pair_lines
     from .potential import Potential
     pot = Potential.load(args.model)
+    if args.format in ("snap", "mliap"):
+        from .interop.snap import write_mliap, write_snap
+        write = write_snap if args.format == "snap" else write_mliap
+        out = write(pot, args.outdir, name=os.path.splitext(os.path.basename(args.model))[0])
+        print(f"{args.model} -> {', '.join(out.files)}")
+        print("LAMMPS (units metal; types numbered in this element order):")
+        for line in out.lines:
+            print(f"  {line}")
+        return 0
     norm = None
     if args.normalization:
         norm = tuple(args.normalization)
@@ -368,11 +377,13 @@ def main(argv=None):
                    help="slab atoms this close to the crystal in scaled descriptor space are bulk")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
     p.set_defaults(func=_mapping)
-    p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer)")
+    p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")
     p.add_argument("outdir")
-    p.add_argument("--format", choices=["n2p2"], default="n2p2",
-                   help="n2p2 (also read by LAMMPS pair_style hdnnp and RuNNer)")
+    p.add_argument("--format", choices=["n2p2", "snap", "mliap"], default="n2p2",
+                   help="n2p2 (also read by LAMMPS pair_style hdnnp and RuNNer); snap "
+                   "(pair_style snap: linear/quadratic models on the bispectrum); mliap "
+                   "(pair_style mliap: linear models and networks on the bispectrum)")
     p.add_argument("--normalization", nargs=3, type=float,
                    metavar=("MEAN_ENERGY", "CONV_ENERGY", "CONV_LENGTH"),
                    help="also write n2p2's normalisation header (folded into the output layer)")
