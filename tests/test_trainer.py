@@ -147,6 +147,61 @@ def test_early_stopping(data_file, tmp_path):
     assert result.epochs == result.best_epoch + 2
 
 
+def _ten_seconds_per_epoch(monkeypatch):
+    """The trainer's clock advances 10 s per reading: an epoch takes 10 s."""
+    import time
+    import types
+    from ase_nnp.training import trainer as trainer_mod
+    ticks = iter(range(0, 10**6, 10))
+    monkeypatch.setattr(trainer_mod, "time",
+                        types.SimpleNamespace(perf_counter=lambda: float(next(ticks)),
+                                              strftime=time.strftime))
+
+
+@pytest.mark.parametrize("max_epochs, first_eta", [(1000, "ETA 50 s (time limit)"),
+                                                   (3, "ETA 20 s (epochs)")])
+def test_progress_eta_is_the_shorter_of_epochs_and_time_limit(data_file, tmp_path, monkeypatch,
+                                                              capsys, max_epochs, first_eta):
+    """A 1-minute time limit at 10 s per epoch: 1,000 epochs would take 9,990 s more after the
+    first, the limit ends the run 50 s later; 3 epochs end it after 20 s."""
+    import sys
+    monkeypatch.setitem(sys.modules, "tqdm", None)          # the line-per-epoch output
+    _ten_seconds_per_epoch(monkeypatch)
+    keys = dict(SMALL, progress=True)
+    result = train(data_file, model=str(tmp_path / "m.nnp"), max_epochs=max_epochs,
+                   time_limit=1.0, log=None, **keys)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]
+    assert lines[0].startswith(f"epoch 1/{max_epochs}: train ")
+    assert lines[0].endswith(first_eta)
+    if max_epochs == 1000:
+        assert result.stopped_because == "time limit" and result.epochs == 7
+        assert lines[4].endswith("ETA 10 s (time limit)")
+        assert lines[6].endswith("ETA 0 s (time limit)")
+    else:
+        assert lines[-1].endswith("ETA 0 s (epochs)")
+
+
+def test_progress_bar_shows_the_time_limit_eta(data_file, tmp_path, monkeypatch, capsys):
+    """The tqdm bar: its last state after the time limit stopped the run."""
+    pytest.importorskip("tqdm")
+    _ten_seconds_per_epoch(monkeypatch)
+    keys = dict(SMALL, progress=True)
+    train(data_file, model=str(tmp_path / "m.nnp"), max_epochs=1000, time_limit=1.0,
+          log=None, **keys)
+    final = capsys.readouterr().err.split("\r")[-1]      # tqdm redraws at most every 0.1 s
+    assert "7/1000 [" in final and "ETA 0 s (time limit), train " in final
+
+
+def test_eta_after_a_resume_uses_this_sessions_rate_and_the_total_time():
+    from ase_nnp.training.trainer import _duration, _eta
+    # resumed after epoch 100 at 1,000 s; epoch 110 done at 1,050 s: 5 s per epoch
+    assert _eta(110, 1050.0, 100, 1000.0, 200, 0.0) == (450.0, "epochs")
+    assert _eta(110, 1050.0, 100, 1000.0, 200, 20.0) == (150.0, "time limit")
+    assert _eta(110, 1300.0, 100, 1000.0, 200, 20.0) == (0.0, "time limit")
+    assert _eta(100, 1000.0, 100, 1000.0, 200, 20.0) == (None, "")
+    assert [_duration(s) for s in (44.6, 200, 5400)] == ["45 s", "3 min", "1.5 h"]
+
+
 def test_resume_refuses_other_settings_or_data(data_file, tmp_path):
     model = str(tmp_path / "m.nnp")
     train(data_file, model=model, max_epochs=2, log=None, **SMALL)

@@ -345,7 +345,8 @@ class Trainer:
                      f"(best epoch {st['best_epoch']})")
         objective = self._objective()
         snap = self._snapshot(st)
-        bar = _progress(cfg.progress, cfg.max_epochs, st["epoch"])
+        bar = _progress(cfg.progress, cfg.max_epochs, st["epoch"], cfg.time_limit,
+                        st["elapsed"])
         reason, interrupted = "max_epochs", False
         theta = st["theta"]
         t_start = time.perf_counter() - st["elapsed"]
@@ -380,7 +381,7 @@ class Trainer:
                     st["bad_epochs"] += 1
                 snap = self._snapshot(st)
                 self._write_curve(st["history"])
-                bar.update(epoch + 1, train_errors, val_errors)
+                bar.update(epoch + 1, train_errors, val_errors, st["elapsed"])
                 if opt.converged:
                     reason = "converged"
                 elif cfg.patience and st["bad_epochs"] >= cfg.patience:
@@ -502,27 +503,69 @@ def _terminate_as_interrupt():
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-class _progress:
-    """tqdm when installed, else one line per epoch; nothing when disabled."""
+def _eta(epoch, elapsed, initial, elapsed_at_start, max_epochs, time_limit):
+    """Seconds left and the bound that gives them: ``"epochs"`` or ``"time limit"``.
 
-    def __init__(self, enabled, total, initial):
+    The run ends at ``max_epochs`` or at ``time_limit`` minutes of training (0: none),
+    whichever comes first (early stopping cannot be foreseen). The epochs bound is the
+    epochs left times the mean seconds per epoch of this run so far (epochs ``initial`` to
+    ``epoch``, after a resume only those of this session); the time bound is the time limit
+    less ``elapsed`` (which a resume carries over). The shorter one is returned, with its
+    name; ``(None, "")`` before any epoch of this session has been timed.
+    """
+    done = epoch - initial
+    if done <= 0:
+        return None, ""
+    by_epochs = (elapsed - elapsed_at_start) / done * max(0, max_epochs - epoch)
+    if time_limit and 60.0 * time_limit - elapsed < by_epochs:
+        return max(0.0, 60.0 * time_limit - elapsed), "time limit"
+    return by_epochs, "epochs"
+
+
+def _duration(seconds):
+    """``"45 s"``, ``"12 min"`` or ``"2.5 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class _progress:
+    """tqdm when installed, else one line per epoch; nothing when disabled.
+
+    Both show the time left as the shorter of the epochs bound and the time-limit bound
+    (:func:`_eta`) and say which one applies, e.g. ``ETA 3 min (time limit)``; tqdm's own
+    estimate, which knows only the epoch count, is left out of its bar.
+    """
+
+    def __init__(self, enabled, total, initial, time_limit=0.0, elapsed=0.0):
         self.enabled, self.bar = enabled, None
+        self.total, self.initial, self.time_limit = total, initial, time_limit
+        self.elapsed_at_start = elapsed
         if enabled:
             try:
                 from tqdm import tqdm
-                self.bar = tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True)
+                self.bar = tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True,
+                                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+                                           "[{elapsed}{postfix}]")
             except ImportError:
                 pass
 
-    def update(self, epoch, train, val):
+    def update(self, epoch, train, val, elapsed):
+        """Report epoch ``epoch`` (1-based), done after ``elapsed`` s of training in all."""
         if not self.enabled:
             return
         text = f"train {_fmt(train)}" + (f" | val {_fmt(val)}" if val else "")
+        left, bound = _eta(epoch, elapsed, self.initial, self.elapsed_at_start, self.total,
+                           self.time_limit)
+        eta = f"ETA {_duration(left)} ({bound})" if left is not None else ""
         if self.bar is not None:
+            self.bar.set_postfix_str(f"{eta}, {text}" if eta else text, refresh=False)
             self.bar.update(1)
-            self.bar.set_postfix_str(text, refresh=False)
         else:
-            print(f"epoch {epoch}: {text}", flush=True)
+            print(f"epoch {epoch}/{self.total}: {text}" + (f" | {eta}" if eta else ""),
+                  flush=True)
 
     def close(self):
         if self.bar is not None:
