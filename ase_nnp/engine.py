@@ -12,7 +12,9 @@ time inside one Numba kernel,
 
 using the descriptor's own per-atom pieces (``ase_nnp.descriptors.acsf``; for
 the spherical-Bessel descriptors ``ase_nnp.descriptors.bessel``: expansion →
-power spectrum → network → backward, so the harmonics are evaluated once) and a
+power spectrum → network → backward, so the harmonics are evaluated once; for the
+bispectrum ``ase_nnp.descriptors.bispectrum``: densities and Z → B → network → adjoint
+Y → pairs, so Z is formed once) and a
 small MLP evaluated here. The numbers are those of the three-step path (a test
 holds them to 1e-12); only the order of work differs. The descriptor module
 knows nothing of networks: this module composes the two.
@@ -27,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .descriptors import bessel
+from .descriptors import bessel, bispectrum
 from .descriptors.acsf import (atom_backward, atom_forward, atom_jacobian, make_scratch,
                                pair_terms)
 
@@ -295,6 +297,30 @@ def _bessel_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks
                              plan, nets)
 
 
+@njit(cache=True, error_model="numpy")
+def _bispectrum_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs,
+                             n_feat, plan, nets):
+    scr = bispectrum.make_scratch(max_pairs, plan)
+    Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
+    n_members = E.shape[0]
+    nel = plan.radelem.shape[0]
+    for i in range(blk, first.shape[0] - 1, n_blocks):
+        n = bispectrum.atom_densities(i, first, jn, D, r, species, plan, scr)
+        bispectrum.atom_features(i, species, plan, scr, Gi)
+        for k in range(n_members):
+            _outside(Gi, k * nel + species[i], nets, X, i)
+            E[k, i] = _atom_network(k * nel + species[i], Gi, w, nets, H, S, grad, gin)
+            bispectrum.atom_backward(i, n, species, jn, D, r, plan, scr, w, g[k])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _bispectrum_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat,
+                              plan, nets):
+    for blk in prange(n_blocks):
+        _bispectrum_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs,
+                                 n_feat, plan, nets)
+
+
 #: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g, X)
 #: fills E[k, i] and g[k, p] of K potentials sharing the descriptor and X[i] = (columns of
 #: G_i outside the training range, largest excess in units of the range), the largest over
@@ -322,6 +348,13 @@ def _symmetry_functions(desc, nl, launch, nets, E, g, X):
 def _spherical_bessel(desc, nl, launch, nets, E, g, X):
     _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
                           launch.n_blocks, desc.n_features_max, desc.plan(), nets)
+
+
+@register_fused_kernel("bispectrum", _bispectrum_energy_kernel)
+def _bispectrum(desc, nl, launch, nets, E, g, X):
+    _bispectrum_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X,
+                              launch.max_pairs, launch.n_blocks, desc.n_features_max,
+                              desc.plan(), nets)
 
 
 _announced = set()

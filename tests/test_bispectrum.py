@@ -202,3 +202,22 @@ def test_specification_round_trip_and_errors():
     arrays["flags"] = arrays["flags"][:3]
     with pytest.raises(DescriptorSpecError, match="flags"):
         descriptor_from_arrays("bispectrum", arrays)
+
+
+@pytest.mark.parametrize("flags", [dict(), dict(chemflag=1, quadraticflag=1)])
+def test_fused_kernel_matches_the_three_step_path(monkeypatch, flags):
+    from ase_nnp import Ensemble, engine
+    from conftest import sensitive_potential
+    atoms, elements, _, _ = _case("2el-triclinic-8")
+    desc = Bispectrum(elements, twojmax=3, rcutfac=4.1, radelem=[0.5, 0.42], **flags)
+    members = [sensitive_potential(elements, [atoms], seed=s, hidden=(6,), descriptor=desc)
+               for s in range(2)]
+    args = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    fused = [members[0].evaluate(*args), Ensemble(members).evaluate(*args)]
+    assert engine.has_fused_kernel(desc)
+    monkeypatch.delitem(engine.FUSED_KERNELS, "bispectrum")
+    generic = [members[0].evaluate(*args), Ensemble(members).evaluate(*args)]
+    for f, g in zip(fused, generic):
+        for key in ("energy", "energies", "forces", "stress"):
+            a, b = np.asarray(getattr(f, key)), np.asarray(getattr(g, key))
+            assert np.abs(a - b).max() <= 1e-12 * max(1.0, np.abs(b).max()), key

@@ -735,9 +735,17 @@ def _pair_du(s, i, species, jn, D, r, plan, scr):
 
 
 @njit(cache=True)
-def _atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
-    t = plan
+def atom_features(i, species, plan, scr, out):
+    """The atom's columns (B, then the products) into ``out``, B kept in scr.b."""
     _blist(i, species, plan, scr)
+    _features(plan, scr.b, out)
+
+
+@njit(cache=True)
+def atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
+    """g_p += Σ_f W_f ∂G_f/∂D_p for the n neighbours of atom i (module docstring), after
+    :func:`atom_densities` and :func:`atom_features` (B in scr.b)."""
+    t = plan
     _linear_weights(plan, scr.b, Wi, scr.beta)
     _ylist(plan, scr.beta, scr)
     for s in range(n):
@@ -810,10 +818,10 @@ def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, pl
     for i in range(blk, first.shape[0] - 1, n_blocks):
         n = atom_densities(i, first, jn, D, r, species, plan, scr)
         if mode == FORWARD:
-            _blist(i, species, plan, scr)
-            _features(plan, scr.b, G[i])
+            atom_features(i, species, plan, scr, G[i])
         elif mode == BACKWARD:
-            _atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
+            _blist(i, species, plan, scr)
+            atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
         elif mode == JVP:
             _atom_jvp(i, n, species, jn, D, r, V, plan, scr, G[i])
         else:
