@@ -525,67 +525,74 @@ def atom_densities(i, first, jn, D, r, species, plan, scr):
 @njit(cache=True)
 def _zlist(plan, utr, uti, zr, zi):
     """Z^{(e1 e2) j1 j2}_{j, ma mb} for the rows 2 mb <= j (module docstring)."""
-    t = plan
     nc = plan.n_ch
-    cg = t.cg
     for e1 in range(nc):
         for e2 in range(nc):
             d = e1 * nc + e2
-            for jjz in range(t.z_j.shape[0]):
-                j1 = t.z_j1[jjz]
-                j2 = t.z_j2[jjz]
-                j = t.z_j[jjz]
-                na = t.z_na[jjz]
-                cgb = t.cg_block[j1, j2, j]
-                sr = 0.0
-                si = 0.0
-                jju1 = t.u_block[j1] + (j1 + 1) * t.z_mb1min[jjz]
-                jju2 = t.u_block[j2] + (j2 + 1) * t.z_mb2max[jjz]
-                icgb = t.z_mb1min[jjz] * (j2 + 1) + t.z_mb2max[jjz]
-                for ib in range(t.z_nb[jjz]):
-                    ar = 0.0
-                    ai = 0.0
-                    ma1 = t.z_ma1min[jjz]
-                    ma2 = t.z_ma2max[jjz]
-                    icga = ma1 * (j2 + 1) + ma2
-                    for ia in range(na):
-                        c = cg[cgb + icga]
-                        u1r = utr[e1, jju1 + ma1]
-                        u1i = uti[e1, jju1 + ma1]
-                        u2r = utr[e2, jju2 + ma2]
-                        u2i = uti[e2, jju2 + ma2]
-                        ar += c * (u1r * u2r - u1i * u2i)
-                        ai += c * (u1r * u2i + u1i * u2r)
-                        ma1 += 1
-                        ma2 -= 1
-                        icga += j2
-                    c = cg[cgb + icgb]
-                    sr += c * ar
-                    si += c * ai
-                    jju1 += j1 + 1
-                    jju2 -= j2 + 1
-                    icgb += j2
-                if plan.bnorm:
-                    sr /= j + 1
-                    si /= j + 1
-                zr[d, jjz] = sr
-                zi[d, jjz] = si
+            _zlist_pair(plan, utr[e1], uti[e1], utr[e2], uti[e2], zr[d], zi[d])
 
 
 @njit(cache=True)
-def _half_dot(ar, ai, a0, br, bi, b0, j):
-    """Σ Re(a* b) over the rows 2 mb <= j of block j (a from flat a0, b from b0),
-    the middle element of an even j counted half: a full block's sum is twice this."""
+def _zlist_pair(t, u1r, u1i, u2r, u2i, zr, zi):
+    """Z of one pair of densities. Every index is unsigned (Numba then drops the
+    negative-index wraparound of each load) and the rows are 1-D: this loop is most of
+    the bispectrum's cost (41,889 Clebsch–Gordan products per atom at 2J_max = 8)."""
+    cg = t.cg
+    one = np.uint64(1)
+    for jjz in range(t.z_j.shape[0]):
+        j1 = np.uint64(t.z_j1[jjz])
+        j2 = np.uint64(t.z_j2[jjz])
+        j = t.z_j[jjz]
+        na = np.uint64(t.z_na[jjz])
+        ma1min = np.uint64(t.z_ma1min[jjz])
+        ma2max = np.uint64(t.z_ma2max[jjz])
+        cgb = np.uint64(t.cg_block[j1, j2, j])
+        mb1min = np.uint64(t.z_mb1min[jjz])
+        mb2max = np.uint64(t.z_mb2max[jjz])
+        jju1 = np.uint64(t.u_block[j1]) + (j1 + one) * mb1min + ma1min
+        jju2 = np.uint64(t.u_block[j2]) + (j2 + one) * mb2max + ma2max
+        icgb = cgb + mb1min * (j2 + one) + mb2max
+        icga0 = cgb + ma1min * (j2 + one) + ma2max
+        sr = 0.0
+        si = 0.0
+        for ib in range(np.uint64(t.z_nb[jjz])):
+            ar = 0.0
+            ai = 0.0
+            for ia in range(na):
+                c = cg[icga0 + ia * j2]
+                x1r = u1r[jju1 + ia]
+                x1i = u1i[jju1 + ia]
+                x2r = u2r[jju2 - ia]
+                x2i = u2i[jju2 - ia]
+                ar += c * (x1r * x2r - x1i * x2i)
+                ai += c * (x1r * x2i + x1i * x2r)
+            c = cg[icgb]
+            sr += c * ar
+            si += c * ai
+            jju1 += j1 + one
+            jju2 -= j2 + one
+            icgb += j2
+        if t.bnorm:
+            sr /= j + 1
+            si /= j + 1
+        zr[jjz] = sr
+        zi[jjz] = si
+
+
+@njit(cache=True)
+def _half_dot(ar, ai, ra, a0, br, bi, rb, b0, j):
+    """Σ Re(a* b) over the rows 2 mb <= j of block j (a = row ra of (ar, ai) from flat
+    a0, b = row rb of (br, bi) from b0), the middle element of an even j counted half:
+    a full block's sum is twice this. Rows and offsets, not views: a view made in an
+    inner loop costs a reference count each."""
     n = ((j + 1) // 2) * (j + 1)
+    if j % 2 == 0:
+        n += j // 2
     s = 0.0
     for k in range(n):
-        s += ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k]
+        s += ar[ra, a0 + k] * br[rb, b0 + k] + ai[ra, a0 + k] * bi[rb, b0 + k]
     if j % 2 == 0:
-        mid = j // 2
-        for k in range(n, n + mid):
-            s += ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k]
-        k = n + mid
-        s += 0.5 * (ar[a0 + k] * br[b0 + k] + ai[a0 + k] * bi[b0 + k])
+        s += 0.5 * (ar[ra, a0 + n] * br[rb, b0 + n] + ai[ra, a0 + n] * bi[rb, b0 + n])
     return s
 
 
@@ -597,14 +604,13 @@ def _blist(i, species, plan, scr):
     bm = t.b_j.shape[0]
     for e1 in range(nc):
         for e2 in range(nc):
-            zr = scr.zr[e1 * nc + e2]
-            zi = scr.zi[e1 * nc + e2]
+            d = e1 * nc + e2
             for e3 in range(nc):
-                tri = (e1 * nc + e2) * nc + e3
+                tri = d * nc + e3
                 for jjb in range(bm):
                     j = t.b_j[jjb]
                     jjz = t.z_block[t.b_j1[jjb], t.b_j2[jjb], j]
-                    s = _half_dot(scr.utr[e3], scr.uti[e3], t.u_block[j], zr, zi, jjz, j)
+                    s = _half_dot(scr.utr, scr.uti, e3, t.u_block[j], scr.zr, scr.zi, d, jjz, j)
                     scr.b[tri * bm + jjb] = 2.0 * s
     if plan.bzero_flag:
         own = species[i] if plan.chem else 0
@@ -673,24 +679,29 @@ def _ylist(plan, beta, scr):
                 d12 = e1 * nc + e2
                 d21 = e2 * nc + e1
                 for e3 in range(nc):
-                    _add_half(yr[e3], yi[e3], t.u_block[j], scr.zr[d12], scr.zi[d12],
+                    _add_half(yr, yi, e3, t.u_block[j], scr.zr, scr.zi, d12,
                               t.z_block[j1, j2, j], j, beta[((e1 * nc + e2) * nc + e3) * bm + jjb])
-                    _add_half(yr[e3], yi[e3], t.u_block[j1], scr.zr[d12], scr.zi[d12],
+                    _add_half(yr, yi, e3, t.u_block[j1], scr.zr, scr.zi, d12,
                               t.z_block[j, j2, j1], j1,
                               f1 * beta[((e3 * nc + e2) * nc + e1) * bm + jjb])
-                    _add_half(yr[e3], yi[e3], t.u_block[j2], scr.zr[d21], scr.zi[d21],
+                    _add_half(yr, yi, e3, t.u_block[j2], scr.zr, scr.zi, d21,
                               t.z_block[j, j1, j2], j2,
                               f2 * beta[((e1 * nc + e3) * nc + e2) * bm + jjb])
+    for e in range(nc):                      # the half-sum weights folded in once
+        for k in range(t.u_max):
+            yr[e, k] *= t.half_w[k]
+            yi[e, k] *= t.half_w[k]
 
 
 @njit(cache=True)
-def _add_half(yr, yi, y0, zr, zi, z0, j, w):
-    """y += w z over the rows 2 mb <= j of block j (y from flat y0, z from z0)."""
+def _add_half(yr, yi, ry, y0, zr, zi, rz, z0, j, w):
+    """Row ry of y += w · row rz of z over the rows 2 mb <= j of block j (y from flat
+    y0, z from z0)."""
     if w == 0.0:
         return
     for k in range((j // 2 + 1) * (j + 1)):
-        yr[y0 + k] += w * zr[z0 + k]
-        yi[y0 + k] += w * zi[z0 + k]
+        yr[ry, y0 + k] += w * zr[rz, z0 + k]
+        yi[ry, y0 + k] += w * zi[rz, z0 + k]
 
 
 @njit(cache=True)
@@ -708,20 +719,19 @@ def _dbdr(plan, e3, dur, dui, scr, out):
         f2 = 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0)
         for e1 in range(nc):
             for e2 in range(nc):
-                z12r = scr.zr[e1 * nc + e2]
-                z12i = scr.zi[e1 * nc + e2]
-                z21r = scr.zr[e2 * nc + e1]
-                z21i = scr.zi[e2 * nc + e1]
+                d12 = e1 * nc + e2
+                d21 = e2 * nc + e1
                 k0 = ((e1 * nc + e2) * nc + e3) * bm + jjb
                 k1 = ((e3 * nc + e2) * nc + e1) * bm + jjb
                 k2 = ((e1 * nc + e3) * nc + e2) * bm + jjb
+                zr, zi = scr.zr, scr.zi
                 for c in range(dur.shape[0]):
-                    out[k0, c] += 2.0 * _half_dot(dur[c], dui[c], t.u_block[j], z12r, z12i,
+                    out[k0, c] += 2.0 * _half_dot(dur, dui, c, t.u_block[j], zr, zi, d12,
                                                   t.z_block[j1, j2, j], j)
-                    out[k1, c] += 2.0 * f1 * _half_dot(dur[c], dui[c], t.u_block[j1], z12r,
-                                                       z12i, t.z_block[j, j2, j1], j1)
-                    out[k2, c] += 2.0 * f2 * _half_dot(dur[c], dui[c], t.u_block[j2], z21r,
-                                                       z21i, t.z_block[j, j1, j2], j2)
+                    out[k1, c] += 2.0 * f1 * _half_dot(dur, dui, c, t.u_block[j1], zr, zi, d12,
+                                                       t.z_block[j, j2, j1], j1)
+                    out[k2, c] += 2.0 * f2 * _half_dot(dur, dui, c, t.u_block[j2], zr, zi, d21,
+                                                       t.z_block[j, j1, j2], j2)
 
 
 @njit(cache=True)
@@ -748,14 +758,14 @@ def atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
     t = plan
     _linear_weights(plan, scr.b, Wi, scr.beta)
     _ylist(plan, scr.beta, scr)
+    dur, dui, yr, yi = scr.dur, scr.dui, scr.yr, scr.yi
     for s in range(n):
         p = _pair_du(s, i, species, jn, D, r, plan, scr)
         e = scr.ch[s]
-        for c in range(3):
+        for c in range(3):               # Y carries the half-sum weights (_ylist)
             acc = 0.0
-            for j in range(t.twojmax + 1):
-                b0 = t.u_block[j]
-                acc += _half_dot(scr.dur[c], scr.dui[c], b0, scr.yr[e], scr.yi[e], b0, j)
+            for k in range(t.u_max):
+                acc += dur[c, k] * yr[e, k] + dui[c, k] * yi[e, k]
             g[p, c] += 2.0 * acc
 
 

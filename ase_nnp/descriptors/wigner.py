@@ -30,6 +30,10 @@ Clebsch–Gordan coefficients: the standard C^{J M}_{J1 M1 J2 M2} by Racah's for
 
 stored per (j1, j2, j) with j2 <= j1 as a (j1+1) x (j2+1) block over (m1, m2), zero
 where M = M1 + M2 lies outside -J .. J.
+
+Half sums: by the symmetry of U (and Z) under (ma, mb) -> (j - ma, j - mb), the real
+part of a full block's Σ a* b is twice the sum over the rows 2 mb < j, the middle row's
+ma < j/2 and half its middle element; ``half_w`` holds those weights (1, 1, ½, else 0).
 """
 
 from fractions import Fraction
@@ -62,6 +66,7 @@ class Tables(NamedTuple):
     z_nb: np.ndarray
     z_u: np.ndarray         # flat U index of (j, mb, ma)
     z_block: np.ndarray     # (J, J, J) first Z entry of (j1, j2, j), -1 if none
+    half_w: np.ndarray      # (u_max,) weight of each U entry in a half-block sum
 
 
 def clebsch_gordan(j1, m1, j2, m2, j, m):
@@ -158,8 +163,19 @@ def tables(twojmax):
                 z.append((j1, j2, j, ma1min, ma2max, na, mb1min, mb2max, nb,
                           u_block[j] + (j + 1) * mb + ma))
     z = np.array(z, dtype=np.int64).reshape(-1, 10)
+    # Σ over a whole block of a* b (real) = 2 Σ over its rows 2 mb < j and, for even j,
+    # the middle row's ma < j/2, plus its middle element once
+    half_w = np.zeros(u_max)
+    for j in range(J):
+        for mb in range(j + 1):
+            for ma in range(j + 1):
+                k = u_block[j] + (j + 1) * mb + ma
+                if 2 * mb < j or (2 * mb == j and ma < mb):
+                    half_w[k] = 1.0
+                elif 2 * mb == j and ma == mb:
+                    half_w[k] = 0.5
     t = Tables(twojmax, u_block, u_max, root, np.array(cg), cg_block,
                *(np.array(c, dtype=np.int64) for c in zip(*labels)), b_block,
-               *(np.ascontiguousarray(z[:, c]) for c in range(10)), z_block)
+               *(np.ascontiguousarray(z[:, c]) for c in range(10)), z_block, half_w)
     _CACHE[twojmax] = t
     return t
