@@ -40,6 +40,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..elements import element_indices
+from ..errors import DescriptorSpecError
 
 FORWARD, BACKWARD, JVP, JACOBIAN = 0, 1, 2, 3
 #: placeholders for the outputs a kernel mode does not use
@@ -75,6 +76,16 @@ def family(kind):
     if kind not in FAMILIES:
         raise KeyError(f"unknown descriptor kind {kind!r}; known: {', '.join(FAMILIES)}")
     return FAMILIES[kind]
+
+
+def check_shapes(arrays, shapes):
+    """DescriptorSpecError naming the first stored array whose shape is not ``shapes[name]``
+    (for ``from_arrays``: (1,) for a scalar, (n_elements,) for a per-element value)."""
+    for key, shape in shapes.items():
+        if np.shape(arrays[key]) != tuple(shape):
+            what = "one value" if shape == (1,) else f"{shape[0]} values"
+            raise DescriptorSpecError(f"'{key}' has shape {np.shape(arrays[key])}, expected "
+                                      f"{tuple(shape)} ({what})")
 
 
 def descriptor_from_arrays(kind, arrays):

@@ -51,7 +51,7 @@ from numba import njit, prange
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, choices, number
-from .base import BACKWARD, FORWARD, JVP, PairDescriptor, register_family
+from .base import BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, register_family
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import harmonic_constants, real_harmonics
 
@@ -185,12 +185,8 @@ class SphericalBessel(PairDescriptor):
     @classmethod
     def from_arrays(cls, a):
         elements = normalize_elements([int(z) for z in a["elements"]])
-        for key in ("cutoff", "n_max", "l_max", "mode"):
-            if np.shape(a[key]) != (1,):
-                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}, expected (1,)")
-        if np.shape(a["weights"]) != (len(elements),):
-            raise DescriptorSpecError(f"'weights' has shape {np.shape(a['weights'])}, expected "
-                                      f"one weight per element ({len(elements)},)")
+        check_shapes(a, {"cutoff": (1,), "n_max": (1,), "l_max": (1,), "mode": (1,),
+                         "weights": (len(elements),)})
         names = {v: k for k, v in MODES.items()}
         code = int(a["mode"][0])
         if code not in names:

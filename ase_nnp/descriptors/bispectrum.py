@@ -69,7 +69,7 @@ from numba import njit, prange
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, number
-from .base import BACKWARD, FORWARD, JVP, PairDescriptor, register_family
+from .base import BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, register_family
 from .wigner import Tables, component_labels, n_components, tables
 
 #: the 0/1 switches, LAMMPS' names, in their stored order
@@ -259,12 +259,9 @@ class Bispectrum(PairDescriptor):
     @classmethod
     def from_arrays(cls, a):
         elements = normalize_elements([int(z) for z in a["elements"]])
-        for key in ("twojmax", "rcutfac", "rfac0", "rmin0"):
-            if np.shape(a[key]) != (1,):
-                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}, expected (1,)")
-        if np.shape(a["flags"]) != (len(FLAGS),):
-            raise DescriptorSpecError(f"'flags' has shape {np.shape(a['flags'])}, expected "
-                                      f"({len(FLAGS)},): {', '.join(FLAGS)}")
+        check_shapes(a, {"twojmax": (1,), "rcutfac": (1,), "rfac0": (1,), "rmin0": (1,),
+                         "radelem": (len(elements),), "wj": (len(elements),),
+                         "flags": (len(FLAGS),)})
         return cls(elements, int(a["twojmax"][0]), float(a["rcutfac"][0]),
                    rfac0=float(a["rfac0"][0]), rmin0=float(a["rmin0"][0]),
                    radelem=list(a["radelem"]), wj=list(a["wj"]),
@@ -658,35 +655,48 @@ def _linear_weights(plan, b, W, beta):
 
 
 @njit(cache=True)
-def _ylist(plan, beta, scr):
-    """The adjoint densities Y (module docstring): each component's weight times the Z
-    of each of its three places, the same terms as :func:`_dbdr` summed over components
-    before the pairs (so the pairs need one pass over u each)."""
+def _place(plan, jjb, e1, e2, e3, q):
+    """Where the density u^{(e3)} enters component jjb of the element triple with
+    neighbour channel e3 at place q (module docstring): (first U index of its block, the
+    Z row (channel pair) and first Z index it pairs with, that block's j, the column of
+    the triple, the factor). q = 0: u^j with Z^{j1 j2}_j, column (e1 e2 e3); q = 1: u^{j1}
+    with Z^{j j2}_{j1}, column (e3 e2 e1); q = 2: u^{j2} with Z^{j j1}_{j2} of the
+    channels (e2, e1), column (e1 e3 e2); the factors (j+1)/(j1+1), (j+1)/(j2+1) (1 with
+    bnormflag)."""
     t = plan
     nc = plan.n_ch
     bm = t.b_j.shape[0]
+    j1 = t.b_j1[jjb]
+    j2 = t.b_j2[jjb]
+    j = t.b_j[jjb]
+    if q == 0:
+        return (t.u_block[j], e1 * nc + e2, t.z_block[j1, j2, j], j,
+                ((e1 * nc + e2) * nc + e3) * bm + jjb, 1.0)
+    if q == 1:
+        return (t.u_block[j1], e1 * nc + e2, t.z_block[j, j2, j1], j1,
+                ((e3 * nc + e2) * nc + e1) * bm + jjb,
+                1.0 if plan.bnorm else (j + 1) / (j1 + 1.0))
+    return (t.u_block[j2], e2 * nc + e1, t.z_block[j, j1, j2], j2,
+            ((e1 * nc + e3) * nc + e2) * bm + jjb, 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0))
+
+
+@njit(cache=True)
+def _ylist(plan, beta, scr):
+    """The adjoint densities Y (module docstring): each component's weight times the Z
+    of each of its three places (:func:`_place`), the terms of :func:`_dbdr` summed over
+    components before the pairs (so the pairs need one pass over u each)."""
+    t = plan
+    nc = plan.n_ch
     yr, yi = scr.yr, scr.yi
     yr[:] = 0.0
     yi[:] = 0.0
-    for jjb in range(bm):
-        j1 = t.b_j1[jjb]
-        j2 = t.b_j2[jjb]
-        j = t.b_j[jjb]
-        f1 = 1.0 if plan.bnorm else (j + 1) / (j1 + 1.0)
-        f2 = 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0)
+    for jjb in range(t.b_j.shape[0]):
         for e1 in range(nc):
             for e2 in range(nc):
-                d12 = e1 * nc + e2
-                d21 = e2 * nc + e1
                 for e3 in range(nc):
-                    _add_half(yr, yi, e3, t.u_block[j], scr.zr, scr.zi, d12,
-                              t.z_block[j1, j2, j], j, beta[((e1 * nc + e2) * nc + e3) * bm + jjb])
-                    _add_half(yr, yi, e3, t.u_block[j1], scr.zr, scr.zi, d12,
-                              t.z_block[j, j2, j1], j1,
-                              f1 * beta[((e3 * nc + e2) * nc + e1) * bm + jjb])
-                    _add_half(yr, yi, e3, t.u_block[j2], scr.zr, scr.zi, d21,
-                              t.z_block[j, j1, j2], j2,
-                              f2 * beta[((e1 * nc + e3) * nc + e2) * bm + jjb])
+                    for q in range(3):
+                        u0, d, z0, jq, k, f = _place(plan, jjb, e1, e2, e3, q)
+                        _add_half(yr, yi, e3, u0, scr.zr, scr.zi, d, z0, jq, f * beta[k])
     for e in range(nc):                      # the half-sum weights folded in once
         for k in range(t.u_max):
             yr[e, k] *= t.half_w[k]
@@ -707,31 +717,17 @@ def _add_half(yr, yi, ry, y0, zr, zi, rz, z0, j, w):
 @njit(cache=True)
 def _dbdr(plan, e3, dur, dui, scr, out):
     """out[k, c] += ∂B_k along the density change (dur, dui)[c] of channel e3 (module
-    docstring): the Jacobian of one pair (3 columns) or the jvp (1 column)."""
-    t = plan
+    docstring; the places of :func:`_place`): the Jacobian of one pair (3 columns) or
+    the jvp (1 column)."""
     nc = plan.n_ch
-    bm = t.b_j.shape[0]
-    for jjb in range(bm):
-        j1 = t.b_j1[jjb]
-        j2 = t.b_j2[jjb]
-        j = t.b_j[jjb]
-        f1 = 1.0 if plan.bnorm else (j + 1) / (j1 + 1.0)
-        f2 = 1.0 if plan.bnorm else (j + 1) / (j2 + 1.0)
+    for jjb in range(plan.b_j.shape[0]):
         for e1 in range(nc):
             for e2 in range(nc):
-                d12 = e1 * nc + e2
-                d21 = e2 * nc + e1
-                k0 = ((e1 * nc + e2) * nc + e3) * bm + jjb
-                k1 = ((e3 * nc + e2) * nc + e1) * bm + jjb
-                k2 = ((e1 * nc + e3) * nc + e2) * bm + jjb
-                zr, zi = scr.zr, scr.zi
-                for c in range(dur.shape[0]):
-                    out[k0, c] += 2.0 * _half_dot(dur, dui, c, t.u_block[j], zr, zi, d12,
-                                                  t.z_block[j1, j2, j], j)
-                    out[k1, c] += 2.0 * f1 * _half_dot(dur, dui, c, t.u_block[j1], zr, zi, d12,
-                                                       t.z_block[j, j2, j1], j1)
-                    out[k2, c] += 2.0 * f2 * _half_dot(dur, dui, c, t.u_block[j2], zr, zi, d21,
-                                                       t.z_block[j, j1, j2], j2)
+                for q in range(3):
+                    u0, d, z0, jq, k, f = _place(plan, jjb, e1, e2, e3, q)
+                    for c in range(dur.shape[0]):
+                        out[k, c] += 2.0 * f * _half_dot(dur, dui, c, u0, scr.zr, scr.zi, d,
+                                                         z0, jq)
 
 
 @njit(cache=True)
