@@ -5,7 +5,7 @@
     cache       the HDF5 cache of a FrameSet, keyed by data and descriptor
     loss        loss, exact gradient, predictions and RMSEs
     preprocess  reference energies and input scaling
-    optimizers  L-BFGS and Adam with exact, resumable state
+    optimizers  L-BFGS, Adam and the Kalman filter with exact, resumable state
     config      the TOML training configuration
     trainer     the loop: split, epochs, early stopping, checkpoints, resume
     ensemble    K members, one ensemble file
@@ -15,8 +15,9 @@
 """
 from .frameset import FrameSet
 from .loss import LossWeights, errors, loss_and_gradient, predict
-from .optimizers import LBFGS, Adam, ParameterVector, adam, lbfgs
+from .optimizers import LBFGS, Adam, KalmanFilter, ParameterVector, adam, kalman, lbfgs
 from .preprocess import fit_energy_offsets, fit_scaling
 
 __all__ = ["FrameSet", "LossWeights", "errors", "loss_and_gradient", "predict", "LBFGS", "Adam",
-           "ParameterVector", "adam", "lbfgs", "fit_energy_offsets", "fit_scaling"]
+           "KalmanFilter", "ParameterVector", "adam", "kalman", "lbfgs", "fit_energy_offsets",
+           "fit_scaling"]

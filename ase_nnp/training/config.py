@@ -95,8 +95,9 @@ SCHEMA = {
                                      "outer distance (LAMMPS pair_style zbl's inner cutoff)"),
     },
     "optimizer": {
-        "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch) or 'adam' "
-                   "(mini-batch)"),
+        "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch), 'adam' "
+                   "(mini-batch) or 'kalman' (n2p2's global extended Kalman filter: one update "
+                   "per energy or force-component group, the kalman_* and selection keys)"),
         "max_epochs": (1000, int, "epochs at most"),
         "patience": (100, int, "stop after this many epochs without a better validation loss "
                      "(0: never)"),
@@ -105,6 +106,41 @@ SCHEMA = {
         "batch_size": (32, int, "Adam: structures per batch"),
         "learning_rate": (1e-3, float, "Adam: initial learning rate"),
         "lr_decay": (1.0, float, "Adam: learning rate factor per epoch"),
+        "kalman_type": ("standard", str, "Kalman: 'standard' (measurement noise 1/η) or "
+                        "'fading_memory' (forgetting factor λ; n2p2's kalman_type 0 and 1)"),
+        "kalman_epsilon": (0.01, float, "Kalman: initial error covariance P = I/ε"),
+        "kalman_q0": (0.01, float, "Kalman: initial process noise q0 (added to P's diagonal "
+                      "after every update)"),
+        "kalman_qtau": (2.302, float, "Kalman: process noise decay per epoch, q = max(q0 "
+                        "exp(-qtau · epochs done), qmin) (2.302: a factor 10 per epoch)"),
+        "kalman_qmin": (1e-6, float, "Kalman: smallest process noise qmin"),
+        "kalman_eta": (0.01, float, "Kalman, standard: initial η of the measurement noise "
+                       "1/η (n2p2's 'learning rate')"),
+        "kalman_etatau": (2.302, float, "Kalman, standard: η grows as η0 exp(etatau · epochs "
+                          "done) up to kalman_etamax (0: constant)"),
+        "kalman_etamax": (1.0, float, "Kalman, standard: largest η (at least kalman_eta)"),
+        "kalman_lambda_short": (0.96, float, "Kalman, fading memory: initial forgetting "
+                                "factor λ0 (0 < λ ≤ 1; the measurement noise and P /= λ)"),
+        "kalman_nue_short": (0.9995, float, "Kalman, fading memory: λ ← ν λ + 1 - ν after "
+                             "every update (λ → 1)"),
+        "kalman_force_group": (1, int, "Kalman: force components per force update, one "
+                               "observation of that many rows (n2p2: 1)"),
+        "short_energy_fraction": (1.0, float, "Kalman: energy updates per epoch as a "
+                                  "fraction of the training structures"),
+        "short_force_fraction": (0.02315, float, "Kalman: force components used per epoch as "
+                                 "a fraction of all training force components"),
+        "selection_mode": ("threshold", str, "Kalman: how update candidates are picked: "
+                           "'random' (a seeded random order), 'sort' (largest error at the "
+                           "epoch's start first) or 'threshold' (random, skipping candidates "
+                           "below the error thresholds; n2p2's selection_mode 0, 1, 2)"),
+        "short_energy_error_threshold": (0.0, float, "Kalman, threshold selection: an energy "
+                                         "candidate is used when its absolute error per atom exceeds "
+                                         "this many training RMSEs"),
+        "short_force_error_threshold": (1.0, float, "Kalman, threshold selection: a force "
+                                        "component is used when its absolute error exceeds this "
+                                        "many training RMSEs"),
+        "rmse_threshold_trials": (3, int, "Kalman, threshold selection: candidates tried per "
+                                  "pick; when none passes, the largest error seen is used"),
     },
     "ensemble": {
         "ensemble_size": (1, int, "members K; K > 1 trains K potentials (member k with "
@@ -202,7 +238,18 @@ def _value_rules():
         "max_epochs": _number(1), "memory": _number(1), "batch_size": _number(1),
         "learning_rate": _number(0, lo_open=True), "lr_decay": _number(0, 1, lo_open=True),
         "activation": _choices(*ACTIVATIONS),
-        "scaling": _choices(*MODES), "method": _choices("lbfgs", "adam"),
+        "scaling": _choices(*MODES), "method": _choices("lbfgs", "adam", "kalman"),
+        "kalman_type": _choices("standard", "fading_memory"),
+        "kalman_epsilon": _number(0, lo_open=True), "kalman_q0": _number(0),
+        "kalman_qtau": _number(0), "kalman_qmin": _number(0),
+        "kalman_eta": _number(0, lo_open=True), "kalman_etatau": _number(0),
+        "kalman_etamax": _number(0, lo_open=True),
+        "kalman_lambda_short": _number(0, 1, lo_open=True),
+        "kalman_nue_short": _number(0, 1, lo_open=True), "kalman_force_group": _number(1),
+        "short_energy_fraction": _number(0, 1), "short_force_fraction": _number(0, 1),
+        "selection_mode": _choices("random", "sort", "threshold"),
+        "short_energy_error_threshold": _number(0), "short_force_error_threshold": _number(0),
+        "rmse_threshold_trials": _number(1),
         "preset": _choices("", *PRESETS),
         "repulsion": _choices("none", "zbl"), "repulsion_outer": _number(0),
         "repulsion_inner_fraction": _number(0, 1, lo_open=True, hi_open=True),
@@ -316,6 +363,7 @@ class TrainingConfig:
                 raise ConfigError(f"unknown key {key!r}; valid keys: {_valid_keys()}")
             self.values[key] = _check_type(section, key, value)
         self._check_family_keys(values or {})
+        self._check_kalman_keys()
         if self.values["train"] is None:
             raise ConfigError("[data] train is required: the files with the training structures")
         for key in PATH_KEYS:
@@ -352,6 +400,18 @@ class TrainingConfig:
             if owner != chosen:
                 raise ConfigError(f"[descriptor] {key} belongs to family {owner!r}, but family "
                                   f"is {chosen!r}; set family = {owner!r} or remove {key}")
+
+    def _check_kalman_keys(self):
+        """The Kalman keys that only make sense together."""
+        v = self.values
+        if v["kalman_etamax"] < v["kalman_eta"]:
+            raise ConfigError(f"[optimizer] kalman_etamax = {v['kalman_etamax']!r} is below "
+                              f"kalman_eta = {v['kalman_eta']!r}; η only grows, so "
+                              "kalman_etamax must be at least kalman_eta")
+        if v["method"] == "kalman" and not (v["short_energy_fraction"] > 0
+                                            or v["short_force_fraction"] > 0):
+            raise ConfigError("[optimizer] short_energy_fraction and short_force_fraction are "
+                              "both 0: the Kalman filter would make no update")
 
     def changed(self):
         """The keys whose values differ from their defaults (paths as resolved): what a

@@ -257,3 +257,115 @@ def loss_and_gradient(potential, fs, weights=LossWeights(), gradient=True):
         d = u[idx, :x.shape[1]] * potential.scalings[e].factor if u is not None else None
         grads[e] = potential.networks[e].parameter_gradient(x, adj.c[idx], d)
     return float(loss), grads, parts
+
+
+class Residuals:
+    r"""Single residuals of FrameSet ``fs`` and their exact parameter gradients: the
+    observations of an extended Kalman filter
+    (:class:`ase_nnp.training.optimizers.KalmanFilter`).
+
+    Residuals are prediction minus reference: r_f = (E_f - E_f^ref) / N_f for the energy
+    of structure f and r_ac = F_ac - F_ac^ref for force component c of atom a. Each has a
+    Jacobian row ∂r/∂θ, flat over all element networks in
+    :class:`~ase_nnp.training.optimizers.ParameterVector` order, from
+    ``Network.parameter_gradient`` with the adjoints of L = r (module docstring):
+    c_i = 1/N_f on the atoms of f, d = 0 for an energy; c = 0 and d from the jvp of the
+    unit adjoint δF = e_ac for a force component, nonzero only on the atoms within the
+    cutoff of a, so that its network pass runs over those atoms only.
+
+    ``energy_scale`` (per structure) √(λ_E w_f) and ``force_scale`` (per atom)
+    √(λ_F w_f w_a) (0 without forces) are the factors that make the sum of squared scaled
+    residuals the loss's terms with counts in place of means; ``weights`` must be a
+    :class:`LossWeights`.
+    """
+
+    def __init__(self, potential, fs, weights=LossWeights()):
+        self.potential, self.fs = potential, fs
+        self.energy_scale = np.sqrt(max(weights.energy, 0.0) * fs.weight)
+        with_forces = fs.has_forces[fs.frame]
+        self.force_scale = np.where(with_forces, np.sqrt(
+            max(weights.forces, 0.0) * fs.weight[fs.frame] * fs.force_weight), 0.0)
+
+    def energy_candidates(self):
+        """The structures whose energy residual counts (scale > 0)."""
+        return np.flatnonzero(self.energy_scale > 0)
+
+    def force_candidates(self):
+        """The force components 3 a + c (global atom a) whose residual counts."""
+        return np.flatnonzero(np.repeat(self.force_scale > 0, 3))
+
+    def all(self, forces=True):
+        """Every structure's energy residual (n_frames,) and every force component's
+        (3 n_atoms,; None without ``forces``), from one pass over the whole set."""
+        fs = self.fs
+        pred = predict(self.potential, fs, forces=forces, stress=False)
+        energy = (pred.energy - fs.energy) / fs.n_atoms_per_frame
+        return energy, (pred.forces - fs.forces).ravel() if forces else None
+
+    def structure(self, f):
+        """The residuals and rows of structure f at the networks' current parameters."""
+        return StructureResiduals(self.potential, self.fs, int(f))
+
+
+class StructureResiduals:
+    """One structure's residuals and Jacobian rows (see :class:`Residuals`); the
+    prediction is made once, at the parameters the networks have when it is built."""
+
+    def __init__(self, potential, fs, f):
+        from ..threads import threads_for
+        self.potential, self.first_atom = potential, int(fs.atom_start[f])
+        self.fs = sub = fs.subset([f])
+        self._threads = threads_for
+        self.inputs = potential.network_inputs(sub.G, sub.species)
+        with threads_for(sub.n_atoms):
+            E_i, self._dEdG = potential.atomic_energies_and_gradients(sub.G, sub.species,
+                                                                      self.inputs)
+        self.n_atoms = sub.n_atoms
+        self.energy = float((E_i.sum() - sub.energy[0]) / self.n_atoms)
+        self._forces = None
+
+    @property
+    def forces(self):
+        """F - F^ref of the structure's components, flat (3 N,)."""
+        if self._forces is None:
+            with self._threads(self.n_atoms):
+                F, _ = self.fs.forces_and_stresses(self.fs.backward(self._dEdG))
+            self._forces = (F - self.fs.forces).ravel()
+        return self._forces
+
+    def force(self, component):
+        """The residual of global force component 3 a + c."""
+        return float(self.forces[component - 3 * self.first_atom])
+
+    def _row(self, c, d):
+        pot = self.potential
+        rows = []
+        for e in pot.elements:
+            net = pot.networks[e]
+            if e not in self.inputs:
+                rows.append(np.zeros(net.n_parameters))
+                continue
+            idx, x = self.inputs[e]
+            if d is None:
+                rows.append(net.parameter_gradient(x, c[idx]))
+                continue
+            de = d[idx, :x.shape[1]] * pot.scalings[e].factor
+            keep = np.flatnonzero(np.any(de != 0.0, axis=1))
+            rows.append(net.parameter_gradient(x[keep], np.zeros(len(keep)), de[keep])
+                        if len(keep) else np.zeros(net.n_parameters))
+        return np.concatenate(rows)
+
+    def energy_row(self):
+        """∂((E - E^ref)/N)/∂θ."""
+        return self._row(np.full(self.n_atoms, 1.0 / self.n_atoms), None)
+
+    def force_row(self, component):
+        """∂F_ac/∂θ of global force component 3 a + c."""
+        local = component - 3 * self.first_atom
+        a, c = divmod(local, 3)
+        sub = self.fs
+        dF = np.zeros((self.n_atoms, 3))
+        dF[a, c] = 1.0
+        with self._threads(self.n_atoms):
+            u = sub.jvp(sub.pair_adjoint(dF, np.zeros((1, 3, 3))))
+        return self._row(None, u)

@@ -6,7 +6,8 @@
 or ``ase-nnp train config.toml [--resume]``; the keys are those of
 :mod:`ase_nnp.training.config`.
 
-Per epoch (one L-BFGS iteration, or one Adam pass over the training set) the
+Per epoch (one L-BFGS iteration, one Adam pass over the training set, or one
+Kalman-filter pass of energy and force updates) the
 loop records the training loss and the RMSEs of energy (meV/atom), forces
 (eV/Å) and stress (GPa) on the training and validation sets, appends them to
 the learning-curve CSV, and writes the model atomically whenever the
@@ -42,9 +43,9 @@ from .cache import cache_key, load_or_build
 from .config import RESUMABLE_CHANGES, TrainingConfig
 from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
                       summarize)
-from .loss import LossWeights, loss_and_gradient
+from .loss import LossWeights, Residuals, loss_and_gradient
 from .mapping_monitor import MappingMonitor
-from .optimizers import OPTIMIZERS, Adam, LBFGS, ParameterVector, objective_for
+from .optimizers import OPTIMIZERS, Adam, KalmanFilter, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
@@ -245,12 +246,41 @@ class Trainer:
         theta = self.pv.get()
         if cfg.method == "lbfgs":
             opt = LBFGS(cfg.memory)
+        elif cfg.method == "kalman":
+            opt = self._kalman(len(theta))
         else:
             opt = Adam(len(theta), cfg.learning_rate, cfg.lr_decay, cfg.batch_size,
                        cfg.init_seed)
         return {"epoch": 0, "theta": theta, "optimizer": opt, "best_loss": np.inf,
                 "best_theta": theta.copy(), "best_epoch": -1, "bad_epochs": 0, "elapsed": 0.0,
                 "history": []}
+
+    def _kalman(self, n_parameters):
+        """The Kalman filter of the [optimizer] keys; logs its plan per epoch."""
+        cfg = self.cfg
+        opt = KalmanFilter(n_parameters, cfg.kalman_type, cfg.kalman_epsilon, cfg.kalman_q0,
+                           cfg.kalman_qtau, cfg.kalman_qmin, cfg.kalman_eta, cfg.kalman_etatau,
+                           cfg.kalman_etamax, cfg.kalman_lambda_short, cfg.kalman_nue_short,
+                           cfg.short_energy_fraction, cfg.short_force_fraction,
+                           cfg.kalman_force_group, cfg.selection_mode,
+                           cfg.short_energy_error_threshold, cfg.short_force_error_threshold,
+                           cfg.rmse_threshold_trials, cfg.init_seed)
+        e_cand, f_cand, n_e, n_f = opt.plan(Residuals(self.potential, self.train_set,
+                                                      self.weights))
+        if n_e + n_f == 0:
+            raise ConfigError(
+                f"[optimizer] short_energy_fraction = {cfg.short_energy_fraction:g} of "
+                f"{len(e_cand)} energies and short_force_fraction = "
+                f"{cfg.short_force_fraction:g} of {len(f_cand)} force components (groups of "
+                f"{cfg.kalman_force_group}) give no Kalman update per epoch")
+        self.log(f"Kalman filter ({cfg.kalman_type}, {cfg.selection_mode} selection): per "
+                 f"epoch {n_e} energy and {n_f} force updates ({cfg.kalman_force_group} "
+                 f"component{'s' if cfg.kalman_force_group > 1 else ''} each); P is "
+                 f"{n_parameters}² ({opt.P.nbytes / 2**20:.0f} MiB)")
+        if self.weights.stress > 0 and self.train_set.has_stress.any():
+            self.log("  note: the Kalman filter updates from energies and forces; the stress "
+                     "term enters the reported loss only")
+        return opt
 
     def _write_checkpoint(self, snap):
         import h5py
