@@ -111,10 +111,10 @@ def _text(v):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def read(path, key, parts=None):
+def read(path, key, parts=None, jacobian_limit=None):
     """(FrameSet, None) when the cache at ``path`` matches ``key`` and every dataset its
     checksum; otherwise (None, why not; with ``parts`` of :func:`key_parts`, which part of
-    the key changed)."""
+    the key changed). A stored dG/dD larger than ``jacobian_limit`` bytes is not read."""
     import h5py
     if not os.path.exists(path):
         return None, "there is none"
@@ -129,7 +129,11 @@ def read(path, key, parts=None):
                               "it was built from other data or another descriptor")
             if not bool(f.attrs.get("complete", False)):
                 return None, "its build never finished"
-            arrays, why = _checked_arrays(f, (k for k in f.keys() if k != EXTRAS))
+            skip = set()
+            if (jacobian_limit is not None and "J" in f
+                    and f["J"].size * f["J"].dtype.itemsize > jacobian_limit):
+                skip.add("J")
+            arrays, why = _checked_arrays(f, (k for k in f.keys() if k != EXTRAS), skip)
             if why:
                 return None, why
         return FrameSet(arrays), None
@@ -137,9 +141,10 @@ def read(path, key, parts=None):
         return None, f"it cannot be read ({type(err).__name__}: {err})"
 
 
-def _checked_arrays(group, present):
+def _checked_arrays(group, present, skip=()):
     """({name: array}, None) when the group's datasets are exactly those of its
-    ``datasets`` attribute and each matches its checksum; else (None, why not)."""
+    ``datasets`` attribute and each matches its checksum (those in ``skip`` are neither
+    read nor returned); else (None, why not)."""
     import h5py
     present = sorted(present)
     names = [_text(n) for n in np.atleast_1d(group.attrs.get("datasets", []))]
@@ -148,6 +153,8 @@ def _checked_arrays(group, present):
                       f"with ({', '.join(sorted(names))})")
     arrays = {}
     for name in names:
+        if name in skip:
+            continue
         item = group[name]
         if not isinstance(item, h5py.Dataset):
             return None, f"'{name}' is not a dataset"
@@ -211,20 +218,23 @@ def write(path, key, fs, parts=None):
             f.attrs["complete"] = True
 
 
-def load_or_build(path, descriptor, refs, log=None, key=None):
+def load_or_build(path, descriptor, refs, log=None, key=None, jacobian_limit=None):
     """(FrameSet, "reused" | "built"); ``path`` None means no cache; ``key``, when
-    the caller already has it, is ``cache_key(descriptor, refs)``."""
+    the caller already has it, is ``cache_key(descriptor, refs)``; ``jacobian_limit``:
+    the most bytes of dG/dD a new build stores (a reused cache keeps what it holds: with
+    or without dG/dD the numbers are the same)."""
     from .dataset import frames
     if path is None:
-        return frames(descriptor, refs), "built"
+        return frames(descriptor, refs, jacobian_limit), "built"
     if key is None:
         key = cache_key(descriptor, refs)
     parts = key_parts(descriptor, refs)
-    fs, why = read(path, key, parts)
+    fs, why = read(path, key, parts, jacobian_limit)
     if fs is not None:
+        fs.descriptor = descriptor
         return fs, "reused"
     if log and os.path.exists(path):
         log(f"cache {path} ({os.path.getsize(path) / 2**20:.1f} MiB) is rebuilt: {why}")
-    fs = frames(descriptor, refs)
+    fs = frames(descriptor, refs, jacobian_limit)
     write(path, key, fs, parts)
     return fs, "built"

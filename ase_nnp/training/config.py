@@ -34,6 +34,10 @@ SCHEMA = {
         "split_seed": (0, int, "seed of the train/validation split"),
         "cache": ("auto", str, "HDF5 cache of descriptors and derivatives: 'auto' = "
                   "<model>.cache.h5, '' = no cache, or a path"),
+        "memory_limit": ("auto", str, "the most memory the stored derivatives dG/dD may take, "
+                         "e.g. '8GB' or '500MB'; 'auto' = a quarter of the machine's memory. "
+                         "Above it they are not stored but recomputed by the descriptor's "
+                         "kernels at every evaluation (same numbers, less memory, slower)"),
     },
     "descriptor": {
         "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (Yoo et al. 2019's 26 "
@@ -258,8 +262,36 @@ def _value_rules():
         "monitor_a": _number(0), "monitor_bulk_tolerance": _number(0, lo_open=True),
         "monitor_every": _number(1),
         "kind": _choices("network", "linear", "quadratic"), "ridge": _number(0),
+        "memory_limit": (lambda v: _parse_bytes(v) is not None,
+                         "'auto' or a size such as '8GB', '500MB', '2.5GiB'"),
     })
     return rules
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10,
+          "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _parse_bytes(text):
+    """Bytes of a size such as '8GB', '500 MB', '2.5GiB' or 'auto' (a quarter of the
+    machine's physical memory; 8 GB where it cannot be read); None if not a size."""
+    t = str(text).strip().lower()
+    if t == "auto":
+        try:
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
+        except (ValueError, OSError, AttributeError):
+            return int(8e9)
+    import re
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]i?b|b)?", t)
+    if not m:
+        return None
+    value = float(m.group(1)) * _UNITS[m.group(2) or ""]
+    return int(value) if math.isfinite(value) and value >= 0 else None
+
+
+def memory_limit_bytes(cfg):
+    """The ``memory_limit`` of a configuration in bytes."""
+    return _parse_bytes(cfg.memory_limit)
 
 
 def _is_number(v):

@@ -227,9 +227,9 @@ def check_weights(refs, weights):
                            f"{weights.stress}; provide stresses or set the stress weight to 0")
 
 
-def frames(descriptor, refs):
+def frames(descriptor, refs, jacobian_limit=None):
     """A :class:`~ase_nnp.training.frameset.FrameSet` (neighbour lists, G and dG/dD
-    computed once) of the references."""
+    computed once; dG/dD only up to ``jacobian_limit`` bytes) of the references."""
     from .frameset import FrameSet
     check_elements(refs, descriptor.elements)
-    return FrameSet.from_references(descriptor, refs)
+    return FrameSet.from_references(descriptor, refs, jacobian_limit)

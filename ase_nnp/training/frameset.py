@@ -29,6 +29,17 @@ after the descriptors are known (the loss in :mod:`ase_nnp.training.loss` reads
 Both contractions with J are small Numba kernels (parallel over centre atoms).
 J takes n_pairs · n_features · 24 bytes: about 10 kB per Si atom at a 4.5 Å
 cutoff with 26 functions, 29 kB at 6.5 Å.
+
+Derivatives that scale
+----------------------
+Above a memory budget (``jacobian_limit`` bytes of J; the trainer's ``[data]
+memory_limit``) J is not stored. The same two contractions are then the descriptor's
+own ``backward`` and ``jvp`` kernels, run over all pairs at once as one neighbour list
+(the pairs are grouped by centre atom already): the same numbers (to rounding), at the
+cost of recomputing the descriptor's per-atom work on every evaluation, and with only
+the pairs kept (i, j, D and r: 48 bytes per pair instead of 24 n_features more). The
+linear fit builds its force and stress rows block by block from ``jacobian_rows``,
+stored or computed for that block.
 """
 
 import numba
@@ -36,7 +47,7 @@ import numpy as np
 
 from ..descriptors.base import backward_from_jacobian
 from ..elements import element_indices
-from ..neighbors import build
+from ..neighbors import NeighborList, build
 
 _PER_FRAME = ("energy", "volume", "stress", "has_forces", "has_stress", "has_energies",
               "weight")
@@ -46,9 +57,13 @@ _PER_PAIR = ("i", "j", "D", "J")
 
 class FrameSet:
     """See the module docstring. Build with :meth:`from_references` or
-    :meth:`from_arrays`; take parts with :meth:`subset`."""
+    :meth:`from_arrays`; take parts with :meth:`subset`. ``descriptor``: the one the
+    arrays were computed with (needed when J is not stored)."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays, descriptor=None):
+        self.J = None
+        self.descriptor = descriptor
+        self._nl = None
         for k, v in arrays.items():
             setattr(self, k, v)
         self.n_frames = len(self.energy)
@@ -63,13 +78,17 @@ class FrameSet:
 
     # ----------------------------------------------------------- building
     @classmethod
-    def from_arrays(cls, descriptor, structures):
+    def from_arrays(cls, descriptor, structures, jacobian_limit=None):
         """``structures``: iterable of dicts with positions, numbers, cell, pbc,
         energy and optional forces, stress (3x3, ASE sign), energies, weight (a
-        number, default 1) and force_weight (per atom, default 1)."""
+        number, default 1) and force_weight (per atom, default 1). ``jacobian_limit``:
+        the most bytes of J to store (None: no limit); above it J is dropped and
+        recomputed when needed (module docstring)."""
         parts = {k: [] for k in _PER_FRAME + _PER_ATOM + _PER_PAIR}
         atom_start, pair_start = [0], [0]
         nf = descriptor.n_features_max
+        store_j = True
+        j_bytes = 0
         for s in structures:
             pbc = np.broadcast_to(np.asarray(s["pbc"], dtype=bool), (3,))
             cell = np.asarray(s["cell"], dtype=np.float64).reshape(3, 3)
@@ -102,23 +121,31 @@ class FrameSet:
             parts["i"].append(nl.i.astype(np.int64) + atom_start[-1])
             parts["j"].append(nl.j.astype(np.int64) + atom_start[-1])
             parts["D"].append(nl.D)
-            parts["J"].append(descriptor.jacobian(nl, species))
+            j_bytes += nl.n_pairs * nf * 24
+            if store_j and jacobian_limit is not None and j_bytes > jacobian_limit:
+                store_j = False
+                parts["J"] = []                      # what was computed goes
+            if store_j:
+                parts["J"].append(descriptor.jacobian(nl, species))
             atom_start.append(atom_start[-1] + n)
             pair_start.append(pair_start[-1] + nl.n_pairs)
         if len(atom_start) == 1:
             raise ValueError("no structures given")
+        if not store_j:
+            del parts["J"]
         arrays = {k: np.concatenate(v) if k in _PER_ATOM + _PER_PAIR else np.array(v)
                   for k, v in parts.items()}
         arrays["D"] = arrays["D"].reshape(-1, 3)
-        arrays["J"] = arrays["J"].reshape(-1, nf, 3)
+        if store_j:
+            arrays["J"] = arrays["J"].reshape(-1, nf, 3)
         arrays["atom_start"] = np.array(atom_start, dtype=np.int64)
         arrays["pair_start"] = np.array(pair_start, dtype=np.int64)
-        return cls(arrays)
+        return cls(arrays, descriptor)
 
     @classmethod
-    def from_references(cls, descriptor, refs):
+    def from_references(cls, descriptor, refs, jacobian_limit=None):
         """From :class:`ase_nnp.training.dataset.Reference` objects."""
-        return cls.from_arrays(descriptor, (
+        return cls.from_arrays(descriptor, jacobian_limit=jacobian_limit, structures=(
             {"positions": r.atoms.positions, "numbers": r.atoms.numbers, "cell": r.atoms.cell[:],
              "pbc": r.atoms.pbc, "energy": r.energy, "forces": r.forces, "stress": r.stress,
              "energies": r.energies, "weight": r.weight, "force_weight": r.force_weight}
@@ -126,9 +153,18 @@ class FrameSet:
 
     # ----------------------------------------------------------- using
     def arrays(self):
-        """The stored arrays (what :mod:`ase_nnp.training.cache` writes)."""
+        """The stored arrays (what :mod:`ase_nnp.training.cache` writes; no J when it is
+        not stored)."""
         return {k: getattr(self, k) for k in _PER_FRAME + _PER_ATOM + _PER_PAIR
-                + ("atom_start", "pair_start")}
+                + ("atom_start", "pair_start") if getattr(self, k) is not None}
+
+    @property
+    def stores_jacobian(self):
+        return self.J is not None
+
+    def stored_bytes(self):
+        """Bytes of the arrays kept (J included when stored)."""
+        return sum(a.nbytes for a in self.arrays().values())
 
     def subset(self, frames):
         """A new FrameSet of the given frame indices (in that order)."""
@@ -143,12 +179,13 @@ class FrameSet:
         shift = np.repeat(new_atom_start[:-1] - self.atom_start[frames], n_pa)
         out = {k: getattr(self, k)[frames] for k in _PER_FRAME}
         out.update({k: getattr(self, k)[atoms] for k in _PER_ATOM})
-        out.update({k: getattr(self, k)[pairs] for k in _PER_PAIR})
+        out.update({k: getattr(self, k)[pairs] for k in _PER_PAIR
+                    if getattr(self, k) is not None})
         out["i"] = out["i"] + shift
         out["j"] = out["j"] + shift
         out["atom_start"] = new_atom_start
         out["pair_start"] = new_pair_start
-        return FrameSet(out)
+        return FrameSet(out, self.descriptor)
 
     def set_force_weights(self, force_weight):
         """Replace the per-atom force weights w_a ((n_atoms,), finite, >= 0), e.g. by
@@ -175,19 +212,54 @@ class FrameSet:
         return self.n_frames
 
     def __repr__(self):
+        j = (f"{self.J.nbytes / 2**20:.0f} MiB of dG/dD" if self.J is not None else
+             "dG/dD recomputed, not stored")
         return (f"FrameSet({self.n_frames} structures, {self.n_atoms} atoms, {self.n_pairs} pairs, "
-                f"{self.G.shape[1]} features, {self.J.nbytes / 2**20:.0f} MiB of dG/dD)")
+                f"{self.G.shape[1]} features, {j})")
 
     # ----------------------------------------------------------- linear maps
+    def _descriptor(self):
+        if self.descriptor is None:
+            raise ValueError("this FrameSet stores no dG/dD and knows no descriptor to "
+                             "recompute it; build it with FrameSet.from_arrays(descriptor, ...)")
+        return self.descriptor
+
+    def neighbor_list(self):
+        """All pairs as one :class:`~ase_nnp.neighbors.NeighborList` over the atoms of
+        every frame (global indices; built once)."""
+        if self._nl is None:
+            r = np.sqrt(np.einsum("pc,pc->p", self.D, self.D))
+            self._nl = NeighborList(self.i, self.j, self.D, r, np.zeros((0, 3), np.int32),
+                                    self.pair_first, float(self._descriptor().cutoff))
+        return self._nl
+
     def backward(self, dE_dG):
         """g_p = Σ_f dE/dG_{i_p f} J[p, f]  (∂E/∂D_p)."""
+        if self.J is None:
+            return self._descriptor().backward(self.neighbor_list(), self.species,
+                                               np.ascontiguousarray(dE_dG))
         return backward_from_jacobian(self.pair_first, dE_dG, self.J)
 
     def jvp(self, V):
         """δG_i = Σ_{p of i} J[p] · V_p  (the adjoint of ``backward``)."""
+        if self.J is None:
+            return self._descriptor().jvp(self.neighbor_list(), self.species, V)
         out = np.empty((self.n_atoms, self.J.shape[1]))
         _jvp(self.pair_first, self.J, np.ascontiguousarray(V), out)
         return out
+
+    def jacobian_rows(self, frames):
+        """J of the pairs of the contiguous frames ``frames`` (stored, or computed for
+        them now)."""
+        p0, p1 = self.pair_start[frames[0]], self.pair_start[frames[-1] + 1]
+        if self.J is not None:
+            return self.J[p0:p1]
+        a0, a1 = self.atom_start[frames[0]], self.atom_start[frames[-1] + 1]
+        D = self.D[p0:p1]
+        nl = NeighborList(self.i[p0:p1] - a0, self.j[p0:p1] - a0, D,
+                          np.sqrt(np.einsum("pc,pc->p", D, D)), np.zeros((0, 3), np.int32),
+                          self.pair_first[a0:a1 + 1] - p0, float(self._descriptor().cutoff))
+        return self._descriptor().jacobian(nl, self.species[a0:a1])
 
     def forces_and_stresses(self, g):
         """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p and, per frame,

@@ -14,7 +14,7 @@ per-atom force weights (GDF) — is exactly a weighted least-squares problem
     stress     row (f, c d): [0,  Σ_{p ∈ f} D_pc J_pd / V_f]_{e(i_p)}              · √(λ_S w_f / (9 W_S))
     atomic E   row i:       [1,  G_i] in e(i)'s block                              · √(λ_A w_f / W_A)
 
-(J_p = ∂G_{i_p}/∂D_p the stored Jacobian, W_X the weight sums of the loss's
+(J_p = ∂G_{i_p}/∂D_p the Jacobian, stored or computed per block, W_X the weight sums of the loss's
 normalisations; forces F_a = -∂E/∂r_a, stress ASE's σ = (1/V) ∂E/∂ε). An optional ridge
 term adds ρ Σ_k (s_k β_k)² with s_k the spread (standard deviation over the training
 atoms) of column k, so that ρ is dimensionless and β_0 is never damped.
@@ -96,8 +96,8 @@ def _block_rows(fs, frames, nf, n_el, scale):
         AS = np.zeros((nfr, 3, 3, ncol))
         inv_v = np.where(fs.volume[frames] > 0, 1.0 / np.where(fs.volume[frames] > 0,
                                                                fs.volume[frames], 1.0), 0.0)
-        _force_stress_rows(i, j, species, pair_frame, fs.D[p0:p1], fs.J[p0:p1], nf, inv_v,
-                           AF, AS)
+        _force_stress_rows(i, j, species, pair_frame, fs.D[p0:p1], fs.jacobian_rows(frames),
+                           nf, inv_v, AF, AS)
         if scale["forces"] and has_f.any():
             root = np.sqrt(scale["forces"] * (w_f / (3.0 * N[frames]))[frame]
                            * fs.force_weight[a0:a1])

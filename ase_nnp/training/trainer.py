@@ -40,7 +40,7 @@ from ..potential import Potential
 from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
-from .config import RESUMABLE_CHANGES, TrainingConfig
+from .config import RESUMABLE_CHANGES, TrainingConfig, memory_limit_bytes
 from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
                       summarize)
 from .loss import LossWeights, Residuals, loss_and_gradient
@@ -142,12 +142,20 @@ class Trainer:
             refs = subtract_baseline(refs, self.repulsion, elements)
         t = time.perf_counter()
         self.data_key = cache_key(self.descriptor, refs)
+        self.jacobian_limit = memory_limit_bytes(cfg)
         fs_all, how = load_or_build(cfg.cache or None, self.descriptor, refs, self.log,
-                                    key=self.data_key)
+                                    key=self.data_key, jacobian_limit=self.jacobian_limit)
         size = (f" ({os.path.getsize(cfg.cache) / 2**20:.1f} MiB)"
                 if cfg.cache and os.path.exists(cfg.cache) else "")
         self.log(f"descriptors: {fs_all} ({how} in {time.perf_counter() - t:.1f} s"
                  f"{', cache ' + cfg.cache + size if cfg.cache else ''})")
+        if not fs_all.stores_jacobian:
+            need = fs_all.n_pairs * fs_all.G.shape[1] * 24
+            self.log(f"dG/dD would take {need / 2**30:.2f} GiB, over memory_limit = "
+                     f"{cfg.memory_limit!r} ({self.jacobian_limit / 2**30:.2f} GiB): it is "
+                     "recomputed by the descriptor's kernels at every evaluation "
+                     f"({fs_all.stored_bytes() / max(fs_all.n_atoms, 1) / 1e3:.1f} kB per atom "
+                     "stored)")
         if cfg.validation:
             train_idx = np.arange(n_train_refs)
             val_idx = np.arange(n_train_refs, len(refs))
@@ -464,7 +472,8 @@ class Trainer:
         check_elements(test_refs, self.potential.elements)
         if self.repulsion is not None:
             test_refs = subtract_baseline(test_refs, self.repulsion, self.potential.elements)
-        return self._evaluate(frames(self.descriptor, test_refs), theta)[1]
+        return self._evaluate(frames(self.descriptor, test_refs, self.jacobian_limit),
+                              theta)[1]
 
     def _run_linear(self):
         """[model] kind = 'linear' or 'quadratic': one weighted least-squares solve of
