@@ -190,3 +190,20 @@ def test_what_lammps_cannot_run_is_refused(tmp_path):
     quad = Bispectrum(ELEMENTS, twojmax=2, rcutfac=4.2, radelem=RADELEM, wj=WJ, quadraticflag=1)
     with pytest.raises(InteropError, match="quadratic"):
         write_mliap(_random_linear(quad, cells), tmp_path)
+
+
+def test_a_network_on_the_bispectrum_trains_like_any_family(tmp_path):
+    from test_trainer import _sw_data
+    from ase.io import write
+    data = tmp_path / "sw.extxyz"
+    write(data, _sw_data(10), format="extxyz")
+    model = str(tmp_path / "net.nnp")
+    result = train(str(data), model=model, family="bispectrum", cutoff=3.8, twojmax=4,
+                   hidden_layers=[6], max_epochs=15, progress=False, log=None)
+    assert result.history[-1, 2] < 0.3 * result.history[0, 2]
+    pot = load(model)
+    assert isinstance(pot.descriptor, Bispectrum) and len(pot.descriptor) == 14
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=4)
+    atoms.calc = NNPCalculator(pot)
+    assert np.isfinite(atoms.get_forces()).all()
