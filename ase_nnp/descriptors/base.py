@@ -14,9 +14,10 @@ A subclass of :class:`PairDescriptor`, decorated with :func:`register_family`, p
 
 ``kind``
     its name in model files, caches and the ``[descriptor] family`` key;
-``elements``, ``cutoff``, ``n_features(element)``, ``n_features_max``, ``__len__``,
-``feature_labels(element)``
+``elements``, ``cutoff``, ``n_features(element)``, ``feature_labels(element)``
     the shape of its output (columns past ``n_features(element)`` are 0);
+    ``n_features_max`` and ``len()`` default to ``n_features()`` (override them when
+    the count differs between elements);
 ``kernel(mode, nl, launch, W, V, G, g, J)``
     fills the output array of ``mode`` (FORWARD: G; BACKWARD: g from W; JVP: G from V;
     JACOBIAN: J), all zeroed by the caller; ``launch`` is a :class:`Launch`;
@@ -51,7 +52,7 @@ NO_J = np.zeros((0, 0, 3))
 #: registered families by kind, in registration order
 FAMILIES = {}
 _REQUIRED = ("kind", "ARRAY_TYPES", "CONFIG_KEYS", "from_config", "to_arrays", "from_arrays",
-             "kernel", "n_features", "feature_labels", "__len__")
+             "kernel", "n_features", "feature_labels")
 
 
 def register_family(cls):
@@ -134,7 +135,16 @@ class Launch(NamedTuple):
 
 
 class PairDescriptor:
-    """Base class of every family: the public modes on top of the family's ``kernel``."""
+    """Base class of every family: the public modes on top of the family's ``kernel``.
+    ``n_features_max`` and ``len()`` default to ``n_features()`` (the same columns for
+    every element); a family with per-element counts overrides them."""
+
+    @property
+    def n_features_max(self):
+        return self.n_features()
+
+    def __len__(self):
+        return self.n_features()
 
     def species_indices(self, numbers):
         """Element index (0..n_elements-1) of every atom from atomic numbers."""

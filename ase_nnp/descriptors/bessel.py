@@ -151,13 +151,6 @@ class SphericalBessel(PairDescriptor):
                                       f"{self.elements}")
         return len(self._channel_pairs()) * (self.n_max + 1) * (self.l_max + 1)
 
-    @property
-    def n_features_max(self):
-        return self.n_features()
-
-    def __len__(self):
-        return self.n_features()
-
     def feature_labels(self, element=None):
         """One label per column, e.g. ``p[Si,Si] n=0 l=2``."""
         names = self.elements if self.mode == "channels" else ["w"]

@@ -218,13 +218,6 @@ class Bispectrum(PairDescriptor):
         n = self.n_linear
         return n + n * (n + 1) // 2 if self.flags["quadraticflag"] else n
 
-    @property
-    def n_features_max(self):
-        return self.n_features()
-
-    def __len__(self):
-        return self.n_features()
-
     def feature_labels(self, element=None):
         """One label per column, e.g. ``B[4,2,4]`` or ``B[Si,Si,O][4,2,4]``, and
         ``B0*B3`` (or ``B3^2/2``) for the quadratic products."""
@@ -281,12 +274,18 @@ class Bispectrum(PairDescriptor):
                                     f["switchflag"], f["bzeroflag"], f["quadraticflag"],
                                     f["chemflag"], f["bnormflag"], f["wselfallflag"],
                                     self.n_channels, self.n_linear, self.n_features(), wself,
-                                    bzero)
+                                    bzero, *_products(self.n_linear if f["quadraticflag"] else 0))
         return self._plan_cache
 
     def kernel(self, mode, nl, launch, W, V, G, g, J):
         _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
                 launch.n_blocks, self.plan(), mode)
+
+
+def _products(n):
+    """(k, l) of the quadratic product columns in LAMMPS' order: k outer, l = k .. n-1."""
+    k, l = np.triu_indices(n)
+    return k.astype(np.int64), l.astype(np.int64)
 
 
 class Params(NamedTuple):
@@ -308,6 +307,8 @@ class Params(NamedTuple):
     n_feat: int
     wself: float
     bzero: np.ndarray
+    quad_k: np.ndarray      # the linear columns (k, l) of each product column, k <= l
+    quad_l: np.ndarray
 
 
 #: What the kernels read: the fields of :class:`~ase_nnp.descriptors.wigner.Tables`
@@ -622,36 +623,32 @@ def _blist(i, species, plan, scr):
 
 @njit(cache=True)
 def _features(plan, b, out):
-    """out = B, then the quadratic products ½ B_k², B_k B_l (l > k) with quadraticflag."""
+    """out = B, then the quadratic products ½ B_k² (k = l) and B_k B_l (k < l)."""
     n = plan.n_lin
     for k in range(n):
         out[k] = b[k]
-    if plan.quadratic:
-        q = n
-        for k in range(n):
-            out[q] = 0.5 * b[k] * b[k]
-            q += 1
-            for l in range(k + 1, n):
-                out[q] = b[k] * b[l]
-                q += 1
+    for q in range(plan.quad_k.shape[0]):
+        k = plan.quad_k[q]
+        l = plan.quad_l[q]
+        out[n + q] = (0.5 if k == l else 1.0) * b[k] * b[l]
 
 
 @njit(cache=True)
 def _linear_weights(plan, b, W, beta):
     """β_k = ∂(Σ_f W_f G_f)/∂B_k: W of the linear columns plus the chain rule through
-    the quadratic products."""
+    the products (∂(½ B_k²) = B_k ∂B_k, ∂(B_k B_l) = B_l ∂B_k + B_k ∂B_l)."""
     n = plan.n_lin
     for k in range(n):
         beta[k] = W[k]
-    if plan.quadratic:
-        q = n
-        for k in range(n):
-            beta[k] += W[q] * b[k]
-            q += 1
-            for l in range(k + 1, n):
-                beta[k] += W[q] * b[l]
-                beta[l] += W[q] * b[k]
-                q += 1
+    for q in range(plan.quad_k.shape[0]):
+        k = plan.quad_k[q]
+        l = plan.quad_l[q]
+        w = W[n + q]
+        if k == l:
+            beta[k] += w * b[k]
+        else:
+            beta[k] += w * b[l]
+            beta[l] += w * b[k]
 
 
 @njit(cache=True)
@@ -767,21 +764,20 @@ def atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
 
 @njit(cache=True)
 def _quadratic_rows(plan, b, db, ncol, out):
-    """out[f, c] for every column f from the linear rows db[k, c] (chain rule)."""
+    """out[f, c] += ∂G_f for every column f from the linear rows db[k, c] (the chain
+    rule of :func:`_linear_weights`, forward)."""
     n = plan.n_lin
     for k in range(n):
         for c in range(ncol):
             out[k, c] += db[k, c]
-    if plan.quadratic:
-        q = n
-        for k in range(n):
-            for c in range(ncol):
-                out[q, c] += b[k] * db[k, c]
-            q += 1
-            for l in range(k + 1, n):
-                for c in range(ncol):
-                    out[q, c] += b[l] * db[k, c] + b[k] * db[l, c]
-                q += 1
+    for q in range(plan.quad_k.shape[0]):
+        k = plan.quad_k[q]
+        l = plan.quad_l[q]
+        for c in range(ncol):
+            if k == l:
+                out[n + q, c] += b[k] * db[k, c]
+            else:
+                out[n + q, c] += b[l] * db[k, c] + b[k] * db[l, c]
 
 
 @njit(cache=True)
