@@ -1,6 +1,16 @@
+import os
+
 import numpy as np
 import pytest
 from ase import Atoms
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (the README's ``-n 2``) each worker has a core: its Numba
+    kernels run on one thread (tests of threading set their own count)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import numba
+        numba.set_num_threads(1)
 
 
 def random_cell(rng, lo=3.0, hi=9.0, skew=0.35):
