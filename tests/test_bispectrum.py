@@ -195,7 +195,8 @@ def test_specification_round_trip_and_errors():
     for bad, match in ((dict(twojmax=21), "twojmax"), (dict(rfac0=1.5), "rfac0"),
                        (dict(radelem=[0.5]), "radelem"), (dict(wj={"Si": 1}), "wj"),
                        (dict(rmin0=5.0), "rmin0"), (dict(chemflag=2), "chemflag"),
-                       (dict(rcutfac=-1.0), "rcutfac")):
+                       (dict(rcutfac=-1.0), "rcutfac"), (dict(radelem=["a", "b"]), "radelem"),
+                       (dict(wj=[1.0, float("nan")]), "wj")):
         with pytest.raises(DescriptorSpecError, match=match):
             Bispectrum(["Si", "O"], **bad)
     arrays = d.to_arrays()

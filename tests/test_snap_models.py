@@ -100,6 +100,11 @@ def test_linear_snap_trains_from_config_and_runs_in_the_calculator(tmp_path):
     b0, beta = coefficients(pot, "Si")
     B = pot.descriptor.compute(atoms)
     assert np.allclose(atoms.get_potential_energies(), b0 + B @ beta, rtol=0, atol=1e-10)
+    for key, bad in (("radelem", ["big"]), ("radelem", [0.0]), ("wj", [float("inf")]),
+                     ("radelem", [0.5, 0.4])):             # one element, two radii
+        with pytest.raises(ConfigError, match=key):
+            train(str(data), model=model, family="bispectrum", cutoff=3.8, kind="linear",
+                  progress=False, log=None, **{key: bad})
     with pytest.raises(ConfigError, match="quadratic.*bispectrum"):
         train(str(data), model=model, kind="quadratic", cutoff=3.8, progress=False, log=None)
     q = train(str(data), model=str(tmp_path / "q.nnp"), family="bispectrum", cutoff=3.8,

@@ -89,6 +89,25 @@ def check_shapes(arrays, shapes):
                                       f"{tuple(shape)} ({what})")
 
 
+def per_element_values(name, value, elements):
+    """One finite number per element from a dict (symbol -> number) or a sequence in
+    element order, as a float array; DescriptorSpecError naming ``name`` otherwise."""
+    given = value
+    if isinstance(value, dict):
+        missing = [e for e in elements if e not in value]
+        if missing:
+            raise DescriptorSpecError(f"{name} has no value for {missing}; give one per element")
+        value = [value[e] for e in elements]
+    try:
+        arr = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.shape != (len(elements),) or not np.all(np.isfinite(arr)):
+        raise DescriptorSpecError(f"{name} must hold {len(elements)} finite numbers (one per "
+                                  f"element {list(elements)}), got {given!r}")
+    return arr
+
+
 def descriptor_from_arrays(kind, arrays):
     """Rebuild a descriptor from its stored specification (``to_arrays``)."""
     return family(kind).from_arrays(arrays)

@@ -51,7 +51,8 @@ from numba import njit, prange
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, choices, number
-from .base import BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, register_family
+from .base import (BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, per_element_values,
+                   register_family)
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import harmonic_constants, real_harmonics
 
@@ -125,14 +126,7 @@ class SphericalBessel(PairDescriptor):
         elif weights is None:
             w = np.array([float(ATOMIC_NUMBERS[e]) for e in self.elements])
         else:
-            if isinstance(weights, dict):
-                missing = [e for e in self.elements if e not in weights]
-                if missing:
-                    raise DescriptorSpecError(f"weights has no value for {missing}")
-                weights = [weights[e] for e in self.elements]
-            w = np.asarray(weights, dtype=float)
-            if w.shape != (nel,) or not np.all(np.isfinite(w)):
-                raise DescriptorSpecError(f"weights must be {nel} finite numbers, got {weights}")
+            w = per_element_values("weights", weights, self.elements)
         self.weights = w
         self._plan_cache = None
 

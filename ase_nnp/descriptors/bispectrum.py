@@ -69,30 +69,25 @@ from numba import njit, prange
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, number
-from .base import BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, register_family
+from .base import (BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, per_element_values,
+                   register_family)
 from .wigner import Tables, component_labels, n_components, tables
 
 #: the 0/1 switches, LAMMPS' names, in their stored order
 FLAGS = ("switchflag", "bzeroflag", "quadraticflag", "chemflag", "bnormflag", "wselfallflag")
-#: LAMMPS' defaults (``compute sna/atom``)
-FLAG_DEFAULTS = {"switchflag": 1, "bzeroflag": 1, "quadraticflag": 0, "chemflag": 0,
-                 "bnormflag": None, "wselfallflag": 0}     # bnormflag: = chemflag
+def _finite(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _positive(v):
+    return _finite(v) and v > 0
 
 
 def _per_element(name, value, elements, default):
-    """A per-element number from a dict, a sequence or None (the default for all)."""
+    """A per-element number (dict, sequence, or None: ``default`` for every element)."""
     if value is None:
         return np.full(len(elements), float(default))
-    if isinstance(value, dict):
-        missing = [e for e in elements if e not in value]
-        if missing:
-            raise DescriptorSpecError(f"{name} has no value for {missing}; give one per element")
-        value = [value[e] for e in elements]
-    arr = np.asarray(value, dtype=float).reshape(-1)
-    if arr.shape != (len(elements),) or not np.all(np.isfinite(arr)):
-        raise DescriptorSpecError(f"{name} must hold {len(elements)} finite numbers "
-                                  f"(one per element {elements}), got {value!r}")
-    return arr
+    return per_element_values(name, value, elements)
 
 
 @register_family
@@ -132,8 +127,9 @@ class Bispectrum(PairDescriptor):
                          number(0.0)),
         "radelem": Setting([], list, "bispectrum: per-element radii R (pair cutoff "
                            "rcutfac (R_i + R_j), rcutfac chosen so the largest is `cutoff`); "
-                           "[] = 0.5 for every element"),
-        "wj": Setting([], list, "bispectrum: per-element neighbour weights; [] = 1 each"),
+                           "[] = 0.5 for every element", items=(_positive, "numbers > 0")),
+        "wj": Setting([], list, "bispectrum: per-element neighbour weights; [] = 1 each",
+                      items=(_finite, "finite numbers")),
         "switchflag": Setting(1, int, "bispectrum: 1 = cosine switch to 0 at the cutoff",
                               number(0, 1)),
         "bzeroflag": Setting(1, int, "bispectrum: 1 = subtract the isolated atom's value",
