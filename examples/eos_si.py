@@ -23,6 +23,18 @@ from ase_nnp import NNPCalculator
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None (with a note) without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return None
+    return plt
+
+
 def stillinger_weber():
     """matscipy's Stillinger–Weber Si, or None without matscipy."""
     from ase_nnp.training.reference import stillinger_weber_si
@@ -75,12 +87,8 @@ def main():
         err = 1000 * np.abs(curves["NNP"][1] - curves["SW"][1]).max()
         print(f"largest energy difference along the curve: {err:.2f} meV/atom")
     if args.plot:
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed: no plot (pip install matplotlib)")
+        plt = pyplot()
+        if plt is None:
             return
         fig, ax = plt.subplots(figsize=(5, 4))
         for (name, (v, e, eos, fit)), style in zip(curves.items(), ("o", "s")):

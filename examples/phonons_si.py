@@ -48,7 +48,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from ase_nnp import NNPCalculator
-from eos_si import equilibrium_a, stillinger_weber   # beside this script
+from eos_si import equilibrium_a, pyplot, stillinger_weber   # beside this script
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 A_SW = 5.431
@@ -171,12 +171,8 @@ def main():
             print(f"NNP - SW: {100 * (kap['NNP'] - kap['SW']) / kap['SW']:+.1f} %")
 
     if args.plot:
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed: no plot (pip install matplotlib)")
+        plt = pyplot()
+        if plt is None:
             return
         from matplotlib.lines import Line2D
         fig, ax = plt.subplots(figsize=(6, 4.5))

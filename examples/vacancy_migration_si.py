@@ -44,7 +44,7 @@ from ase.geometry import find_mic, get_distances
 from ase.optimize import BFGS, FIRE
 
 from ase_nnp import NNPCalculator
-from eos_si import equilibrium_a, stillinger_weber   # beside this script
+from eos_si import equilibrium_a, pyplot, stillinger_weber   # beside this script
 
 try:
     from ase.mep import NEB
@@ -231,12 +231,8 @@ def main():
                                   for n in names))
 
     if args.plot:
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed: no plot (pip install matplotlib)")
+        plt = pyplot()
+        if plt is None:
             return
         fig, ax = plt.subplots(figsize=(5, 4))
         for name, style in zip(names, ("o-", "s--")):

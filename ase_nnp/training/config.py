@@ -10,6 +10,7 @@ import functools
 import json
 import math
 import os
+import re
 
 from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
 from ..errors import ConfigError
@@ -281,7 +282,6 @@ def _parse_bytes(text):
             return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
         except (ValueError, OSError, AttributeError):
             return int(8e9)
-    import re
     m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]i?b|b)?", t)
     if not m:
         return None

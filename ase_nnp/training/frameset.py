@@ -228,10 +228,17 @@ class FrameSet:
         """All pairs as one :class:`~ase_nnp.neighbors.NeighborList` over the atoms of
         every frame (global indices; built once)."""
         if self._nl is None:
-            r = np.sqrt(np.einsum("pc,pc->p", self.D, self.D))
-            self._nl = NeighborList(self.i, self.j, self.D, r, np.zeros((0, 3), np.int32),
-                                    self.pair_first, float(self._descriptor().cutoff))
+            self._nl = self._pairs(0, self.n_atoms)
         return self._nl
+
+    def _pairs(self, a0, a1):
+        """The pairs of atoms a0 .. a1-1 (whole frames) as a NeighborList, atoms counted
+        from a0."""
+        p0, p1 = self.pair_first[a0], self.pair_first[a1]
+        D = self.D[p0:p1]
+        return NeighborList(self.i[p0:p1] - a0, self.j[p0:p1] - a0, D,
+                            np.sqrt(np.einsum("pc,pc->p", D, D)), np.zeros((0, 3), np.int32),
+                            self.pair_first[a0:a1 + 1] - p0, float(self._descriptor().cutoff))
 
     def backward(self, dE_dG):
         """g_p = Σ_f dE/dG_{i_p f} J[p, f]  (∂E/∂D_p)."""
@@ -255,11 +262,7 @@ class FrameSet:
         if self.J is not None:
             return self.J[p0:p1]
         a0, a1 = self.atom_start[frames[0]], self.atom_start[frames[-1] + 1]
-        D = self.D[p0:p1]
-        nl = NeighborList(self.i[p0:p1] - a0, self.j[p0:p1] - a0, D,
-                          np.sqrt(np.einsum("pc,pc->p", D, D)), np.zeros((0, 3), np.int32),
-                          self.pair_first[a0:a1 + 1] - p0, float(self._descriptor().cutoff))
-        return self._descriptor().jacobian(nl, self.species[a0:a1])
+        return self._descriptor().jacobian(self._pairs(a0, a1), self.species[a0:a1])
 
     def forces_and_stresses(self, g):
         """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p and, per frame,

@@ -452,16 +452,20 @@ class Trainer:
         else:
             self.log(f"stopped ({reason}) after {snap['epoch']} epochs; no epoch gave a finite "
                      f"loss, so no model was written to {cfg.model}")
-        self.log(f"  train      {_fmt(train_errors)}")
-        if val_errors:
-            self.log(f"  validation {_fmt(val_errors)}")
-        if test_errors:
-            self.log(f"  test       {_fmt(test_errors)}")
+        self._log_errors(train_errors, val_errors, test_errors)
         return TrainingResult(self.potential, snap["epoch"], snap["best_epoch"], reason,
                               train_errors, val_errors, test_errors,
                               np.array(snap["history"]).reshape(-1, len(self.columns)),
                               interrupted, self.columns)
 
+
+    def _log_errors(self, train_errors, val_errors, test_errors):
+        """The closing RMSE lines of a run (validation and test when there are any)."""
+        self.log(f"  train      {_fmt(train_errors)}")
+        if val_errors:
+            self.log(f"  validation {_fmt(val_errors)}")
+        if test_errors:
+            self.log(f"  test       {_fmt(test_errors)}")
 
     def _test_errors(self, theta):
         """The RMSEs on the [data] test files with parameters theta ({} without any)."""
@@ -503,11 +507,7 @@ class Trainer:
         self._write_curve(history)
         test_errors = self._test_errors(theta)
         self.log(f"solved; {cfg.kind} model written to {cfg.model}")
-        self.log(f"  train      {_fmt(train_errors)}")
-        if val_errors:
-            self.log(f"  validation {_fmt(val_errors)}")
-        if test_errors:
-            self.log(f"  test       {_fmt(test_errors)}")
+        self._log_errors(train_errors, val_errors, test_errors)
         return TrainingResult(self.potential, 1, 1, "solved", train_errors, val_errors,
                               test_errors, np.array(history).reshape(-1, len(self.columns)),
                               False, self.columns)
