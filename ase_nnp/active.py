@@ -12,13 +12,15 @@ or ``ase-nnp learn learn.toml``. The loop, after Artrith and Behler's committee
 
 1. **label** the initial structures with the oracle;
 2. **train** an ensemble on every labelled structure (:func:`ase_nnp.train` with
-   ``ensemble_size``);
-3. **explore**: each :class:`Explorer` runs Langevin MD with the ensemble from its start
-   structure (an initial structure, scaled by ``strain``); every ``interval`` steps a
-   snapshot whose largest per-atom force spread max_a σ_F,a exceeds ``forces_std_max``
-   (or whose energy spread per atom exceeds ``energy_std_max``) becomes a candidate;
-   a run stops early once its spread passes 4× the threshold (the trajectory is then
-   no longer physical);
+   ``ensemble_size``); from round 1 on, member k starts from member k of the previous
+   round's ensemble (a warm start, :mod:`ase_nnp.training.warm_start`);
+3. **explore**: each :class:`Explorer` runs MD with the ensemble (Langevin NVT, or NPT at
+   a pressure) from its start structure (an initial structure or a file, repeated,
+   strained, cut into a slab, with vacancies), or checks the structures a user
+   function yields; every ``interval`` steps a snapshot whose largest per-atom force
+   spread max_a σ_F,a exceeds ``forces_std_max`` (or whose energy spread per atom
+   exceeds ``energy_std_max``) becomes a candidate; an MD run stops early once its
+   spread passes 4× the threshold (the trajectory is then no longer physical);
 4. **select** at most ``per_round`` candidates, spread out in descriptor space:
    farthest-point selection on each structure's mean descriptor row, starting from the
    largest σ_F;
@@ -27,7 +29,8 @@ or ``ase-nnp learn learn.toml``. The loop, after Artrith and Behler's committee
    is reached.
 
 Nothing is lost and no oracle call is repeated: every labelled structure goes into
-``workdir/labelled.db`` (an :mod:`ase.db` with round, reason, σ_F and its id) as soon
+``workdir/labelled.db`` (an :mod:`ase.db` with round, reason, σ_F, the explorer and
+its id) as soon
 as the oracle returns; each round's ensemble is ``workdir/round<r>/ensemble.nnp``
 (written atomically, so an existing file is a finished training) and its candidates
 ``workdir/round<r>/candidates.extxyz`` (written before any is labelled).
@@ -35,7 +38,8 @@ as the oracle returns; each round's ensemble is ``workdir/round<r>/ensemble.nnp`
 raises or returns NaN on a structure is recorded (``failed=1`` with the error) and
 skipped; the loop goes on. ``workdir/curve.csv`` has one row per round: oracle calls,
 labelled structures, the ensemble's mean validation RMSEs, the largest σ_F met in
-exploration and the number of candidates.
+exploration, the number of candidates, the seconds since the start (summed over
+resumed sessions) and, with ``test`` structures, the ensemble's test RMSEs.
 """
 
 import csv
@@ -52,9 +56,19 @@ from .errors import ExtrapolationWarning, NNPError
 
 @dataclass
 class Explorer:
-    """One MD exploration per round: Langevin at ``temperature_K`` for ``steps`` steps of
-    ``timestep_fs``, from initial structure ``start`` (index) scaled linearly by
-    ``strain``; a snapshot every ``interval`` steps is checked."""
+    """One exploration per round. The start structure is initial structure ``start``
+    (index, cycling) or the first structure of file ``structure``, then, in this order,
+    repeated ``repeat`` times along the cell vectors, scaled linearly by ``strain``, cut
+    into a slab with Miller indices ``surface`` (``layers`` layers, ``vacuum`` Å on each
+    side, periodic in-plane only; :func:`ase.build.surface`) and stripped of
+    ``vacancies`` atoms drawn at random (seeded per round). From there Langevin MD at
+    ``temperature_K`` (with ``pressure_GPa``: NPT, ASE's LangevinBAOAB with a
+    hydrostatic barostat, or NPTBerendsen where that is missing) runs ``steps`` steps
+    of ``timestep_fs``; the snapshot every ``interval`` steps is checked.
+
+    ``generator = "module:function"`` replaces the MD: ``function(ensemble, start,
+    rng)`` yields structures (ase.Atoms), each checked in turn. ``name`` labels the
+    structures it finds in the database (default: a summary of the settings)."""
     temperature_K: float = 300.0
     steps: int = 200
     timestep_fs: float = 1.0
@@ -62,6 +76,58 @@ class Explorer:
     strain: float = 1.0
     start: int = 0
     friction: float = 0.02
+    pressure_GPa: float = None
+    structure: str = ""
+    repeat: tuple = (1, 1, 1)
+    surface: tuple = ()
+    layers: int = 4
+    vacuum: float = 8.0
+    vacancies: int = 0
+    generator: str = ""
+    name: str = ""
+
+    def label(self):
+        if self.name:
+            return self.name
+        parts = [self.generator or f"{self.temperature_K:g} K"]
+        if self.pressure_GPa is not None:
+            parts.append(f"{self.pressure_GPa:g} GPa")
+        if self.strain != 1.0:
+            parts.append(f"strain {self.strain:g}")
+        if self.surface:
+            parts.append("(" + "".join(str(int(i)) for i in self.surface) + ") slab")
+        if self.vacancies:
+            parts.append(f"{self.vacancies} vacanc{'y' if self.vacancies == 1 else 'ies'}")
+        return ", ".join(parts)
+
+    def start_structure(self, initial, rng, base_dir="."):
+        """The structure this exploration starts from (class docstring)."""
+        if self.structure:
+            from ase.io import read
+            path = self.structure if os.path.isabs(self.structure) else os.path.join(
+                base_dir, self.structure)
+            atoms = read(path, 0)
+        else:
+            atoms = initial[self.start % len(initial)].copy()
+        atoms.calc = None
+        if tuple(self.repeat) != (1, 1, 1):
+            atoms = atoms.repeat(tuple(int(n) for n in self.repeat))
+        if self.strain != 1.0:
+            atoms.set_cell(atoms.cell * self.strain, scale_atoms=True)
+        if self.surface:
+            from ase.build import surface
+            if not all(atoms.pbc):
+                raise NNPError(f"explorer {self.label()!r}: a slab is cut from a periodic "
+                               "bulk cell; the start structure is not periodic")
+            atoms = surface(atoms, tuple(int(i) for i in self.surface), int(self.layers),
+                            vacuum=float(self.vacuum))
+            atoms.pbc = (True, True, False)
+        if self.vacancies:
+            if self.vacancies >= len(atoms):
+                raise NNPError(f"explorer {self.label()!r}: {self.vacancies} vacancies in "
+                               f"{len(atoms)} atoms")
+            del atoms[sorted(rng.choice(len(atoms), self.vacancies, replace=False).tolist())]
+        return atoms
 
 
 @dataclass
@@ -76,7 +142,8 @@ class LearnResult:
 
 
 CURVE = ("round", "oracle_calls", "labelled", "val_energy_meV_atom", "val_forces_eV_A",
-         "max_forces_std_eV_A", "candidates")
+         "max_forces_std_eV_A", "candidates", "seconds", "test_energy_meV_atom",
+         "test_forces_eV_A")
 
 
 class _Store:
@@ -123,44 +190,81 @@ class _Store:
         return self.db.count(**selection)
 
 
-def _explore(ensemble, start, explorer, seed, limits):
-    """Candidates (atoms, σ_F max, reason) of one MD run, and the largest σ_F met."""
-    from ase.md.langevin import Langevin
-    from ase.units import fs
+def _dynamics(atoms, explorer, rng):
+    """The MD integrator of an explorer (Langevin NVT, or NPT with ``pressure_GPa``)."""
+    from ase.units import GPa, fs
+    dt = explorer.timestep_fs * fs
+    T = explorer.temperature_K
+    if explorer.pressure_GPa is None:
+        from ase.md.langevin import Langevin
+        return Langevin(atoms, dt, temperature_K=T, friction=explorer.friction, rng=rng,
+                        fixcm=False)
+    if not all(atoms.pbc):
+        raise NNPError(f"explorer {explorer.label()!r}: NPT (pressure_GPa) needs a cell "
+                       "periodic in all directions")
+    try:
+        from ase.md.langevinbaoab import LangevinBAOAB
+    except ImportError:                     # ASE < 3.25
+        from ase.md.nptberendsen import NPTBerendsen
+        return NPTBerendsen(atoms, dt, temperature_K=T, pressure_au=explorer.pressure_GPa * GPa,
+                            taut=100 * fs, taup=1000 * fs, compressibility_au=1e-2 / GPa)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using heuristic P_mass")
+        return LangevinBAOAB(atoms, dt, temperature_K=T,
+                             externalstress=explorer.pressure_GPa * GPa, hydrostatic=True,
+                             T_tau=100 * fs, P_tau=1000 * fs, rng=rng)
+
+
+def _snapshots(ensemble, explorer, start, rng):
+    """The structures an explorer checks, each with the ensemble's results attached."""
+    from .calculator import NNPCalculator
+    if explorer.generator:
+        from .training.reference import import_function
+        make = import_function(explorer.generator, "explorer generator")
+        for atoms in make(ensemble, start, rng):
+            atoms = atoms.copy()
+            atoms.calc = NNPCalculator(ensemble, extrapolation="ignore")
+            atoms.get_forces()
+            yield atoms
+        return
     try:                                    # ASE >= 3.29 names it thermalize_momenta
         from ase.md.velocitydistribution import thermalize_momenta
     except ImportError:
         from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
-    from .calculator import NNPCalculator
-    atoms = start.copy()
-    if explorer.strain != 1.0:
-        atoms.set_cell(atoms.cell * explorer.strain, scale_atoms=True)
+    atoms = start
     atoms.calc = NNPCalculator(ensemble, extrapolation="ignore")
-    rng = np.random.default_rng(seed)
     thermalize_momenta(atoms, temperature_K=explorer.temperature_K, rng=rng)
-    md = Langevin(atoms, explorer.timestep_fs * fs, temperature_K=explorer.temperature_K,
-                  friction=explorer.friction, rng=rng, fixcm=False)
+    md = _dynamics(atoms, explorer, rng)
+    for _ in range(0, explorer.steps, explorer.interval):
+        md.run(explorer.interval)
+        yield atoms
+
+
+def _explore(ensemble, start, explorer, seed, limits):
+    """Candidates (atoms, σ_F max, reason) of one exploration, and the largest σ_F met."""
+    rng = np.random.default_rng(seed)
     f_max, e_max = limits
     found, worst = [], 0.0
-    for step in range(0, explorer.steps, explorer.interval):
-        with warnings.catch_warnings():     # short pairs are expected here: σ is the criterion
-            warnings.simplefilter("ignore", ExtrapolationWarning)
-            md.run(explorer.interval)
-        r = atoms.calc.results
-        s_f = float(np.max(r["forces_std"]))
-        s_e = float(r["energy_std"]) / len(atoms)
-        worst = max(worst, s_f)
-        reasons = []
-        if f_max and s_f > f_max:
-            reasons.append(f"sigma_F {s_f:.3g} > {f_max:g}")
-        if e_max and s_e > e_max:
-            reasons.append(f"sigma_E {s_e:.3g} > {e_max:g}")
-        if reasons:
-            snap = atoms.copy()
-            snap.calc = None
-            found.append((snap, s_f, "; ".join(reasons)))
-            if f_max and s_f > 4 * f_max:
-                break
+    with warnings.catch_warnings():         # short pairs are expected here: σ is the criterion
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        for atoms in _snapshots(ensemble, explorer, start, rng):
+            r = atoms.calc.results
+            s_f = float(np.max(r["forces_std"]))
+            s_e = float(r["energy_std"]) / len(atoms)
+            if not (np.isfinite(s_f) and np.isfinite(s_e)):
+                s_f = s_e = math.inf        # a blown-up trajectory: as uncertain as it gets
+            worst = max(worst, s_f)
+            reasons = []
+            if f_max and s_f > f_max:
+                reasons.append(f"sigma_F {s_f:.3g} > {f_max:g}")
+            if e_max and s_e > e_max:
+                reasons.append(f"sigma_E {s_e:.3g} > {e_max:g}")
+            if reasons:
+                snap = atoms.copy()
+                snap.calc = None
+                found.append((snap, s_f, "; ".join(reasons)))
+                if f_max and s_f > 4 * f_max and not explorer.generator:
+                    break                   # the trajectory is no longer physical
     return found, worst
 
 
@@ -182,9 +286,13 @@ def _select(ensemble, candidates, n):
 
 def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0.2,
           energy_std_max=None, per_round=10, max_oracle_calls=200, max_rounds=20,
-          time_limit=None, training=None, seed=0, resume=False, log=print):
+          time_limit=None, training=None, seed=0, resume=False, warm_start=True, test=None,
+          log=print):
     """The active-learning loop of the module docstring; returns a :class:`LearnResult`.
-    ``training``: keys of :func:`ase_nnp.train` for every round's ensemble."""
+    ``training``: keys of :func:`ase_nnp.train` for every round's ensemble;
+    ``warm_start``: round r > 0 starts from round r − 1's ensemble (``init_model``);
+    ``test``: labelled structures (files or ase.Atoms with results) on which every
+    round's ensemble is evaluated (the ``test_*`` columns of curve.csv)."""
     from .ensemble import load
     from .training.run import train
     log = log or (lambda *a, **k: None)
@@ -204,6 +312,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
                 raise NNPError(f"{path} exists: continue that run with resume=True "
                                "(--resume), or choose another workdir")
     store = _Store(db_path)
+    test_refs = _references(test)
     t0 = time.perf_counter()
     calls = store.count()
     for k, atoms in enumerate(initial):
@@ -213,6 +322,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
         with open(curve_path) as fh:
             curve = [row for row in csv.DictReader(fh)]
     done_rounds = {int(row["round"]) for row in curve}
+    elapsed_before = max([float(row.get("seconds") or 0.0) for row in curve], default=0.0)
     reason = "max_rounds"
     r = 0
     for r in range(max_rounds):
@@ -225,6 +335,9 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             keys = dict(dict(training or {}), ensemble_size=ensemble_size, model=model,
                         cache="", progress=False)
             keys.setdefault("validation_fraction", 0.1 if len(data) >= 10 else 0.0)
+            previous = os.path.join(workdir, f"round{r - 1}", "ensemble.nnp")
+            if warm_start and r and os.path.exists(previous):
+                keys.setdefault("init_model", previous)
             train(data, log=None, **keys)
         ensemble = load(model)
         cand_path = os.path.join(rdir, "candidates.extxyz")
@@ -236,15 +349,16 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
         else:
             candidates, worst = [], 0.0
             for e, ex in enumerate(explorers):
-                found, w = _explore(ensemble, initial[ex.start % len(initial)], ex,
-                                    [seed, r, e], (forces_std_max, energy_std_max))
-                candidates += found
+                rng = np.random.default_rng([seed, r, e])
+                found, w = _explore(ensemble, ex.start_structure(initial, rng), ex, rng,
+                                    (forces_std_max, energy_std_max))
+                candidates += [(a, s_f, why, ex.label()) for a, s_f, why in found]
                 worst = max(worst, w)
             n_cand = len(candidates)
             picked = []
             for k in _select(ensemble, candidates, per_round):
-                atoms, s_f, why = candidates[k]
-                atoms.info.update(sigma_F=s_f, reason=why)
+                atoms, s_f, why, name = candidates[k]
+                atoms.info.update(sigma_F=s_f, reason=why, explorer=name)
                 picked.append(atoms)
             from .atomic import atomic_path
             with atomic_path(cand_path, suffix=".extxyz") as tmp:
@@ -258,7 +372,13 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             errs = _validation_errors(ensemble)
             row = {"round": r, "oracle_calls": calls, "labelled": store.count(failed=0),
                    "val_energy_meV_atom": errs[0], "val_forces_eV_A": errs[1],
-                   "max_forces_std_eV_A": worst, "candidates": n_cand}
+                   "max_forces_std_eV_A": worst, "candidates": n_cand,
+                   "seconds": round(time.perf_counter() - t0 + elapsed_before, 1)}
+            if test_refs:
+                from .analysis.errors import compare_references
+                rmse = compare_references(ensemble, test_refs, stress=False).rmse()
+                row.update(test_energy_meV_atom=rmse.get("energy", math.nan),
+                           test_forces_eV_A=rmse.get("forces", math.nan))
             curve.append(row)
             _write_curve(curve_path, curve)
         if not picked:
@@ -269,17 +389,26 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
                 break
             calls += store.label(oracle, atoms, f"r{r}-{k}", round=r + 1,
                                  reason=atoms.info.get("reason", ""),
+                                 explorer=str(atoms.info.get("explorer", "")),
                                  sigma_F=float(atoms.info.get("sigma_F", math.nan)))
         if calls >= max_oracle_calls:
             reason = "max_oracle_calls"
             break
-        if time_limit and time.perf_counter() - t0 > 60.0 * time_limit:
+        if time_limit and time.perf_counter() - t0 + elapsed_before > 60.0 * time_limit:
             reason = "time_limit"
             break
     failed = store.count(failed=1)
     log(f"stopped ({reason}) after round {r}: {calls} oracle calls, "
         f"{store.count(failed=0)} labelled, {failed} failed")
     return LearnResult(model, r + 1, calls, store.count(failed=0), failed, reason, curve)
+
+
+def _references(test):
+    """Labelled test structures as the trainer reads them (None for none)."""
+    if not test:
+        return None
+    from .training.dataset import read
+    return read(test)
 
 
 def _validation_errors(ensemble):
@@ -305,10 +434,10 @@ def _write_curve(path, rows):
 #: [[explore]] is a list of Explorer fields)
 LEARN_KEYS = {
     "oracle": {"calculator": None},
-    "data": {"initial": None, "index": ":"},
+    "data": {"initial": None, "index": ":", "test": []},
     "learn": {"workdir": "active", "ensemble_size": 3, "forces_std_max": 0.2,
               "energy_std_max": 0.0, "per_round": 10, "max_oracle_calls": 200,
-              "max_rounds": 20, "time_limit": 0.0, "seed": 0},
+              "max_rounds": 20, "time_limit": 0.0, "seed": 0, "warm_start": True},
 }
 
 
@@ -342,12 +471,18 @@ def learn_from_toml(path, resume=False, log=print):
     get = {s: dict(LEARN_KEYS[s], **doc.get(s, {})) for s in LEARN_KEYS}
     if get["oracle"]["calculator"] is None or get["data"]["initial"] is None:
         raise ConfigError(f"{path}: [oracle] calculator and [data] initial are required")
-    files = get["data"]["initial"]
-    files = [files] if isinstance(files, str) else files
+    def paths(files):
+        files = [files] if isinstance(files, str) else files
+        return [f if os.path.isabs(f) else os.path.join(base, f) for f in files]
     initial = []
-    for f in files:
-        initial += read(f if os.path.isabs(f) else os.path.join(base, f), get["data"]["index"])
-    explorers = [Explorer(**ex) for ex in doc.get("explore", [])] or [Explorer()]
+    for f in paths(get["data"]["initial"]):
+        initial += read(f, get["data"]["index"])
+    explorers = []
+    for ex in doc.get("explore", []):
+        if ex.get("structure"):
+            ex = dict(ex, structure=paths(ex["structure"])[0])
+        explorers.append(Explorer(**ex))
+    explorers = explorers or [Explorer()]
     training = dict(doc.get("training", {}))
     L = get["learn"]
     workdir = L["workdir"] if os.path.isabs(L["workdir"]) else os.path.join(base, L["workdir"])
@@ -356,4 +491,5 @@ def learn_from_toml(path, resume=False, log=print):
                  energy_std_max=L["energy_std_max"] or None, per_round=L["per_round"],
                  max_oracle_calls=L["max_oracle_calls"], max_rounds=L["max_rounds"],
                  time_limit=L["time_limit"] or None, training=training, seed=L["seed"],
-                 resume=resume, log=log)
+                 resume=resume, warm_start=L["warm_start"],
+                 test=paths(get["data"]["test"]) or None, log=log)

@@ -94,3 +94,64 @@ def test_command_line_learn_from_a_toml_file(tmp_path, capsys):
     toml.write_text(toml.read_text().replace("per_round", "per_rnd"))
     assert main(["learn", str(toml)]) == 2
     assert "unknown keys ['per_rnd']" in capsys.readouterr().err
+
+
+def test_explorer_start_structures():
+    rng = np.random.default_rng(0)
+    cells = _initial()
+    vac = Explorer(repeat=(2, 1, 1), vacancies=2, strain=1.01).start_structure(cells, rng)
+    assert len(vac) == 2 * 4 - 2 and np.allclose(vac.cell.lengths()[1], 3.61 * 1.01)
+    slab = Explorer(surface=(1, 1, 1), layers=3, vacuum=6.0).start_structure(cells, rng)
+    assert list(slab.pbc) == [True, True, False]
+    z = slab.positions[:, 2]
+    assert np.isclose(z.min(), 6.0) and np.isclose(slab.cell[2, 2] - z.max(), 6.0)
+    assert Explorer(surface=(1, 1, 1), vacancies=1).label() == "300 K, (111) slab, 1 vacancy"
+    with pytest.raises(NNPError, match="vacancies in 4 atoms"):
+        Explorer(vacancies=4).start_structure(cells, rng)
+
+
+def _sheared(ensemble, start, rng):
+    """An explorer generator (module:function): three sheared copies of the start."""
+    for k in range(3):
+        a = start.copy()
+        cell = a.cell.array.copy()
+        cell[0, 1] += 0.1 * (k + 1)
+        a.set_cell(cell, scale_atoms=True)
+        yield a
+
+
+def test_npt_slab_vacancy_and_generator_explorers_warm_start_and_test_curve(tmp_path,
+                                                                            monkeypatch):
+    import ase_nnp.training.run as run
+    seen = []
+    real = run.train
+
+    def spy(data, **keys):
+        seen.append(keys.get("init_model"))
+        return real(data, **keys)
+    monkeypatch.setattr(run, "train", spy)
+    monkeypatch.setattr("sys.path", [str(tmp_path)] + __import__("sys").path)
+    (tmp_path / "gen_mod.py").write_text(
+        "import sys\nsys.path.insert(0, %r)\nfrom test_active import _sheared\n"
+        % str(__import__("os").path.dirname(__file__)))
+    test = []
+    for k in range(3):
+        a = _initial()[k]
+        a.calc = EMT()
+        a.get_forces()
+        test.append(a)
+    explorers = [Explorer(temperature_K=500, steps=20, interval=5, pressure_GPa=2.0),
+                 Explorer(temperature_K=500, steps=20, interval=5, surface=(1, 1, 1),
+                          layers=3, vacuum=5.0, name="slab"),
+                 Explorer(temperature_K=500, steps=20, interval=5, repeat=(2, 1, 1),
+                          vacancies=1),
+                 Explorer(generator="gen_mod:_sheared")]
+    result = learn(oracle="emt", initial=_initial(), explorers=explorers,
+                   workdir=str(tmp_path / "al"), ensemble_size=2, forces_std_max=1e-4,
+                   per_round=8, max_rounds=2, training=TRAINING, test=test, log=None)
+    assert seen == [None, str(tmp_path / "al" / "round0" / "ensemble.nnp")]
+    from ase.db import connect
+    names = {r.explorer for r in connect(tmp_path / "al" / "labelled.db").select(round=1)}
+    assert {"500 K, 2 GPa", "slab", "500 K, 1 vacancy", "gen_mod:_sheared"} <= names
+    assert all(float(row["test_forces_eV_A"]) > 0 for row in result.curve)
+    assert float(result.curve[1]["seconds"]) > float(result.curve[0]["seconds"]) > 0

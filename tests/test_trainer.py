@@ -459,3 +459,50 @@ def test_ensemble_from_a_toml_file_runs_md_and_resumes(data_file, tmp_path, caps
     again = load(str(tmp_path / "ens.nnp"))
     np.testing.assert_array_equal(again.members[2].networks["Si"].parameters,
                                   ens.members[2].networks["Si"].parameters)
+
+
+@pytest.mark.filterwarnings("ignore::ase_nnp.errors.ExtrapolationWarning")   # squeezed cells
+def test_warm_start_begins_at_the_old_potential_on_new_data(data_file, tmp_path):
+    """Round 2 of a fit, warm-started from round 1, starts exactly at round 1's potential
+    although its own scaling and reference energies (fitted to more, wider data) differ."""
+    old = str(tmp_path / "old.nnp")
+    train(data_file, model=old, max_epochs=8, log=None, **SMALL)
+    more = _sw_data(n=8, seed=3)
+    for a in more:                       # new data outside the old range: squeezed cells
+        a.calc = None
+    from ase_nnp.training.reference import stillinger_weber_si
+    calc = stillinger_weber_si()
+    for k, a in enumerate(more):
+        a.set_cell(a.cell * 0.96, scale_atoms=True)
+        a.calc = calc
+        a.calc = SinglePointCalculator(a, energy=a.get_potential_energy(),
+                                       forces=a.get_forces(), stress=a.get_stress())
+    data = read(data_file, ":") + more
+    trainer = Trainer(dict(SMALL, train=data, model=str(tmp_path / "new.nnp"), init_model=old,
+                           max_epochs=1), log=None)
+    trainer.prepare()
+    new, before = trainer.potential, load(old)
+    assert not np.allclose(new.scalings["Si"].shift, before.scalings["Si"].shift)
+    assert new.energy_offsets["Si"] != before.energy_offsets["Si"]
+    from ase_nnp import NNPCalculator
+    for a in data:
+        got = []
+        for pot in (before, new):
+            b = a.copy()
+            b.calc = NNPCalculator(pot, extrapolation="ignore")
+            got.append((b.get_potential_energy(), b.get_forces()))
+        assert abs(got[1][0] - got[0][0]) < 1e-10 * len(a)
+        assert np.abs(got[1][1] - got[0][1]).max() < 1e-10
+    result = train(data, model=str(tmp_path / "warm.nnp"), init_model=old, max_epochs=4,
+                   log=None, **SMALL)
+    cold = train(data, model=str(tmp_path / "cold.nnp"), max_epochs=4, log=None, **SMALL)
+    assert result.history[0, 2] < cold.history[0, 2]   # it starts far lower than random
+    with pytest.raises(ConfigError, match="init_model.*the Si network is"):
+        train(data, model=str(tmp_path / "x.nnp"), init_model=old, max_epochs=1, log=None,
+              **dict(SMALL, hidden_layers=[7]))
+    with pytest.raises(ConfigError, match="another descriptor"):
+        train(data, model=str(tmp_path / "x.nnp"), init_model=old, max_epochs=1, log=None,
+              **dict(SMALL, radial_n=5))
+    with pytest.raises(ConfigError, match="no such file"):
+        train(data, model=str(tmp_path / "x.nnp"), init_model=str(tmp_path / "none.nnp"),
+              max_epochs=1, log=None, **SMALL)

@@ -64,6 +64,13 @@ SCHEMA = {
         "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
         "activation": ("tanh", str, "tanh, logistic, softplus, shifted_softplus or identity"),
         "init_seed": (0, int, "seed of the Glorot initial weights"),
+        "init_model": ("", str, "warm start: begin from the networks of this model file "
+                       "(same elements, descriptor and layers), re-expressed in this run's "
+                       "scaling and reference energies, so the fit starts from that potential; "
+                       "'' = random initial weights"),
+        "init_member": (0, int, "warm start from an ensemble file: the member to start from "
+                        "(ensemble member k of this run starts from member init_member + k, "
+                        "cycling)"),
         "scaling": ("scale_center", str, "input scaling: none, scale, center, scale_center, "
                     "sigma"),
     },
@@ -313,7 +320,7 @@ RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkp
                      "test", "log_file"}
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
-             "log_file", "monitor_slab"}
+             "log_file", "monitor_slab", "init_model"}
 
 
 def section_of(key):

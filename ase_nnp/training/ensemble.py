@@ -6,6 +6,7 @@ potentials one after another with the settings of the run, member k with
 * ``split_seed + k`` (its own train/validation split) and ``init_seed + k`` (its own
   initial weights),
 * its own reference energies and input scaling (fitted to its own training set),
+* with ``init_model`` (a warm start), member ``init_member + k`` of that file,
 * with ``bootstrap = true``: its training structures drawn with replacement from its
   split (a structure drawn n times has weight n, the same as n copies of it),
 
@@ -77,6 +78,7 @@ def train_ensemble(cfg, resume=False, descriptor=None, log=print):
             continue
         values = cfg.changed()
         values.update(split_seed=cfg.split_seed + k, init_seed=cfg.init_seed + k,
+                      init_member=cfg.init_member + k,
                       ensemble_size=1, **paths)
         member_cfg = TrainingConfig(values, base_dir=cfg.base_dir)
         log(f"member {k + 1}/{K}: split_seed {member_cfg.split_seed}, init_seed "

@@ -36,19 +36,24 @@ def calculator_from_spec(spec, role="reference"):
         return EMT()
     if spec == "sw":
         return stillinger_weber_si()
-    if spec.startswith("python:"):
-        spec = spec[len("python:"):]
     if ":" in spec:
-        import importlib
-        module, name = spec.split(":", 1)
-        try:
-            factory = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as err:
-            raise NNPError(f"{role} {spec!r}: {err}; give 'module:function' with the module "
-                           "on the Python path") from None
-        return factory()
+        return import_function(spec, role)()
     raise NNPError(f"unknown {role} {spec!r}: give an ASE calculator, 'emt', 'sw' or "
                    "'module:function' (a function that returns an ASE calculator)")
+
+
+def import_function(spec, role):
+    """The object named by ``"module:function"`` (or ``"python:module:function"``);
+    ``role`` names it in the error message."""
+    import importlib
+    if spec.startswith("python:"):
+        spec = spec[len("python:"):]
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise NNPError(f"{role} {spec!r}: {err}; give 'module:function' with the module "
+                       "on the Python path") from None
 
 
 class Recorder:

@@ -47,6 +47,7 @@ from .loss import LossWeights, Residuals, loss_and_gradient
 from .mapping_monitor import MappingMonitor
 from .optimizers import OPTIMIZERS, Adam, KalmanFilter, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
+from .warm_start import warm_start
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -197,6 +198,14 @@ class Trainer:
                      "scaling would blow up any structure outside the data; leave it out (e.g. "
                      "radial_r_low for a shifted radial grid) or use functions where the data "
                      "has neighbours")
+        if cfg.init_model:
+            if linear:
+                raise ConfigError(f"[network] init_model is for networks; [model] kind = "
+                                  f"{cfg.kind!r} is fitted in one solve and needs no start")
+            k = warm_start(pot, cfg.init_model, cfg.init_member)
+            self.log(f"warm start: the networks of {cfg.init_model}"
+                     f"{f' (member {k})' if k or cfg.init_member else ''}, re-expressed in "
+                     "this run's scaling and reference energies")
         self.potential = pot
         self.pv = ParameterVector(pot)
         self.monitor = MappingMonitor(cfg, pot, self.log)
