@@ -186,8 +186,8 @@ class _Store:
     def structures(self):
         return [row.toatoms() for row in self.db.select(failed=0)]
 
-    def count(self, **selection):
-        return self.db.count(**selection)
+    def count(self, selection=None, **keys):
+        return self.db.count(selection, **keys)
 
 
 def _dynamics(atoms, explorer, rng):
@@ -314,9 +314,8 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
     store = _Store(db_path)
     test_refs = _references(test)
     t0 = time.perf_counter()
-    calls = store.count()
     for k, atoms in enumerate(initial):
-        calls += store.label(oracle, atoms, f"init-{k}", round=0, reason="initial")
+        store.label(oracle, atoms, f"init-{k}", round=0, reason="initial")
     curve = []
     if resume and os.path.exists(curve_path):
         with open(curve_path) as fh:
@@ -370,7 +369,8 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             f"{len(picked)} picked")
         if r not in done_rounds:
             errs = _validation_errors(ensemble)
-            row = {"round": r, "oracle_calls": calls, "labelled": store.count(failed=0),
+            row = {"round": r, "oracle_calls": store.count(f"round<={r}"),
+                   "labelled": store.count(f"round<={r}", failed=0),
                    "val_energy_meV_atom": errs[0], "val_forces_eV_A": errs[1],
                    "max_forces_std_eV_A": worst, "candidates": n_cand,
                    "seconds": round(time.perf_counter() - t0 + elapsed_before, 1)}
@@ -384,19 +384,27 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
         if not picked:
             reason = "converged"
             break
+        # the calls up to this round; a resumed run replays the rounds it has already done
+        # (nothing is labelled twice) and takes the same decisions as the original run
+        calls = store.count(f"round<={r}")
         for k, atoms in enumerate(picked):
             if calls >= max_oracle_calls:
                 break
-            calls += store.label(oracle, atoms, f"r{r}-{k}", round=r + 1,
-                                 reason=atoms.info.get("reason", ""),
-                                 explorer=str(atoms.info.get("explorer", "")),
-                                 sigma_F=float(atoms.info.get("sigma_F", math.nan)))
+            store.label(oracle, atoms, f"r{r}-{k}", round=r + 1,
+                        reason=atoms.info.get("reason", ""),
+                        explorer=str(atoms.info.get("explorer", "")),
+                        sigma_F=float(atoms.info.get("sigma_F", math.nan)))
+            calls += 1
         if calls >= max_oracle_calls:
             reason = "max_oracle_calls"
             break
-        if time_limit and time.perf_counter() - t0 + elapsed_before > 60.0 * time_limit:
+        # the time limit is checked at the frontier only: a replayed round was followed by
+        # another in the original run
+        if (time_limit and r + 1 not in done_rounds
+                and time.perf_counter() - t0 + elapsed_before > 60.0 * time_limit):
             reason = "time_limit"
             break
+    calls = store.count()
     failed = store.count(failed=1)
     log(f"stopped ({reason}) after round {r}: {calls} oracle calls, "
         f"{store.count(failed=0)} labelled, {failed} failed")

@@ -155,3 +155,31 @@ def test_npt_slab_vacancy_and_generator_explorers_warm_start_and_test_curve(tmp_
     assert {"500 K, 2 GPa", "slab", "500 K, 1 vacancy", "gen_mod:_sheared"} <= names
     assert all(float(row["test_forces_eV_A"]) > 0 for row in result.curve)
     assert float(result.curve[1]["seconds"]) > float(result.curve[0]["seconds"]) > 0
+
+
+def test_resume_replays_finished_rounds_with_the_same_decisions(tmp_path):
+    calls = []
+
+    class Oracle(EMT):
+        def get_potential_energy(self, atoms=None, force_consistent=False):
+            calls.append(1)
+            return super().get_potential_energy(atoms, force_consistent)
+
+    opts = dict(oracle=Oracle(), initial=_initial()[:3],
+                explorers=[Explorer(temperature_K=800, steps=20, interval=5)],
+                workdir=str(tmp_path / "al"), ensemble_size=2, forces_std_max=1e-4,
+                per_round=1, training=TRAINING, log=None)
+    first = learn(max_rounds=3, time_limit=1e-4, **opts)      # stops at its first check
+    assert first.stopped_because == "time_limit" and first.rounds == 1
+    n = len(calls)
+    again = learn(max_rounds=3, time_limit=1e-4, resume=True, **opts)
+    assert len(calls) == n and again.stopped_because == "time_limit"
+    assert again.ensemble_path == first.ensemble_path and again.oracle_calls == n
+    more = learn(max_rounds=3, resume=True, **opts)               # no time limit now
+    assert more.stopped_because == "max_rounds" and more.rounds == 3
+    assert more.ensemble_path.endswith("round2/ensemble.nnp")
+    n = len(calls)
+    done = learn(max_rounds=3, resume=True, **opts)                # a finished run: replayed
+    assert len(calls) == n and done.ensemble_path == more.ensemble_path
+    assert (done.rounds, done.oracle_calls, done.stopped_because) == (3, 6, "max_rounds")
+    assert [int(row["oracle_calls"]) for row in done.curve] == [3, 4, 5]
