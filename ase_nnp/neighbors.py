@@ -23,8 +23,16 @@ direction k. Along periodic directions a bin index outside the box is wrapped
 and carries an image shift, so a cell thinner than the cutoff simply visits
 the same bins several times with different shifts: every (bin, shift) pair is
 visited once, so no pair is counted twice. Cost is linear in the number of
-atoms at fixed density. Two passes (count, then fill) make the atom loop
-parallel without locks.
+atoms at fixed density.
+
+The pairs are found in one pass: the neighbours of :data:`SAMPLE` atoms spread
+over the structure are counted first, and the atoms are cut into chunks (one per
+thread on one thread, 4 per thread otherwise), each writing into its own
+segment of buffers sized :data:`SLACK` × the sample's mean count + 8 per atom,
+with no locks. A chunk whose pairs do not fit (a region denser than the sample)
+is redone in two passes (count, then fill), as are structures of up to
+:data:`ONE_PASS_ABOVE` atoms. On one thread the arrays returned are the
+leading part of the buffers (views); with several chunks they are concatenated.
 
 Degenerate and skewed cells
 ---------------------------
@@ -47,6 +55,7 @@ large allocation:
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -62,6 +71,12 @@ MIN_DISTANCE = 0.01
 MAX_NEIGHBORS = 10_000
 #: most candidate images (bins x atoms per bin) the search may visit per atom
 MAX_CANDIDATES = 200_000
+#: structures of up to this many atoms take the two-pass route (count, then fill)
+ONE_PASS_ABOVE = 256
+#: atoms whose neighbours are counted to size the one-pass buffers
+SAMPLE = 64
+#: buffer size per atom = SLACK × the sample's mean count + 8
+SLACK = 1.2
 
 
 @dataclass(frozen=True)
@@ -267,27 +282,66 @@ def build(positions, cell, pbc, cutoff):
     sorted_wrap = np.ascontiguousarray(wrap[order])
     args = (sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins,
             reach, tab_bin, tab_shift, cutoff * cutoff)
-    counts = np.zeros(n, dtype=np.int64)
+
+    def check(counts, atoms):
+        if len(counts) and counts.max() > MAX_NEIGHBORS:
+            a = int(atoms[int(np.argmax(counts))])
+            _too_many(f"atom {a} has {counts.max():,} neighbours within the cutoff (limit "
+                      f"MAX_NEIGHBORS = {MAX_NEIGHBORS:,})", cell, pbc, n, cutoff, plane)
+    i_arr, j_arr, S, D, r, counts = _pairs(n, args, check)
     first = np.zeros(n + 1, dtype=np.int64)
-    no_i = np.zeros(0, dtype=np.int64)
-    no_S = np.zeros((0, 3), dtype=np.int32)
-    no_D = np.zeros((0, 3))
-    _scan_pairs(*args, False, first, counts, no_i, no_i, no_S, no_D, no_D[:, 0])
-    if counts.max() > MAX_NEIGHBORS:
-        a = int(np.argmax(counts))
-        _too_many(f"atom {a} has {counts[a]:,} neighbours within the cutoff (limit "
-                  f"MAX_NEIGHBORS = {MAX_NEIGHBORS:,})", cell, pbc, n, cutoff, plane)
     np.cumsum(counts, out=first[1:])
-    n_pairs = int(first[-1])
-    i_arr = np.empty(n_pairs, dtype=np.int64)
-    j_arr = np.empty(n_pairs, dtype=np.int64)
-    S = np.empty((n_pairs, 3), dtype=np.int32)
-    D = np.empty((n_pairs, 3))
-    r = np.empty(n_pairs)
-    _scan_pairs(*args, True, first, counts, i_arr, j_arr, S, D, r)
     if not np.array_equal(M, np.eye(3, dtype=np.int64)):
         S = (S.astype(np.int64) @ M).astype(np.int32)  # shifts of the reduced cell -> given cell
     return NeighborList(i_arr, j_arr, D, r, S, first, float(cutoff))
+
+
+def _two_pass(lo, hi, args, check):
+    """(i, j, S, D, r, counts) of atoms lo..hi-1: count, check, allocate, fill."""
+    atoms = np.arange(lo, hi, dtype=np.int64)
+    counts = np.empty(hi - lo, dtype=np.int64)
+    _count_pairs(atoms, *args, counts)
+    check(counts, atoms)
+    first = np.zeros(hi - lo + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    m = int(first[-1])
+    out = (np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64),
+           np.empty((m, 3), dtype=np.int32), np.empty((m, 3)), np.empty(m))
+    _fill_pairs(lo, hi, *args, first, *out)
+    return out + (counts,)
+
+
+def _pairs(n, args, check):
+    """(i, j, S, D, r, counts) of all atoms, in one pass where it pays (module docstring)."""
+    if n <= ONE_PASS_ABOVE:
+        return _two_pass(0, n, args, check)
+    sample = np.unique(np.linspace(0, n - 1, SAMPLE).astype(np.int64))
+    found = np.empty(len(sample), dtype=np.int64)
+    _count_pairs(sample, *args, found)
+    check(found, sample)
+    per_atom = SLACK * found.mean() + 8.0
+    threads = numba.get_num_threads()
+    n_chunks = 1 if threads == 1 else max(1, min(4 * threads, n // 256))
+    chunk_lo = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    seg_lo = np.zeros(n_chunks + 1, dtype=np.int64)
+    np.cumsum(np.ceil(np.diff(chunk_lo) * per_atom).astype(np.int64), out=seg_lo[1:])
+    cap = int(seg_lo[-1])
+    buffers = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
+               np.empty((cap, 3), dtype=np.int32), np.empty((cap, 3)), np.empty(cap))
+    counts = np.zeros(n, dtype=np.int64)
+    used = np.zeros(n_chunks, dtype=np.int64)
+    _scan_chunks(chunk_lo, seg_lo, *args, counts, used, *buffers)
+    parts = []
+    for c in range(n_chunks):
+        if used[c] >= 0:
+            parts.append(tuple(b[seg_lo[c]:seg_lo[c] + used[c]] for b in buffers))
+            continue
+        lo, hi = int(chunk_lo[c]), int(chunk_lo[c + 1])   # denser than the sample said
+        *arrays, counts[lo:hi] = _two_pass(lo, hi, args, check)
+        parts.append(tuple(arrays))
+    if len(parts) == 1:
+        return parts[0] + (counts,)
+    return tuple(np.concatenate(x) for x in zip(*parts)) + (counts,)
 
 
 def _too_many(what, cell, pbc, n, cutoff, plane):
@@ -357,71 +411,114 @@ def _wrap_tables(nbins, reach, pbc):
     return tab_bin, tab_shift
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _scan_pairs(sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins,
-                reach, tab_bin, tab_shift, cut2, fill, first, counts, i_arr, j_arr, S, D, r):
-    """Visit every (bin, image) within reach of each atom.
-
-    With ``fill`` False only ``counts[a]`` is written; with ``fill`` True the
-    pairs of atom a are written from ``first[a]`` on.
-    """
-    n = wrap.shape[0]
-    for a in prange(n):
-        bx, by, bz = _unravel(bin_of[a], nbins)
-        # atom a's own wrapped position, from the bin-sorted copy
-        xa = 0.0
-        ya = 0.0
-        za = 0.0
-        for q in range(bin_start[bin_of[a]], bin_start[bin_of[a] + 1]):
-            if order[q] == a:
-                xa = sorted_pos[q, 0]
-                ya = sorted_pos[q, 1]
-                za = sorted_pos[q, 2]
-        wa0 = wrap[a, 0]
-        wa1 = wrap[a, 1]
-        wa2 = wrap[a, 2]
-        p = first[a] if fill else 0
-        for ox in range(bx, bx + 2 * reach[0] + 1):   # offset into the wrap tables
-            cx = tab_bin[0, ox]
-            if cx < 0:
+@njit(cache=True, inline="always", error_model="numpy")
+def _atom_pairs(a, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins, reach,
+                tab_bin, tab_shift, cut2, fill, p, end, i_arr, j_arr, S, D, r):
+    """Visit every (bin, image) within reach of atom a. Without ``fill``: return the
+    number of its pairs (p and end unused). With ``fill``: write them from p on and
+    return the position after the last, or -1 as soon as one would reach ``end``."""
+    bx, by, bz = _unravel(bin_of[a], nbins)
+    # atom a's own wrapped position, from the bin-sorted copy
+    xa = 0.0
+    ya = 0.0
+    za = 0.0
+    for q in range(bin_start[bin_of[a]], bin_start[bin_of[a] + 1]):
+        if order[q] == a:
+            xa = sorted_pos[q, 0]
+            ya = sorted_pos[q, 1]
+            za = sorted_pos[q, 2]
+    wa0 = wrap[a, 0]
+    wa1 = wrap[a, 1]
+    wa2 = wrap[a, 2]
+    if not fill:
+        p = 0
+    for ox in range(bx, bx + 2 * reach[0] + 1):   # offset into the wrap tables
+        cx = tab_bin[0, ox]
+        if cx < 0:
+            continue
+        tx = tab_shift[0, ox]
+        for oy in range(by, by + 2 * reach[1] + 1):
+            cy = tab_bin[1, oy]
+            if cy < 0:
                 continue
-            tx = tab_shift[0, ox]
-            for oy in range(by, by + 2 * reach[1] + 1):
-                cy = tab_bin[1, oy]
-                if cy < 0:
+            ty = tab_shift[1, oy]
+            for oz in range(bz, bz + 2 * reach[2] + 1):
+                cz = tab_bin[2, oz]
+                if cz < 0:
                     continue
-                ty = tab_shift[1, oy]
-                for oz in range(bz, bz + 2 * reach[2] + 1):
-                    cz = tab_bin[2, oz]
-                    if cz < 0:
+                tz = tab_shift[2, oz]
+                sx = tx * B[0, 0] + ty * B[1, 0] + tz * B[2, 0] - xa
+                sy = tx * B[0, 1] + ty * B[1, 1] + tz * B[2, 1] - ya
+                sz = tx * B[0, 2] + ty * B[1, 2] + tz * B[2, 2] - za
+                self_image = tx == 0 and ty == 0 and tz == 0
+                cell_idx = (cx * nbins[1] + cy) * nbins[2] + cz
+                for q in range(bin_start[cell_idx], bin_start[cell_idx + 1]):
+                    ddx = sorted_pos[q, 0] + sx
+                    ddy = sorted_pos[q, 1] + sy
+                    ddz = sorted_pos[q, 2] + sz
+                    d2 = ddx * ddx + ddy * ddy + ddz * ddz
+                    if d2 >= cut2:
                         continue
-                    tz = tab_shift[2, oz]
-                    sx = tx * B[0, 0] + ty * B[1, 0] + tz * B[2, 0] - xa
-                    sy = tx * B[0, 1] + ty * B[1, 1] + tz * B[2, 1] - ya
-                    sz = tx * B[0, 2] + ty * B[1, 2] + tz * B[2, 2] - za
-                    self_image = tx == 0 and ty == 0 and tz == 0
-                    cell_idx = (cx * nbins[1] + cy) * nbins[2] + cz
-                    for q in range(bin_start[cell_idx], bin_start[cell_idx + 1]):
-                        ddx = sorted_pos[q, 0] + sx
-                        ddy = sorted_pos[q, 1] + sy
-                        ddz = sorted_pos[q, 2] + sz
-                        if ddx * ddx + ddy * ddy + ddz * ddz >= cut2:
-                            continue
-                        b = order[q]
-                        if self_image and b == a:
-                            continue
-                        if fill:
-                            i_arr[p] = a
-                            j_arr[p] = b
-                            S[p, 0] = wa0 - sorted_wrap[q, 0] + tx
-                            S[p, 1] = wa1 - sorted_wrap[q, 1] + ty
-                            S[p, 2] = wa2 - sorted_wrap[q, 2] + tz
-                            # from the wrapped positions: equal to ASE's
-                            # r_j - r_i + S·cell up to rounding (~1e-15 Å)
-                            D[p, 0] = ddx
-                            D[p, 1] = ddy
-                            D[p, 2] = ddz
-                            r[p] = np.sqrt(ddx * ddx + ddy * ddy + ddz * ddz)
-                        p += 1
-        if not fill:
-            counts[a] = p
+                    b = order[q]
+                    if self_image and b == a:
+                        continue
+                    if fill:
+                        if p >= end:
+                            return -1
+                        i_arr[p] = a
+                        j_arr[p] = b
+                        S[p, 0] = wa0 - sorted_wrap[q, 0] + tx
+                        S[p, 1] = wa1 - sorted_wrap[q, 1] + ty
+                        S[p, 2] = wa2 - sorted_wrap[q, 2] + tz
+                        # from the wrapped positions: equal to ASE's
+                        # r_j - r_i + S·cell up to rounding (~1e-15 Å)
+                        D[p, 0] = ddx
+                        D[p, 1] = ddy
+                        D[p, 2] = ddz
+                        r[p] = np.sqrt(d2)
+                    p += 1
+    return p
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _count_pairs(atoms, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins,
+                 reach, tab_bin, tab_shift, cut2, counts):
+    """counts[k] = the number of pairs of atom atoms[k]."""
+    no_i = np.zeros(0, dtype=np.int64)
+    no_S = np.zeros((0, 3), dtype=np.int32)
+    no_D = np.zeros((0, 3))
+    for k in prange(atoms.shape[0]):
+        counts[k] = _atom_pairs(atoms[k], sorted_pos, sorted_wrap, B, wrap, bin_of, order,
+                                bin_start, nbins, reach, tab_bin, tab_shift, cut2, False, 0, 0,
+                                no_i, no_i, no_S, no_D, no_D[:, 0])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _fill_pairs(lo, hi, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins,
+                reach, tab_bin, tab_shift, cut2, first, i_arr, j_arr, S, D, r):
+    """The pairs of atoms lo..hi-1, atom a's from first[a - lo] on."""
+    for a in prange(lo, hi):
+        _atom_pairs(a, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start, nbins, reach,
+                    tab_bin, tab_shift, cut2, True, first[a - lo], first[a - lo + 1],
+                    i_arr, j_arr, S, D, r)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _scan_chunks(chunk_lo, seg_lo, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start,
+                 nbins, reach, tab_bin, tab_shift, cut2, counts, used, i_arr, j_arr, S, D, r):
+    """One pass: chunk c (atoms chunk_lo[c]..chunk_lo[c+1]-1) writes its pairs into
+    segment seg_lo[c]..seg_lo[c+1]-1 of the buffers; used[c] = pairs written, or -1
+    when they did not fit."""
+    for c in prange(chunk_lo.shape[0] - 1):
+        p = seg_lo[c]
+        end = seg_lo[c + 1]
+        for a in range(chunk_lo[c], chunk_lo[c + 1]):
+            q = _atom_pairs(a, sorted_pos, sorted_wrap, B, wrap, bin_of, order, bin_start,
+                            nbins, reach, tab_bin, tab_shift, cut2, True, p, end, i_arr, j_arr,
+                            S, D, r)
+            if q < 0:
+                p = -1
+                break
+            counts[a] = q - p
+            p = q
+        used[c] = p - seg_lo[c] if p >= 0 else -1

@@ -97,3 +97,25 @@ def test_nan_position_raises():
 def test_zero_volume_cell_raises(cell, pbc):
     with pytest.raises(StructureError, match="zero"):
         build(np.ones((2, 3)), cell, np.array(pbc, bool), 3.0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("slack", [1.2, 0.05])   # 0.05: every chunk overflows, two passes
+def test_one_pass_chunks_and_their_fallback_match_ase(threads, slack, monkeypatch):
+    """Above ONE_PASS_ABOVE atoms: one pass into per-chunk buffers; chunks whose pairs
+    do not fit (forced with a tiny SLACK) are redone in two passes. A dense cluster in a
+    sparse gas, slab-periodic: the sample underestimates the cluster's chunks."""
+    import numba
+    from ase_nnp import neighbors
+    monkeypatch.setattr(neighbors, "SLACK", slack)
+    rng = np.random.default_rng(3)
+    cell = np.array([[14.0, 0, 0], [2.0, 13.0, 0], [0, 0, 30.0]])
+    gas = rng.random((500, 3)) @ cell
+    cluster = rng.normal(0.0, 1.6, (300, 3)) + [7.0, 7.0, 15.0]
+    positions = np.concatenate([gas[:250], cluster, gas[250:]])
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        assert_same_as_ase(positions, cell, np.array([1, 1, 0], bool), 3.5)
+    finally:
+        numba.set_num_threads(before)
