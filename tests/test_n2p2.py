@@ -14,6 +14,7 @@ from ase_nnp.interop import read_n2p2, write_n2p2
 from ase_nnp.interop.n2p2 import n2p2_order
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "n2p2")
+DATA_SI = os.path.join(os.path.dirname(__file__), "..", "data", "si.nnp")
 sys.path.insert(0, GOLDEN)
 from make_golden import CASES, potential, read_energy, structures  # noqa: E402
 
@@ -345,3 +346,32 @@ def test_command_line_export_prints_a_pair_style_line_that_pastes(tmp_path, monk
                     "resetew no maxew 100000 cflength 1.0 cfenergy 1.0")
     assert os.path.isabs(directory) and (tmp_path / "sub" / "d" / "input.nn").exists()
     assert "pair_coeff * * O Si" in out
+
+
+def test_input_data_closes_a_slab_with_a_gap_wider_than_the_cutoff(tmp_path):
+    """A 2-D periodic slab becomes 3-D periodic with slab_gap of vacuum: the shipped
+    potential gives it the same energy and forces as the slab itself."""
+    from ase import Atoms
+    from ase.build import diamond111
+    from ase_nnp import NNPCalculator
+    from ase_nnp.interop import write_input_data
+    slab = diamond111("Si", size=(2, 2, 4), a=5.431, vacuum=None, periodic=False)
+    slab.pbc = (True, True, False)
+    slab.rattle(0.05, seed=2)
+    calc = NNPCalculator(DATA_SI, extrapolation="ignore")
+    slab.calc = calc
+    e, f = slab.get_potential_energy(), slab.get_forces()
+    with pytest.raises(InteropError, match="slab_gap"):
+        write_input_data([slab], tmp_path / "x.data")
+    write_input_data([slab], tmp_path / "input.data", slab_gap=calc.potential.cutoff + 0.5)
+    lines = open(tmp_path / "input.data").read().splitlines()
+    cell = np.array([[float(x) for x in ln.split()[1:4]] for ln in lines if ln.startswith("lattice")])
+    atoms = [ln.split() for ln in lines if ln.startswith("atom")]
+    pos = np.array([[float(x) for x in a[1:4]] for a in atoms])
+    ref_f = np.array([[float(x) for x in a[7:10]] for a in atoms])
+    closed = Atoms("Si%d" % len(pos), positions=pos, cell=cell, pbc=True)
+    assert abs(np.dot(np.cross(cell[0], cell[1]), cell[2])) > 0
+    closed.calc = NNPCalculator(DATA_SI, extrapolation="ignore")
+    assert abs(closed.get_potential_energy() - e) < 1e-10
+    assert np.abs(closed.get_forces() - f).max() < 1e-10
+    assert np.abs(ref_f - f).max() < 1e-12                    # the written references

@@ -547,21 +547,56 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
             fh.write("\n".join(text) + "\n")
 
 
-def write_input_data(images, path):
+def _closed_gap(atoms, pbc, gap):
+    """A copy periodic in all directions: every non-periodic cell vector replaced by an
+    orthonormal complement of the periodic ones, scaled to the atoms' extent + gap."""
+    cell = np.array(atoms.cell, dtype=np.float64)
+    per = np.flatnonzero(pbc)
+    _, _, vt = np.linalg.svd(cell[per]) if len(per) else (None, None, np.eye(3))
+    complement = vt[len(per):]
+    out = atoms.copy()
+    out.calc = atoms.calc
+    pos = out.positions
+    for row, k in zip(complement, np.flatnonzero(~pbc)):
+        h = pos @ row
+        extent = np.ptp(h) if len(h) else 0.0
+        cell[k] = row * (extent + gap)
+        if len(h):
+            pos += np.outer(np.full(len(h), 0.5 * gap - h.min()), row)  # gap/2 each side
+    out.positions = pos
+    out.set_cell(cell, scale_atoms=False)
+    out.pbc = True
+    return out
+
+
+def write_input_data(images, path, slab_gap=None):
     """Write structures in n2p2's ``input.data`` format (one ``begin``/``end`` block each).
 
     ``images``: objects with ``positions``, ``cell``, ``pbc``, ``get_chemical_symbols()``
     (ASE ``Atoms``). Lattice lines are written for periodic structures (n2p2 treats a
-    structure as periodic in all three directions when they are present, so mixed
-    boundaries are refused); reference energy and forces are written when the structure
-    carries them (``atoms.calc`` results), zeros otherwise.
+    structure as periodic in all three directions when they are present); reference
+    energy and forces are written when the structure carries them (``atoms.calc``
+    results), zeros otherwise.
+
+    n2p2 has no mixed boundaries, so a structure periodic in some directions only is
+    refused, unless ``slab_gap`` (Å) is given: then each non-periodic direction becomes
+    periodic, its cell vector replaced by the unit normal to the periodic ones times the
+    atoms' extent along it plus ``slab_gap`` (the atoms moved to leave half the gap on
+    each side). With ``slab_gap`` at least the potential's
+    cutoff, no atom sees a periodic image across the gap, so energies and forces are
+    those of the slab (or wire) itself.
     """
     out = []
     for k, atoms in enumerate(images):
         pbc = np.asarray(atoms.pbc, dtype=bool)
         if pbc.any() and not pbc.all():
-            raise InteropError(f"structure {k}: n2p2 structures are periodic in all three "
-                               f"directions or in none; this one has pbc={pbc.tolist()}")
+            if slab_gap is None:
+                raise InteropError(f"structure {k}: n2p2 structures are periodic in all three "
+                                   f"directions or in none; this one has pbc={pbc.tolist()}. "
+                                   "Give slab_gap (at least the cutoff) to make it periodic "
+                                   "with that much vacuum")
+            atoms = _closed_gap(atoms, pbc, float(slab_gap))
+            pbc = np.ones(3, dtype=bool)
         energy, forces = 0.0, np.zeros((len(atoms), 3))
         results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
         if "energy" in results:
