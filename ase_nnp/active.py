@@ -25,8 +25,11 @@ or ``ase-nnp learn learn.toml``. The loop, after Artrith and Behler's committee
    farthest-point selection on each structure's mean descriptor row, starting from the
    largest σ_F;
 5. **label** them and repeat, until a whole exploration round finds no candidate
-   ("converged"), or ``max_oracle_calls``, ``max_rounds`` or ``time_limit`` (minutes)
-   is reached.
+   ("converged"), or a budget is spent: ``max_rounds`` ensembles trained, ``time_limit``
+   minutes (both checked before labelling, so no oracle call is spent on structures no
+   ensemble would be trained on) or ``max_oracle_calls`` (the last labels then get an
+   ensemble of their own, trained without a further exploration). The ensemble
+   returned is always trained on every label of its round and before.
 
 Nothing is lost and no oracle call is repeated: every labelled structure goes into
 ``workdir/labelled.db`` (an :mod:`ase.db` with round, reason, σ_F, the explorer and
@@ -183,8 +186,8 @@ class _Store:
         self.ids.add(sid)
         return True
 
-    def structures(self):
-        return [row.toatoms() for row in self.db.select(failed=0)]
+    def structures(self, selection=None):
+        return [row.toatoms() for row in self.db.select(selection, failed=0)]
 
     def count(self, selection=None, **keys):
         return self.db.count(selection, **keys)
@@ -322,14 +325,14 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             curve = [row for row in csv.DictReader(fh)]
     done_rounds = {int(row["round"]) for row in curve}
     elapsed_before = max([float(row.get("seconds") or 0.0) for row in curve], default=0.0)
-    reason = "max_rounds"
     r = 0
-    for r in range(max_rounds):
+    while True:
         rdir = os.path.join(workdir, f"round{r}")
         os.makedirs(rdir, exist_ok=True)
         model = os.path.join(rdir, "ensemble.nnp")
-        data = store.structures()
         if not os.path.exists(model):
+            # exactly the labels of rounds <= r: a replayed round sees what it saw first
+            data = store.structures(f"round<={r}")
             log(f"round {r}: training an ensemble of {ensemble_size} on {len(data)} structures")
             keys = dict(dict(training or {}), ensemble_size=ensemble_size, model=model,
                         cache="", progress=False)
@@ -339,54 +342,33 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
                 keys.setdefault("init_model", previous)
             train(data, log=None, **keys)
         ensemble = load(model)
-        cand_path = os.path.join(rdir, "candidates.extxyz")
-        from ase.io import read, write
-        if os.path.exists(cand_path):
-            picked = read(cand_path, ":") if os.path.getsize(cand_path) else []
-            worst = max([a.info.get("sigma_F", 0.0) for a in picked], default=0.0)
-            n_cand = len(picked)
-        else:
-            candidates, worst = [], 0.0
-            for e, ex in enumerate(explorers):
-                rng = np.random.default_rng([seed, r, e])
-                found, w = _explore(ensemble, ex.start_structure(initial, rng), ex, rng,
-                                    (forces_std_max, energy_std_max))
-                candidates += [(a, s_f, why, ex.label()) for a, s_f, why in found]
-                worst = max(worst, w)
-            n_cand = len(candidates)
-            picked = []
-            for k in _select(ensemble, candidates, per_round):
-                atoms, s_f, why, name = candidates[k]
-                atoms.info.update(sigma_F=s_f, reason=why, explorer=name)
-                picked.append(atoms)
-            from .atomic import atomic_path
-            with atomic_path(cand_path, suffix=".extxyz") as tmp:
-                if picked:
-                    write(tmp, picked, format="extxyz")
-                else:
-                    open(tmp, "w").close()
-        log(f"round {r}: {n_cand} candidates, largest sigma_F {worst:.3g} eV/Å, "
-            f"{len(picked)} picked")
-        if r not in done_rounds:
-            errs = _validation_errors(ensemble)
-            row = {"round": r, "oracle_calls": store.count(f"round<={r}"),
-                   "labelled": store.count(f"round<={r}", failed=0),
-                   "val_energy_meV_atom": errs[0], "val_forces_eV_A": errs[1],
-                   "max_forces_std_eV_A": worst, "candidates": n_cand,
-                   "seconds": round(time.perf_counter() - t0 + elapsed_before, 1)}
-            if test_refs:
-                from .analysis.errors import compare_references
-                rmse = compare_references(ensemble, test_refs, stress=False).rmse()
-                row.update(test_energy_meV_atom=rmse.get("energy", math.nan),
-                           test_forces_eV_A=rmse.get("forces", math.nan))
-            curve.append(row)
-            _write_curve(curve_path, curve)
-        if not picked:
-            reason = "converged"
-            break
         # the calls up to this round; a resumed run replays the rounds it has already done
         # (nothing is labelled twice) and takes the same decisions as the original run
         calls = store.count(f"round<={r}")
+        if calls >= max_oracle_calls:           # the last labels are in this ensemble
+            _curve_row(curve, done_rounds, curve_path, r, store, ensemble, test_refs,
+                       None, None, time.perf_counter() - t0 + elapsed_before)
+            reason = "max_oracle_calls"
+            break
+        picked, worst, n_cand = _candidates(ensemble, initial, explorers, rdir, r, seed,
+                                            (forces_std_max, energy_std_max), per_round,
+                                            curve, done_rounds)
+        log(f"round {r}: {n_cand} candidates, largest sigma_F {worst:.3g} eV/Å, "
+            f"{len(picked)} picked")
+        _curve_row(curve, done_rounds, curve_path, r, store, ensemble, test_refs, worst, n_cand,
+                   time.perf_counter() - t0 + elapsed_before)
+        if not picked:
+            reason = "converged"
+            break
+        # stop before labelling what no ensemble would be trained on; the time limit is
+        # checked at the frontier only (a replayed round was followed by another)
+        if r + 1 >= max_rounds:
+            reason = "max_rounds"
+            break
+        if (time_limit and r + 1 not in done_rounds
+                and time.perf_counter() - t0 + elapsed_before > 60.0 * time_limit):
+            reason = "time_limit"
+            break
         for k, atoms in enumerate(picked):
             if calls >= max_oracle_calls:
                 break
@@ -395,20 +377,66 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
                         explorer=str(atoms.info.get("explorer", "")),
                         sigma_F=float(atoms.info.get("sigma_F", math.nan)))
             calls += 1
-        if calls >= max_oracle_calls:
-            reason = "max_oracle_calls"
-            break
-        # the time limit is checked at the frontier only: a replayed round was followed by
-        # another in the original run
-        if (time_limit and r + 1 not in done_rounds
-                and time.perf_counter() - t0 + elapsed_before > 60.0 * time_limit):
-            reason = "time_limit"
-            break
+        r += 1
     calls = store.count()
     failed = store.count(failed=1)
     log(f"stopped ({reason}) after round {r}: {calls} oracle calls, "
         f"{store.count(failed=0)} labelled, {failed} failed")
     return LearnResult(model, r + 1, calls, store.count(failed=0), failed, reason, curve)
+
+
+def _candidates(ensemble, initial, explorers, rdir, r, seed, limits, per_round, curve,
+                done_rounds):
+    """(picked structures, largest σ_F met, number of candidates) of round r: read back
+    when the round's candidates file exists, else explored, selected and written."""
+    from ase.io import read, write
+    from .atomic import atomic_path
+    cand_path = os.path.join(rdir, "candidates.extxyz")
+    if os.path.exists(cand_path):
+        picked = read(cand_path, ":") if os.path.getsize(cand_path) else []
+        row = [c for c in curve if int(c["round"]) == r]
+        if row and row[0].get("candidates") not in (None, ""):
+            return picked, float(row[0]["max_forces_std_eV_A"]), int(row[0]["candidates"])
+        worst = max([float(a.info.get("sigma_F", 0.0)) for a in picked], default=0.0)
+        return picked, worst, len(picked)
+    candidates, worst = [], 0.0
+    for e, ex in enumerate(explorers):
+        rng = np.random.default_rng([seed, r, e])
+        found, w = _explore(ensemble, ex.start_structure(initial, rng), ex, rng, limits)
+        candidates += [(a, s_f, why, ex.label()) for a, s_f, why in found]
+        worst = max(worst, w)
+    picked = []
+    for k in _select(ensemble, candidates, per_round):
+        atoms, s_f, why, name = candidates[k]
+        atoms.info.update(sigma_F=s_f, reason=why, explorer=name)
+        picked.append(atoms)
+    with atomic_path(cand_path, suffix=".extxyz") as tmp:
+        if picked:
+            write(tmp, picked, format="extxyz")
+        else:
+            open(tmp, "w").close()
+    return picked, worst, len(candidates)
+
+
+def _curve_row(curve, done_rounds, path, r, store, ensemble, test_refs, worst, n_cand,
+               seconds):
+    """Append round r's row to curve.csv unless a resumed run has it already."""
+    if r in done_rounds:
+        return
+    errs = _validation_errors(ensemble)
+    row = {"round": r, "oracle_calls": store.count(f"round<={r}"),
+           "labelled": store.count(f"round<={r}", failed=0),
+           "val_energy_meV_atom": errs[0], "val_forces_eV_A": errs[1],
+           "max_forces_std_eV_A": "" if worst is None else worst,
+           "candidates": "" if n_cand is None else n_cand, "seconds": round(seconds, 1)}
+    if test_refs:
+        from .analysis.errors import compare_references
+        rmse = compare_references(ensemble, test_refs, stress=False).rmse()
+        row.update(test_energy_meV_atom=rmse.get("energy", math.nan),
+                   test_forces_eV_A=rmse.get("forces", math.nan))
+    curve.append(row)
+    done_rounds.add(r)
+    _write_curve(path, curve)
 
 
 def _references(test):

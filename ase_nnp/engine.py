@@ -110,12 +110,21 @@ def pack_networks(*potentials):
                        lo, hi)
 
 
+#: values this close to the training range (relative to the column's magnitude) are inside
+ROUNDING = 1e-10
+
+
 def training_range(scaling):
-    """(lo, hi) per descriptor column: the training minimum and maximum, or (-inf, inf)
+    """(lo, hi) per descriptor column: the training minimum and maximum (widened by
+    :data:`ROUNDING` of the column's magnitude), or (-inf, inf)
     where the column never varied (the network does not use it, scaling factor 0) or the
     scaling holds no statistics (an untrained potential)."""
     lo, hi = scaling.gmin.copy(), scaling.gmax.copy()
     unused = ~(hi > lo)
+    # rounding is not extrapolation: the training structures themselves, evaluated with
+    # another summation order, may land an ulp outside their own range
+    pad = ROUNDING * np.maximum(np.maximum(np.abs(lo), np.abs(hi)), hi - lo)
+    lo, hi = lo - pad, hi + pad
     lo[unused] = -np.inf
     hi[unused] = np.inf
     return lo, hi

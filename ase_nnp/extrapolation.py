@@ -4,6 +4,9 @@ An atom extrapolates when a descriptor value G_if lies outside [G_f^min, G_f^max
 range of that column over the training atoms of its element (n2p2's definition; the
 range is kept in the model file's scaling statistics). Columns that never varied in
 training are not counted: their scaling factor is 0, the network does not use them.
+A value within 1e-10 of the range, relative to the column's magnitude
+(``ase_nnp.engine.ROUNDING``), counts as inside: a training structure evaluated with
+another summation order can land an ulp outside its own range.
 The excess of a value is its distance outside the range in units of the range,
 (G_f^min − G_if) / (G_f^max − G_f^min) below it and likewise above.
 

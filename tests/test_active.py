@@ -40,13 +40,13 @@ def test_loop_labels_resumes_without_repeating_and_records_failures(tmp_path):
     opts = dict(oracle=Oracle(), initial=_initial(), explorers=explorers,
                 workdir=str(tmp_path / "al"), ensemble_size=2, forces_std_max=1e-4,
                 per_round=2, training=TRAINING, log=None)
-    first = learn(max_rounds=1, **opts)        # 3 candidates (each run stops at its first,
+    first = learn(max_rounds=2, **opts)        # 3 candidates (each run stops at its first,
     assert first.stopped_because == "max_rounds" and first.oracle_calls == 4 + 2   # 2 picked
-    assert first.failed == 1 and first.labelled == 5
+    assert first.failed == 1 and first.labelled == 5 and first.rounds == 2
     with pytest.raises(NNPError, match="resume"):
-        learn(max_rounds=2, **opts)
+        learn(max_rounds=3, **opts)
     n_before = len(labelled)
-    second = learn(max_rounds=2, resume=True, **opts)
+    second = learn(max_rounds=3, resume=True, **opts)
     # round 0 is not relabelled: only round 1's picks called the oracle
     assert len(labelled) - n_before == second.oracle_calls - first.oracle_calls == 2
     from ase.db import connect
@@ -58,7 +58,7 @@ def test_loop_labels_resumes_without_repeating_and_records_failures(tmp_path):
     assert all(r.sigma_F > 1e-4 and "sigma_F" in r.reason for r in picked)
     with open(tmp_path / "al" / "curve.csv") as fh:
         curve = list(csv.DictReader(fh))
-    assert [int(c["round"]) for c in curve] == [0, 1]
+    assert [int(c["round"]) for c in curve] == [0, 1, 2]
     assert int(curve[1]["oracle_calls"]) == first.oracle_calls
     ens = load(second.ensemble_path)
     assert isinstance(ens, Ensemble) and len(ens) == 2
@@ -181,5 +181,10 @@ def test_resume_replays_finished_rounds_with_the_same_decisions(tmp_path):
     n = len(calls)
     done = learn(max_rounds=3, resume=True, **opts)                # a finished run: replayed
     assert len(calls) == n and done.ensemble_path == more.ensemble_path
-    assert (done.rounds, done.oracle_calls, done.stopped_because) == (3, 6, "max_rounds")
+    assert (done.rounds, done.oracle_calls, done.stopped_because) == (3, 5, "max_rounds")
     assert [int(row["oracle_calls"]) for row in done.curve] == [3, 4, 5]
+    # at the oracle budget the last labels get an ensemble of their own, and no exploration
+    last = learn(max_oracle_calls=4, **dict(opts, workdir=str(tmp_path / "b")))
+    assert last.stopped_because == "max_oracle_calls" and last.oracle_calls == 4
+    assert last.ensemble_path.endswith("round1/ensemble.nnp") and last.rounds == 2
+    assert last.curve[-1]["candidates"] == "" and int(last.curve[-1]["oracle_calls"]) == 4

@@ -527,51 +527,69 @@ def _angular_power(base, zeta, zint):
 
 # ---------------------------------------------------------------------------
 # Per-atom pieces. A pass over one atom is: pair_terms (per-pair cutoffs and
-# Gaussians into scratch), atom_forward (values; optionally one *record* per
-# contributing triplet with its parts, angular powers and their derivatives),
-# then atom_backward or atom_jvp, which read the records instead of
-# recomputing the transcendentals. The kernels below, and the fused energy
-# kernel of ase_nnp.engine, are loops over atoms of these pieces.
+# Gaussians into scratch, the neighbours ordered by element), atom_forward
+# (values; the atom's triplets gathered into structure-of-arrays *segments*, one
+# per (centre, e1 <= e2) list, each segment's parts, powers and their
+# derivatives kept as rows over its triplets), then atom_backward or atom_jvp,
+# which read those rows instead of recomputing the transcendentals. Every inner
+# loop runs over the triplets of a segment, on contiguous rows, so it
+# vectorises. The kernels below, and the fused energy kernel of ase_nnp.engine,
+# are loops over atoms of these pieces.
 # ---------------------------------------------------------------------------
 
 class Scratch(NamedTuple):
-    """One worker's arrays for the atom in hand (q: its pairs, n: its triplet records)."""
+    """One worker's arrays for the atom in hand (q: its pairs, t: its triplets)."""
     u: np.ndarray       # (max_pairs, 3) unit pair vectors D/r
     r: np.ndarray       # (max_pairs,) pair distances
     el: np.ndarray      # (max_pairs,) neighbour elements
+    order: np.ndarray   # (max_pairs,) the pairs ordered by neighbour element
+    eptr: np.ndarray    # (nel + 1,) element e's pairs are order[eptr[e]:eptr[e + 1]]
     fc: np.ndarray      # (n_groups, max_pairs) f_c(r) per cutoff group
     dfc: np.ndarray     # (n_groups, max_pairs) f_c'(r)
     R: np.ndarray       # (n_pair_parts, max_pairs) pair parts exp(-η (r - r_s)²) f_c(r)
     dR: np.ndarray      # (n_pair_parts, max_pairs) their r-derivatives
-    geo: np.ndarray     # (cap, 2) per record: cos θ, r_jk
-    rq3: np.ndarray     # (cap, 3) per record: q1, q2, angular list key
-    rP: np.ndarray      # (cap, max_tp) triplet parts P
-    rP1: np.ndarray     # (cap, max_tp) ∂P/∂r_ij
-    rP2: np.ndarray     # (cap, max_tp) ∂P/∂r_ik
-    rPjk: np.ndarray    # (cap, max_tp) ∂P/∂r_jk
-    rA: np.ndarray      # (cap, max_co) 2^(1-ζ) (1 + λ cos θ)^ζ
-    rdA: np.ndarray     # (cap, max_co) its cos θ derivative
-    WA: np.ndarray      # (max_tp,) backward work: Σ w A per triplet part
-    WdA: np.ndarray     # (max_tp,) backward work: Σ w dA per triplet part
+    tq1: np.ndarray     # (cap,) per triplet: its pairs q1, q2 (local)
+    tq2: np.ndarray
+    tc: np.ndarray      # (cap,) cos θ
+    tr: np.ndarray      # (cap,) r_jk
+    seg: np.ndarray     # (nel² + 1, 3) segments (list key, first, end triplet); count in [-1, 0]
+    fjk: np.ndarray     # (cap,) f_c(r_jk) of the cutoff group in hand
+    dfjk: np.ndarray    # (cap,) its derivative
+    rP: np.ndarray      # (max_tp, cap) triplet parts P
+    rP1: np.ndarray     # (max_tp, cap) ∂P/∂r_ij
+    rP2: np.ndarray     # (max_tp, cap) ∂P/∂r_ik
+    rPjk: np.ndarray    # (max_tp, cap) ∂P/∂r_jk
+    rA: np.ndarray      # (max_co, cap) 2^(1-ζ) (1 + λ cos θ)^ζ
+    rdA: np.ndarray     # (max_co, cap) its cos θ derivative
+    s_c: np.ndarray     # (cap,) backward/jvp work per triplet: the cos θ, r_ij, r_ik,
+    s_1: np.ndarray     # r_jk partials contracted with w (backward) or the geometric
+    s_2: np.ndarray     # derivatives dotted with V (jvp)
+    s_jk: np.ndarray
 
 
 @njit(cache=True, error_model="numpy")
 def make_scratch(max_pairs, plan, records):
-    """Scratch arrays for one worker; ``records`` sizes the triplet records."""
+    """Scratch arrays for one worker; without ``records`` (values only) the rows of
+    derivatives are left out."""
     n_groups = plan.g_rc.shape[0]
     n_pp = plan.pp_eta.shape[0]
+    nel = plan.nel
+    cap = max(max_pairs * (max_pairs - 1) // 2, 1)
+    dcap = cap if records else 1
     max_tp = plan.max_tp
     max_co = plan.max_co
-    cap = max_pairs * (max_pairs - 1) // 2 if records else 1
-    cap = max(cap, 1)
+    seg = np.zeros((nel * nel + 1, 3), dtype=np.int64)
     return Scratch(np.empty((max_pairs, 3)), np.empty(max_pairs),
-                   np.empty(max_pairs, dtype=np.int64),
+                   np.empty(max_pairs, dtype=np.int64), np.empty(max_pairs, dtype=np.int64),
+                   np.empty(nel + 1, dtype=np.int64),
                    np.empty((n_groups, max_pairs)), np.empty((n_groups, max_pairs)),
                    np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
-                   np.empty((cap, 2)), np.empty((cap, 3), dtype=np.int64),
-                   np.empty((cap, max_tp)), np.empty((cap, max_tp)), np.empty((cap, max_tp)),
-                   np.empty((cap, max_tp)), np.empty((cap, max_co)), np.empty((cap, max_co)),
-                   np.empty(max_tp), np.empty(max_tp))
+                   np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
+                   np.empty(cap), np.empty(cap), seg, np.empty(cap), np.empty(cap),
+                   np.empty((max_tp, cap)), np.empty((max_tp, dcap)),
+                   np.empty((max_tp, dcap)), np.empty((max_tp, dcap)),
+                   np.empty((max_co, cap)), np.empty((max_co, cap)),
+                   np.empty(dcap), np.empty(dcap), np.empty(dcap), np.empty(dcap))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -590,13 +608,18 @@ def _gaussian_term(eta, rs, r, fc, dfc):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def pair_terms(i, first, jn, D, r, species, plan, scr):
-    """Unit vectors, distances, neighbour elements, f_c per cutoff group and
-    the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r) of every pair of atom i."""
+    """Unit vectors, distances, neighbour elements (and the pairs ordered by them),
+    f_c per cutoff group and the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r)
+    of every pair of atom i."""
     g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
     pp_group, pp_eta, pp_rs = plan.pp_group, plan.pp_eta, plan.pp_rs
     u, rr, el, fc, dfc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.R, scr.dR
+    order, eptr = scr.order, scr.eptr
+    nel = plan.nel
     p0 = first[i]
     nq = first[i + 1] - p0
+    for e in range(nel + 1):
+        eptr[e] = 0
     for q in range(nq):
         p = p0 + q
         rq = r[p]
@@ -606,6 +629,7 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
         u[q, 2] = D[p, 2] * inv
         rr[q] = rq
         el[q] = species[jn[p]]
+        eptr[el[q] + 1] += 1
         for gg in range(g_rc.shape[0]):
             fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
         for a in range(pp_eta.shape[0]):
@@ -616,6 +640,15 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
             else:
                 R[a, q], dR[a, q] = _gaussian_term(pp_eta[a], pp_rs[a], rq, fc[gg, q],
                                                    dfc[gg, q])
+    for e in range(nel):                      # counting sort of the pairs by element
+        eptr[e + 1] += eptr[e]
+    for q in range(nq):
+        e = el[q]
+        order[eptr[e]] = q
+        eptr[e] += 1
+    for e in range(nel, 0, -1):
+        eptr[e] = eptr[e - 1]
+    eptr[0] = 0
     return p0, nq
 
 
@@ -629,32 +662,96 @@ def _radial_derivative(f, q, plan, fc, dfc, rr):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _record(n, p0, rq3, geo):
-    """Triplet record n of the atom in hand: its pairs q1, q2 (local), pa, pb (global),
-    its angular list key, cos θ and r_jk."""
-    q1 = rq3[n, 0]
-    q2 = rq3[n, 1]
-    return q1, q2, p0 + q1, p0 + q2, rq3[n, 2], geo[n, 0], geo[n, 1]
+def _segment_rows(key, lo, hi, plan, scr, store):
+    """The rows of one segment (triplets lo..hi-1 of list ``key``): its triplet parts
+    P (and with ``store`` their r_ij, r_ik, r_jk derivatives) and angular powers A, dA."""
+    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
+    pp_group, pp_eta, pp_rs, tp_pp, tp_narrow = (plan.pp_group, plan.pp_eta, plan.pp_rs,
+                                                 plan.tp_pp, plan.tp_narrow)
+    co_lam, co_zeta, co_zint, co_pref = plan.co_lam, plan.co_zeta, plan.co_zint, plan.co_pref
+    R, dR, tq1, tq2, tc, tr = scr.R, scr.dR, scr.tq1, scr.tq2, scr.tc, scr.tr
+    fjk, dfjk = scr.fjk, scr.dfjk
+    t0 = plan.L_tp_ptr[key]
+    last_g = -1
+    for m in range(plan.L_tp_ptr[key + 1] - t0):
+        tp = plan.L_tp_ids[t0 + m]
+        a = tp_pp[tp]
+        P = scr.rP[m]
+        P1 = scr.rP1[m]
+        P2 = scr.rP2[m]
+        Pjk = scr.rPjk[m]
+        Ra = R[a]
+        dRa = dR[a]
+        if tp_narrow[tp]:
+            gg = pp_group[a]
+            if gg != last_g:                  # the parts are sorted by cutoff group
+                for t in range(lo, hi):
+                    fjk[t], dfjk[t] = cutoff(g_type[gg], tr[t], g_rc[gg], g_alpha[gg])
+                last_g = gg
+            eta = pp_eta[a]
+            rs = pp_rs[a]
+            if store:
+                for t in range(lo, hi):
+                    R1 = Ra[tq1[t]]
+                    R2 = Ra[tq2[t]]
+                    x = tr[t] - rs
+                    e = math.exp(-eta * x * x)
+                    X = e * fjk[t]
+                    P[t] = R1 * R2 * X
+                    P1[t] = dRa[tq1[t]] * R2 * X
+                    P2[t] = R1 * dRa[tq2[t]] * X
+                    Pjk[t] = R1 * R2 * e * (dfjk[t] - 2.0 * eta * x * fjk[t])
+            else:
+                for t in range(lo, hi):
+                    x = tr[t] - rs
+                    P[t] = Ra[tq1[t]] * Ra[tq2[t]] * math.exp(-eta * x * x) * fjk[t]
+        else:
+            for t in range(lo, hi):
+                R1 = Ra[tq1[t]]
+                R2 = Ra[tq2[t]]
+                P[t] = R1 * R2
+                if store:
+                    P1[t] = dRa[tq1[t]] * R2
+                    P2[t] = R1 * dRa[tq2[t]]
+                    Pjk[t] = 0.0
+    k0 = plan.L_co_ptr[key]
+    for m in range(plan.L_co_ptr[key + 1] - k0):
+        co = plan.L_co_ids[k0 + m]
+        lam = co_lam[co]
+        zint = co_zint[co]
+        pref = co_pref[co]
+        A = scr.rA[m]
+        dA = scr.rdA[m]
+        if zint > 0:                          # (1 + λ c)^ζ by repeated multiplication
+            for t in range(lo, hi):
+                dA[t] = 1.0
+            for _ in range(zint - 1):
+                for t in range(lo, hi):
+                    dA[t] *= max(1.0 + lam * tc[t], 0.0)
+            for t in range(lo, hi):
+                A[t] = pref * dA[t] * max(1.0 + lam * tc[t], 0.0)
+                dA[t] = pref * zint * lam * dA[t]
+        else:
+            zeta = co_zeta[co]
+            for t in range(lo, hi):
+                Av, dAv = _angular_power(max(1.0 + lam * tc[t], 0.0), zeta, -1)
+                A[t] = pref * Av
+                dA[t] = pref * dAv * lam
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
-    by the caller). With ``store`` keep one record per contributing triplet;
-    returns the number of records."""
+    by the caller). The atom's triplets are gathered per (c, e1 <= e2) list into
+    segments, the triplets whose r_jk lies beyond every function of the list left
+    out; with ``store`` the rows of derivatives are kept for atom_backward,
+    atom_jvp and atom_jacobian. Returns the number of triplets kept."""
     nel, col, eta, rs, group = plan.nel, plan.col, plan.eta, plan.rs, plan.group
-    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
     rad_ptr, rad_ids = plan.rad_ptr, plan.rad_ids
-    pp_group, pp_eta, pp_rs, tp_pp, tp_narrow = (plan.pp_group, plan.pp_eta, plan.pp_rs,
-                                                 plan.tp_pp, plan.tp_narrow)
-    co_lam, co_zeta, co_zint, co_pref = plan.co_lam, plan.co_zeta, plan.co_zint, plan.co_pref
-    L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc = (plan.L_tp_ptr, plan.L_tp_ids,
-                                                         plan.L_co_ptr, plan.L_co_ids,
-                                                         plan.L_skip_rc)
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
-    u, rr, el, fc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.R, scr.dR
-    geo, rq3 = scr.geo, scr.rq3
-    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
+    u, rr, el, fc = scr.u, scr.r, scr.el, scr.fc
+    order, eptr, tq1, tq2, tc, tr, seg = (scr.order, scr.eptr, scr.tq1, scr.tq2, scr.tc,
+                                          scr.tr, scr.seg)
     # radial functions
     for q in range(nq):
         key = c * nel + el[q]
@@ -664,91 +761,82 @@ def atom_forward(c, nq, plan, scr, Gi, store):
             if fc[gg, q] != 0.0:
                 x = rr[q] - rs[f]
                 Gi[col[f]] += math.exp(-eta[f] * x * x) * fc[gg, q]
-    # angular functions
-    n_rec = 0
-    base_key = c * nel * nel
-    for q1 in range(nq):
-        r1 = rr[q1]
-        key1 = base_key + el[q1] * nel
-        for q2 in range(q1 + 1, nq):
-            key = key1 + el[q2]
-            e0 = ent_ptr[key]
-            e1 = ent_ptr[key + 1]
-            if e0 == e1:
+    # angular functions, one segment per list
+    n = 0
+    n_seg = 0
+    for e1 in range(nel):
+        for e2 in range(e1, nel):
+            key = (c * nel + e1) * nel + e2
+            if ent_ptr[key] == ent_ptr[key + 1]:
                 continue
-            r2 = rr[q2]
-            cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
-            rjk2 = max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0)
-            skip = L_skip_rc[key]
-            if skip > 0.0 and rjk2 >= skip * skip:
+            skip = plan.L_skip_rc[key]
+            skip2 = skip * skip if skip > 0.0 else np.inf
+            lo = n
+            for a1 in range(eptr[e1], eptr[e1 + 1]):
+                q1 = order[a1]
+                r1 = rr[q1]
+                ux = u[q1, 0]
+                uy = u[q1, 1]
+                uz = u[q1, 2]
+                for a2 in range(a1 + 1 if e1 == e2 else eptr[e2], eptr[e2 + 1]):
+                    q2 = order[a2]
+                    r2 = rr[q2]
+                    cth = ux * u[q2, 0] + uy * u[q2, 1] + uz * u[q2, 2]
+                    rjk2 = max(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * cth, 0.0)
+                    if rjk2 >= skip2:
+                        continue
+                    tq1[n] = q1
+                    tq2[n] = q2
+                    tc[n] = cth
+                    tr[n] = math.sqrt(rjk2)
+                    n += 1
+            if n == lo:
                 continue
-            rjk = math.sqrt(rjk2)
-            t0 = L_tp_ptr[key]
-            n_tp = L_tp_ptr[key + 1] - t0
-            last_g = -1
-            fcjk = 0.0
-            dfcjk = 0.0
-            any_nonzero = False
-            for m in range(n_tp):
-                tp = L_tp_ids[t0 + m]
-                a = tp_pp[tp]
-                R1 = R[a, q1]
-                R2 = R[a, q2]
-                X = 1.0
-                dX = 0.0
-                if tp_narrow[tp]:
-                    gg = pp_group[a]
-                    if gg != last_g:
-                        fcjk, dfcjk = cutoff(g_type[gg], rjk, g_rc[gg], g_alpha[gg])
-                        last_g = gg
-                    if fcjk == 0.0 or R1 == 0.0 or R2 == 0.0:
-                        X = 0.0
-                    else:
-                        x = rjk - pp_rs[a]
-                        e = math.exp(-pp_eta[a] * x * x)
-                        X = e * fcjk
-                        dX = e * (dfcjk - 2.0 * pp_eta[a] * x * fcjk)
-                Pm = R1 * R2 * X
-                rP[n_rec, m] = Pm
-                if Pm != 0.0:
-                    any_nonzero = True
-                if store:
-                    rP1[n_rec, m] = dR[a, q1] * R2 * X
-                    rP2[n_rec, m] = R1 * dR[a, q2] * X
-                    rPjk[n_rec, m] = R1 * R2 * dX
-            if not any_nonzero:
-                continue
-            k0 = L_co_ptr[key]
-            for m in range(L_co_ptr[key + 1] - k0):
-                co = L_co_ids[k0 + m]
-                base = 1.0 + co_lam[co] * cth
-                if base < 0.0:
-                    base = 0.0
-                Av, dAv = _angular_power(base, co_zeta[co], co_zint[co])
-                rA[n_rec, m] = co_pref[co] * Av
-                rdA[n_rec, m] = co_pref[co] * dAv * co_lam[co]
-            for t in range(e0, e1):
-                Gi[ent_col[t]] += rA[n_rec, ent_co[t]] * rP[n_rec, ent_tp[t]]
-            if store:
-                geo[n_rec, 0] = cth
-                geo[n_rec, 1] = rjk
-                rq3[n_rec, 0] = q1
-                rq3[n_rec, 1] = q2
-                rq3[n_rec, 2] = key
-                n_rec += 1
-    return n_rec
+            _segment_rows(key, lo, n, plan, scr, store)
+            for t in range(ent_ptr[key], ent_ptr[key + 1]):
+                A = scr.rA[ent_co[t]]
+                P = scr.rP[ent_tp[t]]
+                s = 0.0
+                for k in range(lo, n):
+                    s += A[k] * P[k]
+                Gi[ent_col[t]] += s
+            seg[n_seg, 0] = key
+            seg[n_seg, 1] = lo
+            seg[n_seg, 2] = n
+            n_seg += 1
+    seg[seg.shape[0] - 1, 0] = n_seg
+    return n
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _scatter(p0, lo, hi, D, scr, g):
+    """g += the pair vectors of the contracted partials s_c, s_1, s_2, s_jk of
+    triplets lo..hi-1 (through ∂c/∂D, u and ∂r_jk/∂D of the module docstring)."""
+    u, rr, tq1, tq2, tc, tr = scr.u, scr.r, scr.tq1, scr.tq2, scr.tc, scr.tr
+    s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
+    for t in range(lo, hi):
+        q1 = tq1[t]
+        q2 = tq2[t]
+        pa = p0 + q1
+        pb = p0 + q2
+        cth = tc[t]
+        cj = s_c[t] / rr[q1]
+        ck = s_c[t] / rr[q2]
+        hjk = s_jk[t] / tr[t] if tr[t] > 0.0 else 0.0
+        for d in range(3):
+            djk = (D[pb, d] - D[pa, d]) * hjk
+            g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1[t] * u[q1, d] - djk
+            g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2[t] * u[q2, d] + djk
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
-    """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the records of
+    """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the rows of
     ``atom_forward(store=True)``; w = ∂E/∂G_i."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
-    L_tp_ptr, ent_ptr, ent_tp, ent_co, ent_col = (plan.L_tp_ptr, plan.ent_ptr, plan.ent_tp,
-                                                  plan.ent_co, plan.ent_col)
-    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
-    WA, WdA = scr.WA, scr.WdA
+    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
+    s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
         s = 0.0
         key = c * nel + el[q]
@@ -759,42 +847,42 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
         g[p, 0] += s * u[q, 0]
         g[p, 1] += s * u[q, 1]
         g[p, 2] += s * u[q, 2]
-    for n in range(n_rec):
-        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
-        n_tp = L_tp_ptr[key + 1] - L_tp_ptr[key]
-        for m in range(n_tp):
-            WA[m] = 0.0
-            WdA[m] = 0.0
-        for t in range(ent_ptr[key], ent_ptr[key + 1]):
-            wt = w[ent_col[t]]
-            m = ent_tp[t]
-            WA[m] += wt * rA[n, ent_co[t]]
-            WdA[m] += wt * rdA[n, ent_co[t]]
-        s_c = 0.0
-        s_1 = 0.0
-        s_2 = 0.0
-        s_jk = 0.0
-        for m in range(n_tp):
-            s_c += WdA[m] * rP[n, m]
-            s_1 += WA[m] * rP1[n, m]
-            s_2 += WA[m] * rP2[n, m]
-            s_jk += WA[m] * rPjk[n, m]
-        cj = s_c / rr[q1]
-        ck = s_c / rr[q2]
-        hjk = s_jk / rjk if rjk > 0.0 else 0.0
-        for d in range(3):
-            djk = (D[pb, d] - D[pa, d]) * hjk
-            g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1 * u[q1, d] - djk
-            g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2 * u[q2, d] + djk
+    for sg in range(seg[seg.shape[0] - 1, 0]):
+        key = seg[sg, 0]
+        lo = seg[sg, 1]
+        hi = seg[sg, 2]
+        for t in range(lo, hi):
+            s_c[t] = 0.0
+            s_1[t] = 0.0
+            s_2[t] = 0.0
+            s_jk[t] = 0.0
+        for e in range(ent_ptr[key], ent_ptr[key + 1]):
+            wt = w[ent_col[e]]
+            if wt == 0.0:
+                continue
+            A = scr.rA[ent_co[e]]
+            dA = scr.rdA[ent_co[e]]
+            P = scr.rP[ent_tp[e]]
+            P1 = scr.rP1[ent_tp[e]]
+            P2 = scr.rP2[ent_tp[e]]
+            Pjk = scr.rPjk[ent_tp[e]]
+            for t in range(lo, hi):
+                wa = wt * A[t]
+                s_c[t] += wt * dA[t] * P[t]
+                s_1[t] += wa * P1[t]
+                s_2[t] += wa * P2[t]
+                s_jk[t] += wa * Pjk[t]
+        _scatter(p0, lo, hi, D, scr, g)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
-    """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the records."""
+    """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the rows."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
-    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
+    u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
+    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
+    s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
         p = p0 + q
         vr = u[q, 0] * V[p, 0] + u[q, 1] * V[p, 1] + u[q, 2] * V[p, 2]
@@ -802,36 +890,53 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
             dGi[col[f]] += _radial_derivative(f, q, plan, fc, dfc, rr) * vr
-    for n in range(n_rec):
-        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
-        dc = 0.0
-        v1 = 0.0
-        v2 = 0.0
-        drjk = 0.0
-        for d in range(3):
-            dc += ((u[q2, d] - cth * u[q1, d]) * V[pa, d] / rr[q1]
-                   + (u[q1, d] - cth * u[q2, d]) * V[pb, d] / rr[q2])
-            v1 += u[q1, d] * V[pa, d]
-            v2 += u[q2, d] * V[pb, d]
-            drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
-        drjk = drjk / rjk if rjk > 0.0 else 0.0
-        for t in range(ent_ptr[key], ent_ptr[key + 1]):
-            m = ent_tp[t]
-            k = ent_co[t]
-            dGi[ent_col[t]] += (
-                rdA[n, k] * rP[n, m] * dc
-                + rA[n, k] * (rP1[n, m] * v1 + rP2[n, m] * v2 + rPjk[n, m] * drjk))
+    for sg in range(seg[seg.shape[0] - 1, 0]):
+        key = seg[sg, 0]
+        lo = seg[sg, 1]
+        hi = seg[sg, 2]
+        for t in range(lo, hi):              # δc, δr_ij, δr_ik, δr_jk of the triplet
+            q1 = tq1[t]
+            q2 = tq2[t]
+            pa = p0 + q1
+            pb = p0 + q2
+            cth = tc[t]
+            dc = 0.0
+            v1 = 0.0
+            v2 = 0.0
+            drjk = 0.0
+            for d in range(3):
+                dc += ((u[q2, d] - cth * u[q1, d]) * V[pa, d] / rr[q1]
+                       + (u[q1, d] - cth * u[q2, d]) * V[pb, d] / rr[q2])
+                v1 += u[q1, d] * V[pa, d]
+                v2 += u[q2, d] * V[pb, d]
+                drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
+            s_c[t] = dc
+            s_1[t] = v1
+            s_2[t] = v2
+            s_jk[t] = drjk / tr[t] if tr[t] > 0.0 else 0.0
+        for e in range(ent_ptr[key], ent_ptr[key + 1]):
+            A = scr.rA[ent_co[e]]
+            dA = scr.rdA[ent_co[e]]
+            P = scr.rP[ent_tp[e]]
+            P1 = scr.rP1[ent_tp[e]]
+            P2 = scr.rP2[ent_tp[e]]
+            Pjk = scr.rPjk[ent_tp[e]]
+            s = 0.0
+            for t in range(lo, hi):
+                s += dA[t] * P[t] * s_c[t] + A[t] * (P1[t] * s_1[t] + P2[t] * s_2[t]
+                                                    + Pjk[t] * s_jk[t])
+            dGi[ent_col[e]] += s
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
-    """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the records (the
+    """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the rows (the
     uncontracted form of atom_backward: the same partials, one function at a time);
     j0 = 0 fills a Jacobian of all pairs, j0 = p0 one of the atom's pairs alone."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
-    u, rr, el, fc, dfc = scr.u, scr.r, scr.el, scr.fc, scr.dfc
-    rP, rP1, rP2, rPjk, rA, rdA = scr.rP, scr.rP1, scr.rP2, scr.rPjk, scr.rA, scr.rdA
+    u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
+    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
     for q in range(nq):
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
@@ -839,22 +944,33 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
             dT = _radial_derivative(f, q, plan, fc, dfc, rr)
             for d in range(3):
                 J[p0 + q - j0, col[f], d] += dT * u[q, d]
-    for n in range(n_rec):
-        q1, q2, pa, pb, key, cth, rjk = _record(n, p0, scr.rq3, scr.geo)
-        inv_jk = 1.0 / rjk if rjk > 0.0 else 0.0
-        for t in range(ent_ptr[key], ent_ptr[key + 1]):
-            m = ent_tp[t]
-            k = ent_co[t]
-            f = ent_col[t]
-            cj = rdA[n, k] * rP[n, m] / rr[q1]
-            ck = rdA[n, k] * rP[n, m] / rr[q2]
-            s1 = rA[n, k] * rP1[n, m]
-            s2 = rA[n, k] * rP2[n, m]
-            hjk = rA[n, k] * rPjk[n, m] * inv_jk
-            for d in range(3):
-                djk = (D[pb, d] - D[pa, d]) * hjk
-                J[pa - j0, f, d] += cj * (u[q2, d] - cth * u[q1, d]) + s1 * u[q1, d] - djk
-                J[pb - j0, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
+    for sg in range(seg[seg.shape[0] - 1, 0]):
+        key = seg[sg, 0]
+        lo = seg[sg, 1]
+        hi = seg[sg, 2]
+        for e in range(ent_ptr[key], ent_ptr[key + 1]):
+            A = scr.rA[ent_co[e]]
+            dA = scr.rdA[ent_co[e]]
+            P = scr.rP[ent_tp[e]]
+            P1 = scr.rP1[ent_tp[e]]
+            P2 = scr.rP2[ent_tp[e]]
+            Pjk = scr.rPjk[ent_tp[e]]
+            f = ent_col[e]
+            for t in range(lo, hi):
+                q1 = tq1[t]
+                q2 = tq2[t]
+                pa = p0 + q1 - j0
+                pb = p0 + q2 - j0
+                cth = tc[t]
+                cj = dA[t] * P[t] / rr[q1]
+                ck = dA[t] * P[t] / rr[q2]
+                s1 = A[t] * P1[t]
+                s2 = A[t] * P2[t]
+                hjk = A[t] * Pjk[t] / tr[t] if tr[t] > 0.0 else 0.0
+                for d in range(3):
+                    djk = (D[p0 + q2, d] - D[p0 + q1, d]) * hjk
+                    J[pa, f, d] += cj * (u[q2, d] - cth * u[q1, d]) + s1 * u[q1, d] - djk
+                    J[pb, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
 
 
 @njit(cache=True, error_model="numpy")
