@@ -355,7 +355,8 @@ class SymmetryFunctions(PairDescriptor):
     def plan(self):
         """The compiled kernels' inputs (:class:`Plan`), built once per specification."""
         if self._plan_cache is None:
-            self._plan_cache = _build_plan(self._rows, len(self.elements))
+            self._plan_cache = _build_plan(self._rows, len(self.elements),
+                                           [ATOMIC_NUMBERS[e] for e in self.elements])
         return self._plan_cache
 
     def kernel(self, mode, nl, launch, W, V, G, g, J):
@@ -382,6 +383,7 @@ class Plan(NamedTuple):
     local power, column): ``ent_*``. ``max_tp``/``max_co``: the longest list's counts.
     """
     nel: int
+    by_z: np.ndarray
     col: np.ndarray
     eta: np.ndarray
     rs: np.ndarray
@@ -413,7 +415,7 @@ class Plan(NamedTuple):
     max_co: int
 
 
-def _build_plan(rows, nel):
+def _build_plan(rows, nel, numbers=None):
     """Flat arrays the kernel reads.
 
     Radial functions are looked up per (centre, neighbour) element pair.
@@ -505,7 +507,12 @@ def _build_plan(rows, nel):
     ent_col = np.array([e[2] for e in flat], dtype=np.int64)
     max_tp = max((len(x) for x in L_tp), default=0)
     max_co = max((len(x) for x in L_co), default=0)
-    return Plan(nel, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
+    # element indices in order of atomic number: the kernels visit the neighbours and the
+    # (e1, e2) lists in that order, so the sums do not depend on the order the
+    # elements were listed in (a potential and its n2p2 round trip agree bit for bit)
+    by_z = np.argsort(np.asarray(numbers if numbers is not None else range(nel)),
+                      kind="stable").astype(np.int64)
+    return Plan(nel, by_z, col, eta, rs, group, g_rc, g_type, g_alpha, rad_ptr, rad_ids,
                 pp_group, pp_eta, pp_rs, tp_pp, tp_narrow, co_lam, co_zeta, co_zint, co_pref,
                 L_tp_ptr, L_tp_ids, L_co_ptr, L_co_ids, L_skip_rc,
                 ent_ptr, ent_tp, ent_co, ent_col, max(max_tp, 1), max(max_co, 1))
@@ -529,7 +536,7 @@ def _angular_power(base, zeta, zint):
 # Per-atom pieces. A pass over one atom is: pair_terms (per-pair cutoffs and
 # Gaussians into scratch, the neighbours ordered by element), atom_forward
 # (values; the atom's triplets gathered into structure-of-arrays *segments*, one
-# per (centre, e1 <= e2) list, each segment's parts, powers and their
+# per (centre, e1, e2) list (e1 before e2 by atomic number), each segment's parts, powers and their
 # derivatives kept as rows over its triplets), then atom_backward or atom_jvp,
 # which read those rows instead of recomputing the transcendentals. Every inner
 # loop runs over the triplets of a segment, on contiguous rows, so it
@@ -543,7 +550,7 @@ class Scratch(NamedTuple):
     r: np.ndarray       # (max_pairs,) pair distances
     el: np.ndarray      # (max_pairs,) neighbour elements
     order: np.ndarray   # (max_pairs,) the pairs ordered by neighbour element
-    eptr: np.ndarray    # (nel + 1,) element e's pairs are order[eptr[e]:eptr[e + 1]]
+    eptr: np.ndarray    # (2, nel) element e's pairs are order[eptr[0, e]:eptr[1, e]]
     fc: np.ndarray      # (n_groups, max_pairs) f_c(r) per cutoff group
     dfc: np.ndarray     # (n_groups, max_pairs) f_c'(r)
     R: np.ndarray       # (n_pair_parts, max_pairs) pair parts exp(-η (r - r_s)²) f_c(r)
@@ -581,7 +588,7 @@ def make_scratch(max_pairs, plan, records):
     seg = np.zeros((nel * nel + 1, 3), dtype=np.int64)
     return Scratch(np.empty((max_pairs, 3)), np.empty(max_pairs),
                    np.empty(max_pairs, dtype=np.int64), np.empty(max_pairs, dtype=np.int64),
-                   np.empty(nel + 1, dtype=np.int64),
+                   np.empty((2, nel), dtype=np.int64),
                    np.empty((n_groups, max_pairs)), np.empty((n_groups, max_pairs)),
                    np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
                    np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
@@ -618,8 +625,8 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
     nel = plan.nel
     p0 = first[i]
     nq = first[i + 1] - p0
-    for e in range(nel + 1):
-        eptr[e] = 0
+    for e in range(nel):
+        eptr[1, e] = 0
     for q in range(nq):
         p = p0 + q
         rq = r[p]
@@ -629,7 +636,7 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
         u[q, 2] = D[p, 2] * inv
         rr[q] = rq
         el[q] = species[jn[p]]
-        eptr[el[q] + 1] += 1
+        eptr[1, el[q]] += 1
         for gg in range(g_rc.shape[0]):
             fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
         for a in range(pp_eta.shape[0]):
@@ -640,15 +647,19 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
             else:
                 R[a, q], dR[a, q] = _gaussian_term(pp_eta[a], pp_rs[a], rq, fc[gg, q],
                                                    dfc[gg, q])
-    for e in range(nel):                      # counting sort of the pairs by element
-        eptr[e + 1] += eptr[e]
+    # counting sort of the pairs by element, the blocks in order of atomic number
+    # (plan.by_z): element e's pairs are order[eptr[0, e]:eptr[1, e]]
+    start = 0
+    for k in range(nel):
+        e = plan.by_z[k]
+        n_e = eptr[1, e]
+        eptr[0, e] = start
+        eptr[1, e] = start                   # the fill position, then the block's end
+        start += n_e
     for q in range(nq):
         e = el[q]
-        order[eptr[e]] = q
-        eptr[e] += 1
-    for e in range(nel, 0, -1):
-        eptr[e] = eptr[e - 1]
-    eptr[0] = 0
+        order[eptr[1, e]] = q
+        eptr[1, e] += 1
     return p0, nq
 
 
@@ -742,7 +753,7 @@ def _segment_rows(key, lo, hi, plan, scr, store):
 @njit(cache=True, inline="always", error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
-    by the caller). The atom's triplets are gathered per (c, e1 <= e2) list into
+    by the caller). The atom's triplets are gathered per (c, e1, e2) list into
     segments, the triplets whose r_jk lies beyond every function of the list left
     out; with ``store`` the rows of derivatives are kept for atom_backward,
     atom_jvp and atom_jacobian. Returns the number of triplets kept."""
@@ -764,21 +775,23 @@ def atom_forward(c, nq, plan, scr, Gi, store):
     # angular functions, one segment per list
     n = 0
     n_seg = 0
-    for e1 in range(nel):
-        for e2 in range(e1, nel):
+    for k1 in range(nel):                     # the lists in order of atomic number
+        e1 = plan.by_z[k1]
+        for k2 in range(k1, nel):
+            e2 = plan.by_z[k2]
             key = (c * nel + e1) * nel + e2
             if ent_ptr[key] == ent_ptr[key + 1]:
                 continue
             skip = plan.L_skip_rc[key]
             skip2 = skip * skip if skip > 0.0 else np.inf
             lo = n
-            for a1 in range(eptr[e1], eptr[e1 + 1]):
+            for a1 in range(eptr[0, e1], eptr[1, e1]):
                 q1 = order[a1]
                 r1 = rr[q1]
                 ux = u[q1, 0]
                 uy = u[q1, 1]
                 uz = u[q1, 2]
-                for a2 in range(a1 + 1 if e1 == e2 else eptr[e2], eptr[e2 + 1]):
+                for a2 in range(a1 + 1 if e1 == e2 else eptr[0, e2], eptr[1, e2]):
                     q2 = order[a2]
                     r2 = rr[q2]
                     cth = ux * u[q2, 0] + uy * u[q2, 1] + uz * u[q2, 2]
