@@ -751,6 +751,27 @@ def _segment_rows(key, lo, hi, plan, scr, store):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _dot(x, y, lo, hi):
+    """Σ_{t=lo}^{hi-1} x[t] y[t] with four partial sums (a fixed order: no fast-math
+    reassociation is needed to keep the multiply-adds from waiting on each other)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    t = lo
+    while t + 3 < hi:
+        s0 += x[t] * y[t]
+        s1 += x[t + 1] * y[t + 1]
+        s2 += x[t + 2] * y[t + 2]
+        s3 += x[t + 3] * y[t + 3]
+        t += 4
+    while t < hi:
+        s0 += x[t] * y[t]
+        t += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
     by the caller). The atom's triplets are gathered per (c, e1, e2) list into
@@ -807,12 +828,7 @@ def atom_forward(c, nq, plan, scr, Gi, store):
                 continue
             _segment_rows(key, lo, n, plan, scr, store)
             for t in range(ent_ptr[key], ent_ptr[key + 1]):
-                A = scr.rA[ent_co[t]]
-                P = scr.rP[ent_tp[t]]
-                s = 0.0
-                for k in range(lo, n):
-                    s += A[k] * P[k]
-                Gi[ent_col[t]] += s
+                Gi[ent_col[t]] += _dot(scr.rA[ent_co[t]], scr.rP[ent_tp[t]], lo, n)
             seg[n_seg, 0] = key
             seg[n_seg, 1] = lo
             seg[n_seg, 2] = n
@@ -879,12 +895,16 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
             P1 = scr.rP1[ent_tp[e]]
             P2 = scr.rP2[ent_tp[e]]
             Pjk = scr.rPjk[ent_tp[e]]
+            # one accumulator per loop: few enough arrays for the vectoriser's
+            # run-time overlap checks
             for t in range(lo, hi):
-                wa = wt * A[t]
                 s_c[t] += wt * dA[t] * P[t]
-                s_1[t] += wa * P1[t]
-                s_2[t] += wa * P2[t]
-                s_jk[t] += wa * Pjk[t]
+            for t in range(lo, hi):
+                s_1[t] += wt * A[t] * P1[t]
+            for t in range(lo, hi):
+                s_2[t] += wt * A[t] * P2[t]
+            for t in range(lo, hi):
+                s_jk[t] += wt * A[t] * Pjk[t]
         _scatter(p0, lo, hi, D, scr, g)
 
 
