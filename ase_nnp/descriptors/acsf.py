@@ -672,6 +672,22 @@ def _radial_derivative(f, q, plan, fc, dfc, rr):
     return _gaussian_term(plan.eta[f], plan.rs[f], rr[q], fc[gg, q], dfc[gg, q])[1]
 
 
+@njit(cache=True, error_model="numpy")
+def _integer_power(A, dA, c, lam, zint, pref, lo, hi):
+    """A[t] = pref b^ζ and dA[t] = pref ζ λ b^(ζ-1), b = max(1 + λ c[t], 0), for an
+    integer ζ >= 1 by repeated multiplication (unsigned index, as in :func:`_dot`)."""
+    u0 = np.uint64(lo)
+    u1 = np.uint64(hi)
+    for t in range(u0, u1):
+        dA[t] = 1.0
+    for _ in range(zint - 1):
+        for t in range(u0, u1):
+            dA[t] *= max(1.0 + lam * c[t], 0.0)
+    for t in range(u0, u1):
+        A[t] = pref * dA[t] * max(1.0 + lam * c[t], 0.0)
+        dA[t] = pref * zint * lam * dA[t]
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _segment_rows(key, lo, hi, plan, scr, store):
     """The rows of one segment (triplets lo..hi-1 of list ``key``): its triplet parts
@@ -734,14 +750,7 @@ def _segment_rows(key, lo, hi, plan, scr, store):
         A = scr.rA[m]
         dA = scr.rdA[m]
         if zint > 0:                          # (1 + λ c)^ζ by repeated multiplication
-            for t in range(lo, hi):
-                dA[t] = 1.0
-            for _ in range(zint - 1):
-                for t in range(lo, hi):
-                    dA[t] *= max(1.0 + lam * tc[t], 0.0)
-            for t in range(lo, hi):
-                A[t] = pref * dA[t] * max(1.0 + lam * tc[t], 0.0)
-                dA[t] = pref * zint * lam * dA[t]
+            _integer_power(A, dA, tc, lam, zint, pref, lo, hi)
         else:
             zeta = co_zeta[co]
             for t in range(lo, hi):
@@ -750,25 +759,22 @@ def _segment_rows(key, lo, hi, plan, scr, store):
                 dA[t] = pref * dAv * lam
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _dot(x, y, lo, hi):
-    """Σ_{t=lo}^{hi-1} x[t] y[t] with four partial sums (a fixed order: no fast-math
-    reassociation is needed to keep the multiply-adds from waiting on each other)."""
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    t = lo
-    while t + 3 < hi:
-        s0 += x[t] * y[t]
-        s1 += x[t + 1] * y[t + 1]
-        s2 += x[t + 2] * y[t + 2]
-        s3 += x[t + 3] * y[t + 3]
-        t += 4
-    while t < hi:
-        s0 += x[t] * y[t]
-        t += 1
-    return (s0 + s1) + (s2 + s3)
+    """Σ_{t=lo}^{hi-1} x[t] y[t], re-associated onto SIMD lanes (one sum at a time is
+    bound by the adder's latency). The index is unsigned: with a signed one Numba's
+    guard against negative indices keeps the loop scalar."""
+    s = 0.0
+    for t in range(np.uint64(lo), np.uint64(hi)):
+        s += x[t] * y[t]
+    return s
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _accumulate(acc, w, x, y, lo, hi):
+    """acc[t] += w x[t] y[t] for lo <= t < hi (unsigned index, as in :func:`_dot`)."""
+    for t in range(np.uint64(lo), np.uint64(hi)):
+        acc[t] += w * x[t] * y[t]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -897,14 +903,10 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
             Pjk = scr.rPjk[ent_tp[e]]
             # one accumulator per loop: few enough arrays for the vectoriser's
             # run-time overlap checks
-            for t in range(lo, hi):
-                s_c[t] += wt * dA[t] * P[t]
-            for t in range(lo, hi):
-                s_1[t] += wt * A[t] * P1[t]
-            for t in range(lo, hi):
-                s_2[t] += wt * A[t] * P2[t]
-            for t in range(lo, hi):
-                s_jk[t] += wt * A[t] * Pjk[t]
+            _accumulate(s_c, wt, dA, P, lo, hi)
+            _accumulate(s_1, wt, A, P1, lo, hi)
+            _accumulate(s_2, wt, A, P2, lo, hi)
+            _accumulate(s_jk, wt, A, Pjk, lo, hi)
         _scatter(p0, lo, hi, D, scr, g)
 
 
