@@ -243,10 +243,6 @@ def _contract(Jl, nq, w, g, p0):
         g[p0 + q, 2] = g2
 
 
-#: ensembles of more members than this take the Jacobian route in the fused kernel
-JACOBIAN_ABOVE = 6
-
-
 @njit(cache=True, error_model="numpy")
 def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
                   nets):
@@ -259,10 +255,8 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n
     Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
     n_members = E.shape[0]
     nel = plan.nel
-    # many members: the atom's own Jacobian once, then one small contraction each; up to
-    # JACOBIAN_ABOVE members, one backward pass each over the rows is cheaper
-    jacobian = n_members > JACOBIAN_ABOVE
-    Jl = np.empty((max_pairs if jacobian else 0, n_feat, 3))
+    # several members: the atom's own Jacobian once, then one small contraction each
+    Jl = np.empty((max_pairs if n_members > 1 else 0, n_feat, 3))
     for i in range(blk, first.shape[0] - 1, n_blocks):
         c = species[i]
         p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
@@ -270,10 +264,9 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n
         n_rec = atom_forward(c, nq, plan, scr, Gi, True)
         for k in range(n_members):
             _outside(Gi, k * nel + c, nets, X, i)
-        if not jacobian:
-            for k in range(n_members):
-                E[k, i] = _atom_network(k * nel + c, Gi, w, nets, H, S, grad, gin)
-                atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g[k])
+        if n_members == 1:
+            E[0, i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
+            atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g[0])
             continue
         Jl[:nq] = 0.0
         atom_jacobian(c, p0, nq, D, plan, scr, n_rec, Jl, p0)
