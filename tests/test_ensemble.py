@@ -30,11 +30,12 @@ def _structure(rng, elements=("Si", "O")):
     return random_atoms(rng, 10, list(elements), random_cell(rng, 5.0, 7.0), True)
 
 
-@pytest.mark.parametrize("family", ["symmetry_functions", "spherical_bessel"])
-def test_means_and_spreads_are_numpys_over_the_members(rng, family):
+@pytest.mark.parametrize("family, k", [("symmetry_functions", 4), ("spherical_bessel", 4),
+                                       ("symmetry_functions", 2)])
+def test_means_and_spreads_are_numpys_over_the_members(rng, family, k):
     atoms = _structure(rng)
     desc = _bessel(n_max=3, l_max=3)(["Si", "O"]) if family == "spherical_bessel" else None
-    members = _members(atoms, ["Si", "O"], 4, desc)
+    members = _members(atoms, ["Si", "O"], k, desc)
     atoms.calc = NNPCalculator(Ensemble(members))
     r = {k: atoms.calc.get_property(k, atoms) for k in (
         "energy", "energies", "forces", "stress", "energy_std", "energies_std", "forces_std",
