@@ -245,3 +245,19 @@ def test_jacobian_agrees_with_backward_and_jvp():
     dG = np.zeros((len(atoms), sf.n_features_max))
     np.add.at(dG, nl.i, per_pair)
     np.testing.assert_allclose(dG, sf.jvp(nl, sp, V), rtol=1e-12, atol=1e-12)
+
+
+def test_vectorised_gaussian_is_exp_to_two_ulp():
+    """The narrow functions' exp(-η (r_jk - r_s)²) without libm: against numpy's exp."""
+    from ase_nnp.descriptors.acsf import _gaussian_rows
+    rng = np.random.default_rng(5)
+    r = np.concatenate([rng.uniform(0.0, 13.0, 20000), [0.0, 1.0, 2.0, 0.5]])
+    for rs, eta in [(0.0, 0.000357), (0.0, 0.089277), (1.3, 2.0), (0.0, 4.0), (0.0, 0.0)]:
+        out, work = np.empty_like(r), np.empty_like(r)
+        _gaussian_rows(r, rs, eta, out, work, 3, len(r))
+        x = r - rs
+        ref = np.exp(-eta * x * x)           # the same argument, rounded the same way
+        keep = ref > 1e-300
+        rel = np.abs(out[3:] - ref[3:])[keep[3:]] / ref[3:][keep[3:]]
+        assert rel.max() < 4.5e-16, (rs, eta, rel.max())
+        assert np.all(out[3:][~keep[3:]] < 1e-300)          # below exp(-708): tiny, not NaN

@@ -562,6 +562,8 @@ class Scratch(NamedTuple):
     seg: np.ndarray     # (nel² + 1, 3) segments (list key, first, end triplet); count in [-1, 0]
     fjk: np.ndarray     # (cap,) f_c(r_jk) of the cutoff group in hand
     dfjk: np.ndarray    # (cap,) its derivative
+    ejk: np.ndarray     # (cap,) exp(-η (r_jk - r_s)²) of the part in hand
+    work: np.ndarray    # (cap,) work of the vectorised exp
     rP: np.ndarray      # (max_tp, cap) triplet parts P
     rP1: np.ndarray     # (max_tp, cap) ∂P/∂r_ij
     rP2: np.ndarray     # (max_tp, cap) ∂P/∂r_ik
@@ -593,6 +595,7 @@ def make_scratch(max_pairs, plan, records):
                    np.empty((n_pp, max_pairs)), np.empty((n_pp, max_pairs)),
                    np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
                    np.empty(cap), np.empty(cap), seg, np.empty(cap), np.empty(cap),
+                   np.empty(cap), np.empty(cap),
                    np.empty((max_tp, cap)), np.empty((max_tp, dcap)),
                    np.empty((max_tp, dcap)), np.empty((max_tp, dcap)),
                    np.empty((max_co, cap)), np.empty((max_co, cap)),
@@ -608,12 +611,14 @@ def _gaussian_term(eta, rs, r, fc, dfc):
     return e * fc, e * (dfc - 2.0 * eta * x * fc)
 
 
-# The per-atom pieces below are inlined into the loop over one block of atoms. That
-# loop is a function of its own (``_forward_block`` ...), called from the prange body,
-# because Numba 0.68 miscompiles a NamedTuple (the Scratch) made inside a prange body
-# and passed to an inlined function.
+# The per-atom pieces below are compiled once each and called per atom (not inlined:
+# inlined into every kernel that uses them they tripled the compile time, for no gain
+# at this much work per call). The loop over one block of atoms is a function of its
+# own (``_forward_block`` ...), called from the prange body, because Numba 0.68
+# miscompiles a NamedTuple (the Scratch) made inside a prange body and passed to an
+# inlined function.
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def pair_terms(i, first, jn, D, r, species, plan, scr):
     """Unit vectors, distances, neighbour elements (and the pairs ordered by them),
     f_c per cutoff group and the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r)
@@ -672,6 +677,52 @@ def _radial_derivative(f, q, plan, fc, dfc, rr):
     return _gaussian_term(plan.eta[f], plan.rs[f], rr[q], fc[gg, q], dfc[gg, q])[1]
 
 
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01      # fdlibm's split of ln 2: k·_LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFTER = 6755399441055744.0             # 1.5·2^52: x + _SHIFTER rounds x to an integer
+_SHIFTER_BITS = 0x4338000000000000         # its bit pattern
+_EXP_MIN = -708.0                          # exp(-708) = 3.3e-308, still a normal number
+
+
+@njit(cache=True, error_model="numpy")
+def _gaussian_rows(r, rs, eta, out, work, lo, hi):
+    """out[t] = exp(-η (r[t] - r_s)²) for lo <= t < hi, in loops that vectorise (libm's
+    exp is a call per value). exp(v) = 2^k e^q with k = round(v / ln 2) and
+    q = v - k ln 2 in two parts (Cody and Waite), |q| <= ln 2 / 2; e^q by its Taylor
+    series to q^13 (remainder < 4e-18); 2^k built in the exponent bits, with k read off
+    the mantissa of v / ln 2 + 1.5·2^52. Within 2 ulp of exp; arguments below -708 give
+    exp(-708) instead of 0 or a subnormal."""
+    u0 = np.uint64(lo)
+    u1 = np.uint64(hi)
+    for t in range(u0, u1):
+        x = r[t] - rs
+        v = max(-eta * x * x, _EXP_MIN)
+        shifted = v * _LOG2E + _SHIFTER
+        k = shifted - _SHIFTER
+        q = (v - k * _LN2_HI) - k * _LN2_LO
+        p = 1.0 / 6227020800.0                          # 1/13!
+        p = p * q + 1.0 / 479001600.0
+        p = p * q + 1.0 / 39916800.0
+        p = p * q + 1.0 / 3628800.0
+        p = p * q + 1.0 / 362880.0
+        p = p * q + 1.0 / 40320.0
+        p = p * q + 1.0 / 5040.0
+        p = p * q + 1.0 / 720.0
+        p = p * q + 1.0 / 120.0
+        p = p * q + 1.0 / 24.0
+        p = p * q + 1.0 / 6.0
+        p = p * q + 0.5
+        p = p * q + 1.0
+        out[t] = p * q + 1.0
+        work[t] = shifted
+    bits = work.view(np.int64)
+    for t in range(u0, u1):
+        bits[t] = (bits[t] - _SHIFTER_BITS + 1023) << 52      # the bits of 2^k
+    for t in range(u0, u1):
+        out[t] *= work[t]
+
+
 @njit(cache=True, error_model="numpy")
 def _integer_power(A, dA, c, lam, zint, pref, lo, hi):
     """A[t] = pref b^ζ and dA[t] = pref ζ λ b^(ζ-1), b = max(1 + λ c[t], 0), for an
@@ -688,7 +739,7 @@ def _integer_power(A, dA, c, lam, zint, pref, lo, hi):
         dA[t] = pref * zint * lam * dA[t]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _segment_rows(key, lo, hi, plan, scr, store):
     """The rows of one segment (triplets lo..hi-1 of list ``key``): its triplet parts
     P (and with ``store`` their r_ij, r_ik, r_jk derivatives) and angular powers A, dA."""
@@ -717,12 +768,14 @@ def _segment_rows(key, lo, hi, plan, scr, store):
                 last_g = gg
             eta = pp_eta[a]
             rs = pp_rs[a]
+            ejk = scr.ejk
+            _gaussian_rows(tr, rs, eta, ejk, scr.work, lo, hi)
             if store:
                 for t in range(lo, hi):
                     R1 = Ra[tq1[t]]
                     R2 = Ra[tq2[t]]
                     x = tr[t] - rs
-                    e = math.exp(-eta * x * x)
+                    e = ejk[t]
                     X = e * fjk[t]
                     P[t] = R1 * R2 * X
                     P1[t] = dRa[tq1[t]] * R2 * X
@@ -730,8 +783,7 @@ def _segment_rows(key, lo, hi, plan, scr, store):
                     Pjk[t] = R1 * R2 * e * (dfjk[t] - 2.0 * eta * x * fjk[t])
             else:
                 for t in range(lo, hi):
-                    x = tr[t] - rs
-                    P[t] = Ra[tq1[t]] * Ra[tq2[t]] * math.exp(-eta * x * x) * fjk[t]
+                    P[t] = Ra[tq1[t]] * Ra[tq2[t]] * ejk[t] * fjk[t]
         else:
             for t in range(lo, hi):
                 R1 = Ra[tq1[t]]
@@ -777,7 +829,7 @@ def _accumulate(acc, w, x, y, lo, hi):
         acc[t] += w * x[t] * y[t]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
     by the caller). The atom's triplets are gathered per (c, e1, e2) list into
@@ -844,6 +896,15 @@ def atom_forward(c, nq, plan, scr, Gi, store):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _entry_rows(e, plan, scr):
+    """The rows of list entry e (one function): its power A, dA and its part P and
+    the part's derivatives P1, P2, Pjk, each over the triplets of the segment."""
+    k = plan.ent_co[e]
+    m = plan.ent_tp[e]
+    return scr.rA[k], scr.rdA[k], scr.rP[m], scr.rP1[m], scr.rP2[m], scr.rPjk[m]
+
+
+@njit(cache=True, error_model="numpy")
 def _scatter(p0, lo, hi, D, scr, g):
     """g += the pair vectors of the contracted partials s_c, s_1, s_2, s_jk of
     triplets lo..hi-1 (through ∂c/∂D, u and ∂r_jk/∂D of the module docstring)."""
@@ -864,12 +925,12 @@ def _scatter(p0, lo, hi, D, scr, g):
             g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2[t] * u[q2, d] + djk
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
     """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the rows of
     ``atom_forward(store=True)``; w = ∂E/∂G_i."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
-    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
@@ -895,12 +956,7 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
             wt = w[ent_col[e]]
             if wt == 0.0:
                 continue
-            A = scr.rA[ent_co[e]]
-            dA = scr.rdA[ent_co[e]]
-            P = scr.rP[ent_tp[e]]
-            P1 = scr.rP1[ent_tp[e]]
-            P2 = scr.rP2[ent_tp[e]]
-            Pjk = scr.rPjk[ent_tp[e]]
+            A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
             # one accumulator per loop: few enough arrays for the vectoriser's
             # run-time overlap checks
             _accumulate(s_c, wt, dA, P, lo, hi)
@@ -910,11 +966,11 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
         _scatter(p0, lo, hi, D, scr, g)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
     """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the rows."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
-    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
     tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
@@ -950,12 +1006,7 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
             s_2[t] = v2
             s_jk[t] = drjk / tr[t] if tr[t] > 0.0 else 0.0
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
-            A = scr.rA[ent_co[e]]
-            dA = scr.rdA[ent_co[e]]
-            P = scr.rP[ent_tp[e]]
-            P1 = scr.rP1[ent_tp[e]]
-            P2 = scr.rP2[ent_tp[e]]
-            Pjk = scr.rPjk[ent_tp[e]]
+            A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
             s = 0.0
             for t in range(lo, hi):
                 s += dA[t] * P[t] * s_c[t] + A[t] * (P1[t] * s_1[t] + P2[t] * s_2[t]
@@ -963,13 +1014,13 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
             dGi[ent_col[e]] += s
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
     """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the rows (the
     uncontracted form of atom_backward: the same partials, one function at a time);
     j0 = 0 fills a Jacobian of all pairs, j0 = p0 one of the atom's pairs alone."""
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
-    ent_ptr, ent_tp, ent_co, ent_col = plan.ent_ptr, plan.ent_tp, plan.ent_co, plan.ent_col
+    ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
     tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
     for q in range(nq):
@@ -984,12 +1035,7 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
         lo = seg[sg, 1]
         hi = seg[sg, 2]
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
-            A = scr.rA[ent_co[e]]
-            dA = scr.rdA[ent_co[e]]
-            P = scr.rP[ent_tp[e]]
-            P1 = scr.rP1[ent_tp[e]]
-            P2 = scr.rP2[ent_tp[e]]
-            Pjk = scr.rPjk[ent_tp[e]]
+            A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
             f = ent_col[e]
             for t in range(lo, hi):
                 q1 = tq1[t]
