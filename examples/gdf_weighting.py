@@ -26,7 +26,8 @@ count as much as the many bulk-like ones. This script measures what that does he
    cell at each potential's own lattice constant): the inward-relaxed vacancy formation
    energy and the CI-NEB migration barrier, against SW's.
 
-Takes 15-25 minutes on 2 cores with the defaults. Needs matscipy.
+Took 35 minutes with the defaults on 2 cores shared with another job (the SW MD 4.6,
+each training 6-9, the rest NEB). Needs matscipy.
 """
 
 import argparse
