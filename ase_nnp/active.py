@@ -103,13 +103,11 @@ class Explorer:
             parts.append(f"{self.vacancies} vacanc{'y' if self.vacancies == 1 else 'ies'}")
         return ", ".join(parts)
 
-    def start_structure(self, initial, rng, base_dir="."):
+    def start_structure(self, initial, rng):
         """The structure this exploration starts from (class docstring)."""
         if self.structure:
             from ase.io import read
-            path = self.structure if os.path.isabs(self.structure) else os.path.join(
-                base_dir, self.structure)
-            atoms = read(path, 0)
+            atoms = read(self.structure, 0)
         else:
             atoms = initial[self.start % len(initial)].copy()
         atoms.calc = None
@@ -243,9 +241,8 @@ def _snapshots(ensemble, explorer, start, rng):
         yield atoms
 
 
-def _explore(ensemble, start, explorer, seed, limits):
+def _explore(ensemble, start, explorer, rng, limits):
     """Candidates (atoms, σ_F max, reason) of one exploration, and the largest σ_F met."""
-    rng = np.random.default_rng(seed)
     f_max, e_max = limits
     found, worst = [], 0.0
     with warnings.catch_warnings():         # short pairs are expected here: σ is the criterion

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .descriptors.base import same_specification
 from .engine import has_fused_kernel, members_energies_and_pair_gradients, pack_networks
 from .potential import (Potential, atomic_stresses_from_pair_gradients,
                         forces_from_pair_gradients)
@@ -58,13 +59,6 @@ class EnsembleEvaluation:
     members_forces: np.ndarray = None  # (K, n, 3)
 
 
-def _same_spec(a, b):
-    if a.kind != b.kind:
-        return False
-    x, y = a.to_arrays(), b.to_arrays()
-    return x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
-
-
 class Ensemble:
     """K :class:`~ase_nnp.Potential` members with the same elements and descriptor
     specification (module docstring). ``Ensemble.load(path)`` / ``save(path)`` use one
@@ -80,7 +74,7 @@ class Ensemble:
         for k, m in enumerate(members[1:], 1):
             if m.elements != first.elements:
                 raise ValueError(f"member {k} covers {m.elements}, member 0 {first.elements}")
-            if not _same_spec(m.descriptor, first.descriptor):
+            if not same_specification(m.descriptor, first.descriptor):
                 raise ValueError(f"member {k} has another descriptor specification than "
                                  "member 0; an ensemble shares one descriptor")
         # the members share one descriptor object, so its compiled plan is built once

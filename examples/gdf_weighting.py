@@ -143,12 +143,12 @@ def main():
     sw = stillinger_weber_si()
     paths = datasets(args.workdir, sw)
     data = read(paths["train"], ":")
-    n_near = sum(int(np.sum(shells(a, cells()[0].positions) == 1))
+    sites = cells()[0].positions                        # the lattice sites of the cell
+    n_near = sum(int(np.sum(shells(a, sites) == 1))
                  for a in data if a.info.get("config_type") == "vacancy")
     print(f"data: {len(data)} structures, {sum(len(a) for a in data)} atoms, {n_near} in the "
           f"first shell of a vacancy ({time.perf_counter() - t0:.0f} s)")
     test = read(paths["test"], ":")
-    sites = cells()[0].positions
     models = {}
     for seed in args.seeds:
         for gdf in (False, True):

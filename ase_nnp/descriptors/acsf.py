@@ -519,13 +519,9 @@ def _build_plan(rows, nel, numbers=None):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _angular_power(base, zeta, zint):
-    """(base^zeta, d base^zeta / d base) for base >= 0, zeta >= 1."""
-    if zint > 0:
-        pm1 = 1.0
-        for _ in range(zint - 1):
-            pm1 *= base
-        return pm1 * base, zint * pm1
+def _real_power(base, zeta):
+    """(base^zeta, d base^zeta / d base) for base >= 0, zeta >= 1, where ζ has no
+    integer path (not an integer, or above 64; the others: :func:`_integer_power`)."""
     if base <= 0.0:
         return 0.0, 0.0
     p = base ** zeta
@@ -806,7 +802,7 @@ def _segment_rows(key, lo, hi, plan, scr, store):
         else:
             zeta = co_zeta[co]
             for t in range(lo, hi):
-                Av, dAv = _angular_power(max(1.0 + lam * tc[t], 0.0), zeta, -1)
+                Av, dAv = _real_power(max(1.0 + lam * tc[t], 0.0), zeta)
                 A[t] = pref * Av
                 dA[t] = pref * dAv * lam
 

@@ -108,6 +108,15 @@ def per_element_values(name, value, elements):
     return arr
 
 
+def same_specification(a, b):
+    """True when descriptors a and b are the same specification: the same family and
+    equal arrays of ``to_arrays`` (what a model file stores)."""
+    if a.kind != b.kind:
+        return False
+    x, y = a.to_arrays(), b.to_arrays()
+    return x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
+
+
 def descriptor_from_arrays(kind, arrays):
     """Rebuild a descriptor from its stored specification (``to_arrays``)."""
     return family(kind).from_arrays(arrays)

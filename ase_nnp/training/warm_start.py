@@ -27,6 +27,7 @@ descriptor specification, layer sizes and activations; anything else is a
 
 import numpy as np
 
+from ..descriptors.base import same_specification
 from ..errors import ConfigError
 
 
@@ -39,18 +40,11 @@ def _members(path):
     return loaded.members if isinstance(loaded, Ensemble) else [loaded]
 
 
-def _same_descriptor(a, b):
-    if a.kind != b.kind:
-        return False
-    x, y = a.to_arrays(), b.to_arrays()
-    return x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
-
-
 def _check(pot, old, path):
     if list(old.elements) != list(pot.elements):
         raise ConfigError(f"[network] init_model = {path!r} covers {list(old.elements)}; this "
                           f"run trains {list(pot.elements)}")
-    if not _same_descriptor(old.descriptor, pot.descriptor):
+    if not same_specification(old.descriptor, pot.descriptor):
         raise ConfigError(f"[network] init_model = {path!r} has another descriptor "
                           f"({old.descriptor.kind}, {old.descriptor.n_features_max} functions at "
                           f"most) than this run's settings ({pot.descriptor.kind}, "
