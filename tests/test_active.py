@@ -188,3 +188,16 @@ def test_resume_replays_finished_rounds_with_the_same_decisions(tmp_path):
     assert last.stopped_because == "max_oracle_calls" and last.oracle_calls == 4
     assert last.ensemble_path.endswith("round1/ensemble.nnp") and last.rounds == 2
     assert last.curve[-1]["candidates"] == "" and int(last.curve[-1]["oracle_calls"]) == 4
+
+
+def test_explorer_refusals_name_the_problem():
+    from ase.build import molecule
+    from ase_nnp.active import _dynamics, _snapshots
+    rng = np.random.default_rng(0)
+    gas = [molecule("H2O")]
+    with pytest.raises(NNPError, match="slab is cut from a periodic bulk cell"):
+        Explorer(surface=(1, 1, 1)).start_structure(gas, rng)
+    with pytest.raises(NNPError, match="NPT .pressure_GPa. needs a cell periodic"):
+        _dynamics(gas[0].copy(), Explorer(pressure_GPa=1.0), rng)
+    with pytest.raises(NNPError, match="explorer generator 'no_such_module:f'"):
+        next(_snapshots(None, Explorer(generator="no_such_module:f"), gas[0], rng))
