@@ -83,3 +83,31 @@ def test_an_ase_db_gives_its_key_value_pairs_as_info(tmp_path):
     assert [r.atoms.info["config_type"] for r in refs] == ["bulk", "slab", "bulk"]
     assert [r.weight for r in refs] == [1.0, 2.0, 3.0]
     assert [r.atoms.info["config_type"] for r in read(path, "1:")] == ["slab", "bulk"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_compressed_file_reads_as_the_plain_one(tmp_path, suffix):
+    import bz2
+    import gzip
+    import lzma
+    images = [_structure(k) for k in range(12)]
+    for k, atoms in enumerate(images):
+        atoms.info["config_type"] = f"c{k % 3}"
+    plain = tmp_path / "d.extxyz"
+    write(plain, images)
+    packed = tmp_path / f"d.extxyz{suffix}"
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+    with opener(packed, "wb") as fh:
+        fh.write(plain.read_bytes())
+    for index, count in ((":", 12), ("::3", 4), ("-2", 1)):
+        a, b = read([plain], index), read([packed], index)
+        assert len(a) == len(b) == count
+        for x, y in zip(a, b):
+            assert x.index == y.index and x.atoms.info == y.atoms.info
+            np.testing.assert_array_equal(x.atoms.positions, y.atoms.positions)
+            np.testing.assert_array_equal(x.atoms.cell[:], y.atoms.cell[:])
+            np.testing.assert_array_equal(x.forces, y.forces)
+            np.testing.assert_array_equal(x.stress, y.stress)
+            assert x.energy == y.energy
+    with pytest.raises(DatasetError, match="no such file"):
+        read([tmp_path / f"missing.extxyz{suffix}"])

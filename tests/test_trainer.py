@@ -87,7 +87,7 @@ def test_spherical_bessel_family_trains_and_is_saved(data_file, tmp_path):
 @pytest.mark.parametrize("method", ["lbfgs", "adam", "kalman"])
 def test_resume_continues_bit_for_bit(data_file, tmp_path, method):
     opts = dict(SMALL, method=method, batch_size=4, learning_rate=0.01, log=None,
-                short_force_fraction=0.1, kalman_force_group=2)
+                short_force_fraction=0.1, kalman_force_group=2, short_stress_fraction=0.3)
     full = tmp_path / "full.nnp"
     train(data_file, model=str(full), max_epochs=7, **opts)
     part = tmp_path / "part.nnp"
@@ -103,10 +103,12 @@ def test_resume_continues_bit_for_bit(data_file, tmp_path, method):
 
 
 KALMAN_VARIANTS = [dict(), dict(kalman_type="fading_memory", selection_mode="random"),
-                   dict(selection_mode="sort", kalman_force_group=3)]
+                   dict(selection_mode="sort", kalman_force_group=3),
+                   dict(short_stress_fraction=0.5, stress_weight=10.0)]
 
 
-@pytest.mark.parametrize("variant", KALMAN_VARIANTS, ids=["standard", "fading", "sort-group"])
+@pytest.mark.parametrize("variant", KALMAN_VARIANTS,
+                         ids=["standard", "fading", "sort-group", "stress"])
 def test_kalman_filter_fits_and_is_reproducible(data_file, tmp_path, variant):
     """A few Kalman epochs cut the loss by an order of magnitude; the same seed gives
     the same parameters bit for bit, another seed others."""
@@ -153,16 +155,33 @@ def test_kalman_update_is_the_textbook_ekf_and_rows_are_exact(data_file, tmp_pat
     comp = 3 * int(trainer.train_set.atom_start[2]) + 7
     trainer.pv.set(theta)
     s = res.structure(2)
-    rows = s.energy_row(), s.force_row(comp)
+    rows = np.vstack([s.energy_row(), s.force_row(comp), s.stress_rows()])
     v, h = rng.normal(size=len(theta)), 1e-6
     plus_minus = []
     for sign in (1, -1):
         trainer.pv.set(theta + sign * h * v)
         t = res.structure(2)
-        plus_minus.append((t.energy, t.force(comp)))
-    for j in range(2):
-        fd = (plus_minus[0][j] - plus_minus[1][j]) / (2 * h)
-        assert rows[j] @ v == pytest.approx(fd, rel=1e-6)
+        plus_minus.append(np.concatenate([[t.energy, t.force(comp)], t.stress]))
+    fd = (plus_minus[0] - plus_minus[1]) / (2 * h)
+    np.testing.assert_allclose(rows @ v, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
+    # the stress residuals are the stress of the calculator less the file's (Voigt, ASE sign)
+    from ase_nnp import NNPCalculator
+    trainer.pv.set(theta)
+    atoms = read(data_file, index=2)
+    ref = atoms.get_stress()
+    atoms.calc = NNPCalculator(trainer.potential)
+    np.testing.assert_allclose(res.structure(2).stress, atoms.get_stress() - ref, rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_kalman_stress_updates_fit_the_stress(data_file, tmp_path):
+    """With stress updates the training stress error ends far below the run without."""
+    keys = dict(SMALL, method="kalman", short_force_fraction=0.2, max_epochs=4,
+                stress_weight=100.0, log=None)
+    plain = train(data_file, model=str(tmp_path / "a.nnp"), **keys)
+    fitted = train(data_file, model=str(tmp_path / "b.nnp"), short_stress_fraction=1.0,
+                   **keys)
+    assert fitted.train_errors["stress"] < 0.5 * plain.train_errors["stress"]
 
 
 def test_kalman_settings_errors_name_the_key(data_file, tmp_path):
@@ -176,7 +195,8 @@ def test_kalman_settings_errors_name_the_key(data_file, tmp_path):
                        (dict(rmse_threshold_trials=0), "rmse_threshold_trials"),
                        (dict(kalman_etamax=0.001), "kalman_etamax"),
                        (dict(short_energy_fraction=0.0, short_force_fraction=0.0),
-                        "short_energy_fraction and short_force_fraction are both 0"),
+                        "short_force_fraction and short_stress_fraction are all 0"),
+                       (dict(short_stress_fraction=-0.5), "short_stress_fraction"),
                        (dict(short_energy_fraction=0.0, short_force_fraction=1e-4),
                         "short_force_fraction = 0.0001 of 312 force components.*no Kalman")]:
         with pytest.raises(ConfigError, match=match):
@@ -227,6 +247,51 @@ def test_early_stopping(data_file, tmp_path):
                    method="adam", learning_rate=0.3, batch_size=2, log=None, **SMALL)
     assert result.stopped_because == "early stopping"
     assert result.epochs == result.best_epoch + 2
+
+
+def test_test_every_puts_the_test_errors_in_the_curve_outside_the_training_time(
+        data_file, tmp_path, monkeypatch):
+    import time
+    from ase_nnp import NNPCalculator
+    test_path = tmp_path / "test.extxyz"
+    write(test_path, _sw_data(n=5, seed=3), format="extxyz")
+    model = str(tmp_path / "m.nnp")
+    with pytest.raises(ConfigError, match="test_every = 2 .* names none"):
+        train(data_file, model=model, max_epochs=2, test_every=2, log=None, **SMALL)
+    original = Trainer._test_errors
+
+    def slow(self, theta):                     # a test evaluation that takes 0.4 s
+        time.sleep(0.4)
+        return original(self, theta)
+    monkeypatch.setattr(Trainer, "_test_errors", slow)
+    t = time.perf_counter()
+    result = train(data_file, model=model, max_epochs=6, test_every=2, test=[str(test_path)],
+                   log=None, **SMALL)
+    wall = time.perf_counter() - t
+    with open(tmp_path / "m.curve.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[10:13] == ["test_energy_meV_atom", "test_forces_eV_A",
+                                    "test_stress_GPa"]
+    tested = [int(r["epoch"]) for r in rows if r["test_energy_meV_atom"] != "nan"]
+    assert tested == [2, 4, 6]
+    # three evaluations in the loop and one at the end: 1.6 s of sleep, none of it training
+    assert wall > 1.6 and float(rows[-1]["seconds"]) < wall - 1.2
+    # the row of a tested epoch holds that epoch's model's RMSEs, measured here by the calculator
+    monkeypatch.setattr(Trainer, "_test_errors", original)
+    again = train(data_file, model=model, max_epochs=result.best_epoch, test_every=1,
+                  test=[str(test_path)], log=None, **SMALL)
+    row = again.history[again.best_epoch - 1]
+    calc = NNPCalculator(model)
+    de, df = [], []
+    for atoms in read(test_path, ":"):           # the file's numbers, as the trainer's
+        ref_e, ref_f = atoms.get_potential_energy(), atoms.get_forces()
+        atoms = atoms.copy()
+        atoms.calc = calc
+        de.append((atoms.get_potential_energy() - ref_e) / len(atoms))
+        df.append((atoms.get_forces() - ref_f).ravel())
+    assert row[10] == pytest.approx(1e3 * np.sqrt(np.mean(np.square(de))), rel=1e-9)
+    assert row[11] == pytest.approx(np.sqrt(np.mean(np.square(np.concatenate(df)))), rel=1e-9)
+    assert row[10] == pytest.approx(again.test_errors["energy"], rel=1e-12)
 
 
 def _ten_seconds_per_epoch(monkeypatch):

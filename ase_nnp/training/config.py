@@ -31,6 +31,9 @@ SCHEMA = {
                                 "validation; early stopping then watches the training loss)"),
         "test": ([], _LIST, "files evaluated once with the best model at the end (never used "
                  "for fitting or model selection)"),
+        "test_every": (0, int, "also evaluate the test files every this many epochs, as the "
+                       "learning curve's test_* columns (time to accuracy; the seconds column "
+                       "leaves this time out); 0: only once at the end"),
         "index": (":", str, "ase.io index applied to every file"),
         "split_seed": (0, int, "seed of the train/validation split"),
         "cache": ("auto", str, "HDF5 cache of descriptors and derivatives: 'auto' = "
@@ -141,6 +144,10 @@ SCHEMA = {
                                   "fraction of the training structures"),
         "short_force_fraction": (0.02315, float, "Kalman: force components used per epoch as "
                                  "a fraction of all training force components"),
+        "short_stress_fraction": (0.0, float, "Kalman: stress updates per epoch (all six "
+                                  "components of one structure each) as a fraction of the "
+                                  "training structures with stress; 0: the stress is not "
+                                  "fitted (n2p2 has no stress updates)"),
         "selection_mode": ("threshold", str, "Kalman: how update candidates are picked: "
                            "'random' (a seeded random order), 'sort' (largest error at the "
                            "epoch's start first) or 'threshold' (random, skipping candidates "
@@ -242,7 +249,7 @@ def _value_rules():
     from ..descriptors.presets import PRESETS
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
-                                     "checkpoint_every")}
+                                     "checkpoint_every", "test_every")}
     rules["ensemble_size"] = _number(1)
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
@@ -259,6 +266,7 @@ def _value_rules():
         "kalman_lambda_short": _number(0, 1, lo_open=True),
         "kalman_nue_short": _number(0, 1, lo_open=True), "kalman_force_group": _number(1),
         "short_energy_fraction": _number(0, 1), "short_force_fraction": _number(0, 1),
+        "short_stress_fraction": _number(0, 1),
         "selection_mode": _choices("random", "sort", "threshold"),
         "short_energy_error_threshold": _number(0), "short_force_error_threshold": _number(0),
         "rmse_threshold_trials": _number(1),
@@ -448,9 +456,11 @@ class TrainingConfig:
                               f"kalman_eta = {v['kalman_eta']!r}; η only grows, so "
                               "kalman_etamax must be at least kalman_eta")
         if v["method"] == "kalman" and not (v["short_energy_fraction"] > 0
-                                            or v["short_force_fraction"] > 0):
-            raise ConfigError("[optimizer] short_energy_fraction and short_force_fraction are "
-                              "both 0: the Kalman filter would make no update")
+                                            or v["short_force_fraction"] > 0
+                                            or v["short_stress_fraction"] > 0):
+            raise ConfigError("[optimizer] short_energy_fraction, short_force_fraction and "
+                              "short_stress_fraction are all 0: the Kalman filter would make "
+                              "no update")
 
     def changed(self):
         """The keys whose values differ from their defaults (paths as resolved): what a

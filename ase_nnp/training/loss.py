@@ -259,24 +259,35 @@ def loss_and_gradient(potential, fs, weights=LossWeights(), gradient=True):
     return float(loss), grads, parts
 
 
+#: Voigt order of the stress residuals (ASE's): xx, yy, zz, yz, xz, xy
+VOIGT = np.array([(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)])
+#: √ of how often the loss's nine-component sum counts each Voigt component
+STRESS_MULTIPLICITY = np.sqrt(np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0]))
+
+
 class Residuals:
     r"""Single residuals of FrameSet ``fs`` and their exact parameter gradients: the
     observations of an extended Kalman filter
     (:class:`ase_nnp.training.optimizers.KalmanFilter`).
 
     Residuals are prediction minus reference: r_f = (E_f - E_f^ref) / N_f for the energy
-    of structure f and r_ac = F_ac - F_ac^ref for force component c of atom a. Each has a
-    Jacobian row ∂r/∂θ, flat over all element networks in
+    of structure f, r_ac = F_ac - F_ac^ref for force component c of atom a, and
+    r_fk = σ_fk - σ_fk^ref for the stress of f in Voigt component k (xx, yy, zz, yz, xz,
+    xy). Each has a Jacobian row ∂r/∂θ, flat over all element networks in
     :class:`~ase_nnp.training.optimizers.ParameterVector` order, from
     ``Network.parameter_gradient`` with the adjoints of L = r (module docstring):
     c_i = 1/N_f on the atoms of f, d = 0 for an energy; c = 0 and d from the jvp of the
     unit adjoint δF = e_ac for a force component, nonzero only on the atoms within the
-    cutoff of a, so that its network pass runs over those atoms only.
+    cutoff of a, so that its network pass runs over those atoms only; c = 0 and d from the
+    jvp of δσ = e_ab / V_f for a stress component ab (σ = V⁻¹ Σ_p D_p ⊗ g_p, so
+    V_p = δσᵀ D_p), over all atoms of f.
 
-    ``energy_scale`` (per structure) √(λ_E w_f) and ``force_scale`` (per atom)
-    √(λ_F w_f w_a) (0 without forces) are the factors that make the sum of squared scaled
-    residuals the loss's terms with counts in place of means; ``weights`` must be a
-    :class:`LossWeights`.
+    ``energy_scale`` (per structure) √(λ_E w_f), ``force_scale`` (per atom)
+    √(λ_F w_f w_a) (0 without forces) and ``stress_scale`` (per structure) √(λ_S w_f)
+    (0 without stress; ``STRESS_MULTIPLICITY`` adds √2 for the off-diagonal pairs,
+    which the loss counts twice among its nine) are the factors that make the sum of
+    squared scaled residuals the loss's terms with counts in place of means;
+    ``weights`` must be a :class:`LossWeights`.
     """
 
     def __init__(self, potential, fs, weights=LossWeights()):
@@ -285,6 +296,8 @@ class Residuals:
         with_forces = fs.has_forces[fs.frame]
         self.force_scale = np.where(with_forces, np.sqrt(
             max(weights.forces, 0.0) * fs.weight[fs.frame] * fs.force_weight), 0.0)
+        self.stress_scale = np.where(fs.has_stress, np.sqrt(
+            max(weights.stress, 0.0) * fs.weight), 0.0)
 
     def energy_candidates(self):
         """The structures whose energy residual counts (scale > 0)."""
@@ -294,13 +307,23 @@ class Residuals:
         """The force components 3 a + c (global atom a) whose residual counts."""
         return np.flatnonzero(np.repeat(self.force_scale > 0, 3))
 
-    def all(self, forces=True):
-        """Every structure's energy residual (n_frames,) and every force component's
-        (3 n_atoms,; None without ``forces``), from one pass over the whole set."""
+    def stress_candidates(self):
+        """The structures whose stress residuals count (scale > 0)."""
+        return np.flatnonzero(self.stress_scale > 0)
+
+    def all(self, forces=True, stress=False):
+        """Every structure's energy residual (n_frames,), every force component's
+        (3 n_atoms,; None without ``forces``) and every structure's stress error, the RMS
+        over the nine components of σ - σ^ref as the loss counts them (n_frames,; None
+        without ``stress``), from one pass over the whole set."""
         fs = self.fs
-        pred = predict(self.potential, fs, forces=forces, stress=False)
+        pred = predict(self.potential, fs, forces=forces, stress=stress)
         energy = (pred.energy - fs.energy) / fs.n_atoms_per_frame
-        return energy, (pred.forces - fs.forces).ravel() if forces else None
+        stress_rms = None
+        if stress:
+            d = (pred.stress - fs.stress).reshape(-1, 9)
+            stress_rms = np.sqrt(np.mean(d * d, axis=1))
+        return (energy, (pred.forces - fs.forces).ravel() if forces else None, stress_rms)
 
     def structure(self, f):
         """The residuals and rows of structure f at the networks' current parameters."""
@@ -322,16 +345,34 @@ class StructureResiduals:
                                                                       self.inputs)
         self.n_atoms = sub.n_atoms
         self.energy = float((E_i.sum() - sub.energy[0]) / self.n_atoms)
-        self._forces = None
+        self._forces = self._stress = None
+
+    def _forces_and_stress(self):
+        with self._threads(self.n_atoms):
+            F, S = self.fs.forces_and_stresses(self.fs.backward(self._dEdG))
+        self._forces = (F - self.fs.forces).ravel()
+        self._stress = S[0] - self.fs.stress[0]
 
     @property
     def forces(self):
         """F - F^ref of the structure's components, flat (3 N,)."""
         if self._forces is None:
-            with self._threads(self.n_atoms):
-                F, _ = self.fs.forces_and_stresses(self.fs.backward(self._dEdG))
-            self._forces = (F - self.fs.forces).ravel()
+            self._forces_and_stress()
         return self._forces
+
+    @property
+    def stress(self):
+        """σ - σ^ref in Voigt order (xx, yy, zz, yz, xz, xy), (6,)."""
+        if self._stress is None:
+            self._forces_and_stress()
+        return self._stress[VOIGT[:, 0], VOIGT[:, 1]]
+
+    @property
+    def stress_rms(self):
+        """The RMS over the nine components of σ - σ^ref (as ``Residuals.all``)."""
+        if self._stress is None:
+            self._forces_and_stress()
+        return float(np.sqrt(np.mean(self._stress ** 2)))
 
     def force(self, component):
         """The residual of global force component 3 a + c."""
@@ -369,3 +410,16 @@ class StructureResiduals:
         with self._threads(self.n_atoms):
             u = sub.jvp(sub.pair_adjoint(dF, np.zeros((1, 3, 3))))
         return self._row(None, u)
+
+    def stress_rows(self):
+        """∂σ_k/∂θ of the six Voigt components k, (6, n_parameters)."""
+        sub = self.fs
+        volume = float(sub.volume[0])
+        rows = []
+        for a, b in VOIGT:
+            dS = np.zeros((1, 3, 3))
+            dS[0, a, b] = 1.0 / volume
+            with self._threads(self.n_atoms):
+                u = sub.jvp(sub.pair_adjoint(np.zeros((self.n_atoms, 3)), dS))
+            rows.append(self._row(None, u))
+        return np.array(rows)

@@ -29,12 +29,13 @@ the Kalman filter updates from.
 """
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import blas, solve_triangular
 from scipy.optimize import line_search
 
-from .loss import LossWeights, Residuals, loss_and_gradient
+from .loss import STRESS_MULTIPLICITY, LossWeights, Residuals, loss_and_gradient
 
 
 class ParameterVector:
@@ -185,11 +186,20 @@ class Adam:
         return opt
 
 
+@dataclass(frozen=True)
+class KalmanPlan:
+    """One Kalman epoch's update candidates and counts, each (energy, forces, stress):
+    structures, force components 3 a + c, structures with stress."""
+    candidates: tuple
+    counts: tuple
+
+
 class KalmanFilter:
     r"""The global extended Kalman filter (EKF) of n2p2 on the flat parameter vector θ.
 
-    An *update* observes one structure's energy (1 row) or ``force_group`` force
-    components (k rows): scaled residuals ξ = s r (prediction minus reference, s from
+    An *update* observes one structure's energy (1 row), ``force_group`` force
+    components (k rows) or one structure's stress (its six Voigt components, 6 rows;
+    an extension: n2p2 has no stress updates): scaled residuals ξ = s r (prediction minus reference, s from
     :class:`~ase_nnp.training.loss.Residuals`: √(λ w)) and their Jacobian H = s ∂r/∂θ
     (k × n), both at the current θ. With X = P Hᵀ, A = H X + R 1:
 
@@ -202,14 +212,16 @@ class KalmanFilter:
     (BLAS symv and syrk, as n2p2 reads it as self-adjoint): an update costs two passes
     over P, about 1 ms at n = 1,550 on one core.
 
-    An *epoch*: n_E = ⌊energy_fraction · #structures⌋ energy updates and
-    n_F = ⌊force_fraction · #force components / force_group⌋ force updates, in a random
+    An *epoch*: n_E = ⌊energy_fraction · #structures⌋ energy updates,
+    n_F = ⌊force_fraction · #force components / force_group⌋ force updates and
+    n_S = ⌊stress_fraction · #structures with stress⌋ stress updates, in a random
     order; the candidates (structures, components) are taken from a random permutation
     (``selection = "random"``), in descending order of their error at the start of
-    the epoch (``"sort"``), or (``"threshold"``) from the permutation, skipping a
-    candidate whose |r| is at most ``*_threshold`` × the training RMSE at the start of
-    the epoch, at most ``trials`` candidates per pick, then the largest seen (n2p2's
-    selection modes 0, 1, 2). The random generator (``seed``) is part of the state.
+    the epoch (``"sort"``; a stress by the RMS of its components), or (``"threshold"``)
+    from the permutation, skipping a candidate whose |r| is at most ``*_threshold`` ×
+    the training RMSE at the start of the epoch, at most ``trials`` candidates per pick,
+    then the largest seen (n2p2's selection modes 0, 1, 2; the stress threshold is 0).
+    The random generator (``seed``) is part of the state.
     """
     name = "kalman"
     KINDS = ("standard", "fading_memory")
@@ -219,7 +231,7 @@ class KalmanFilter:
                  qmin=1e-6, eta=0.01, etatau=2.302, etamax=1.0, lambda0=0.96, nu=0.9995,
                  energy_fraction=1.0, force_fraction=0.02315, force_group=1,
                  selection="threshold", energy_threshold=0.0, force_threshold=1.0, trials=3,
-                 seed=0):
+                 seed=0, stress_fraction=0.0):
         if kind not in self.KINDS or selection not in self.SELECTIONS:
             raise ValueError(f"kind {kind!r} / selection {selection!r}: not one of "
                              f"{self.KINDS} / {self.SELECTIONS}")
@@ -228,6 +240,7 @@ class KalmanFilter:
         self.eta, self.etatau, self.etamax = map(float, (eta, etatau, etamax))
         self.lambda0, self.nu = float(lambda0), float(nu)
         self.energy_fraction, self.force_fraction = float(energy_fraction), float(force_fraction)
+        self.stress_fraction = float(stress_fraction)
         self.force_group, self.trials = int(force_group), int(trials)
         self.energy_threshold, self.force_threshold = float(energy_threshold), float(force_threshold)
         self.P = np.asfortranarray(np.eye(n_parameters) / self.epsilon)
@@ -266,12 +279,14 @@ class KalmanFilter:
 
     # ------------------------------------------------------------ one epoch
     def plan(self, residuals):
-        """(energy candidates, force candidates, n_E, n_F) of an epoch over ``residuals``."""
+        """The candidates and update counts of an epoch over ``residuals``."""
         e_cand = residuals.energy_candidates()
         f_cand = residuals.force_candidates()
-        n_e = int(self.energy_fraction * len(e_cand))
-        n_f = int(self.force_fraction * len(f_cand) / self.force_group)
-        return e_cand, f_cand, n_e, n_f
+        s_cand = residuals.stress_candidates()
+        return KalmanPlan((e_cand, f_cand, s_cand),
+                          (int(self.energy_fraction * len(e_cand)),
+                           int(self.force_fraction * len(f_cand) / self.force_group),
+                           int(self.stress_fraction * len(s_cand))))
 
     def _order(self, candidates, errors):
         if self.selection == "sort":
@@ -290,32 +305,36 @@ class KalmanFilter:
             raise ValueError("the Kalman filter needs an objective from objective_for "
                              "(its residuals)")
         pv = ParameterVector(res.potential)
-        e_cand, f_cand, n_e, n_f = self.plan(res)
-        per_epoch = n_e + n_f
+        plan = self.plan(res)
+        counts = plan.counts
+        per_epoch = sum(counts)
         if per_epoch == 0:
-            raise ValueError("the energy and force fractions give no update per epoch")
-        schedule = self.rng.permutation(np.repeat([0, 1], [n_e, n_f]))
+            raise ValueError("the energy, force and stress fractions give no update per epoch")
+        schedule = self.rng.permutation(np.repeat([0, 1, 2], counts))
         pv.set(theta)
-        e_err = f_err = None
-        rmse = [0.0, 0.0]
+        errors = [None, None, None]
+        rmse = [0.0, 0.0, 0.0]
         if self.selection != "random":
-            e_err, f_err = res.all(forces=n_f > 0)
-            rmse[0] = np.sqrt(np.mean(e_err[e_cand] ** 2)) if len(e_cand) else 0.0
-            if n_f:
-                rmse[1] = np.sqrt(np.mean(f_err[f_cand] ** 2)) if len(f_cand) else 0.0
-        streams = [self._order(e_cand, e_err) if n_e else None,
-                   self._order(f_cand, f_err) if n_f else None]
-        position = [0, 0]
-        thresholds = (self.energy_threshold, self.force_threshold)
+            errors = list(res.all(forces=counts[1] > 0, stress=counts[2] > 0))
+            for kind in range(3):
+                cand = plan.candidates[kind]
+                if counts[kind] and len(cand):
+                    rmse[kind] = np.sqrt(np.mean(errors[kind][cand] ** 2))
+        streams = [self._order(plan.candidates[k], errors[k]) if counts[k] else None
+                   for k in range(3)]
+        position = [0, 0, 0]
+        thresholds = (self.energy_threshold, self.force_threshold, 0.0)
         frame_of = res.fs.frame
         seen, total, count = {}, 0.0, 0
 
         def residual(kind, candidate):
-            f = candidate if kind == 0 else frame_of[candidate // 3]
+            f = frame_of[candidate // 3] if kind == 1 else candidate
             if f not in seen:
                 seen[f] = res.structure(f)
             s = seen[f]
-            return s.energy if kind == 0 else s.force(candidate)
+            if kind == 1:
+                return s.force(candidate)
+            return s.energy if kind == 0 else s.stress_rms
 
         def pick(kind):
             stream = streams[kind]
@@ -342,6 +361,11 @@ class KalmanFilter:
                 scale = res.energy_scale[f]
                 xi = np.array([scale * s.energy])
                 H = scale * s.energy_row()[None, :]
+            elif kind == 2:
+                f = pick(2)
+                scale = res.stress_scale[f] * STRESS_MULTIPLICITY
+                xi = scale * seen[f].stress
+                H = scale[:, None] * seen[f].stress_rows()
             else:
                 comps = [pick(1) for _ in range(self.force_group)]
                 xi = np.empty(len(comps))
@@ -363,7 +387,7 @@ class KalmanFilter:
                                    self.etatau, self.etamax, self.lambda0, self.nu,
                                    self.energy_fraction, self.force_fraction,
                                    self.force_group, self.energy_threshold,
-                                   self.force_threshold, self.trials]),
+                                   self.force_threshold, self.trials, self.stress_fraction]),
                 "kind": np.bytes_(self.kind), "selection": np.bytes_(self.selection),
                 "P": self.P, "updates": np.int64(self.updates),
                 "rng": np.bytes_(json.dumps(self.rng.bit_generator.state))}
@@ -372,10 +396,12 @@ class KalmanFilter:
     def from_state(cls, st):
         def text(raw):
             return raw.decode() if isinstance(raw, bytes) else str(raw)
+        hyper = list(st["hyper"]) + [0.0] * (16 - len(st["hyper"]))   # older: no stress
         (epsilon, q0, qtau, qmin, eta, etatau, etamax, lambda0, nu, fe, ff, group, te, tf,
-         trials) = st["hyper"]
+         trials, fs) = hyper
         opt = cls(1, text(st["kind"]), epsilon, q0, qtau, qmin, eta, etatau, etamax,
-                  lambda0, nu, fe, ff, int(group), text(st["selection"]), te, tf, int(trials))
+                  lambda0, nu, fe, ff, int(group), text(st["selection"]), te, tf, int(trials),
+                  stress_fraction=fs)
         opt.P = np.asfortranarray(st["P"], dtype=np.float64)
         opt.updates = int(st["updates"])
         opt.rng.bit_generator.state = json.loads(text(st["rng"]))

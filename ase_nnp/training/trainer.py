@@ -54,6 +54,8 @@ CHECKPOINT_VERSION = 1
 COLUMNS = ("epoch", "seconds", "train_loss", "train_energy_meV_atom", "train_forces_eV_A",
            "train_stress_GPa", "val_loss", "val_energy_meV_atom", "val_forces_eV_A",
            "val_stress_GPa")
+#: with ``test_every``: the test RMSEs, after COLUMNS (NaN in the epochs between)
+TEST_COLUMNS = ("test_energy_meV_atom", "test_forces_eV_A", "test_stress_GPa")
 
 
 @dataclass
@@ -67,7 +69,7 @@ class TrainingResult:
     test_errors: dict = field(default_factory=dict)
     history: np.ndarray = None   # learning curve, columns ``columns``
     interrupted: bool = False
-    columns: tuple = COLUMNS     # COLUMNS, then the [monitor] columns
+    columns: tuple = COLUMNS     # COLUMNS, TEST_COLUMNS with test_every, the [monitor] columns
 
 
 def build_descriptor(cfg, elements):
@@ -122,6 +124,10 @@ class Trainer:
     # ------------------------------------------------------------ setup
     def prepare(self):
         cfg = self.cfg
+        if cfg.test_every and not cfg.test:
+            raise ConfigError(f"[data] test_every = {cfg.test_every} evaluates the test files, "
+                              "but [data] test names none; add test files or set test_every "
+                              "= 0")
         refs = read(cfg.train, cfg.index)
         n_train_refs = len(refs)
         if cfg.validation:
@@ -209,7 +215,9 @@ class Trainer:
         self.potential = pot
         self.pv = ParameterVector(pot)
         self.monitor = MappingMonitor(cfg, pot, self.log)
-        self.columns = COLUMNS + self.monitor.columns
+        self.test_columns = TEST_COLUMNS if cfg.test_every else ()
+        self.columns = COLUMNS + self.test_columns + self.monitor.columns
+        self._test_set = None
 
     def _repulsion(self, elements):
         """The ZBL baseline of the settings (None without one); logs where it switches off."""
@@ -281,22 +289,26 @@ class Trainer:
                            cfg.short_energy_fraction, cfg.short_force_fraction,
                            cfg.kalman_force_group, cfg.selection_mode,
                            cfg.short_energy_error_threshold, cfg.short_force_error_threshold,
-                           cfg.rmse_threshold_trials, cfg.init_seed)
-        e_cand, f_cand, n_e, n_f = opt.plan(Residuals(self.potential, self.train_set,
-                                                      self.weights))
-        if n_e + n_f == 0:
+                           cfg.rmse_threshold_trials, cfg.init_seed,
+                           stress_fraction=cfg.short_stress_fraction)
+        plan = opt.plan(Residuals(self.potential, self.train_set, self.weights))
+        (e_cand, f_cand, s_cand), (n_e, n_f, n_s) = plan.candidates, plan.counts
+        if n_e + n_f + n_s == 0:
             raise ConfigError(
                 f"[optimizer] short_energy_fraction = {cfg.short_energy_fraction:g} of "
-                f"{len(e_cand)} energies and short_force_fraction = "
+                f"{len(e_cand)} energies, short_force_fraction = "
                 f"{cfg.short_force_fraction:g} of {len(f_cand)} force components (groups of "
-                f"{cfg.kalman_force_group}) give no Kalman update per epoch")
+                f"{cfg.kalman_force_group}) and short_stress_fraction = "
+                f"{cfg.short_stress_fraction:g} of {len(s_cand)} stresses give no Kalman "
+                "update per epoch")
         self.log(f"Kalman filter ({cfg.kalman_type}, {cfg.selection_mode} selection): per "
-                 f"epoch {n_e} energy and {n_f} force updates ({cfg.kalman_force_group} "
-                 f"component{'s' if cfg.kalman_force_group > 1 else ''} each); P is "
-                 f"{n_parameters}² ({opt.P.nbytes / 2**20:.0f} MiB)")
-        if self.weights.stress > 0 and self.train_set.has_stress.any():
-            self.log("  note: the Kalman filter updates from energies and forces; the stress "
-                     "term enters the reported loss only")
+                 f"epoch {n_e} energy, {n_f} force ({cfg.kalman_force_group} "
+                 f"component{'s' if cfg.kalman_force_group > 1 else ''} each) and {n_s} "
+                 f"stress updates; P is {n_parameters}² ({opt.P.nbytes / 2**20:.0f} MiB)")
+        if n_s == 0 and self.weights.stress > 0 and self.train_set.has_stress.any():
+            self.log("  note: with short_stress_fraction = 0 the Kalman filter updates from "
+                     "energies and forces only; the stress term enters the reported loss "
+                     "only")
         return opt
 
     def _write_checkpoint(self, snap):
@@ -411,6 +423,12 @@ class Trainer:
                 st["epoch"] = epoch + 1
                 st["theta"] = theta
                 st["elapsed"] = time.perf_counter() - t_start
+                test_row = ()
+                if self.test_columns:
+                    t_test = time.perf_counter()
+                    test_row = (self._test_row(self._test_errors(theta))
+                                if (epoch + 1) % cfg.test_every == 0 else (np.nan,) * 3)
+                    t_start += time.perf_counter() - t_test    # not training time
                 watch = val_loss if self.val_set is not None else train_loss
                 st["history"].append((epoch + 1, st["elapsed"], train_loss,
                                       train_errors.get("energy", np.nan),
@@ -419,7 +437,7 @@ class Trainer:
                                       val_errors.get("energy", np.nan),
                                       val_errors.get("forces", np.nan),
                                       val_errors.get("stress", np.nan))
-                                     + self._monitor_row(theta, epoch + 1))
+                                     + test_row + self._monitor_row(theta, epoch + 1))
                 if watch < st["best_loss"]:
                     st.update(best_loss=watch, best_theta=theta.copy(), best_epoch=epoch + 1,
                               bad_epochs=0)
@@ -477,16 +495,24 @@ class Trainer:
             self.log(f"  test       {_fmt(test_errors)}")
 
     def _test_errors(self, theta):
-        """The RMSEs on the [data] test files with parameters theta ({} without any)."""
+        """The RMSEs on the [data] test files with parameters theta ({} without any); the
+        files are read and their descriptors computed once."""
         if not self.cfg.test:
             return {}
-        from .dataset import frames
-        test_refs = read(self.cfg.test, self.cfg.index)
-        check_elements(test_refs, self.potential.elements)
-        if self.repulsion is not None:
-            test_refs = subtract_baseline(test_refs, self.repulsion, self.potential.elements)
-        return self._evaluate(frames(self.descriptor, test_refs, self.jacobian_limit),
-                              theta)[1]
+        if self._test_set is None:
+            from .dataset import frames
+            test_refs = read(self.cfg.test, self.cfg.index)
+            check_elements(test_refs, self.potential.elements)
+            if self.repulsion is not None:
+                test_refs = subtract_baseline(test_refs, self.repulsion,
+                                              self.potential.elements)
+            self._test_set = frames(self.descriptor, test_refs, self.jacobian_limit)
+        return self._evaluate(self._test_set, theta)[1]
+
+    @staticmethod
+    def _test_row(errors):
+        """The TEST_COLUMNS values of test RMSEs (NaN for a quantity the files lack)."""
+        return tuple(errors.get(k, np.nan) for k in ("energy", "forces", "stress"))
 
     def _run_linear(self):
         """[model] kind = 'linear' or 'quadratic': one weighted least-squares solve of
@@ -500,6 +526,7 @@ class Trainer:
         theta = self.pv.get()
         train_loss, train_errors = self._evaluate(self.train_set, theta)
         val_loss, val_errors = self._evaluate(self.val_set, theta)
+        test_errors = self._test_errors(theta)
         self.log(f"{cfg.kind} model: {sol.n_columns} coefficients from {sol.n_rows} rows in "
                  f"{elapsed:.1f} s (rank {sol.rank}, condition {sol.condition:.3g}"
                  f"{f', ridge {cfg.ridge:g}' if cfg.ridge else ''})")
@@ -510,11 +537,12 @@ class Trainer:
         history = [(1, elapsed, train_loss, train_errors.get("energy", np.nan),
                     train_errors.get("forces", np.nan), train_errors.get("stress", np.nan),
                     val_loss, val_errors.get("energy", np.nan), val_errors.get("forces", np.nan),
-                    val_errors.get("stress", np.nan)) + self._monitor_row(theta, 1)]
+                    val_errors.get("stress", np.nan))
+                   + (self._test_row(test_errors) if self.test_columns else ())
+                   + self._monitor_row(theta, 1)]
         self._save_model(theta, {"epoch": 1, "elapsed": elapsed}, val_errors or train_errors,
                          model=cfg.kind, rank=sol.rank, condition=sol.condition)
         self._write_curve(history)
-        test_errors = self._test_errors(theta)
         self.log(f"solved; {cfg.kind} model written to {cfg.model}")
         self._log_errors(train_errors, val_errors, test_errors)
         return TrainingResult(self.potential, 1, 1, "solved", train_errors, val_errors,
