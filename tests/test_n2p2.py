@@ -375,3 +375,19 @@ def test_input_data_closes_a_slab_with_a_gap_wider_than_the_cutoff(tmp_path):
     assert abs(closed.get_potential_energy() - e) < 1e-10
     assert np.abs(closed.get_forces() - f).max() < 1e-10
     assert np.abs(ref_f - f).max() < 1e-12                    # the written references
+
+
+def test_input_data_marks_the_train_and_test_sets(tmp_path):
+    """n2p2 v2.3.0 reads ``begin set=train|test`` (Structure::readFromLines) and keeps
+    that split; a wrong sets list is refused before anything is written."""
+    from ase.build import bulk
+    from ase_nnp.interop import write_input_data
+    images = [bulk("Si", "diamond", a=5.43) for _ in range(3)]
+    write_input_data(images, tmp_path / "input.data", sets=["train", "test", None])
+    begins = [ln for ln in open(tmp_path / "input.data").read().splitlines()
+              if ln.startswith("begin")]
+    assert begins == ["begin set=train", "begin set=test", "begin"]
+    for bad, match in ((["train"], "3 structures"), (["train", "valid", None], "valid")):
+        with pytest.raises(InteropError, match=match):
+            write_input_data(images, tmp_path / "bad.data", sets=bad)
+        assert not (tmp_path / "bad.data").exists()

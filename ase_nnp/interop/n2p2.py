@@ -569,7 +569,7 @@ def _closed_gap(atoms, pbc, gap):
     return out
 
 
-def write_input_data(images, path, slab_gap=None):
+def write_input_data(images, path, slab_gap=None, sets=None):
     """Write structures in n2p2's ``input.data`` format (one ``begin``/``end`` block each).
 
     ``images``: objects with ``positions``, ``cell``, ``pbc``, ``get_chemical_symbols()``
@@ -585,7 +585,21 @@ def write_input_data(images, path, slab_gap=None):
     each side). With ``slab_gap`` at least the potential's
     cutoff, no atom sees a periodic image across the gap, so energies and forces are
     those of the slab (or wire) itself.
+
+    ``sets``: None, or one of "train", "test" (or None) per structure, written as
+    ``begin set=train`` / ``begin set=test``: n2p2's ``nnp-train`` (v2.3.0) then keeps
+    that split instead of drawing one with ``test_fraction``, so that it and another
+    code fit and test on the same structures.
     """
+    images = list(images)
+    if sets is not None:
+        sets = list(sets)
+        if len(sets) != len(images):
+            raise InteropError(f"sets has {len(sets)} entries for {len(images)} structures; "
+                               "give one ('train', 'test' or None) per structure")
+        bad = sorted({str(x) for x in sets if x not in ("train", "test", None)})
+        if bad:
+            raise InteropError(f"sets may hold 'train', 'test' or None, not {', '.join(bad)}")
     out = []
     for k, atoms in enumerate(images):
         pbc = np.asarray(atoms.pbc, dtype=bool)
@@ -603,7 +617,8 @@ def write_input_data(images, path, slab_gap=None):
             energy = float(results["energy"])
         if "forces" in results:
             forces = np.asarray(results["forces"])
-        out.append("begin")
+        which = sets[k] if sets is not None else None
+        out.append(f"begin set={which}" if which else "begin")
         out.append(f"comment structure {k} written by ase-nnp")
         if pbc.all():
             out += [f"lattice {_g(v[0])} {_g(v[1])} {_g(v[2])}" for v in np.asarray(atoms.cell)]

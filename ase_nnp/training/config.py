@@ -112,7 +112,7 @@ SCHEMA = {
     "optimizer": {
         "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch), 'adam' "
                    "(mini-batch) or 'kalman' (n2p2's global extended Kalman filter: one update "
-                   "per energy or force-component group, the kalman_* and selection keys)"),
+                   "per energy, force-component group or stress, the kalman_* and selection keys)"),
         "max_epochs": (1000, int, "epochs at most"),
         "patience": (100, int, "stop after this many epochs without a better validation loss "
                      "(0: never)"),
