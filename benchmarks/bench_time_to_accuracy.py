@@ -34,6 +34,7 @@ reported before and after each run.
 """
 import argparse
 import csv
+import json
 import os
 import re
 import subprocess
@@ -98,8 +99,8 @@ def _toml(workdir, name, method, minutes, epochs):
     """data/si.toml with absolute data paths and this run's optimiser settings."""
     with open(os.path.join(DATA, "si.toml")) as fh:
         text = fh.read()
-    text = text.replace('"si_sw_train.extxyz.gz"', repr(os.path.abspath(TRAIN)).replace("'", '"'))
-    text = text.replace('"si_sw_test.extxyz.gz"', repr(os.path.abspath(TEST)).replace("'", '"'))
+    text = text.replace('"si_sw_train.extxyz.gz"', json.dumps(os.path.abspath(TRAIN)))
+    text = text.replace('"si_sw_test.extxyz.gz"', json.dumps(os.path.abspath(TEST)))
     every = 10 if method == "lbfgs" else 1
     text = re.sub(r'(?m)^cache = .*$', 'cache = ""', text)
     text = re.sub(r'(?m)^test_every = .*$', f"test_every = {every}", text)

@@ -99,7 +99,8 @@ def elastic_constants(calc, a0):
 
 def _langevin_mean_stress(calc, cell, positions, seed, md_ps, equilibrate_ps=2.0,
                           temperature=300.0):
-    """Time series (n_blocks, 3, 3) of block means of the stress of a Langevin NVT run."""
+    """The stress (n_samples, 3, 3) every 5 steps of a Langevin NVT run, after
+    ``equilibrate_ps``."""
     from ase import Atoms
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary

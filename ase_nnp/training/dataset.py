@@ -12,7 +12,11 @@ per-atom force weights w_a come from ``atoms.arrays["force_weight"]`` (default 1
 How the loss uses them: :mod:`ase_nnp.training.loss`.
 """
 
+import bz2
 import dataclasses
+import gzip
+import io
+import lzma
 import os
 from dataclasses import dataclass, field
 
@@ -68,26 +72,25 @@ def read(sources, index=":"):
     return refs
 
 
-#: compressed files ase.io opens itself, by suffix
-_COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+#: the compressions ase.io opens itself, by suffix
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def _read_file(name, index):
-    """``ase.io.read(name, index)``; a compressed text file is decompressed into memory
-    first. ase.io's extxyz reader seeks back to the start of every frame, and a seek
-    backwards in a gzip stream decompresses it again from the beginning: the 1,679
-    structures of the shipped Si data took 120 s to read that way, against 1 s now."""
+    """``ase.io.read(name, index)``; a compressed (ext)xyz file is decompressed into
+    memory first. ase.io's extxyz reader seeks back to the start of every frame, and a
+    seek backwards in a compressed stream decompresses it again from the beginning: the
+    1,679 structures of the shipped Si data took 120 s to read that way, against 1 s now.
+    Other formats go to ase.io as they are."""
     from ase.io import read as ase_read
-    module = _COMPRESSED.get(os.path.splitext(name)[1].lower())
-    if module is None:
+    opener = _OPENERS.get(os.path.splitext(name)[1].lower())
+    if opener is None or not os.path.isfile(name):
         return ase_read(name, index=index)
-    import importlib
-    import io
     from ase.io.formats import filetype
     fmt = filetype(name, read=True)
-    if fmt in ("db", "traj", "json", "bundletrajectory") or not os.path.isfile(name):
+    if fmt not in ("extxyz", "xyz"):
         return ase_read(name, index=index)
-    with importlib.import_module(module).open(name, "rt") as fh:
+    with opener(name, "rt") as fh:
         text = io.StringIO(fh.read())
     return ase_read(text, index=index, format=fmt)
 
