@@ -47,6 +47,7 @@ def _info(args):
         for e in pot.elements:
             for k, label in enumerate(sf.feature_labels(e)):
                 print(f"  {e} {k:3d} {label}")
+    print(_units_line(pot))
     if pot.metadata:
         print("metadata: " + json.dumps(pot.metadata, indent=None, default=str))
     return 0
@@ -285,7 +286,8 @@ def _export(args):
     norm = None
     if args.normalization:
         norm = tuple(args.normalization)
-    write_n2p2(pot, args.outdir, normalization=norm, without_repulsion=True)
+    write_n2p2(pot, args.outdir, normalization=norm, without_repulsion=True,
+               units=args.units)
     by_z = sorted(pot.elements, key=ATOMIC_NUMBERS.get)
     # absolute, so that the pair_style line works in a deck run from any directory
     outdir = os.path.abspath(args.outdir)
@@ -302,11 +304,37 @@ def _export(args):
 
 
 def _import(args):
+    from .errors import InteropError
     from .interop import read_n2p2
-    pot = read_n2p2(args.directory)
-    pot.save(args.model)
-    print(f"{args.directory}/ -> {args.model}: {pot!r}")
+    paths = list(args.paths)
+    if args.output is None:
+        if len(paths) < 2:
+            raise InteropError("ase-nnp import: name the model file to write, as the last "
+                               "argument or with -o MODEL")
+        *paths, output = paths
+    else:
+        output = args.output
+    if len(paths) != 1:
+        raise InteropError(f"ase-nnp import --format n2p2 reads one potential directory; got "
+                           f"{len(paths)} inputs {paths}")
+    pot = read_n2p2(paths[0], units=args.units)
+    pot.save(output)
+    print(f"{paths[0]}/ -> {output}: {pot!r}")
+    print(_units_line(pot))
     return 0
+
+
+def _units_line(pot):
+    """'units: ...' for ``info`` and ``import``: ase-nnp's, and the source files' when
+    the model was converted on import."""
+    u = pot.metadata.get("units") if isinstance(pot.metadata, dict) else None
+    if not isinstance(u, dict):
+        return "units: eV, Å"
+    text = f"units: eV, Å (imported from {u.get('source', '?')} files"
+    if u.get("angstrom_per_length_unit", 1.0) != 1.0 or u.get("ev_per_energy_unit", 1.0) != 1.0:
+        text += (f": lengths x {u.get('angstrom_per_length_unit'):.12g} Å/{u.get('length')}, "
+                 f"energies x {u.get('ev_per_energy_unit'):.12g} eV/{u.get('energy')}")
+    return text + ")"
 
 
 def main(argv=None):
@@ -387,10 +415,17 @@ def main(argv=None):
     p.add_argument("--normalization", nargs=3, type=float,
                    metavar=("MEAN_ENERGY", "CONV_ENERGY", "CONV_LENGTH"),
                    help="also write n2p2's normalisation header (folded into the output layer)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
+                   help="n2p2 files' units (default angstrom-ev; bohr-hartree: RuNNer's)")
     p.set_defaults(func=_export)
-    p = sub.add_parser("import", help="read an n2p2/RuNNer potential directory into a .nnp")
-    p.add_argument("directory")
-    p.add_argument("model")
+    p = sub.add_parser("import", help="read an n2p2/RuNNer potential directory into a .nnp",
+                       description="ase-nnp import DIRECTORY MODEL (or DIRECTORY -o MODEL)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="the n2p2 directory, then the .nnp to write (or give it with -o)")
+    p.add_argument("-o", "--output", metavar="MODEL", help="the .nnp model file to write")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
+                   help="the files' units, converted to Å and eV (required when the "
+                   "numbers look like Bohr: a cutoff beyond 9)")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
     from .errors import NNPError

@@ -65,3 +65,9 @@ class UncertaintyExceeded(NNPError, RuntimeError):
         super().__init__(message)
         self.atoms = atoms
         self.step = step
+
+
+class UnitsError(InteropError):
+    """A foreign file's units are unknown or its numbers only make sense in other units
+    than the ones assumed (e.g. an n2p2 potential in Bohr and Hartree read as Å and eV);
+    the message names the units option that fixes it."""

@@ -52,6 +52,18 @@ weight matrix and the scaling rows through the sorted order when reading and wri
 so a potential written and read back has the same columns, the same first-layer rows
 and therefore bit-identical energies, forces and stress.
 
+Units
+-----
+n2p2 computes in whatever units its files hold; RuNNer's convention, and that of many
+published potentials, is Bohr and Hartree. ``read_n2p2(..., units="bohr-hartree")``
+(or ``length_unit`` / ``energy_unit``) converts to Å and eV with ASE's ``Bohr`` and
+``Hartree``: η / L², r_s L, r_c L, atom_energy U, output layer U (L Å and U eV per
+file unit); symmetry-function values and hence ``scaling.data`` are dimensionless and
+stay. Without a units argument a potential with a cutoff beyond 9 (as Å: no atomic
+environment needs that; as Bohr: 4.8 Å, a usual cutoff) is refused with
+:class:`~ase_nnp.errors.UnitsError` naming ``--units bohr-hartree``. ``write_n2p2``
+takes the same arguments and writes either convention.
+
 Normalisation
 -------------
 With the header, n2p2 evaluates in internal units (E · c_E, r · c_L) and returns
@@ -67,12 +79,13 @@ import math
 import os
 
 import numpy as np
+from ase.units import Bohr, Hartree
 
 from ..atomic import atomic_path
 from ..descriptors import SymmetryFunctions
 from ..descriptors.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import InteropError
+from ..errors import InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
 
@@ -126,6 +139,91 @@ CHARGE_TYPES = {
                 "Finkler, Goedecker and Behler, Nat. Commun. 2021)",
 }
 _RADIAL, _NARROW, _WIDE = 2, 3, 9
+
+# ------------------------------------------------------------------ units
+#: length units of n2p2/RuNNer files: name -> Å per unit (ASE's CODATA value of the Bohr)
+LENGTH_UNITS = {"angstrom": 1.0, "bohr": Bohr}
+#: energy units: name -> eV per unit (ASE's value of the Hartree)
+ENERGY_UNITS = {"ev": 1.0, "hartree": Hartree}
+#: the two conventions: ``units=`` / ``--units`` name -> (length unit, energy unit)
+UNIT_SYSTEMS = {"angstrom-ev": ("angstrom", "ev"), "bohr-hartree": ("bohr", "hartree")}
+_UNIT_SPELLINGS = {"å": "angstrom", "ang": "angstrom", "angstroem": "angstrom", "a0": "bohr",
+                   "ha": "hartree", "eh": "hartree"}
+#: without a units option, a potential whose largest cutoff read as Å exceeds this is
+#: refused: no atomic environment needs it, while 10-12 Bohr (5.3-6.4 Å) is the usual
+#: RuNNer/n2p2 cutoff in Bohr
+SUSPICIOUS_CUTOFF = 9.0
+
+
+class Units:
+    """The units of a foreign file: ``length`` Å and ``energy`` eV per file unit.
+
+    Conversion to ase-nnp's (Å, eV) is exact in the sense of one multiplication per
+    number: a length r becomes r·L, η (length⁻²) becomes η/L², an energy E becomes E·U.
+    """
+
+    def __init__(self, length_name, length, energy_name, energy, explicit):
+        self.length_name, self.length = length_name, float(length)
+        self.energy_name, self.energy = energy_name, float(energy)
+        self.explicit = explicit
+
+    @property
+    def name(self):
+        for key, (ln, en) in UNIT_SYSTEMS.items():
+            if (ln, en) == (self.length_name, self.energy_name):
+                return key
+        return f"{self.length_name}-{self.energy_name}"
+
+    @property
+    def identity(self):
+        return self.length == 1.0 and self.energy == 1.0
+
+    def metadata(self):
+        """What the model file stores about the source units."""
+        return {"source": self.name, "length": self.length_name,
+                "angstrom_per_length_unit": self.length, "energy": self.energy_name,
+                "ev_per_energy_unit": self.energy}
+
+
+def _unit(value, table, what):
+    """(name, factor) of a unit given by name (``table`` keys, case-insensitive) or as a
+    positive number (Å or eV per file unit)."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        key = _UNIT_SPELLINGS.get(key, key)
+        if key not in table:
+            raise UnitsError(f"unknown {what} unit {value!r}; give one of "
+                             f"{', '.join(table)} or the size of the unit as a number "
+                             f"({'Å' if what == 'length' else 'eV'} per unit)")
+        return key, table[key]
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise UnitsError(f"{what} unit {value!r} is neither a name ({', '.join(table)}) nor "
+                         "a number") from None
+    if not (math.isfinite(x) and x > 0):
+        raise UnitsError(f"{what} unit {value!r} must be a positive finite number")
+    names = [k for k, v in table.items() if v == x]
+    return (names[0] if names else repr(x)), x
+
+
+def resolve_units(units=None, length_unit=None, energy_unit=None):
+    """:class:`Units` from ``units`` ("angstrom-ev" or "bohr-hartree") or from
+    ``length_unit`` / ``energy_unit`` (names, or Å and eV per unit; the one left out is
+    Å or eV); all None: Å and eV, marked as not given explicitly."""
+    if units is not None:
+        if length_unit is not None or energy_unit is not None:
+            raise UnitsError("give either units= or length_unit=/energy_unit=, not both")
+        key = str(units).strip().lower().replace("/", "-").replace("_", "-")
+        if key not in UNIT_SYSTEMS:
+            raise UnitsError(f"unknown units {units!r}; choose {' or '.join(UNIT_SYSTEMS)}")
+        ln, en = UNIT_SYSTEMS[key]
+        return Units(ln, LENGTH_UNITS[ln], en, ENERGY_UNITS[en], True)
+    explicit = length_unit is not None or energy_unit is not None
+    ln, lv = _unit("angstrom" if length_unit is None else length_unit, LENGTH_UNITS, "length")
+    en, ev = _unit("ev" if energy_unit is None else energy_unit, ENERGY_UNITS, "energy")
+    return Units(ln, lv, en, ev, explicit)
+
 
 
 # ------------------------------------------------------------------ reading
@@ -252,10 +350,34 @@ def _read_columns(path, what):
     return values
 
 
-def read_n2p2(directory):
-    """Read an n2p2 potential directory into a :class:`~ase_nnp.Potential`."""
+def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
+    """Read an n2p2 potential directory into a :class:`~ase_nnp.Potential` in Å and eV.
+
+    The files' units: ``units="bohr-hartree"`` (RuNNer's convention, and that of many
+    n2p2 potentials) or ``"angstrom-ev"``, or ``length_unit`` / ``energy_unit`` as names
+    ("angstrom", "bohr"; "ev", "hartree") or as the size of the file's unit in Å / eV.
+    With file units of L Å and U eV every number is converted once:
+
+        η → η / L²,  r_s → r_s L,  r_c → r_c L               (symmetry functions)
+        atom_energy → atom_energy · U
+        output layer W_out → W_out · U, b_out → b_out · U     (after the normalisation
+                                                               header is folded in)
+
+    while the symmetry-function values (η r², r/r_c, cos θ: dimensionless), hence
+    ``scaling.data`` and all hidden layers, are unchanged. So the converted potential
+    at positions r·L gives U times the original energy and U/L times its forces.
+
+    Without any units argument the files are read as Å and eV, unless their largest
+    cutoff exceeds :data:`SUSPICIOUS_CUTOFF` (9): such a potential is in Bohr far more
+    likely than not, and :class:`~ase_nnp.errors.UnitsError` says to pass
+    ``units="bohr-hartree"`` (``ase-nnp import --units bohr-hartree``) or, if the file
+    really is in Å and eV, ``units="angstrom-ev"``. The units used are stored in the
+    metadata under ``"units"``.
+    """
     from ..potential import Potential
     directory = os.fspath(directory)
+    unit = resolve_units(units, length_unit, energy_unit)
+    L, U = unit.length, unit.energy
     path = os.path.join(directory, "input.nn")
     st = _parse_settings(path)
     spelled = st.pop("__spelled__")
@@ -324,6 +446,18 @@ def read_n2p2(directory):
                 "'e t e1 e2 eta lambda zeta rc [rs]')")
     if not rows:
         raise InteropError(f"{path}: no symfunction_short lines")
+    longest = max(r[8] for r in rows)
+    if not unit.explicit and longest > SUSPICIOUS_CUTOFF:
+        line = next(r[9] for r in rows if r[8] == longest)
+        raise UnitsError(
+            f"{path}:{line}: cutoff {longest:g} - read as Å it is far beyond any atomic "
+            f"environment, so this potential is most likely in Bohr and Hartree (RuNNer's "
+            f"convention; {longest:g} Bohr = {longest * Bohr:.4g} Å). Say which: "
+            "`ase-nnp import --units bohr-hartree` (read_n2p2(..., units='bohr-hartree')) "
+            "converts it to Å and eV; --units angstrom-ev reads it as it stands")
+    # lengths to Å: η in length⁻², r_s and r_c in lengths (module docstring)
+    rows = [(kind, c, n1, n2, eta / (L * L), rs * L, zeta, lam, rc * L, no)
+            for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows]
     sf = SymmetryFunctions(elements, cutoff=max(r[8] for r in rows),
                            cutoff_function=CUTOFF_NAMES[ctype], alpha=alpha)
     for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows:
@@ -402,7 +536,7 @@ def read_n2p2(directory):
         if len(args) != 2:
             raise InteropError(f"{path}:{no}: atom_energy needs 'element energy'")
         offsets[elements[element(args[0], no, "atom_energy")]] = _number(
-            args[1], path, no, "atom_energy")
+            args[1], path, no, "atom_energy") * U
     networks = {}
     for e in elements:
         wpath = os.path.join(directory, f"weights.{ATOMIC_NUMBERS[e]:03d}.data")
@@ -425,9 +559,13 @@ def read_n2p2(directory):
         if all(norm):
             Ws[-1] = Ws[-1] / conv_e
             bs[-1] = bs[-1] / conv_e + mean_e
+        if U != 1.0:                                # file energy unit -> eV
+            Ws[-1] = Ws[-1] * U
+            bs[-1] = bs[-1] * U
         networks[e] = Network(Ws, bs, names)
     return Potential(elements, sf, networks=networks, scalings=scalings, energy_offsets=offsets,
-                     metadata={"imported_from": "n2p2", "source": os.path.abspath(directory)})
+                     metadata={"imported_from": "n2p2", "source": os.path.abspath(directory),
+                               "units": unit.metadata()})
 
 
 # ------------------------------------------------------------------ writing
@@ -436,12 +574,18 @@ def _g(x):
     return repr(float(x))
 
 
-def write_n2p2(potential, directory, normalization=None, without_repulsion=False):
+def write_n2p2(potential, directory, normalization=None, without_repulsion=False,
+               units=None, length_unit=None, energy_unit=None):
     """Write ``potential`` as an n2p2 directory (input.nn, scaling.data, weights.ZZZ.data).
 
-    ``normalization=(mean_energy, conv_energy, conv_length)`` writes n2p2's normalisation
-    header and folds it into the output layers; by default none is written and the
-    networks are written exactly. Raises :class:`InteropError` for what n2p2 cannot
+    Units: Å and eV by default; ``units="bohr-hartree"`` (or ``length_unit`` /
+    ``energy_unit`` as in :func:`read_n2p2`) writes the files in RuNNer's convention, the
+    inverse of the reader's map: η → η L², r_s → r_s / L, r_c → r_c / L, atom energies
+    and the output layer divided by U (L Å and U eV per file unit); the header comment
+    names the units. ``normalization=(mean_energy, conv_energy, conv_length)`` writes
+    n2p2's normalisation header (mean_energy in the file's energy unit) and folds it
+    into the output layers; by default none is written and the networks are written
+    exactly (in Å and eV, bit for bit). Raises :class:`InteropError` for what n2p2 cannot
     express: another descriptor family, several cutoff types, per-element scaling modes or
     topologies, activations other than l, t, s, p, or a non-linear output — and a
     short-range repulsion, unless ``without_repulsion`` says to write the networks alone
@@ -479,9 +623,14 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
                        "has no n2p2 equivalent (n2p2: "
                        f"{', '.join(f'{k}={v}' for k, v in ACTIVATION_LETTERS.items())})",
                        f"n2p2 expects a linear output layer; this one is {acts[-1]!r}")
+    unit = resolve_units(units, length_unit, energy_unit)
+    L, U = unit.length, unit.energy
+    unit_text = {"angstrom-ev": "eV, Angstrom", "bohr-hartree": "Hartree, Bohr"}.get(
+        unit.name, f"energy {unit.energy_name} = {U!r} eV, length {unit.length_name} = "
+                   f"{L!r} Angstrom")
     z_rank = {e: k for k, e in enumerate(elements)}
     el = sf.elements
-    lines = ["# n2p2 / RuNNer potential written by ase-nnp (units: eV, Angstrom).",
+    lines = [f"# n2p2 / RuNNer potential written by ase-nnp (units: {unit_text}).",
              "# The symmetry functions are listed in ase-nnp's column order; n2p2 sorts them,",
              "# and scaling.data and the first weight layer follow n2p2's sorted order.",
              "# No nnp_type: released n2p2 (v2.1-v2.3, LAMMPS pair_style hdnnp) reads 0 as",
@@ -489,7 +638,7 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
              "# keyword both read a short-range potential.",
              f"number_of_elements {len(elements)}",
              "elements " + " ".join(elements)]
-    lines += [f"atom_energy {e} {_g(potential.energy_offsets[e])}" for e in elements]
+    lines += [f"atom_energy {e} {_g(potential.energy_offsets[e] / U)}" for e in elements]
     if normalization is not None:
         mean_e, conv_e, conv_l = (float(x) for x in normalization)
         lines += [f"mean_energy {_g(mean_e)}", f"conv_energy {_g(conv_e)}",
@@ -507,8 +656,8 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
     for e in elements:
         for row in sf.functions(e):
             kind, n1, n2, eta, rs, zeta, lam, rc = (row.type, row.neighbor1, row.neighbor2,
-                                                     row.eta, row.rs, row.zeta, row.lambda_,
-                                                     row.cutoff)
+                                                     row.eta * (L * L), row.rs / L, row.zeta,
+                                                     row.lambda_, row.cutoff / L)
             if kind == _RADIAL:
                 lines.append(f"symfunction_short {e} 2 {el[n1]} {_g(eta)} {_g(rs)} {_g(rc)}")
             else:
@@ -528,6 +677,9 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
         Ws = [w.copy() for w in net.weights]
         bs = [b.copy() for b in net.biases]
         Ws[0] = Ws[0][order]
+        if U != 1.0:                                # eV -> the file's energy unit
+            Ws[-1] = Ws[-1] / U
+            bs[-1] = bs[-1] / U
         if normalization is not None:
             Ws[-1] = Ws[-1] * conv_e
             bs[-1] = (bs[-1] - mean_e) * conv_e
