@@ -314,9 +314,28 @@ def _import(args):
         *paths, output = paths
     else:
         output = args.output
+    if args.format == "snap":
+        from .interop.snap import read_snap
+        if len(paths) != 2:
+            raise InteropError(f"ase-nnp import --format snap reads two files, COEFF PARAM "
+                               f"(.snapcoeff, .snapparam); got {len(paths)} inputs {paths}")
+        if args.units not in (None, "metal", "real"):
+            raise InteropError(f"--units {args.units}: SNAP files are read for LAMMPS units "
+                               "metal (the default: eV, Å) or real (kcal/mol, Å)")
+        elements = args.elements.split(",") if args.elements else None
+        pot = read_snap(*paths, elements=elements, units=args.units or "metal")
+        pot.save(output)
+        print(f"{' + '.join(paths)} -> {output}: {pot!r}, {pot.metadata['model']} SNAP")
+        print(_units_line(pot))
+        return 0
     if len(paths) != 1:
         raise InteropError(f"ase-nnp import --format n2p2 reads one potential directory; got "
                            f"{len(paths)} inputs {paths}")
+    if args.units not in (None, "angstrom-ev", "bohr-hartree"):
+        raise InteropError(f"--units {args.units}: n2p2 files are read as angstrom-ev or "
+                           "bohr-hartree")
+    if args.elements:
+        raise InteropError("--elements is for --format snap (the pair_coeff order)")
     pot = read_n2p2(paths[0], units=args.units)
     pot.save(output)
     print(f"{paths[0]}/ -> {output}: {pot!r}")
@@ -418,14 +437,24 @@ def main(argv=None):
     p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
                    help="n2p2 files' units (default angstrom-ev; bohr-hartree: RuNNer's)")
     p.set_defaults(func=_export)
-    p = sub.add_parser("import", help="read an n2p2/RuNNer potential directory into a .nnp",
-                       description="ase-nnp import DIRECTORY MODEL (or DIRECTORY -o MODEL)")
+    p = sub.add_parser("import", help="read an n2p2/RuNNer potential directory or LAMMPS "
+                       "snap files into a .nnp",
+                       description="ase-nnp import DIRECTORY MODEL (n2p2), "
+                       "ase-nnp import --format snap COEFF PARAM -o MODEL (LAMMPS snap)")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="the n2p2 directory, then the .nnp to write (or give it with -o)")
+                   help="the n2p2 directory (or, with --format snap, the .snapcoeff and "
+                   ".snapparam files), then the .nnp to write unless -o gives it")
     p.add_argument("-o", "--output", metavar="MODEL", help="the .nnp model file to write")
-    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
-                   help="the files' units, converted to Å and eV (required when the "
-                   "numbers look like Bohr: a cutoff beyond 9)")
+    p.add_argument("--format", choices=["n2p2", "snap"], default="n2p2",
+                   help="n2p2 (a directory: input.nn, scaling.data, weights.ZZZ.data) or "
+                   "snap (LAMMPS pair_style snap: linear or quadratic SNAP)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree", "metal", "real"],
+                   help="the files' units, converted to Å and eV. n2p2: angstrom-ev or "
+                   "bohr-hartree (required when the numbers look like Bohr: a cutoff beyond "
+                   "9); snap: LAMMPS units metal (default) or real")
+    p.add_argument("--elements", metavar="A,B,...",
+                   help="snap: the elements in the order of the pair_coeff line (numbers "
+                   "chemflag's element triples; default: the coefficient file's order)")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
     from .errors import NNPError

@@ -25,6 +25,12 @@ energy, while LAMMPS' adjoint force code assumes the two coefficients equal. The
 writer gives each the mean of the two (for the quadratic ones too): the same energies,
 and forces that are the exact derivative in LAMMPS as here.
 
+:func:`read_snap` is the inverse of ``write_snap`` for any ``pair_style snap`` files,
+published ones with the old ``diagonalstyle 3`` line included: the coefficients, in
+LAMMPS' order, become the weights of a linear layer on the bispectrum (with its
+quadratic products for quadratic SNAP), the model ``[model] kind = "linear"`` /
+``"quadratic"`` trains.
+
 LAMMPS types are numbered by atomic number (as for the n2p2 export); the pair_coeff
 line names the elements in that order. A ZBL repulsion is LAMMPS' ``pair_style zbl``
 overlaid (:func:`ase_nnp.interop.lammps.overlay_lines`).
@@ -35,11 +41,12 @@ import os
 from typing import NamedTuple
 
 import numpy as np
+from ase.units import kcal, mol
 
 from ..atomic import atomic_path
 from ..descriptors.bispectrum import FLAGS, Bispectrum
 from ..descriptors.wigner import component_labels
-from ..elements import ATOMIC_NUMBERS
+from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import InteropError
 from .lammps import overlay_lines
 
@@ -115,27 +122,29 @@ def _orbit_average(d):
     return M
 
 
+def _averaged(d, beta, M, perm):
+    """β with the coefficients of identical columns made equal (M β; for the quadratic
+    products Q -> M Q Mᵀ) and the columns taken through ``perm``; the energy is unchanged."""
+    n = d.n_linear
+    lin = (M @ beta[:n])[perm]
+    if not d.flags["quadraticflag"]:
+        return lin
+    iu = np.triu_indices(n)
+    Q = np.zeros((n, n))
+    Q[iu] = beta[n:]
+    Q = Q + np.triu(Q, 1).T                       # the full symmetric matrix
+    Q = (M @ Q @ M.T)[np.ix_(perm, perm)]
+    return np.concatenate([lin, Q[iu]])
+
+
 def lammps_coefficients(potential, order):
     """{element: (β_0, β)} in LAMMPS' column order for the element order ``order``, the
     coefficients of identical columns made equal (module docstring; for the quadratic
     products Q -> M Q Mᵀ); the energy is unchanged."""
     d = _bispectrum(potential)
-    n = d.n_linear
     M = _orbit_average(d)
     perm = _relabel(d, order)
-    iu = np.triu_indices(n)
-    out = {}
-    for e, (b0, beta) in _linear(potential).items():
-        lin = (M @ beta[:n])[perm]
-        if not d.flags["quadraticflag"]:
-            out[e] = (b0, lin)
-            continue
-        Q = np.zeros((n, n))
-        Q[iu] = beta[n:]
-        Q = Q + np.triu(Q, 1).T                   # the full symmetric matrix
-        Q = (M @ Q @ M.T)[np.ix_(perm, perm)]
-        out[e] = (b0, np.concatenate([lin, Q[iu]]))
-    return out
+    return {e: (b0, _averaged(d, beta, M, perm)) for e, (b0, beta) in _linear(potential).items()}
 
 
 def _param_lines(d):
@@ -254,3 +263,242 @@ def write_mliap(potential, outdir, name="potential"):
     mod = _write(os.path.join(outdir, f"{name}.mliap.model"), model_text)
     return LammpsFiles([mod, desc], overlay_lines(
         potential, f"mliap model {model} {mod} descriptor sna {desc}", " ".join(by_z)))
+
+
+# ------------------------------------------------------------------ reading
+#: snapparam keywords that change the model, with LAMMPS' defaults (pair_snap.cpp,
+#: read_files); rcutfac and twojmax are required
+PARAM_DEFAULTS = {"rfac0": 0.99363, "rmin0": 0.0, "switchflag": 1, "bzeroflag": 1,
+                  "quadraticflag": 0, "chemflag": 0, "bnormflag": 0, "wselfallflag": 0,
+                  "switchinnerflag": 0}
+#: snapparam keywords that only tune LAMMPS' performance (Kokkos chunk sizes): ignored
+PERFORMANCE_KEYWORDS = ("chunksize", "parallelthresh")
+#: LAMMPS units styles a SNAP file can be written for: eV per energy unit (lengths are Å
+#: in both)
+LAMMPS_ENERGY_UNITS = {"metal": 1.0, "real": kcal / mol}
+
+
+def _words(path, what):
+    """[(words, line number)] of a LAMMPS potential file: '#' starts a comment, quotes
+    separate words (LAMMPS' tokenizer); InteropError for a missing or binary file."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise InteropError(f"{path}: no such file (the SNAP {what} file)") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InteropError(f"{path}: not a text file (byte 0x{data[err.start]:02x} at offset "
+                           f"{err.start}); expected LAMMPS' plain-text SNAP {what} file") from None
+    if "\0" in text:
+        raise InteropError(f"{path}: not a text file (NUL byte); expected LAMMPS' plain-text "
+                           f"SNAP {what} file")
+    out = []
+    for no, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].replace('"', " ").replace("'", " ").split()
+        if words:
+            out.append((words, no))
+    return out
+
+
+def _num(text, path, no, what, kind=float):
+    try:
+        x = kind(text)
+    except ValueError:
+        raise InteropError(f"{path}:{no}: {what}: {text!r} is not "
+                           f"{'an integer' if kind is int else 'a number'}") from None
+    if not np.isfinite(x):
+        raise InteropError(f"{path}:{no}: {what}: {text!r} is not a finite number")
+    return x
+
+
+def _read_snapparam(path):
+    """{keyword: value} of a snapparam file (module docstring of :func:`read_snap`)."""
+    values, seen = dict(PARAM_DEFAULTS), {}
+    for words, no in _words(path, "parameter"):
+        key = words[0]
+        if key in ("sinner", "dinner"):
+            raise InteropError(f"{path}:{no}: {key}: the inner switching function "
+                               "(switchinnerflag, sinner, dinner) is not covered by ase-nnp's "
+                               "bispectrum; refusing rather than approximating the model")
+        if len(words) != 2:
+            raise InteropError(f"{path}:{no}: expected 'keyword value', got {len(words)} words")
+        if key in seen:
+            raise InteropError(f"{path}:{no}: {key} given twice (first on line {seen[key]})")
+        seen[key] = no
+        value = words[1]
+        if key == "diagonalstyle":
+            # LAMMPS' SNAP once chose with diagonalstyle 0-3 which (j1, j2, j) triples to
+            # use; it kept only 3 (the components compute sna/atom gives today), then
+            # dropped the keyword and now refuses it
+            if _num(value, path, no, key, int) != 3:
+                raise InteropError(f"{path}:{no}: diagonalstyle {value}: only style 3 (all "
+                                   "components, the one LAMMPS kept) exists in LAMMPS and "
+                                   "ase-nnp; styles 0-2 were removed in 2017")
+        elif key in PERFORMANCE_KEYWORDS:
+            _num(value, path, no, key, int)
+        elif key == "rcutfac":
+            values[key] = _num(value, path, no, key)
+        elif key == "twojmax":
+            values[key] = _num(value, path, no, key, int)
+        elif key in ("rfac0", "rmin0"):
+            values[key] = _num(value, path, no, key)
+        elif key in PARAM_DEFAULTS:
+            flag = _num(value, path, no, key, int)
+            if flag not in (0, 1):
+                raise InteropError(f"{path}:{no}: {key} must be 0 or 1, got {value}")
+            values[key] = flag
+        else:
+            raise InteropError(f"{path}:{no}: unknown SNAP parameter {key!r} (LAMMPS "
+                               f"pair_style snap knows rcutfac, twojmax, "
+                               f"{', '.join(PARAM_DEFAULTS)}, sinner, dinner, "
+                               f"{', '.join(PERFORMANCE_KEYWORDS)}; diagonalstyle 3 of older "
+                               "files is read)")
+    for key in ("rcutfac", "twojmax"):
+        if key not in values:
+            raise InteropError(f"{path}: the required keyword {key!r} is missing")
+    if values["switchinnerflag"]:
+        raise InteropError(f"{path}:{seen['switchinnerflag']}: switchinnerflag 1: the inner "
+                           "switching function is not covered by ase-nnp's bispectrum")
+    return values
+
+
+def _read_snapcoeff(path):
+    """(header line, [(element, radelem, wj, coefficients, line)]) of a snapcoeff file."""
+    rows = _words(path, "coefficient")
+    if not rows:
+        raise InteropError(f"{path}: empty; expected 'n_elements n_coefficients' first")
+    (head, no), rows = rows[0], rows[1:]
+    if len(head) != 2:
+        raise InteropError(f"{path}:{no}: expected 'n_elements n_coefficients', got "
+                           f"{' '.join(head)!r}")
+    nel = _num(head[0], path, no, "number of elements", int)
+    ncoeff = _num(head[1], path, no, "number of coefficients", int)
+    if nel < 1 or ncoeff < 1:
+        raise InteropError(f"{path}:{no}: {nel} elements with {ncoeff} coefficients each")
+    blocks, at = [], 0
+    for _ in range(nel):
+        if at >= len(rows):
+            raise InteropError(f"{path}: {len(blocks)} element blocks, but the header says "
+                               f"{nel}")
+        words, no = rows[at]
+        if len(words) != 3:
+            raise InteropError(f"{path}:{no}: expected 'Element radius weight', got "
+                               f"{' '.join(words)!r}")
+        sym = words[0]
+        radelem = _num(words[1], path, no, f"{sym} radius")
+        wj = _num(words[2], path, no, f"{sym} weight")
+        block = rows[at + 1:at + 1 + ncoeff]
+        if len(block) < ncoeff:
+            raise InteropError(f"{path}: element {sym} (line {no}) has {len(block)} "
+                               f"coefficients, the header says {ncoeff}")
+        coef = []
+        for w, n in block:
+            if len(w) != 1:
+                raise InteropError(f"{path}:{n}: expected one coefficient, got "
+                                   f"{' '.join(w)!r} (element {sym} has fewer coefficients "
+                                   "than the header says?)")
+            coef.append(_num(w[0], path, n, f"{sym} coefficient"))
+        blocks.append((sym, radelem, wj, np.array(coef), no))
+        at += 1 + ncoeff
+    if at != len(rows):
+        raise InteropError(f"{path}:{rows[at][1]}: more lines than the header's {nel} "
+                           f"element(s) x {ncoeff} coefficients")
+    return blocks
+
+
+def read_snap(coeff, param, elements=None, units="metal"):
+    r"""Read LAMMPS ``pair_style snap`` files (linear or quadratic SNAP) into a
+    :class:`~ase_nnp.Potential`: the bispectrum descriptor with the file's parameters
+    and one linear (identity) layer per element, the model that ``[model] kind =
+    "linear"`` (``quadraticflag 0``) or ``"quadratic"`` (``quadraticflag 1``) trains.
+
+    LAMMPS' energy of an atom i of element e (pair_snap.cpp) is
+
+        E_i = β_0^e + Σ_k β_k^e B_k^i  [+ Σ_k (½ β_kk B_k² + Σ_{l>k} β_kl B_k B_l)]
+
+    with the coefficient file's values in this order (β_0, the linear ones in the
+    components' order, then the quadratic ones k outer, l >= k inner), which are the
+    columns of :class:`~ase_nnp.descriptors.Bispectrum` with ``quadraticflag``
+    (½ B_k², B_k B_l): the coefficients become the network's weights unchanged. With
+    ``chemflag`` the coefficients of identical columns (B^{abc} = B^{bac} for j1 = j2,
+    ...) are replaced by their mean (:func:`lammps_coefficients`' orbit average; the
+    energy is unchanged), as ``write_snap`` writes them.
+
+    ``coeff``: ``n_elements n_coefficients``, then per element ``Symbol R w`` (radelem,
+    wj) and its coefficients. ``param``: ``keyword value`` lines: rcutfac and twojmax
+    (required), rfac0, rmin0, switchflag, bzeroflag, quadraticflag, chemflag, bnormflag,
+    wselfallflag with LAMMPS' defaults (0.99363, 0, 1, 1, 0, 0, 0, 0);
+    ``diagonalstyle 3`` of older files (the only style LAMMPS kept before dropping the
+    keyword) is read and ignored, ``chunksize`` / ``parallelthresh`` (performance) are
+    ignored; switchinnerflag 1 (sinner, dinner), other diagonal styles or unknown
+    keywords raise :class:`~ase_nnp.errors.InteropError`, as does a coefficient count
+    that does not match twojmax and quadraticflag.
+
+    ``elements``: the element order of LAMMPS' ``pair_coeff`` line, which numbers the
+    element triples of ``chemflag`` (default: the coefficient file's order); it must
+    name the file's elements. ``units``: the LAMMPS units style the files were made for,
+    ``"metal"`` (eV, Å: every published SNAP potential) or ``"real"`` (kcal/mol, Å:
+    coefficients times kcal/mol in eV); rcutfac is in Å in both.
+    """
+    from ..potential import Potential
+    from ..training.linear import set_coefficients
+    coeff, param = os.fspath(coeff), os.fspath(param)
+    if units not in LAMMPS_ENERGY_UNITS:
+        raise InteropError(f"units {units!r}: SNAP files are read for LAMMPS units "
+                           f"{' or '.join(LAMMPS_ENERGY_UNITS)}")
+    U = LAMMPS_ENERGY_UNITS[units]
+    p = _read_snapparam(param)
+    blocks = _read_snapcoeff(coeff)
+    try:
+        symbols = normalize_elements([b[0] for b in blocks])
+    except ValueError as err:
+        raise InteropError(f"{coeff}: {err}") from None
+    if len(set(symbols)) != len(symbols):
+        raise InteropError(f"{coeff}: an element has two blocks ({[b[0] for b in blocks]})")
+    by_symbol = dict(zip(symbols, blocks))
+    if elements is None:
+        order = symbols
+    else:
+        try:
+            order = normalize_elements(list(elements))
+        except ValueError as err:
+            raise InteropError(f"elements: {err}") from None
+        if sorted(order) != sorted(symbols):
+            raise InteropError(f"elements {order} are not the elements of {coeff} ({symbols}); "
+                               "give them in the order of the pair_coeff line")
+    try:
+        d = Bispectrum(order, p["twojmax"], p["rcutfac"], rfac0=p["rfac0"], rmin0=p["rmin0"],
+                       radelem=[by_symbol[e][1] for e in order],
+                       wj=[by_symbol[e][2] for e in order], switchflag=p["switchflag"],
+                       bzeroflag=p["bzeroflag"], quadraticflag=p["quadraticflag"],
+                       chemflag=p["chemflag"], bnormflag=p["bnormflag"],
+                       wselfallflag=p["wselfallflag"])
+    except ValueError as err:
+        raise InteropError(f"{param} with {coeff}: {err}") from None
+    ncoeff = len(blocks[0][3])
+    if ncoeff != len(d) + 1:
+        n = d.n_linear
+        hint = ""
+        if not p["quadraticflag"] and ncoeff == 1 + n + n * (n + 1) // 2:
+            hint = "; that is the count of quadratic SNAP: set quadraticflag 1"
+        elif p["quadraticflag"] and ncoeff == 1 + n:
+            hint = "; that is the count of linear SNAP: set quadraticflag 0"
+        raise InteropError(f"{coeff}: {ncoeff} coefficients per element, but twojmax "
+                           f"{p['twojmax']} with quadraticflag {p['quadraticflag']}"
+                           f"{' and chemflag' if p['chemflag'] else ''} ({param}) needs "
+                           f"{len(d) + 1}{hint}")
+    kind = "quadratic" if p["quadraticflag"] else "linear"
+    pot = Potential(order, d, hidden_layers=(), activation="identity", seed=0, metadata={
+        "imported_from": "lammps snap", "model": kind,
+        "source": [os.path.abspath(coeff), os.path.abspath(param)],
+        "units": {"source": f"lammps-{units}", "length": "angstrom",
+                  "angstrom_per_length_unit": 1.0, "energy": "ev" if U == 1.0 else "kcal/mol",
+                  "ev_per_energy_unit": U}})
+    M = _orbit_average(d)
+    same = np.arange(d.n_linear)
+    for e in order:
+        beta = by_symbol[e][3] * U
+        set_coefficients(pot, e, float(beta[0]), _averaged(d, beta[1:], M, same))
+    return pot
