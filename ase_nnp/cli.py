@@ -38,7 +38,9 @@ def _info(args):
         net = pot.networks[e]
         kinds = {}
         for label in sf.feature_labels(e):
-            kinds[label.split("[")[0]] = kinds.get(label.split("[")[0], 0) + 1
+            # quadratic SNAP's products (B3*B7, B3^2/2) counted as one kind
+            key = "products" if ("*" in label or "^2" in label) else label.split("[")[0]
+            kinds[key] = kinds.get(key, 0) + 1
         print(f"  {e}: {sf.n_features(e)} inputs ({', '.join(f'{n} {k}' for k, n in kinds.items())}), "
               f"network {'-'.join(map(str, net.layer_sizes))} ({', '.join(net.activations)}), "
               f"{net.n_parameters} parameters, scaling {pot.scalings[e].mode}, "
