@@ -80,12 +80,44 @@ def _evaluate(args):
             print(f"{label:>16s} {stats['energy'].n_structures:11d} "
                   f"{stats['energy'].rmse:10.3f} {f:10.4f}"
                   + (f" {sigma:10.4f}" if with_stress else ""))
+    for line in _evaluate_notes(report):
+        print(line)
     if args.write:
         _write_predictions(args.write, pot, refs)
     if args.plot:
         _parity_plot(args.plot, {k: v for k, v in report.parity.items()
                                  if k in ("energy", "forces", "stress")}, report.stats)
     return 0
+
+
+def _evaluate_notes(report):
+    """The lines after ``evaluate``'s table: how many atoms extrapolated, and a warning
+    for errors larger than those of a prediction that knows nothing."""
+    x = report.extrapolation
+    lines = []
+    if x is not None and not x.checked:
+        lines.append("extrapolation: not checked (the model stores no training range of its "
+                     "descriptors, e.g. an imported SNAP or untrained model)")
+    elif x is not None:
+        lines.append(f"extrapolation: {x.atoms} of {x.n_atoms} atoms "
+                     f"({100.0 * x.atoms / max(x.n_atoms, 1):.1f} %), in {x.structures} of "
+                     f"{x.n_structures} structures, have descriptor values outside the "
+                     "model's training range")
+    from .analysis.errors import UNITS
+    what = {"energy": "a constant energy per atom (the data's mean)", "forces": "zero forces"}
+    for name, rmse, trivial in report.worse_than_trivial():
+        unit = UNITS[name][0]
+        lines.append(f"WARNING: the {name} RMSE ({rmse:.5g} {unit}) exceeds that of "
+                     f"{what[name]} ({trivial:.5g} {unit}), a prediction that knows nothing "
+                     "about these data. Check the units (a potential in Bohr and Hartree "
+                     "needs `ase-nnp import --units bohr-hartree`; data files in other units "
+                     "need converting), that this is the model for these data and that both "
+                     "use the same reference energies")
+    if x is not None and x.checked and x.n_atoms and x.atoms == x.n_atoms:
+        lines.append("WARNING: every atom is outside the training range: the model was not "
+                     "trained on anything like these structures, or lengths are in other "
+                     "units than the model's")
+    return lines
 
 
 def _write_predictions(path, pot, refs):

@@ -78,3 +78,67 @@ def test_trainer_rmse_are_the_pooled_errors():
         "stress": np.sqrt(np.mean(((pred.stress - fs.stress)[fs.has_stress] / GPA) ** 2)),
         "atomic_energies": 1000 * np.sqrt(np.mean((pred.energies - fs.energies)[am] ** 2))}
     assert got == {k: approx(v, rel=1e-12) for k, v in expected.items()}
+
+
+def test_errors_of_a_prediction_that_knows_nothing():
+    r = _report()
+    # reference energies per atom -4.05 and -4.1: about their mean ±0.025 eV/atom
+    assert r.trivial["energy"] == approx(25.0)
+    assert r.trivial["forces"] == approx(np.sqrt(np.mean(np.arange(9.0) ** 2)))
+    # the model's energy RMSE (79 meV/atom) is worse than the mean's, its forces are not
+    assert [k for k, _, _ in r.worse_than_trivial()] == ["energy"]
+    one = compare(n_atoms=[2], energy=[-8.0], energy_ref=[-8.1])
+    assert one.trivial == {} and one.worse_than_trivial() == []
+
+
+def test_extrapolating_atoms_are_counted(tmp_path, capsys):
+    """compare_references and ``ase-nnp evaluate`` count the atoms with a descriptor value
+    outside the training range: the count equals one made here from the descriptor values
+    and the scaling's min/max; a model without statistics is reported as not checked."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.io import write
+
+    from ase_nnp import Potential
+    from ase_nnp.analysis.errors import compare_references
+    from ase_nnp.cli import main
+    from ase_nnp.descriptors import SymmetryFunctions
+    from ase_nnp.training.dataset import read
+    from conftest import sensitive_potential
+    sf = SymmetryFunctions(["Cu"], 4.5)
+    for eta in (0.05, 0.5, 2.0):
+        sf.add_radial(eta)
+    sf.add_angular(0.01, 1, 1)
+    train = []
+    for k, a in enumerate((3.55, 3.6, 3.65)):
+        atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat((2, 1, 1))
+        atoms.rattle(0.02, seed=k)
+        train.append(atoms)
+    pot = sensitive_potential(["Cu"], train, hidden=(3,), descriptor=sf)
+    test = []
+    for k, a in enumerate((3.6, 3.3, 3.95)):           # inside, compressed, stretched
+        atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat((2, 1, 1))
+        atoms.rattle(0.03, seed=10 + k)
+        atoms.calc = EMT()
+        atoms.get_potential_energy()
+        atoms.get_forces()
+        test.append(atoms)
+    sc = pot.scalings["Cu"]
+    used = sc.gmax > sc.gmin
+    expected = [int(np.count_nonzero(((sf.compute(a) < sc.gmin) | (sf.compute(a) > sc.gmax))
+                                     [:, used].any(axis=1))) for a in test]
+    assert expected[1] == expected[2] == 8 and sum(expected) < 24   # the check can fail
+    x = compare_references(pot, read(test)).extrapolation
+    assert (x.atoms, x.n_atoms, x.structures, x.n_structures, x.checked) == \
+        (sum(expected), 24, sum(1 for e in expected if e), 3, True)
+    data = str(tmp_path / "test.extxyz")
+    write(data, test)
+    pot.save(tmp_path / "m.nnp")
+    assert main(["evaluate", str(tmp_path / "m.nnp"), data]) == 0
+    out = capsys.readouterr().out
+    assert (f"extrapolation: {sum(expected)} of 24 atoms ({100 * sum(expected) / 24:.1f} %), "
+            f"in {x.structures} of 3 structures") in out
+    assert "WARNING: the energy RMSE" in out and "WARNING: the forces RMSE" in out
+    Potential(["Cu"], sf, hidden_layers=(3,), seed=0).save(tmp_path / "raw.nnp")
+    assert main(["evaluate", str(tmp_path / "raw.nnp"), data]) == 0
+    assert "extrapolation: not checked" in capsys.readouterr().out

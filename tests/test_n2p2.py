@@ -508,6 +508,11 @@ def test_bohr_numbers_without_units_are_refused(tmp_path, capsys):
 MLEARN = Path(__file__).resolve().parents[2] / "shared/data/mlearn"
 
 
+def _rows(text):
+    """``ase-nnp evaluate``'s table rows by property name."""
+    return {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
+
+
 def test_published_mlearn_si_nnp_gives_the_published_errors(tmp_path, capsys):
     """Zuo et al.'s Si NNP (n2p2 files in Bohr and Hartree) imported with --units
     bohr-hartree gives the errors n2p2 itself gives on the mlearn Si test set: 6.93
@@ -522,8 +527,32 @@ def test_published_mlearn_si_nnp_gives_the_published_errors(tmp_path, capsys):
     assert main(["import", "--units", "bohr-hartree", str(source), model]) == 0
     capsys.readouterr()
     assert main(["evaluate", model, str(MLEARN / "Si" / "test.extxyz.gz")]) == 0
-    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()
-            if line.split()}
+    out = capsys.readouterr().out
+    rows = _rows(out)
     assert rows["energy"][1] == "meV/atom" and rows["forces"][1] == "eV/Å"
     assert round(float(rows["energy"][2]), 2) == 6.93
     assert round(float(rows["forces"][2]), 3) == 0.170
+    # the atoms outside the range of scaling.data, counted here from the file's numbers
+    from ase.io import read
+    pot = load(model)
+    stats = np.array([[float(x) for x in line.split()[2:4]]
+                      for line in (source / "scaling.data").read_text().splitlines()
+                      if line.strip() and not line.startswith("#")])
+    lo, hi = stats[:, 0], stats[:, 1]
+    frames = read(MLEARN / "Si" / "test.extxyz.gz", ":")
+    n_out = 0
+    for atoms in frames:
+        G = pot.descriptor.compute(atoms)[:, n2p2_order(pot.descriptor, "Si")]
+        n_out += int(np.count_nonzero(((G < lo) | (G > hi))[:, hi > lo].any(axis=1)))
+    n_atoms = sum(len(a) for a in frames)
+    assert f"extrapolation: {n_out} of {n_atoms} atoms" in out
+    # read as Å and eV (what ase-nnp did before --units): absurd errors, and it says so
+    wrong = str(tmp_path / "wrong.nnp")
+    assert main(["import", "--units", "angstrom-ev", str(source), wrong]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", wrong, str(MLEARN / "Si" / "test.extxyz.gz")]) == 0
+    out = capsys.readouterr().out
+    assert float(_rows(out)["energy"][2]) > 1000.0
+    assert f"extrapolation: {n_atoms} of {n_atoms} atoms (100.0 %)" in out
+    assert "WARNING: the energy RMSE" in out and "--units bohr-hartree" in out
+    assert "WARNING: every atom is outside the training range" in out

@@ -14,6 +14,15 @@ inputs are in ASE's units (eV, eV/Å, eV/Å³).
 
 With ``groups`` (one label per structure, e.g. its ``config_type``) the same
 statistics are also given per group, over the values of that group's structures.
+
+Two yardsticks come with every report (:attr:`ErrorReport.trivial`), the errors of
+predictions that know nothing: for the energy the mean reference energy per atom,
+RMSE_0 = sqrt(Σ_f (e_f - ē)² / n_f) with e_f = E_f / N_f; for the forces zero,
+RMSE_0 = sqrt(Σ_k F_k² / n). A model whose RMSE exceeds them is worse than knowing
+nothing — the sign of a unit mix-up (a potential in Bohr and Hartree read as Å and eV)
+or of the wrong model, not of a poor fit. :func:`compare_references` also counts the
+atoms whose descriptor values leave the model's training range
+(:attr:`ErrorReport.extrapolation`, :mod:`ase_nnp.extrapolation`).
 """
 
 from dataclasses import dataclass, field
@@ -60,10 +69,34 @@ class ErrorReport:
     stats: dict
     groups: dict = field(default_factory=dict)
     parity: dict = field(default_factory=dict)
+    #: property -> RMSE (in :data:`UNITS`) of the prediction that knows nothing (module
+    #: docstring): "energy" with two or more structures, "forces"
+    trivial: dict = field(default_factory=dict)
+    #: :class:`Extrapolation` counts (set by :func:`compare_references`), or None
+    extrapolation: "Extrapolation" = None
 
     def rmse(self):
         """{property: RMSE}."""
         return {k: s.rmse for k, s in self.stats.items()}
+
+    def worse_than_trivial(self):
+        """[(property, RMSE, trivial RMSE)] of the properties whose RMSE exceeds that of
+        the prediction that knows nothing."""
+        return [(k, self.stats[k].rmse, t) for k, t in self.trivial.items()
+                if k in self.stats and self.stats[k].rmse > t]
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """Atoms (and structures holding them) whose descriptor values lie outside the
+    model's training range in at least one column (n2p2's count); ``checked`` is False
+    when the model stores no training range (e.g. imported SNAP or an untrained model),
+    so nothing could be counted."""
+    atoms: int
+    n_atoms: int
+    structures: int
+    n_structures: int
+    checked: bool
 
 
 def compare(n_atoms, energy, energy_ref, forces=None, forces_ref=None, force_frame=None,
@@ -105,7 +138,21 @@ def compare(n_atoms, energy, energy_ref, forces=None, forces_ref=None, force_fra
                     residual[mask], np.ravel(frames)[mask])
     if groups is not None:
         report.groups = {k: report.groups[k] for k in sorted(report.groups)}
+    ref_e = values["energy"][1]
+    if len(ref_e) > 1:
+        report.trivial["energy"] = float(np.sqrt(np.mean((ref_e - ref_e.mean()) ** 2))
+                                         * UNITS["energy"][1])
+    if "forces" in values:
+        report.trivial["forces"] = float(np.sqrt(np.mean(values["forces"][1] ** 2)))
     return report
+
+
+def _has_training_range(potential):
+    """True when any descriptor column of the model has a training range to check."""
+    from ..engine import training_range
+    members = getattr(potential, "members", [potential])
+    return any(np.isfinite(training_range(m.scalings[e])[0]).any()
+               for m in members for e in m.elements)
 
 
 def compare_references(potential, refs, group=None, stress=True):
@@ -116,11 +163,13 @@ def compare_references(potential, refs, group=None, stress=True):
     has none); ``stress=False`` skips the stress."""
     n, energy, energy_ref = [], [], []
     forces, stresses = ([], [], []), ([], [], [])
+    outside = []
     for k, ref in enumerate(refs):
         a = ref.atoms
         want_stress = stress and ref.stress is not None
         res = potential.evaluate(a.positions, a.numbers, a.cell[:], a.pbc,
                                  forces=ref.forces is not None, stress=want_stress)
+        outside.append(0 if res.outside is None else int(np.count_nonzero(res.outside)))
         n.append(len(a))
         energy.append(res.energy)
         energy_ref.append(ref.energy)
@@ -138,4 +187,8 @@ def compare_references(potential, refs, group=None, stress=True):
                          (("stress", "stress_ref", "stress_frame"), stresses)):
         if parts[0]:
             extra.update(zip(names, (np.concatenate(p) for p in parts)))
-    return compare(n, energy, energy_ref, groups=labels, **extra)
+    report = compare(n, energy, energy_ref, groups=labels, **extra)
+    report.extrapolation = Extrapolation(sum(outside), int(sum(n)),
+                                         sum(1 for x in outside if x), len(outside),
+                                         _has_training_range(potential))
+    return report
