@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
                      ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
-                     NNPError, StructureError, UncertaintyExceeded, UnknownElementError)
+                     NNPError, StructureError, UncertaintyExceeded, UnitsError,
+                     UnknownElementError)
 from .potential import Potential
 from .ensemble import Ensemble, load
 from .calculator import NNPCalculator
@@ -19,7 +20,7 @@ from .monitor import UncertaintyMonitor
 
 __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
-           "CheckpointError", "InteropError", "DatasetError", "NNPError",
+           "CheckpointError", "InteropError", "UnitsError", "DatasetError", "NNPError",
            "ExtrapolationError", "ExtrapolationWarning", "UncertaintyExceeded",
            "UncertaintyMonitor", "__version__"]
 

@@ -308,6 +308,10 @@ def _export(args):
     from .interop.lammps import pair_lines
     from .potential import Potential
     pot = Potential.load(args.model)
+    if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
+        from .errors import InteropError
+        raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
+                           "files are written for units metal (eV, Å)")
     if args.format in ("snap", "mliap"):
         from .interop.snap import write_mliap, write_snap
         write = write_snap if args.format == "snap" else write_mliap
@@ -332,7 +336,8 @@ def _export(args):
               "(n2p2 cannot express it): nnp-predict and RuNNer see the networks alone; the "
               "LAMMPS lines below add it back with pair_style zbl")
     print("LAMMPS (units metal; types numbered in this element order):")
-    for line in pair_lines(pot, outdir):
+    from .interop.n2p2 import resolve_units
+    for line in pair_lines(pot, outdir, units=resolve_units(args.units)):
         print(f"  {line}")
     return 0
 

@@ -498,11 +498,24 @@ def test_bohr_numbers_without_units_are_refused(tmp_path, capsys):
                 dict(units="bohr-hartree", length_unit="bohr")):
         with pytest.raises(UnitsError):
             read_n2p2(tmp_path / "e", **bad)
-    # the command line writes either convention
+    # the command line writes either convention, and LAMMPS' pair_style hdnnp line
+    # converts with the factors LAMMPS users give for Bohr and Hartree (the mlearn decks:
+    # cflength 1.8897261328, cfenergy 0.0367493254, older CODATA values than ASE's 2014
+    # ones, which differ from them by up to 8e-8)
     pot.save(tmp_path / "p.nnp")
+    capsys.readouterr()
     assert main(["export", str(tmp_path / "p.nnp"), str(tmp_path / "f"), "--units",
                  "bohr-hartree"]) == 0
     assert (tmp_path / "f" / "input.nn").read_text() == (tmp_path / "d" / "input.nn").read_text()
+    line = next(x.split() for x in capsys.readouterr().out.splitlines() if "pair_style" in x)
+    cfl, cfe = float(line[line.index("cflength") + 1]), float(line[line.index("cfenergy") + 1])
+    assert abs(cfl / 1.8897261328 - 1) < 1e-7 and abs(cfe / 0.0367493254 - 1) < 1e-7
+    rc_file = max(float(x.split()[-1]) for x in
+                  (tmp_path / "f" / "input.nn").read_text().splitlines()
+                  if x.startswith("symfunction_short Si 2"))
+    assert float(line[2]) >= rc_file / cfl and float(line[2]) - 5.5 < 1e-12
+    assert main(["export", str(tmp_path / "p.nnp"), str(tmp_path / "g"), "--format", "snap",
+                 "--units", "bohr-hartree"]) == 2
 
 
 MLEARN = Path(__file__).resolve().parents[2] / "shared/data/mlearn"

@@ -14,17 +14,34 @@ with different distances get one ``zbl`` sub-style each (``zbl 1``, ``zbl 2``, �
 in their pair_coeff lines).
 """
 
+import math
+
 from ..elements import ATOMIC_NUMBERS
 
 
 def pair_lines(potential, directory, hdnnp_options="showew no showewsum 1000 resetew no "
-               "maxew 100000 cflength 1.0 cfenergy 1.0"):
+               "maxew 100000", units=None):
     """[pair_style, pair_coeff, ...] for ``potential`` exported (networks) to ``directory``;
-    LAMMPS types 1, 2, … are the elements by atomic number."""
+    LAMMPS types 1, 2, … are the elements by atomic number.
+
+    ``units``: the :class:`~ase_nnp.interop.n2p2.Units` the files were written in (None:
+    Å and eV). LAMMPS (``units metal``) multiplies its lengths by ``cflength`` and
+    divides n2p2's energies by ``cfenergy``, so the line carries cflength = 1/L and
+    cfenergy = 1/U (Bohr and Hartree: 1.88972612584 and 0.0367493224750)."""
     by_z = sorted(potential.elements, key=ATOMIC_NUMBERS.get)
     # repr: the shortest text of the exact cutoff; a rounded-down one stops LAMMPS
     # ("Inconsistent cutoff radius")
-    hdnnp = f'hdnnp {float(potential.cutoff)!r} dir "{directory}" {hdnnp_options}'
+    cutoff = float(potential.cutoff)
+    if units is None or units.identity:
+        conversion = "cflength 1.0 cfenergy 1.0"
+    else:
+        cfl, cfe = 1.0 / units.length, 1.0 / units.energy
+        conversion = f"cflength {cfl!r} cfenergy {cfe!r}"
+        # n2p2 compares its largest cutoff (the file's number / cflength) with this one:
+        # never let rounding put ours below
+        in_file = float(repr(cutoff / units.length))
+        cutoff = math.nextafter(max(cutoff, in_file / cfl), math.inf)
+    hdnnp = f'hdnnp {cutoff!r} dir "{directory}" {hdnnp_options} {conversion}'
     return overlay_lines(potential, hdnnp, " ".join(by_z))
 
 

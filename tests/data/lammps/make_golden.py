@@ -225,7 +225,7 @@ def main():
         write_data(os.path.join(HERE, case + ".data"), symbols, pos, cell, pot.elements)
         pot_dir = pname[:-4] if pname in ZBL else pname
         lines = pair_lines(pot, pot_dir, hdnnp_options="showew no showewsum 0 resetew no "
-                           "maxew 1000000000 cflength 1.0 cfenergy 1.0")
+                           "maxew 1000000000")
         with open(os.path.join(HERE, case + ".in"), "w") as fh:
             fh.write(DECK.format(case=case, pair="\n".join(
                 f"{w.split()[0]:15s} {w.split(' ', 1)[1]}" for w in lines)))
