@@ -225,7 +225,6 @@ def resolve_units(units=None, length_unit=None, energy_unit=None):
     return Units(ln, lv, en, ev, explicit)
 
 
-
 # ------------------------------------------------------------------ reading
 def _text_lines(path, what, missing=None):
     """The lines of a text file; InteropError naming the file (and line) if it is missing
