@@ -33,6 +33,12 @@ sharing one calculator would read each other's results. Every property request
 calculator's lock: one calculator may be shared by threads, which then take
 turns. For parallel speed give each thread its own calculator; they may share
 one :class:`~ase_nnp.Potential`, whose evaluation keeps no state between calls.
+
+Copies
+------
+``pickle``, ``copy.deepcopy`` (hence ``multiprocessing`` and ASE's NEB with one
+calculator per image) copy the potential, the parameters, the last results and the
+extrapolation log; the lock is not copied, each copy makes its own.
 """
 
 import os
@@ -74,6 +80,18 @@ class NNPCalculator(Calculator):
                             f"{type(potential).__name__}")
         self.potential = potential
         self.is_ensemble = isinstance(potential, Ensemble)
+        self._lock = threading.RLock()
+
+    def __getstate__(self):
+        """Everything but the lock, which cannot be pickled (``pickle``, ``copy.deepcopy``,
+        ``multiprocessing``, ASE's NEB with its own calculator per image)."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        """The pickled state, with a new lock of its own."""
+        self.__dict__.update(state)
         self._lock = threading.RLock()
 
     def get_property(self, name, atoms=None, allow_calculation=True):
