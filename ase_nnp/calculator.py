@@ -3,9 +3,24 @@
 Properties: energy, free_energy (= energy: the potential has no electronic
 entropy), forces, per-atom energies, and for systems periodic in all three
 directions stress and per-atom stresses (Voigt order xx, yy, zz, yz, xz, xy,
-ASE's sign; the per-atom stresses sum to the stress). A request for the energy
-alone runs no backward pass. The physics lives in
+ASE's sign; the per-atom stresses sum to the stress). The physics lives in
 :class:`ase_nnp.Potential`; this module only translates.
+
+One pass per configuration
+--------------------------
+Any request computes all of these in one pass and keeps them in ``results``: ASE's usual
+``get_potential_energy(); get_forces(); get_stress()`` evaluates the potential once, and
+the forces and stress are then read from the cache (the backward pass and two gathers
+cost less than a second pass would). ``energy_only=True`` (Monte Carlo, ``ase.eos``:
+energies of many configurations, no forces) makes a request for the energy alone
+compute only the energies, with no backward pass; forces or stress asked for in that
+mode are computed when asked, in a pass of their own that brings everything.
+
+Parameters
+----------
+``extrapolation``, ``warn_every`` and ``energy_only`` are ASE parameters:
+``calc.parameters``, ``calc.todict()`` and ``calc.set(...)`` know them (a change keeps
+the results, which do not depend on them).
 
 Ensembles
 ---------
@@ -63,13 +78,10 @@ class NNPCalculator(Calculator):
                               "energy_std", "energies_std", "forces_std", "stress_std",
                               "members_energy", "extrapolation"]
 
-    def __init__(self, potential, extrapolation="warn", warn_every=100, **kwargs):
-        super().__init__(**kwargs)
-        if extrapolation not in ("warn", "raise", "ignore"):
-            raise ValueError(f"extrapolation must be 'warn', 'raise' or 'ignore', got "
-                             f"{extrapolation!r}")
-        self.extrapolation = extrapolation
-        self.extrapolation_log = ExtrapolationLog(warn_every)
+    default_parameters = {"extrapolation": "warn", "warn_every": 100, "energy_only": False}
+
+    def __init__(self, potential, extrapolation="warn", warn_every=100, energy_only=False,
+                 **kwargs):
         if isinstance(potential, (str, os.PathLike)):
             potential = load(potential)
         elif isinstance(potential, (list, tuple)):
@@ -81,6 +93,38 @@ class NNPCalculator(Calculator):
         self.potential = potential
         self.is_ensemble = isinstance(potential, Ensemble)
         self._lock = threading.RLock()
+        self.extrapolation_log = ExtrapolationLog()     # set() gives it warn_every
+        super().__init__(extrapolation=extrapolation, warn_every=warn_every,
+                         energy_only=energy_only, **kwargs)
+
+    def set(self, **kwargs):
+        """ASE's ``set``, checking ``extrapolation`` ('warn', 'raise' or 'ignore'),
+        ``warn_every`` (a positive integer) and ``energy_only`` (a bool); a new
+        ``warn_every`` applies to the running extrapolation log. Returns the changed
+        parameters."""
+        unknown = set(kwargs) - set(self.default_parameters)
+        if unknown:
+            raise TypeError(f"NNPCalculator has no parameter(s) {sorted(unknown)}; its "
+                            f"parameters are {sorted(self.default_parameters)}")
+        if "extrapolation" in kwargs and kwargs["extrapolation"] not in ("warn", "raise",
+                                                                         "ignore"):
+            raise ValueError(f"extrapolation must be 'warn', 'raise' or 'ignore', got "
+                             f"{kwargs['extrapolation']!r}")
+        if "warn_every" in kwargs:
+            every = kwargs["warn_every"]
+            if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+                raise ValueError(f"warn_every must be a positive integer (calls), got {every!r}")
+            kwargs["warn_every"] = int(every)
+        if "energy_only" in kwargs and not isinstance(kwargs["energy_only"], (bool, np.bool_)):
+            raise ValueError(f"energy_only must be True or False, got {kwargs['energy_only']!r}")
+        changed = super().set(**kwargs)
+        self.extrapolation_log.every = self.parameters["warn_every"]
+        return changed
+
+    @property
+    def extrapolation(self):
+        """'warn', 'raise' or 'ignore' (the ``extrapolation`` parameter)."""
+        return self.parameters["extrapolation"]
 
     def __getstate__(self):
         """Everything but the lock, which cannot be pickled (``pickle``, ``copy.deepcopy``,
@@ -115,10 +159,10 @@ class NNPCalculator(Calculator):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
                 "a slab or molecule has no well-defined volume")
-        # energy alone (ase.eos, Monte Carlo) needs no backward pass; once the pair gradients
-        # are there, forces and (periodic) stresses cost one gather each, so both come along
-        gradients = bool({"forces", "stress", "stresses", "forces_std", "stress_std"}
-                         & set(properties))
+        # one pass brings everything (module docstring); in energy_only mode a request
+        # for energies alone runs no backward pass
+        gradients = not self.parameters["energy_only"] or bool(
+            {"forces", "stress", "stresses", "forces_std", "stress_std"} & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
         if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":

@@ -174,6 +174,14 @@ class Potential:
                 inputs[e] = (idx, self.scalings[e].apply(G[idx, :self.descriptor.n_features(e)]))
         return inputs
 
+    def atomic_energies(self, G, species):
+        """E_i = NN_{e_i}(x_i) + E^0_{e_i} for descriptor rows G (n_atoms, n_features_max):
+        the networks' forward pass only."""
+        E = np.empty(len(species))
+        for e, (idx, x) in self.network_inputs(G, species).items():
+            E[idx] = self.networks[e].forward(x) + self.energy_offsets[e]
+        return E
+
     def atomic_energies_and_gradients(self, G, species, inputs=None):
         """E_i and dE_i/dG_i for descriptor rows G (n_atoms, n_features_max);
         ``inputs`` from ``network_inputs`` when the caller already has them."""
@@ -227,7 +235,10 @@ class Potential:
         if descriptors is not None or not gradients or not (
                 fused and has_fused_kernel(self.descriptor)):
             G = self.descriptor.forward(nl, species) if descriptors is None else descriptors.G
-            E, dEdG = self.atomic_energies_and_gradients(G, species)
+            if gradients:
+                E, dEdG = self.atomic_energies_and_gradients(G, species)
+            else:
+                E = self.atomic_energies(G, species)
             outside, excess = self.outside_training_range(G, species)
             if gradients and descriptors is not None:
                 if descriptors.J is None:
