@@ -29,7 +29,10 @@ Potentials with one descriptor), the properties above are the members' means and
 results also hold ``energy_std`` (eV), ``energies_std`` (eV per atom), ``forces_std``
 (eV/Å per atom: sqrt of the mean over members of |F_k − F̄|²), ``stress_std`` (Voigt,
 eV/Å³, periodic only) and ``members_energy`` (K values): population standard
-deviations, see :mod:`ase_nnp.ensemble`.
+deviations, see :mod:`ase_nnp.ensemble`. A Potential and an Ensemble both return an
+:class:`~ase_nnp.evaluation.Evaluation`, whose fields the results are read from
+(:data:`RESULTS`); a single potential's has no spreads, and asking for one raises
+ASE's ``PropertyNotImplementedError``.
 
 Extrapolation
 -------------
@@ -68,6 +71,17 @@ from .ensemble import Ensemble, load
 from .errors import ExtrapolationError, ExtrapolationWarning
 from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
+
+
+#: ASE's result names and the :class:`~ase_nnp.evaluation.Evaluation` field each is read
+#: from (a field that is None, such as a single potential's spreads, gives no result)
+RESULTS = {"energy": "energy", "free_energy": "energy", "energies": "energies",
+           "extrapolation": "outside", "forces": "forces", "stress": "stress",
+           "stresses": "stresses", "energy_std": "energy_std", "energies_std": "energies_std",
+           "forces_std": "forces_std", "stress_std": "stress_std",
+           "members_energy": "members_energy"}
+#: results given as 3×3 matrices, stored in ASE's Voigt order
+VOIGT = {"stress", "stresses", "stress_std"}
 
 
 class NNPCalculator(Calculator):
@@ -150,11 +164,6 @@ class NNPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(np.all(atoms.pbc))
-        spread = {"energy_std", "energies_std", "forces_std", "stress_std", "members_energy"}
-        if not self.is_ensemble and spread & set(properties):
-            raise PropertyNotImplementedError(
-                f"{', '.join(sorted(spread & set(properties)))} need an ensemble; give "
-                "NNPCalculator an ensemble file, an ase_nnp.Ensemble or a list of potentials")
         if not periodic and {"stress", "stresses", "stress_std"} & set(properties):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
@@ -165,32 +174,21 @@ class NNPCalculator(Calculator):
             {"forces", "stress", "stresses", "forces_std", "stress_std"} & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
+        results = {key: (full_3x3_to_voigt_6_stress(value) if key in VOIGT else value)
+                   for key, field in RESULTS.items()
+                   if (value := getattr(res, field)) is not None}
+        missing = set(properties) - set(results)
+        if missing:     # only spreads can be missing here: a single potential has none
+            raise PropertyNotImplementedError(
+                f"{', '.join(sorted(missing))} need an ensemble; give NNPCalculator an "
+                "ensemble file, an ase_nnp.Ensemble or a list of potentials")
         if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":
-            first = self.potential.members[0] if self.is_ensemble else self.potential
-            message = describe(first, atoms, res.outside, res.excess)
+            message = describe(self.potential.members[0], atoms, res.outside, res.excess)
             if self.extrapolation == "raise":
                 raise ExtrapolationError(message)
             warnings.warn(message + self.extrapolation_log.suffix(), ExtrapolationWarning,
                           stacklevel=4)
-        self.results = {
-            "energy": res.energy,
-            "free_energy": res.energy,
-            "energies": res.energies,
-            "extrapolation": res.outside,
-        }
-        if self.is_ensemble:
-            self.results.update(energy_std=res.energy_std, energies_std=res.energies_std,
-                                members_energy=res.members_energy)
-        if not gradients:
-            return
-        self.results["forces"] = res.forces
-        if self.is_ensemble:
-            self.results["forces_std"] = res.forces_std
-        if periodic:
-            self.results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
-            self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)
-            if self.is_ensemble:
-                self.results["stress_std"] = full_3x3_to_voigt_6_stress(res.stress_std)
+        self.results = results
 
 
 def single_point(potential, atoms, energies=False):

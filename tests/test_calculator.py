@@ -169,8 +169,7 @@ def test_one_pass_without_periodicity_brings_the_forces(monkeypatch):
 
 
 def test_energy_only_mode_runs_no_backward_pass(monkeypatch):
-    from ase_nnp import engine
-    from ase_nnp import potential as potential_module
+    from ase_nnp import engine, evaluation
     atoms, calc = _si_calc()
     e_full = calc.get_potential_energy(atoms)
     f_full = calc.get_forces(atoms)
@@ -182,7 +181,7 @@ def test_energy_only_mode_runs_no_backward_pass(monkeypatch):
         raise AssertionError("a gradient was computed in energy_only mode")
     with monkeypatch.context() as m:
         m.setattr(engine, "members_energies_and_pair_gradients", refuse)
-        m.setattr(potential_module, "backward_from_jacobian", refuse)
+        m.setattr(evaluation, "backward_from_jacobian", refuse)
         m.setattr(Potential, "atomic_energies_and_gradients", refuse)
         m.setattr(type(calc.potential.descriptor), "backward", refuse)
         m.setattr(type(calc.potential.descriptor), "jacobian", refuse)
