@@ -140,6 +140,10 @@ class NNPCalculator(Calculator):
         """'warn', 'raise' or 'ignore' (the ``extrapolation`` parameter)."""
         return self.parameters["extrapolation"]
 
+    @extrapolation.setter
+    def extrapolation(self, value):
+        self.set(extrapolation=value)
+
     def __getstate__(self):
         """Everything but the lock, which cannot be pickled (``pickle``, ``copy.deepcopy``,
         ``multiprocessing``, ASE's NEB with its own calculator per image)."""

@@ -213,3 +213,5 @@ def test_parameters_are_ase_parameters():
     with pytest.raises(TypeError, match=r"no parameter\(s\) \['xc'\]"):
         NNPCalculator(calc.potential, xc="PBE")
     assert calc.parameters["extrapolation"] == "raise"   # a refused set changes nothing
+    calc.extrapolation = "ignore"                        # the attribute is the parameter
+    assert calc.todict()["extrapolation"] == "ignore"
