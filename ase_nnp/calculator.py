@@ -3,9 +3,24 @@
 Properties: energy, free_energy (= energy: the potential has no electronic
 entropy), forces, per-atom energies, and for systems periodic in all three
 directions stress and per-atom stresses (Voigt order xx, yy, zz, yz, xz, xy,
-ASE's sign; the per-atom stresses sum to the stress). A request for the energy
-alone runs no backward pass. The physics lives in
+ASE's sign; the per-atom stresses sum to the stress). The physics lives in
 :class:`ase_nnp.Potential`; this module only translates.
+
+One pass per configuration
+--------------------------
+Any request computes all of these in one pass and keeps them in ``results``: ASE's usual
+``get_potential_energy(); get_forces(); get_stress()`` evaluates the potential once, and
+the forces and stress are then read from the cache (the backward pass and two gathers
+cost less than a second pass would). ``energy_only=True`` (Monte Carlo, ``ase.eos``:
+energies of many configurations, no forces) makes a request for the energy alone
+compute only the energies, with no backward pass; forces or stress asked for in that
+mode are computed when asked, in a pass of their own that brings everything.
+
+Parameters
+----------
+``extrapolation``, ``warn_every`` and ``energy_only`` are ASE parameters:
+``calc.parameters``, ``calc.todict()`` and ``calc.set(...)`` know them (a change keeps
+the results, which do not depend on them).
 
 Ensembles
 ---------
@@ -14,7 +29,10 @@ Potentials with one descriptor), the properties above are the members' means and
 results also hold ``energy_std`` (eV), ``energies_std`` (eV per atom), ``forces_std``
 (eV/Å per atom: sqrt of the mean over members of |F_k − F̄|²), ``stress_std`` (Voigt,
 eV/Å³, periodic only) and ``members_energy`` (K values): population standard
-deviations, see :mod:`ase_nnp.ensemble`.
+deviations, see :mod:`ase_nnp.ensemble`. A Potential and an Ensemble both return an
+:class:`~ase_nnp.evaluation.Evaluation`, whose fields the results are read from
+(:data:`RESULTS`); a single potential's has no spreads, and asking for one raises
+ASE's ``PropertyNotImplementedError``.
 
 Extrapolation
 -------------
@@ -33,6 +51,12 @@ sharing one calculator would read each other's results. Every property request
 calculator's lock: one calculator may be shared by threads, which then take
 turns. For parallel speed give each thread its own calculator; they may share
 one :class:`~ase_nnp.Potential`, whose evaluation keeps no state between calls.
+
+Copies
+------
+``pickle``, ``copy.deepcopy`` (hence ``multiprocessing`` and ASE's NEB with one
+calculator per image) copy the potential, the parameters, the last results and the
+extrapolation log; the lock is not copied, each copy makes its own.
 """
 
 import os
@@ -49,6 +73,17 @@ from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
 
 
+#: ASE's result names and the :class:`~ase_nnp.evaluation.Evaluation` field each is read
+#: from (a field that is None, such as a single potential's spreads, gives no result)
+RESULTS = {"energy": "energy", "free_energy": "energy", "energies": "energies",
+           "extrapolation": "outside", "forces": "forces", "stress": "stress",
+           "stresses": "stresses", "energy_std": "energy_std", "energies_std": "energies_std",
+           "forces_std": "forces_std", "stress_std": "stress_std",
+           "members_energy": "members_energy"}
+#: results given as 3×3 matrices, stored in ASE's Voigt order
+VOIGT = {"stress", "stresses", "stress_std"}
+
+
 class NNPCalculator(Calculator):
     """ASE calculator for an ase-nnp potential or ensemble: a ``.nnp`` path, a
     Potential, an Ensemble, or a list of paths / Potentials (an ensemble)."""
@@ -57,13 +92,10 @@ class NNPCalculator(Calculator):
                               "energy_std", "energies_std", "forces_std", "stress_std",
                               "members_energy", "extrapolation"]
 
-    def __init__(self, potential, extrapolation="warn", warn_every=100, **kwargs):
-        super().__init__(**kwargs)
-        if extrapolation not in ("warn", "raise", "ignore"):
-            raise ValueError(f"extrapolation must be 'warn', 'raise' or 'ignore', got "
-                             f"{extrapolation!r}")
-        self.extrapolation = extrapolation
-        self.extrapolation_log = ExtrapolationLog(warn_every)
+    default_parameters = {"extrapolation": "warn", "warn_every": 100, "energy_only": False}
+
+    def __init__(self, potential, extrapolation="warn", warn_every=100, energy_only=False,
+                 **kwargs):
         if isinstance(potential, (str, os.PathLike)):
             potential = load(potential)
         elif isinstance(potential, (list, tuple)):
@@ -74,6 +106,54 @@ class NNPCalculator(Calculator):
                             f"{type(potential).__name__}")
         self.potential = potential
         self.is_ensemble = isinstance(potential, Ensemble)
+        self._lock = threading.RLock()
+        self.extrapolation_log = ExtrapolationLog()     # set() gives it warn_every
+        super().__init__(extrapolation=extrapolation, warn_every=warn_every,
+                         energy_only=energy_only, **kwargs)
+
+    def set(self, **kwargs):
+        """ASE's ``set``, checking ``extrapolation`` ('warn', 'raise' or 'ignore'),
+        ``warn_every`` (a positive integer) and ``energy_only`` (a bool); a new
+        ``warn_every`` applies to the running extrapolation log. Returns the changed
+        parameters."""
+        unknown = set(kwargs) - set(self.default_parameters)
+        if unknown:
+            raise TypeError(f"NNPCalculator has no parameter(s) {sorted(unknown)}; its "
+                            f"parameters are {sorted(self.default_parameters)}")
+        if "extrapolation" in kwargs and kwargs["extrapolation"] not in ("warn", "raise",
+                                                                         "ignore"):
+            raise ValueError(f"extrapolation must be 'warn', 'raise' or 'ignore', got "
+                             f"{kwargs['extrapolation']!r}")
+        if "warn_every" in kwargs:
+            every = kwargs["warn_every"]
+            if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+                raise ValueError(f"warn_every must be a positive integer (calls), got {every!r}")
+            kwargs["warn_every"] = int(every)
+        if "energy_only" in kwargs and not isinstance(kwargs["energy_only"], (bool, np.bool_)):
+            raise ValueError(f"energy_only must be True or False, got {kwargs['energy_only']!r}")
+        changed = super().set(**kwargs)
+        self.extrapolation_log.every = self.parameters["warn_every"]
+        return changed
+
+    @property
+    def extrapolation(self):
+        """'warn', 'raise' or 'ignore' (the ``extrapolation`` parameter)."""
+        return self.parameters["extrapolation"]
+
+    @extrapolation.setter
+    def extrapolation(self, value):
+        self.set(extrapolation=value)
+
+    def __getstate__(self):
+        """Everything but the lock, which cannot be pickled (``pickle``, ``copy.deepcopy``,
+        ``multiprocessing``, ASE's NEB with its own calculator per image)."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        """The pickled state, with a new lock of its own."""
+        self.__dict__.update(state)
         self._lock = threading.RLock()
 
     def get_property(self, name, atoms=None, allow_calculation=True):
@@ -88,47 +168,31 @@ class NNPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(np.all(atoms.pbc))
-        spread = {"energy_std", "energies_std", "forces_std", "stress_std", "members_energy"}
-        if not self.is_ensemble and spread & set(properties):
-            raise PropertyNotImplementedError(
-                f"{', '.join(sorted(spread & set(properties)))} need an ensemble; give "
-                "NNPCalculator an ensemble file, an ase_nnp.Ensemble or a list of potentials")
         if not periodic and {"stress", "stresses", "stress_std"} & set(properties):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
                 "a slab or molecule has no well-defined volume")
-        # energy alone (ase.eos, Monte Carlo) needs no backward pass; once the pair gradients
-        # are there, forces and (periodic) stresses cost one gather each, so both come along
-        gradients = bool({"forces", "stress", "stresses", "forces_std", "stress_std"}
-                         & set(properties))
+        # one pass brings everything (module docstring); in energy_only mode a request
+        # for energies alone runs no backward pass
+        gradients = not self.parameters["energy_only"] or bool(
+            {"forces", "stress", "stresses", "forces_std", "stress_std"} & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
+        results = {key: (full_3x3_to_voigt_6_stress(value) if key in VOIGT else value)
+                   for key, field in RESULTS.items()
+                   if (value := getattr(res, field)) is not None}
+        missing = set(properties) - set(results)
+        if missing:     # only spreads can be missing here: a single potential has none
+            raise PropertyNotImplementedError(
+                f"{', '.join(sorted(missing))} need an ensemble; give NNPCalculator an "
+                "ensemble file, an ase_nnp.Ensemble or a list of potentials")
         if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":
-            first = self.potential.members[0] if self.is_ensemble else self.potential
-            message = describe(first, atoms, res.outside, res.excess)
+            message = describe(self.potential.members[0], atoms, res.outside, res.excess)
             if self.extrapolation == "raise":
                 raise ExtrapolationError(message)
             warnings.warn(message + self.extrapolation_log.suffix(), ExtrapolationWarning,
                           stacklevel=4)
-        self.results = {
-            "energy": res.energy,
-            "free_energy": res.energy,
-            "energies": res.energies,
-            "extrapolation": res.outside,
-        }
-        if self.is_ensemble:
-            self.results.update(energy_std=res.energy_std, energies_std=res.energies_std,
-                                members_energy=res.members_energy)
-        if not gradients:
-            return
-        self.results["forces"] = res.forces
-        if self.is_ensemble:
-            self.results["forces_std"] = res.forces_std
-        if periodic:
-            self.results["stress"] = full_3x3_to_voigt_6_stress(res.stress)
-            self.results["stresses"] = full_3x3_to_voigt_6_stress(res.stresses)
-            if self.is_ensemble:
-                self.results["stress_std"] = full_3x3_to_voigt_6_stress(res.stress_std)
+        self.results = results
 
 
 def single_point(potential, atoms, energies=False):

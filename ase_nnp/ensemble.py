@@ -31,32 +31,13 @@ neighbour list); when the descriptor family has a fused kernel
 per atom and each member adds only its network and backward pass.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .descriptors.base import same_specification
-from .engine import has_fused_kernel, members_energies_and_pair_gradients, pack_networks
-from .potential import (Potential, atomic_stresses_from_pair_gradients,
-                        forces_from_pair_gradients)
+from .engine import has_fused_kernel, pack_networks
+from .evaluation import evaluate_members
+from .potential import Potential
 from .threads import threads_for
-
-
-@dataclass
-class EnsembleEvaluation:
-    energy: float                      # mean over members (eV)
-    energies: np.ndarray               # (n,) mean per-atom energies
-    energy_std: float
-    energies_std: np.ndarray           # (n,)
-    members_energy: np.ndarray         # (K,)
-    outside: np.ndarray = None         # (n,) columns outside the training range (max over
-    excess: np.ndarray = None          # (n,) members) and the largest excess
-    forces: np.ndarray = None          # (n, 3) mean
-    forces_std: np.ndarray = None      # (n,)  sqrt(mean_k |F_k - F̄|²)
-    stress: np.ndarray = None          # (3, 3) mean, only with full periodicity
-    stress_std: np.ndarray = None      # (3, 3) per component
-    stresses: np.ndarray = None        # (n, 3, 3) mean per-atom stresses
-    members_forces: np.ndarray = None  # (K, n, 3)
 
 
 class Ensemble:
@@ -113,65 +94,21 @@ class Ensemble:
         return self.members[0].cutoff
 
     # ------------------------------------------------------------ evaluate
-    def _members_pass(self, st, gradients):
-        """(E[k, i], g[k, p] or None, outside, excess) of every member on Structure ``st``;
-        the training-range counts are the largest over the members."""
-        nl, species = st.nl, st.species
-        if gradients and has_fused_kernel(self.descriptor):
-            if self._nets is None:
-                self._nets = pack_networks(*self.members)
-            E, g, outside, excess = members_energies_and_pair_gradients(self.members, nl,
-                                                                        species, self._nets)
-            for k, m in enumerate(self.members):
-                if m.repulsion is not None:
-                    E_rep, g_rep = m.repulsion.energies_and_pair_gradients(nl, species)
-                    E[k] += E_rep
-                    g[k] += g_rep
-            return E, g, outside, excess
-        shared = self.descriptor.evaluate_pass(nl, species, jacobian=gradients)
-        passes = [m._pass(nl, species, gradients, descriptors=shared) for m in self.members]
-        E = np.stack([p.E for p in passes])
-        g = np.stack([p.g for p in passes]) if gradients else None
-        return (E, g, np.max([p.outside for p in passes], axis=0),
-                np.max([p.excess for p in passes], axis=0))
-
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
-        """Means and spreads of every member's predictions (:class:`EnsembleEvaluation`);
-        stress only with periodicity in all three directions."""
+        """Means and spreads of every member's predictions (an
+        :class:`~ase_nnp.evaluation.Evaluation`); stress only with periodicity in all
+        three directions."""
         with threads_for(len(numbers)):
             st = self.members[0].prepare(positions, numbers, cell, pbc)
             return self.evaluate_structure(st, forces, stress)
 
     def evaluate_structure(self, st, forces=True, stress=True):
-        """As :meth:`evaluate`, on a prepared :class:`~ase_nnp.potential.Structure`."""
-        checked = []
-        for m in self.members:      # one warning per distinct training range, not per member
-            md = m.min_distances
-            if not any(md is c or (md is not None and c is not None and
-                                   np.array_equal(md, c, equal_nan=True)) for c in checked):
-                checked.append(md)
-                m.check_training_range(st.nl, st.species, st.r_min)
-        want_stress = stress and st.volume > 0
-        gradients = forces or want_stress
-        E, g, outside, excess = self._members_pass(st, gradients)
-        totals = E.sum(axis=1)
-        out = EnsembleEvaluation(energy=float(totals.mean()), energies=E.mean(axis=0),
-                                 energy_std=float(totals.std()), energies_std=E.std(axis=0),
-                                 members_energy=totals, outside=outside, excess=excess)
-        if gradients:
-            n = len(st.species)
-            if forces:
-                Fk = np.stack([forces_from_pair_gradients(st.nl, gk, n) for gk in g])
-                out.forces = Fk.mean(axis=0)
-                out.forces_std = np.sqrt(((Fk - out.forces) ** 2).sum(axis=2).mean(axis=0))
-                out.members_forces = Fk
-            if want_stress:
-                Sk = np.stack([atomic_stresses_from_pair_gradients(st.nl, gk, n, st.volume)
-                               for gk in g])
-                out.stresses = Sk.mean(axis=0)
-                totals_s = Sk.sum(axis=1)
-                out.stress = totals_s.mean(axis=0)
-                out.stress_std = totals_s.std(axis=0)
+        """As :meth:`evaluate`, on a prepared :class:`~ase_nnp.potential.Structure`:
+        :func:`~ase_nnp.evaluation.evaluate_members` over the members, and for a replica
+        ensemble the reference's values with the members' spreads."""
+        if self._nets is None and has_fused_kernel(self.descriptor):
+            self._nets = pack_networks(*self.members)
+        out = evaluate_members(self.members, st, forces, stress, nets=self._nets)
         if self.reference is not None:
             # a replica ensemble reports the reference's predictions with the members' spreads
             ref = self.reference.evaluate_structure(st, forces, stress)

@@ -37,7 +37,9 @@ an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
 Sharing a structure
 -------------------
 ``evaluate`` is :meth:`Potential.prepare` (checks and the neighbour list, a
-:class:`Structure`) followed by :meth:`Potential.evaluate_structure`. Potentials with
+:class:`Structure`) followed by :meth:`Potential.evaluate_structure`, the one-member
+case of :func:`ase_nnp.evaluation.evaluate_members` (the pass, the force and stress
+gathers, and the :class:`~ase_nnp.evaluation.Evaluation` it returns). Potentials with
 the same descriptor (an ensemble) can share one Structure, and one descriptor pass
 (G and J = ∂G/∂D, :class:`~ase_nnp.descriptors.base.DescriptorPass`): each member's
 g_p = Σ_f (∂E_i/∂G_if) J[p, f] is then a contraction, with no triplet loop.
@@ -45,15 +47,13 @@ g_p = Σ_f (∂E_i/∂G_if) J[p, f] is then a contraction, with no triplet loop.
 
 import warnings
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from .elements import element_indices, normalize_elements
 from .errors import ExtrapolationWarning, StructureError
-from .descriptors.base import backward_from_jacobian
+from .evaluation import evaluate_members, members_pass
 from .neighbors import MIN_DISTANCE, NeighborList, build
 from .network import Network
 from .scaling import Scaling
@@ -73,26 +73,6 @@ class Structure(NamedTuple):
     species: np.ndarray
     volume: float
     r_min: float
-
-
-class PairPass(NamedTuple):
-    """E_i (eV), g_p = ∂E/∂D_p (eV/Å; None when not asked for) and, per atom, the
-    descriptor columns outside the training range and the largest excess."""
-    E: np.ndarray
-    g: np.ndarray
-    outside: np.ndarray
-    excess: np.ndarray
-
-
-@dataclass
-class Evaluation:
-    energy: float
-    energies: np.ndarray            # (n,)
-    outside: np.ndarray = None      # (n,) descriptor columns outside the training range
-    excess: np.ndarray = None       # (n,) largest excess, in units of the column's range
-    forces: np.ndarray = None       # (n, 3)
-    stress: np.ndarray = None       # (3, 3), only with full periodicity
-    stresses: np.ndarray = None     # (n, 3, 3), sum to stress
 
 
 class Potential:
@@ -156,6 +136,12 @@ class Potential:
     def cutoff(self):
         return self.descriptor.cutoff
 
+    @property
+    def members(self):
+        """[self]: a potential is the one-member case of
+        :func:`~ase_nnp.evaluation.evaluate_members`."""
+        return [self]
+
     def __repr__(self):
         nets = {e: self.networks[e].layer_sizes for e in self.elements}
         return f"Potential(elements={self.elements}, cutoff={self.cutoff}, networks={nets})"
@@ -173,6 +159,14 @@ class Potential:
             if len(idx):
                 inputs[e] = (idx, self.scalings[e].apply(G[idx, :self.descriptor.n_features(e)]))
         return inputs
+
+    def atomic_energies(self, G, species):
+        """E_i = NN_{e_i}(x_i) + E^0_{e_i} for descriptor rows G (n_atoms, n_features_max):
+        the networks' forward pass only."""
+        E = np.empty(len(species))
+        for e, (idx, x) in self.network_inputs(G, species).items():
+            E[idx] = self.networks[e].forward(x) + self.energy_offsets[e]
+        return E
 
     def atomic_energies_and_gradients(self, G, species, inputs=None):
         """E_i and dE_i/dG_i for descriptor rows G (n_atoms, n_features_max);
@@ -194,9 +188,10 @@ class Potential:
         steps run one after another over all atoms. ``descriptors``: a
         :class:`~ase_nnp.descriptors.base.DescriptorPass` of this structure with its
         Jacobian, shared with other potentials of the same descriptor; g_p is then one
-        contraction with J. All give the same numbers."""
-        res = self._pass(nl, species, True, fused, descriptors)
-        return res.E, res.g
+        contraction with J. All give the same numbers
+        (:func:`~ase_nnp.evaluation.members_pass` with this potential alone)."""
+        res = members_pass([self], nl, species, True, descriptors, fused=fused)
+        return res.E[0], res.g[0]
 
     def outside_training_range(self, G, species):
         """(count, excess) per atom: the number of descriptor columns of G outside the
@@ -218,32 +213,6 @@ class Potential:
             count[idx] = np.count_nonzero(over > 0, axis=1)
             excess[idx] = np.maximum(over.max(axis=1, initial=0.0), 0.0)
         return count, excess
-
-    def _pass(self, nl, species, gradients, fused=True, descriptors=None):
-        """E_i, g_p (None without ``gradients``) and the training-range counts, by the
-        fused kernel, the shared descriptors or the three steps (see above)."""
-        from .engine import has_fused_kernel, members_energies_and_pair_gradients
-        g = None
-        if descriptors is not None or not gradients or not (
-                fused and has_fused_kernel(self.descriptor)):
-            G = self.descriptor.forward(nl, species) if descriptors is None else descriptors.G
-            E, dEdG = self.atomic_energies_and_gradients(G, species)
-            outside, excess = self.outside_training_range(G, species)
-            if gradients and descriptors is not None:
-                if descriptors.J is None:
-                    raise ValueError("forces from a shared descriptor pass need its "
-                                     "Jacobian: make it with evaluate_pass(..., jacobian=True)")
-                g = backward_from_jacobian(nl.first, dEdG, descriptors.J)
-            elif gradients:
-                g = self.descriptor.backward(nl, species, dEdG)
-        else:
-            res = members_energies_and_pair_gradients([self], nl, species)
-            E, g, outside, excess = res.E[0], res.g[0], res.outside, res.excess
-        if self.repulsion is not None:
-            E_rep, g_rep = self.repulsion.energies_and_pair_gradients(nl, species)
-            E = E + E_rep
-            g = None if g is None else g + g_rep
-        return PairPass(E, g, outside, excess)
 
     def check_training_range(self, nl, species, r_min=None):
         """Warn (ExtrapolationWarning) about the closest pair that is shorter than the
@@ -295,26 +264,13 @@ class Potential:
         return Structure(nl, species, volume, r_min)
 
     def evaluate_structure(self, structure, forces=True, stress=True, descriptors=None):
-        """Energy, per-atom energies and (optionally) forces and stresses of a prepared
+        """The :class:`~ase_nnp.evaluation.Evaluation` (spread fields ``None``): energy,
+        per-atom energies and (optionally) forces and stresses of a prepared
         :class:`Structure` (stress only when it is fully periodic). ``descriptors``: a
         shared :class:`~ase_nnp.descriptors.base.DescriptorPass` of the same structure
         and descriptor (the Jacobian is needed for forces and stress). Without forces
         and stress no backward pass runs."""
-        nl, species, volume = structure.nl, structure.species, structure.volume
-        if nl.cutoff < self.cutoff - 1e-12:
-            raise ValueError(f"the structure was prepared at cutoff {nl.cutoff} Å, shorter "
-                             f"than this potential's {self.cutoff} Å")
-        self.check_training_range(nl, species, structure.r_min)
-        want_stress = stress and volume > 0
-        res = self._pass(nl, species, forces or want_stress, descriptors=descriptors)
-        out = Evaluation(energy=float(res.E.sum()), energies=res.E, outside=res.outside,
-                         excess=res.excess)
-        if forces:
-            out.forces = forces_from_pair_gradients(nl, res.g, len(species))
-        if want_stress:
-            out.stresses = atomic_stresses_from_pair_gradients(nl, res.g, len(species), volume)
-            out.stress = out.stresses.sum(axis=0)
-        return out
+        return evaluate_members([self], structure, forces, stress, descriptors, spread=False)
 
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Energy, per-atom energies and (optionally) forces and stresses:
@@ -335,38 +291,3 @@ class Potential:
         """Read a ``.nnp`` model file (validated; ModelFileError names what is wrong)."""
         from .modelfile import read
         return read(path, cls)
-
-
-def forces_from_pair_gradients(nl, g, n_atoms):
-    """F_a = Σ_{p: i_p = a} g_p - Σ_{p: j_p = a} g_p  (module docstring)."""
-    return _forces(nl.i, nl.j, g, n_atoms)
-
-
-def atomic_stresses_from_pair_gradients(nl, g, n_atoms, volume):
-    """σ_i = (1/V) Σ_{p: i_p = i} D_p ⊗ g_p, shape (n_atoms, 3, 3); they sum to σ."""
-    return _atomic_stresses(nl.i, nl.D, g, n_atoms, float(volume))
-
-
-@njit(cache=True)
-def _forces(i, j, g, n_atoms):
-    """One pass over the pairs; the two sums are kept apart and subtracted at the end."""
-    plus = np.zeros((n_atoms, 3))
-    minus = np.zeros((n_atoms, 3))
-    for p in range(i.shape[0]):
-        a = i[p]
-        b = j[p]
-        for d in range(3):
-            plus[a, d] += g[p, d]
-            minus[b, d] += g[p, d]
-    return plus - minus
-
-
-@njit(cache=True)
-def _atomic_stresses(i, D, g, n_atoms, volume):
-    out = np.zeros((n_atoms, 3, 3))
-    for p in range(i.shape[0]):
-        a = i[p]
-        for x in range(3):
-            for y in range(3):
-                out[a, x, y] += D[p, x] * g[p, y]
-    return out / volume

@@ -72,7 +72,7 @@ def main():
     ap.add_argument("--model", default=os.path.join(ROOT, "data", "si.nnp"))
     ap.add_argument("--plot", default="eos_si.png", help="output image ('' for none)")
     args = ap.parse_args()
-    curves = {"NNP": eos_curve(NNPCalculator(args.model))}
+    curves = {"NNP": eos_curve(NNPCalculator(args.model, energy_only=True))}   # energies only
     sw = stillinger_weber()
     if sw is not None:
         curves["SW"] = eos_curve(sw)

@@ -125,3 +125,93 @@ def test_relaxation_with_cell_filter_and_eos():
     v0, e0, B = EquationOfState(volumes, energies).fit()
     assert np.isfinite(B)
     assert abs(v0 - atoms.get_volume()) / atoms.get_volume() < 0.01
+
+
+def _count_evaluations(calc, monkeypatch):
+    """Record the (forces, stress) flags of every evaluation the calculator asks for."""
+    calls = []
+    evaluate = calc.potential.evaluate
+
+    def counted(*args, **kwargs):
+        calls.append((kwargs.get("forces", True), kwargs.get("stress", True)))
+        return evaluate(*args, **kwargs)
+    monkeypatch.setattr(calc.potential, "evaluate", counted)
+    return calls
+
+
+@pytest.mark.parametrize("order", [("energy", "forces", "stress"),
+                                   ("forces", "energy", "stress"),
+                                   ("stress", "forces", "energy")])
+def test_one_pass_serves_energy_forces_and_stress_in_any_order(order, monkeypatch):
+    atoms, calc = _si_calc()
+    atoms.calc = calc
+    ref = calc.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    calls = _count_evaluations(calc, monkeypatch)
+    get = {"energy": atoms.get_potential_energy, "forces": atoms.get_forces,
+           "stress": atoms.get_stress}
+    got = {k: get[k]() for k in order}
+    atoms.get_potential_energies(), atoms.calc.get_property("stresses", atoms)
+    assert calls == [(True, True)]
+    assert got["energy"] == ref.energy
+    np.testing.assert_array_equal(got["forces"], ref.forces)
+    atoms.positions[0, 0] += 0.01                      # a new configuration: one more pass
+    atoms.get_forces(), atoms.get_potential_energy(), atoms.get_stress()
+    assert calls == [(True, True)] * 2
+
+
+def test_one_pass_without_periodicity_brings_the_forces(monkeypatch):
+    atoms, calc = _si_calc()
+    atoms.pbc = False
+    atoms.calc = calc
+    calls = _count_evaluations(calc, monkeypatch)
+    atoms.get_potential_energy(), atoms.get_forces()
+    assert calls == [(True, False)] and "stress" not in calc.results
+
+
+def test_energy_only_mode_runs_no_backward_pass(monkeypatch):
+    from ase_nnp import engine, evaluation
+    atoms, calc = _si_calc()
+    e_full = calc.get_potential_energy(atoms)
+    f_full = calc.get_forces(atoms)
+    calc = NNPCalculator(calc.potential, energy_only=True)
+    atoms.calc = calc
+    calls = _count_evaluations(calc, monkeypatch)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a gradient was computed in energy_only mode")
+    with monkeypatch.context() as m:
+        m.setattr(engine, "members_energies_and_pair_gradients", refuse)
+        m.setattr(evaluation, "backward_from_jacobian", refuse)
+        m.setattr(Potential, "atomic_energies_and_gradients", refuse)
+        m.setattr(type(calc.potential.descriptor), "backward", refuse)
+        m.setattr(type(calc.potential.descriptor), "jacobian", refuse)
+        assert atoms.get_potential_energy() == pytest.approx(e_full, abs=1e-10)
+        assert len(atoms.get_potential_energies()) == len(atoms)
+    assert calls == [(False, False)] and "forces" not in calc.results
+    np.testing.assert_allclose(atoms.get_forces(), f_full, atol=1e-12)   # asked: computed
+    assert calls == [(False, False), (True, True)] and "stress" in calc.results
+
+
+def test_parameters_are_ase_parameters():
+    atoms, calc = _si_calc()
+    assert calc.todict() == {}
+    assert calc.parameters == {"extrapolation": "warn", "warn_every": 100, "energy_only": False}
+    calc = NNPCalculator(calc.potential, warn_every=5, energy_only=True)
+    assert calc.todict() == {"warn_every": 5, "energy_only": True}
+    atoms.calc = calc
+    e = atoms.get_potential_energy()
+    assert calc.set(extrapolation="raise", warn_every=7) == {"extrapolation": "raise",
+                                                             "warn_every": 7}
+    assert calc.extrapolation == "raise" and calc.extrapolation_log.every == 7
+    assert calc.results["energy"] == e                  # the results do not depend on them
+    with pytest.raises(ValueError, match="extrapolation must be 'warn', 'raise' or 'ignore'"):
+        calc.set(extrapolation="loud")
+    with pytest.raises(ValueError, match="warn_every must be a positive integer"):
+        calc.set(warn_every=0)
+    with pytest.raises(ValueError, match="energy_only must be True or False"):
+        NNPCalculator(calc.potential, energy_only="yes")
+    with pytest.raises(TypeError, match=r"no parameter\(s\) \['xc'\]"):
+        NNPCalculator(calc.potential, xc="PBE")
+    assert calc.parameters["extrapolation"] == "raise"   # a refused set changes nothing
+    calc.extrapolation = "ignore"                        # the attribute is the parameter
+    assert calc.todict()["extrapolation"] == "ignore"

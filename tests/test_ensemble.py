@@ -81,6 +81,34 @@ def test_fused_and_generic_paths_agree(rng, monkeypatch):
                                    atol=1e-11, err_msg=key)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_potential_is_the_one_member_view_of_evaluate_members(rng, monkeypatch, fused):
+    """Potential.evaluate_structure, an Ensemble of one and evaluate_members agree exactly;
+    the potential's view has no spreads, the ensemble's spreads are zero."""
+    from ase_nnp.evaluation import evaluate_members
+    atoms = _structure(rng)
+    pot = _members(atoms, ["Si", "O"], 1)[0]
+    if not fused:
+        monkeypatch.delitem(engine.FUSED_KERNELS, "symmetry_functions")
+    st = pot.prepare(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
+    single = pot.evaluate_structure(st)
+    direct = evaluate_members([pot], st, spread=False)
+    one = Ensemble([pot]).evaluate_structure(st)
+    for key in ("energy", "energies", "forces", "stress", "stresses", "outside", "excess"):
+        np.testing.assert_array_equal(getattr(direct, key), getattr(single, key), err_msg=key)
+        np.testing.assert_array_equal(getattr(one, key), getattr(single, key), err_msg=key)
+    assert np.abs(single.forces).max() > 1e-3                      # the test can fail
+    assert single.energy_std is None and single.forces_std is None and \
+        single.members_energy is None
+    assert one.energy_std == 0 and one.forces_std.max() == 0 and one.stress_std.max() == 0
+    assert one.members_energy.tolist() == [single.energy]
+    shared = pot.descriptor.evaluate_pass(st.nl, st.species, jacobian=False)
+    with pytest.raises(ValueError, match="need its Jacobian"):
+        evaluate_members([pot, pot], st, descriptors=shared)
+    e_only = evaluate_members([pot, pot], st, forces=False, stress=False, descriptors=shared)
+    assert e_only.energy == pytest.approx(single.energy, abs=1e-12) and e_only.forces is None
+
+
 def test_one_file_round_trip_and_clear_refusals(rng, tmp_path):
     atoms = _structure(rng)
     members = _members(atoms, ["Si", "O"], 3)

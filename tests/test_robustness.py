@@ -431,11 +431,11 @@ def test_version_and_a_closed_pipe(capsys):
     assert run.stdout == "[data]\n" and "Error" not in run.stderr
 
 
-def test_energy_alone_runs_no_backward_pass(si, monkeypatch):
+def test_energy_alone_runs_no_backward_pass_in_energy_only_mode(si, monkeypatch):
     from ase_nnp import engine
     atoms = bulk("Si", "diamond", 5.43, cubic=True)
     atoms.rattle(0.05, seed=1)
-    atoms.calc = NNPCalculator(si)
+    atoms.calc = NNPCalculator(si, energy_only=True)
     calls = []
     real = engine.members_energies_and_pair_gradients
     monkeypatch.setattr(engine, "members_energies_and_pair_gradients",

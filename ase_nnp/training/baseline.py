@@ -23,7 +23,7 @@ import numpy as np
 
 from ..elements import element_indices
 from ..neighbors import build
-from ..potential import atomic_stresses_from_pair_gradients, forces_from_pair_gradients
+from ..evaluation import atomic_stresses_from_pair_gradients, forces_from_pair_gradients
 
 
 def min_pair_distances(refs, elements, cutoff):
