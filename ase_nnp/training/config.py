@@ -167,6 +167,10 @@ SCHEMA = {
                           "scaling) and writes them as one ensemble model file"),
         "bootstrap": (False, bool, "resample each member's training structures with "
                       "replacement (a structure drawn n times has weight n)"),
+        "workers": (1, int, "members trained at once, each in a process of its own with "
+                    "cores / workers threads (1: one after another; members are independent, "
+                    "so 2 workers on 2 cores train an ensemble in about half the time). "
+                    "time_limit holds for each member"),
     },
     "monitor": {
         "invariant_points": ("", str, "mapping errors E_at^NN - E_ref/N as learning-curve "
@@ -251,6 +255,7 @@ def _value_rules():
                                      "atomic_energies_weight", "patience", "time_limit",
                                      "checkpoint_every", "test_every")}
     rules["ensemble_size"] = _number(1)
+    rules["workers"] = _number(1)
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
         "cutoff": _number(0, lo_open=True),
@@ -325,7 +330,7 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
-                     "test", "log_file"}
+                     "test", "log_file", "workers"}
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
              "log_file", "monitor_slab", "init_model"}
