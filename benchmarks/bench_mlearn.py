@@ -390,7 +390,7 @@ def element_table(element, result):
                      f"{m['forces']['rmse']:.4f}", f"{m['forces']['mae']:.4f}",
                      f"{m['stress']['rmse']:.3f}"]
                     + [f"{m['by_config_type'][t]['energy']:.2f} / "
-                       f"{m['by_config_type'][t]['forces']:.3g}"
+                       f"{m['by_config_type'][t]['forces']:#.3g}"
                        if t in m["by_config_type"] else "" for t in labels]
                     + ["n/a" if x is None else f"{x} of {result['test_atoms']}",
                        f"{t['init_s'] / 60:.1f} + {t['train_s'] / 60:.1f}" if t else "",
@@ -428,7 +428,7 @@ def summary_table(results):
                 cells.append("")
                 continue
             parts = []
-            for key, fmt in (("energy", "{:.2f}"), ("forces", "{:.3g}")):
+            for key, fmt in (("energy", "{:.2f}"), ("forces", "{:#.3g}")):
                 v = models[name][key]["rmse"]
                 text = fmt.format(v)
                 parts.append(f"**{text}**" if v == min(m[key]["rmse"] for m in models.values())
@@ -459,6 +459,7 @@ def parity_plot(path, element, refs, preds, result):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     n = np.array([len(r.atoms) for r in refs])
     labels = np.array([str(r.atoms.info.get("config_type", "(none)")) for r in refs])
     ref_e = np.array([r.energy for r in refs]) / n
@@ -485,6 +486,8 @@ def parity_plot(path, element, refs, preds, result):
                          f"{'meV/atom' if key == 'energy' else 'eV/Å'}", fontsize=9)
             ax.set_xlabel(f"DFT {key} ({unit})")
             ax.set_ylabel(f"predicted {key} ({unit})")
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.legend(fontsize=7, markerscale=3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
