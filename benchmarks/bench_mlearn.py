@@ -13,8 +13,9 @@ relative to the repository root; its README describes the files). Per element:
 Training (the row "ase-nnp recipe")
     As a user would, two processes: ``ase-nnp init <El>/training.extxyz.gz --test
     <El>/test.extxyz.gz --time-limit T -o OUT/<El>/config.toml``, then ``ase-nnp train
-    OUT/<El>/config.toml`` (output in ``OUT/<El>/train.log``). The wall time of each
-    process is measured; the model is the configuration's ``[output] model``.
+    OUT/<El>/config.toml`` (output in ``OUT/<El>/train.log``), in a fresh folder (an
+    earlier run's is removed, descriptor cache included). The wall time of each process is
+    measured; the model is the configuration's ``[output] model``.
     ``--skip-train`` reuses that model and the wall times stored in ``OUT/<El>/timing.json``.
 
 Published models
@@ -56,6 +57,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,8 +137,9 @@ def model_path(config):
 
 def train_recipe(data, element, out, time_limit, skip_train):
     """``ase-nnp init`` + ``ase-nnp train`` for ``element`` into ``out/<element>``; returns
-    (model path, {"init_s", "train_s", "time_limit_min"}). With ``skip_train`` the model
-    and times of an earlier run are reused."""
+    (model path, {"init_s", "train_s", "time_limit_min"}). An earlier run's folder is
+    removed first (its descriptor cache would shorten the run); with ``skip_train`` its
+    model and times are reused instead."""
     folder = out / element
     config, timing_file = folder / "config.toml", folder / "timing.json"
     if skip_train:
@@ -145,6 +148,12 @@ def train_recipe(data, element, out, time_limit, skip_train):
                              f"in {folder}; run once without --skip-train")
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
         return model_path(config), timing
+    if folder.exists() and any(folder.iterdir()):
+        if not config.exists():
+            raise SystemExit(f"bench_mlearn: {folder} holds files that are not a run of this "
+                             "benchmark; choose another --out")
+        # a fresh run as a user's first: no descriptor cache or checkpoint carried over
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     init_s = run_cli(["init", data / element / "training.extxyz.gz", "--test",
                       data / element / "test.extxyz.gz", "--time-limit", f"{time_limit:g}",
@@ -502,7 +511,8 @@ def benchmark_element(args, element):
     refs = read(str(args.data / element / "test.extxyz.gz"))
     models = published_models(args.data, element)
     result = {"test_structures": len(refs), "test_atoms": int(sum(len(r.atoms) for r in refs)),
-              "config_types": sorted({str(r.atoms.info.get("config_type")) for r in refs})}
+              "config_types": sorted({str(r.atoms.info.get("config_type", "(none)"))
+                                      for r in refs})}
     if not args.published_only:
         path, result["timing"] = train_recipe(args.data, element, args.out, args.time_limit,
                                               args.skip_train)

@@ -84,3 +84,13 @@ def test_bad_input_is_refused_with_the_fix(bench, tmp_path):
         bench.check_inputs(tmp_path, ["Cu"])
     with pytest.raises(SystemExit, match="missing .*training.extxyz.gz"):
         bench.check_inputs(tmp_path, ["Li"])
+
+
+def test_training_refuses_to_clear_a_folder_that_is_not_an_earlier_run(bench, tmp_path):
+    (tmp_path / "Li").mkdir()
+    (tmp_path / "Li" / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="not a run of this benchmark; choose another --out"):
+        bench.train_recipe(tmp_path, "Li", tmp_path, 1.0, skip_train=False)
+    assert (tmp_path / "Li" / "notes.txt").read_text() == "keep me"
+    with pytest.raises(SystemExit, match="--skip-train but no trained model for Li"):
+        bench.train_recipe(tmp_path, "Li", tmp_path, 1.0, skip_train=True)
