@@ -549,7 +549,7 @@ def parse_args(argv=None):
                     help="reuse OUT/<El>/model.nnp of an earlier run instead of training")
     ap.add_argument("--published-only", action="store_true",
                     help="measure the published models only (no training, no recipe row)")
-    ap.add_argument("--plots", type=Path, default=REPO / "docs",
+    ap.add_argument("--plots", default=str(REPO / "docs"),
                     help="folder of the parity plots mlearn_<El>_parity.png (default docs/; "
                          "'' for none)")
     ap.add_argument("--atoms", type=int, default=2000,
@@ -565,7 +565,7 @@ def parse_args(argv=None):
     if args.skip_train and args.published_only:
         ap.error("--skip-train reuses the recipe's model, --published-only leaves it out: "
                  "give one of them")
-    args.plots = Path(args.plots) if str(args.plots) else None
+    args.plots = Path(args.plots) if args.plots else None
     check_inputs(args.data, args.elements)
     return args
 

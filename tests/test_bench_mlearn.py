@@ -94,3 +94,18 @@ def test_training_refuses_to_clear_a_folder_that_is_not_an_earlier_run(bench, tm
     assert (tmp_path / "Li" / "notes.txt").read_text() == "keep me"
     with pytest.raises(SystemExit, match="--skip-train but no trained model for Li"):
         bench.train_recipe(tmp_path, "Li", tmp_path, 1.0, skip_train=True)
+
+
+def test_empty_plots_option_means_no_plots(bench, tmp_path):
+    data = tmp_path / "mlearn"
+    for e in ("Li",):
+        for f in ("training.extxyz.gz", "test.extxyz.gz", "published/nnp/input.nn",
+                  "published/snap/SNAPotential.snapcoeff", "published/snap/SNAPotential.snapparam",
+                  "published/qsnap/SNAPotential.snapcoeff",
+                  "published/qsnap/SNAPotential.snapparam"):
+            (data / e / f).parent.mkdir(parents=True, exist_ok=True)
+            (data / e / f).write_text("")
+    args = bench.parse_args(["--data", str(data), "--elements", "Li", "--plots", ""])
+    assert args.plots is None
+    args = bench.parse_args(["--data", str(data), "--elements", "Li"])
+    assert args.plots == PATH.parents[1] / "docs"
