@@ -1,6 +1,7 @@
 """The ``ase-nnp`` command.
 
     ase-nnp init data... > config.toml     a starting configuration read off the data
+            [--test TEST...] [--time-limit MIN] [-o config.toml]
     ase-nnp plot model.curve.csv           the learning curve as a PNG
     ase-nnp learn learn.toml [--resume]    active learning with any ASE calculator as oracle
     ase-nnp info model.nnp                 what is in a model file
@@ -291,8 +292,28 @@ def _learn(args):
 
 
 def _init(args):
+    """Print the suggested configuration, or write it atomically to ``-o`` with the data
+    paths relative to that file's folder (where ``ase-nnp train`` looks for them)."""
     from .training.init import suggest_config
-    print(suggest_config(args.data, model=args.model))
+    if args.time_limit is not None and not (0 < args.time_limit < float("inf")):
+        raise ValueError(f"--time-limit {args.time_limit:g}: give the training budget in "
+                         "minutes, a number above 0")
+    for path in args.test or ():
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "no such test file (check the path given to --test)",
+                                    path)
+    folder = os.path.dirname(os.path.abspath(args.output)) if args.output else None
+    text = suggest_config(args.data, model=args.model, test=args.test,
+                          time_limit=args.time_limit, relative_to=folder)
+    if not args.output:
+        print(text)
+        return 0
+    from .atomic import atomic_path
+    os.makedirs(folder, exist_ok=True)
+    with atomic_path(args.output) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    print(f"configuration written to {args.output}; train with: ase-nnp train {args.output}")
     return 0
 
 
@@ -430,9 +451,20 @@ def main(argv=None):
     p.add_argument("config", help="learn.toml (see ase_nnp.active)")
     p.add_argument("--resume", action="store_true", help="continue a killed run in its workdir")
     p.set_defaults(func=_learn)
-    p = sub.add_parser("init", help="print a starting config.toml for your data")
+    p = sub.add_parser("init", help="print (or write with -o) a starting config.toml for your "
+                       "data")
     p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
-    p.add_argument("--model", default="model.nnp", help="[output] model of the config")
+    p.add_argument("--model", default="model.nnp", help="[output] model of the config "
+                   "(relative: next to the configuration file)")
+    p.add_argument("--test", nargs="+", metavar="TEST",
+                   help="test files, written as [data] test: evaluated once with the best "
+                   "model at the end of training, never fitted")
+    p.add_argument("--time-limit", type=float, metavar="MIN",
+                   help="the training budget in minutes, written as [optimizer] time_limit: "
+                   "the whole `ase-nnp train` run is meant to fit into it")
+    p.add_argument("-o", "--output", metavar="CONFIG",
+                   help="write the configuration to this file (atomically; data paths "
+                   "relative to its folder) instead of printing it")
     p.set_defaults(func=_init)
     p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
                        "(per-atom uncertainty)")

@@ -116,3 +116,59 @@ def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
     Trainer(TrainingConfig(values, base_dir=str(tmp_path)), log=lines.append).run()
     assert not [line for line in lines if "warning" in line]
     assert (tmp_path / "cuau.nnp").exists()
+
+
+def _emt_frames(n, seed):
+    """``n`` rattled 32-atom Cu cells with EMT energies, forces and stresses."""
+    from ase.calculators.emt import EMT
+    frames = []
+    for k in range(n):
+        a = bulk("Cu", "fcc", a=3.65, cubic=True).repeat((2, 2, 2))
+        a.rattle(0.05, seed=seed + k)
+        a.calc = EMT()
+        a.get_potential_energy(), a.get_forces(), a.get_stress()
+        frames.append(a)
+    return frames
+
+
+def test_init_writes_test_files_time_limit_and_paths_the_config_finds(tmp_path, monkeypatch,
+                                                                      capsys):
+    """``init TRAIN --test TEST --time-limit MIN -o CONFIG`` run from one folder writes a
+    configuration in another that TrainingConfig reads with the same files, the test set
+    and the time limit; without -o the same text goes to stdout and no file is written."""
+    from ase_nnp.training.config import TrainingConfig
+    data = tmp_path / "data"
+    data.mkdir()
+    write(data / "train.extxyz", _emt_frames(6, 0))
+    write(data / "test.extxyz", _emt_frames(2, 100))
+    monkeypatch.chdir(tmp_path)
+    args = ["init", "data/train.extxyz", "--test", "data/test.extxyz", "--time-limit", "2.5"]
+    assert main(args + ["-o", "runs/cu/config.toml"]) == 0
+    assert "configuration written to runs/cu/config.toml" in capsys.readouterr().out
+    text = (tmp_path / "runs/cu/config.toml").read_text()
+    assert 'train = ["../../data/train.extxyz"]' in text
+    cfg = TrainingConfig.from_toml(tmp_path / "runs/cu/config.toml")
+    assert cfg.train == [str(data / "train.extxyz")]
+    assert cfg.test == [str(data / "test.extxyz")]
+    assert cfg.time_limit == 2.5
+    assert cfg.model == str(tmp_path / "runs/cu/model.nnp")
+    # the rest of the configuration is the one printed without the new options
+    assert main(["init", "data/train.extxyz"]) == 0
+    plain = capsys.readouterr().out
+    assert "time_limit" not in plain and "test =" not in plain
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert 'test = ["data/test.extxyz"]' in printed and "time_limit = 2.5" in printed
+    assert sorted(p.name for p in (tmp_path / "runs/cu").iterdir()) == ["config.toml"]
+    assert printed.replace("data/", "../../data/").strip() == text.strip()
+
+
+def test_init_refuses_a_missing_test_file_and_a_bad_time_limit(tmp_path, capsys):
+    write(tmp_path / "train.extxyz", _emt_frames(2, 0))
+    out = tmp_path / "config.toml"
+    assert main(["init", str(tmp_path / "train.extxyz"), "--test", str(tmp_path / "nope.xyz"),
+                 "-o", str(out)]) == 2
+    assert "--test" in capsys.readouterr().err and not out.exists()
+    assert main(["init", str(tmp_path / "train.extxyz"), "--time-limit", "0", "-o",
+                 str(out)]) == 2
+    assert "--time-limit" in capsys.readouterr().err and not out.exists()

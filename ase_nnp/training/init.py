@@ -17,9 +17,17 @@ Every choice is written into the file as a comment with the numbers it came from
   32 meV/Å and 0.05 GPa — the weights the shipped Si potential was trained with; a term
   the data has no reference for gets 0.
 
-Paths of the data files are written as given: relative ones are read relative to the
-configuration file's folder, so write the file next to the data (or give absolute paths).
+Paths of the data files are written as given, or relative to ``relative_to`` (the folder
+of the configuration file being written, as ``ase-nnp init -o`` passes it): relative paths
+in a configuration are read relative to the configuration file's folder.
+
+``test`` files (never fitted; evaluated once with the best model at the end) are written as
+``[data] test``, and ``time_limit`` (minutes: the training budget, within which the whole
+``ase-nnp train`` run is meant to fit) as ``[optimizer] time_limit``.
 """
+
+import os
+
 
 import numpy as np
 
@@ -63,8 +71,51 @@ def _radial_n(cutoff, r_low):
     return 64
 
 
-def suggest_config(sources, index=":", model="model.nnp"):
-    """The text of a TOML configuration for the data in ``sources`` (module docstring)."""
+def _written_paths(sources, relative_to=None):
+    """``sources`` (one path or several) as the configuration writes them: absolute ones
+    unchanged, relative ones (to the current folder) re-expressed relative to the folder
+    ``relative_to`` when given, so that the configuration there finds them (absolute when
+    the two share no folder but the root)."""
+    files = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    files = [os.fspath(f) for f in files]
+    if relative_to is None:
+        return files
+    out = []
+    for f in files:
+        full = os.path.abspath(f)
+        # a path that would climb to the root is clearer written absolute
+        shared = os.path.commonpath([full, os.path.abspath(relative_to)])
+        out.append(f if os.path.isabs(f) else
+                   full if shared == os.path.dirname(shared) else os.path.relpath(full, relative_to))
+    return out
+
+
+def _toml_list(paths):
+    """A TOML array of strings (backslashes and quotes escaped)."""
+    return "[" + ", ".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                           for p in paths) + "]"
+
+
+def _add_to_section(lines, section, new):
+    """Insert the lines ``new`` at the end of ``[section]`` in the TOML lines ``lines``
+    (before the blank lines that close it), or append the section if it is missing."""
+    header = f"[{section}]"
+    if header not in lines:
+        lines.extend([header] + new + [""])
+        return
+    end = lines.index(header) + 1
+    while end < len(lines) and not lines[end].startswith("["):
+        end += 1
+    while lines[end - 1] == "":
+        end -= 1
+    lines[end:end] = new
+
+
+def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=None,
+                   relative_to=None):
+    """The text of a TOML configuration for the data in ``sources`` (module docstring);
+    ``test``: files for ``[data] test``; ``time_limit``: minutes for ``[optimizer]
+    time_limit``; ``relative_to``: the folder the configuration will be written to."""
     refs = read(sources, index)
     zs = sorted({int(z) for r in refs for z in r.atoms.numbers})
     elements = [symbol(z) for z in zs]
@@ -77,15 +128,14 @@ def suggest_config(sources, index=":", model="model.nnp"):
     has_f = sum(r.forces is not None for r in refs)
     has_s = sum(r.stress is not None for r in refs)
     pairs = ", ".join(f"{symbol(a)}-{symbol(b)} {d:.3f} Å" for (a, b), d in sorted(shortest.items()))
-    files = [sources] if isinstance(sources, str) else list(sources)
-    quoted = ", ".join(f'"{f}"' for f in files)
+    files = _written_paths(sources, relative_to)
     lines = [
         f"# Starting configuration written by `ase-nnp init` from {len(refs)} structures",
         f"# ({', '.join(elements)}; forces in {has_f}, stress in {has_s}). Every key and its",
         "# default: ase-nnp train --show-config. Train with: ase-nnp train <this file>",
         "",
         "[data]",
-        f"train = [{quoted}]",
+        f"train = {_toml_list(files)}",
         "validation_fraction = 0.1",
         "",
         "[descriptor]",
@@ -126,4 +176,12 @@ def suggest_config(sources, index=":", model="model.nnp"):
         f'model = "{model}"',
         "",
     ]
+    if test:
+        _add_to_section(lines, "data", [
+            "# evaluated once with the best model at the end, never fitted",
+            f"test = {_toml_list(_written_paths(test, relative_to))}"])
+    if time_limit:
+        _add_to_section(lines, "optimizer", [
+            "# the training budget (ase-nnp init --time-limit), in minutes",
+            f"time_limit = {float(time_limit):g}"])
     return "\n".join(lines)
