@@ -101,7 +101,9 @@ def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
     write_atoms(tmp_path / "cuau.extxyz", data)
     assert main(["init", str(tmp_path / "cuau.extxyz"), "--model", "cuau.nnp"]) == 0
     text = capsys.readouterr().out
-    assert "# median nearest-neighbour distance" in text and "stress_weight = 10.0" in text
+    from ase_nnp.training.init import STRESS_WEIGHT
+    assert "# median nearest-neighbour distance" in text
+    assert f"stress_weight = {STRESS_WEIGHT}" in text and "ensemble_size = 4" in text
     (tmp_path / "cuau.toml").write_text(text)
     cfg = TrainingConfig.from_toml(tmp_path / "cuau.toml")
     assert cfg.elements == ["Cu", "Au"] and 4.0 <= cfg.cutoff <= 6.5
@@ -150,7 +152,12 @@ def test_init_writes_test_files_time_limit_and_paths_the_config_finds(tmp_path, 
     cfg = TrainingConfig.from_toml(tmp_path / "runs/cu/config.toml")
     assert cfg.train == [str(data / "train.extxyz")]
     assert cfg.test == [str(data / "test.extxyz")]
-    assert cfg.time_limit == 2.5
+    # the budget is the whole run's: each member gets its share, less the reserve
+    from ase_nnp.training.init import member_minutes
+    rounds = -(-cfg.ensemble_size // cfg.workers)
+    assert cfg.time_limit == pytest.approx(member_minutes(2.5, cfg.ensemble_size, cfg.workers),
+                                           abs=0.005)
+    assert rounds * cfg.time_limit <= 0.95 * 2.5
     assert cfg.model == str(tmp_path / "runs/cu/model.nnp")
     # the rest of the configuration is the one printed without the new options
     assert main(["init", "data/train.extxyz"]) == 0
@@ -158,7 +165,7 @@ def test_init_writes_test_files_time_limit_and_paths_the_config_finds(tmp_path, 
     assert "time_limit" not in plain and "test =" not in plain
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert 'test = ["data/test.extxyz"]' in printed and "time_limit = 2.5" in printed
+    assert 'test = ["data/test.extxyz"]' in printed and f"time_limit = {cfg.time_limit:.2f}" in printed
     assert sorted(p.name for p in (tmp_path / "runs/cu").iterdir()) == ["config.toml"]
     assert printed.replace("data/", "../../data/").strip() == text.strip()
 

@@ -526,6 +526,29 @@ def test_ensemble_from_a_toml_file_runs_md_and_resumes(data_file, tmp_path, caps
                                   ens.members[2].networks["Si"].parameters)
 
 
+def test_ensemble_members_in_worker_processes_are_the_members_of_one_process(tmp_path):
+    """``workers = 2`` trains the members in two processes and writes, bit for bit, the
+    ensemble one process writes; the data may be Atoms with a live calculator (EMT holds
+    closures that do not pickle), and the cache is built once before the workers start."""
+    from ase.calculators.emt import EMT
+    frames = []
+    for k in range(6):
+        a = bulk("Cu", "fcc", a=3.6, cubic=True)
+        a.rattle(0.05, seed=k)
+        a.calc = EMT()
+        a.get_potential_energy(), a.get_forces()
+        frames.append(a)
+    keys = dict(cutoff=4.0, radial_n=4, angular_n=2, angular_r_low=2.0, zetas=[1, 2],
+                hidden_layers=[4], progress=False, max_epochs=4, ensemble_size=3, log=None)
+    lines = []
+    one = train(frames, model=str(tmp_path / "one.nnp"), workers=1, cache="", **keys)
+    two = train(frames, model=str(tmp_path / "two.nnp"), workers=2, **dict(keys, log=lines.append))
+    assert any("3 members in 2 processes of" in line for line in lines)
+    assert (tmp_path / "two.cache.h5").exists()
+    for a, b in zip(one.ensemble.members, load(str(tmp_path / "two.nnp")).members):
+        np.testing.assert_array_equal(a.networks["Cu"].parameters, b.networks["Cu"].parameters)
+
+
 @pytest.mark.filterwarnings("ignore::ase_nnp.errors.ExtrapolationWarning")   # squeezed cells
 def test_warm_start_begins_at_the_old_potential_on_new_data(data_file, tmp_path):
     """Round 2 of a fit, warm-started from round 1, starts exactly at round 1's potential
