@@ -101,9 +101,10 @@ def _limit_threads(threads):
 
 
 def _worker_member(cfg_values, base_dir, k, descriptor, resume):
-    """A worker's member: trained with its own log file only (the parent logs a line when
-    it finishes); the potential travels back through its model file."""
-    cfg = TrainingConfig(cfg_values, base_dir=base_dir)
+    """A worker's member: trained with its own log file only and no progress bar (the
+    parent logs a line when it finishes); the potential travels back through its model
+    file."""
+    cfg = TrainingConfig(dict(cfg_values, progress=False), base_dir=base_dir)
     result, _ = _train_member(cfg, k, descriptor, None, resume)
     result.potential = None
     return result
