@@ -210,6 +210,34 @@ def test_kalman_learns_24_small_cells_in_8_epochs(tmp_path):
     assert rms["stress"] == pytest.approx(np.sqrt(np.mean(fs.stress ** 2)), rel=1e-12)
 
 
+def test_kalman_checkpoint_from_before_the_normalisation_resumes_as_it_ran(data_file,
+                                                                          tmp_path):
+    """A checkpoint written before kalman_normalization and force_energy_ratio existed (no
+    such settings, no "normalization" state, 16 hyperparameters) ran the filter in eV
+    with the fraction alone: resumed with those values pinned it continues bit for bit;
+    resumed with the new defaults it is refused, naming both keys."""
+    import json
+    old = dict(kalman_normalization="none", force_energy_ratio=0.0)
+    keys = dict(SMALL, method="kalman", short_force_fraction=0.05, log=None)
+    train(data_file, model=str(tmp_path / "full.nnp"), max_epochs=4, **keys, **old)
+    part = tmp_path / "part.nnp"
+    train(data_file, model=str(part), max_epochs=2, **keys, **old)
+    with h5py.File(tmp_path / "part.checkpoint.h5", "r+") as f:        # as written before
+        settings = json.loads(f.attrs["settings"])
+        for k in old:
+            del settings[k]
+        f.attrs["settings"] = json.dumps(settings)
+        state = f["optimizer_state"]
+        del state["normalization"]
+        hyper = state["hyper"][()][:16]
+        del state["hyper"]
+        state["hyper"] = hyper
+    with pytest.raises(CheckpointError, match="force_energy_ratio, kalman_normalization"):
+        train(data_file, model=str(part), max_epochs=4, resume=True, **keys)
+    train(data_file, model=str(part), max_epochs=4, resume=True, **keys, **old)
+    np.testing.assert_array_equal(_params(str(tmp_path / "full.nnp")), _params(str(part)))
+
+
 def test_kalman_stress_updates_fit_the_stress(data_file, tmp_path):
     """With stress updates the training stress error ends far below the run without."""
     keys = dict(SMALL, method="kalman", short_force_fraction=0.2, max_epochs=4,

@@ -41,7 +41,7 @@ from ..potential import Potential
 from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
-from .config import RESUMABLE_CHANGES, TrainingConfig, memory_limit_bytes
+from .config import BEFORE_THE_KEY, RESUMABLE_CHANGES, TrainingConfig, memory_limit_bytes
 from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
                       summarize)
 from .loss import LossWeights, Residuals, loss_and_gradient
@@ -366,7 +366,9 @@ class Trainer:
                 saved = json.loads(f.attrs["settings"])
                 now = self.cfg.fingerprint()
                 # a key added to the schema after the checkpoint was written had its default then
-                saved = {**{k: v for k, v in TrainingConfig.defaults().items() if k in now}, **saved}
+                then = {**TrainingConfig.defaults(),
+                        **(BEFORE_THE_KEY if saved.get("method") == "kalman" else {})}
+                saved = {**{k: v for k, v in then.items() if k in now}, **saved}
                 changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
                 if changed:
                     raise CheckpointError(
