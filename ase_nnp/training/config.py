@@ -146,7 +146,8 @@ SCHEMA = {
                                  "a fraction of all training force components"),
         "force_energy_ratio": (3.0, float, "Kalman: at least this many force updates per "
                                "energy update (n2p2 2.2's force_energy_ratio), so a set of small "
-                               "structures still gets force updates; 0: short_force_fraction alone"),
+                               "structures still gets force updates; 0: short_force_fraction "
+                               "alone"),
         "kalman_normalization": ("data", str, "Kalman: the scale of the residuals the filter "
                                  "sees: 'data' (each kind divided by the data's own spread, "
                                  "n2p2's normalize_data_set: order one against the noise 1/η; "
