@@ -115,7 +115,7 @@ SCHEMA = {
                    "per energy, force-component group or stress, the kalman_* and selection keys)"),
         "max_epochs": (1000, int, "epochs at most"),
         "patience": (100, int, "stop after this many epochs without a better validation loss "
-                     "(0: never)"),
+                     "(0: never); Kalman epochs are few and long, so 5-10 suits them"),
         "time_limit": (0.0, float, "stop after this many minutes of training (0: no limit)"),
         "memory": (10, int, "L-BFGS history length"),
         "batch_size": (32, int, "Adam: structures per batch"),
@@ -144,6 +144,16 @@ SCHEMA = {
                                   "fraction of the training structures"),
         "short_force_fraction": (0.02315, float, "Kalman: force components used per epoch as "
                                  "a fraction of all training force components"),
+        "force_energy_ratio": (3.0, float, "Kalman: at least this many force updates per "
+                               "energy update (n2p2 2.2's force_energy_ratio), so a set of small "
+                               "structures still gets force updates; 0: short_force_fraction "
+                               "alone"),
+        "kalman_normalization": ("data", str, "Kalman: the scale of the residuals the filter "
+                                 "sees: 'data' (each kind divided by the data's own spread, "
+                                 "n2p2's normalize_data_set: order one against the noise 1/η; "
+                                 "the *_weight keys only switch a kind on), 'loss' (the loss's "
+                                 "weighted residuals over the whole data's loss: the weights' "
+                                 "ratios kept) or 'none' (weighted residuals in eV, Å units)"),
         "short_stress_fraction": (0.0, float, "Kalman: stress updates per epoch (all six "
                                   "components of one structure each) as a fraction of the "
                                   "training structures with stress; 0: the stress is not "
@@ -271,7 +281,8 @@ def _value_rules():
         "kalman_lambda_short": _number(0, 1, lo_open=True),
         "kalman_nue_short": _number(0, 1, lo_open=True), "kalman_force_group": _number(1),
         "short_energy_fraction": _number(0, 1), "short_force_fraction": _number(0, 1),
-        "short_stress_fraction": _number(0, 1),
+        "short_stress_fraction": _number(0, 1), "force_energy_ratio": _number(0),
+        "kalman_normalization": _choices("data", "loss", "none"),
         "selection_mode": _choices("random", "sort", "threshold"),
         "short_energy_error_threshold": _number(0), "short_force_error_threshold": _number(0),
         "rmse_threshold_trials": _number(1),
@@ -331,6 +342,9 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 #: keys that may change between a run and its --resume
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
                      "test", "log_file", "workers"}
+#: keys added after checkpoints existed whose default differs from what runs before them did:
+#: a checkpoint without the key ran with this value (the Kalman filter before issue 28)
+BEFORE_THE_KEY = {"kalman_normalization": "none", "force_energy_ratio": 0.0}
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
              "log_file", "monitor_slab", "init_model"}

@@ -291,13 +291,46 @@ class Residuals:
     """
 
     def __init__(self, potential, fs, weights=LossWeights()):
-        self.potential, self.fs = potential, fs
+        self.potential, self.fs, self.weights = potential, fs, weights
         self.energy_scale = np.sqrt(max(weights.energy, 0.0) * fs.weight)
         with_forces = fs.has_forces[fs.frame]
         self.force_scale = np.where(with_forces, np.sqrt(
             max(weights.forces, 0.0) * fs.weight[fs.frame] * fs.force_weight), 0.0)
         self.stress_scale = np.where(fs.has_stress, np.sqrt(
             max(weights.stress, 0.0) * fs.weight), 0.0)
+
+    def null_rms(self):
+        r"""The data's own scale of each term: √ of the term's weighted MSE for the model
+        with no networks (energies from the composition fit alone, forces and stress 0),
+
+            s_E = √( Σ_f w_f (ΔE⁰_f / N_f)² / Σ_f w_f ),
+            ΔE⁰_f = E_f^ref - Σ_e n_fe E⁰_e,  E⁰ = argmin Σ_f w_f (E_f^ref - Σ_e n_fe E⁰_e)²,
+            s_F = √( Σ_f w_f Σ_a w_a |F_a^ref|² / (3 N_f) / Σ_{f with forces} w_f ),
+            s_S = √( Σ_f w_f Σ_ab (σ_ab^ref)² / 9 / Σ_{f with stress} w_f ),
+
+        as a dict ``{"energy", "forces", "stress"}`` (0 where no structure of weight > 0
+        has the reference). The spreads n2p2's ``normalize_data_set`` divides by (its σ of
+        the energy per atom and of the force components, here with the loss's weights and
+        per-element reference energies in place of one mean)."""
+        if getattr(self, "_null_rms", None) is not None:
+            return dict(self._null_rms)
+        fs = self.fs
+        A = np.zeros((fs.n_frames, len(self.potential.elements)))
+        np.add.at(A, (fs.frame, fs.species), 1.0)
+        root = np.sqrt(fs.weight)
+        e0, *_ = np.linalg.lstsq(A * root[:, None], fs.energy * root, rcond=None)
+        de = (fs.energy - A @ e0) / fs.n_atoms_per_frame
+        out = {"energy": _weighted_mean(de * de, fs.weight)[0]}
+        mask = fs.has_forces[fs.frame][:, None]
+        sq = np.where(mask, fs.forces, 0.0) ** 2
+        per_frame = np.bincount(fs.frame, fs.force_weight * np.sum(sq, axis=1),
+                                minlength=fs.n_frames) / (3.0 * fs.n_atoms_per_frame)
+        out["forces"] = _weighted_mean(per_frame, np.where(fs.has_forces, fs.weight, 0.0))[0]
+        s = np.where(fs.has_stress[:, None, None], fs.stress, 0.0)
+        out["stress"] = _weighted_mean(np.sum(s * s, axis=(1, 2)) / 9.0,
+                                       np.where(fs.has_stress, fs.weight, 0.0))[0]
+        self._null_rms = {k: float(np.sqrt(v)) for k, v in out.items()}
+        return dict(self._null_rms)
 
     def energy_candidates(self):
         """The structures whose energy residual counts (scale > 0)."""

@@ -199,9 +199,24 @@ class KalmanFilter:
 
     An *update* observes one structure's energy (1 row), ``force_group`` force
     components (k rows) or one structure's stress (its six Voigt components, 6 rows;
-    an extension: n2p2 has no stress updates): scaled residuals ξ = s r (prediction minus reference, s from
-    :class:`~ase_nnp.training.loss.Residuals`: √(λ w)) and their Jacobian H = s ∂r/∂θ
-    (k × n), both at the current θ. With X = P Hᵀ, A = H X + R 1:
+    an extension: n2p2 has no stress updates): scaled residuals ξ = s r (prediction minus
+    reference r of :class:`~ase_nnp.training.loss.Residuals`) and their Jacobian
+    H = s ∂r/∂θ (k × n), both at the current θ. The scale s of a residual of kind
+    k ∈ {E, F, S}, with w its structure's (and for forces its atom's) weight, λ_k the
+    loss factor and s_k the data's spread (``Residuals.null_rms``), is by
+    ``normalization``:
+
+        "data" (default):  s = √w / s_k                          (n2p2's normalize_data_set)
+        "loss":            s = √(λ_k w) / √(Σ_k' λ_k' s_k'²)     (k' over the kinds updated)
+        "none":            s = √(λ_k w)                           (eV, eV/Å, eV/Å³)
+
+    so that with "data" every residual is of order one against the noise R = 1/η, as in
+    n2p2, whatever the units and λ (λ_k > 0 only switches a kind on; the balance of the
+    kinds is the number of their updates); "loss" keeps the ratios of the λ_k and scales
+    the whole loss of the data to one; "none" is the filter as it was (in the 24-cell case
+    of docs/training.md its energy residuals were 10 times smaller and its force residuals
+    2.4 times larger than normalised: the energies went unfitted).
+    With X = P Hᵀ, A = H X + R 1:
 
         K = X A⁻¹,    θ ← θ - K ξ,    P ← (P - K Xᵀ) / β + q 1
 
@@ -213,7 +228,10 @@ class KalmanFilter:
     over P, about 1 ms at n = 1,550 on one core.
 
     An *epoch*: n_E = ⌊energy_fraction · #structures⌋ energy updates,
-    n_F = ⌊force_fraction · #force components / force_group⌋ force updates and
+    n_F = max(⌊force_fraction · #force components / force_group⌋, ⌊ρ n_E⌋) force updates
+    (ρ = ``force_energy_ratio``, n2p2 2.2's force_energy_ratio: a set of small structures,
+    whose few components give only a handful of force updates, still gets ρ per energy
+    update; n_F = 0 when force_fraction = 0 or no structure has forces) and
     n_S = ⌊stress_fraction · #structures with stress⌋ stress updates, in a random
     order; the candidates (structures, components) are taken from a random permutation
     (``selection = "random"``), in descending order of their error at the start of
@@ -226,16 +244,20 @@ class KalmanFilter:
     name = "kalman"
     KINDS = ("standard", "fading_memory")
     SELECTIONS = ("random", "sort", "threshold")
+    NORMALIZATIONS = ("data", "loss", "none")
 
     def __init__(self, n_parameters, kind="standard", epsilon=0.01, q0=0.01, qtau=2.302,
                  qmin=1e-6, eta=0.01, etatau=2.302, etamax=1.0, lambda0=0.96, nu=0.9995,
                  energy_fraction=1.0, force_fraction=0.02315, force_group=1,
                  selection="threshold", energy_threshold=0.0, force_threshold=1.0, trials=3,
-                 seed=0, stress_fraction=0.0):
-        if kind not in self.KINDS or selection not in self.SELECTIONS:
-            raise ValueError(f"kind {kind!r} / selection {selection!r}: not one of "
-                             f"{self.KINDS} / {self.SELECTIONS}")
-        self.kind, self.selection = kind, selection
+                 seed=0, stress_fraction=0.0, normalization="data", force_energy_ratio=3.0):
+        if (kind not in self.KINDS or selection not in self.SELECTIONS
+                or normalization not in self.NORMALIZATIONS):
+            raise ValueError(f"kind {kind!r} / selection {selection!r} / normalization "
+                             f"{normalization!r}: not one of {self.KINDS} / "
+                             f"{self.SELECTIONS} / {self.NORMALIZATIONS}")
+        self.kind, self.selection, self.normalization = kind, selection, normalization
+        self.force_energy_ratio = float(force_energy_ratio)
         self.epsilon, self.q0, self.qtau, self.qmin = map(float, (epsilon, q0, qtau, qmin))
         self.eta, self.etatau, self.etamax = map(float, (eta, etatau, etamax))
         self.lambda0, self.nu = float(lambda0), float(nu)
@@ -283,10 +305,30 @@ class KalmanFilter:
         e_cand = residuals.energy_candidates()
         f_cand = residuals.force_candidates()
         s_cand = residuals.stress_candidates()
+        n_e = int(self.energy_fraction * len(e_cand))
+        n_f = int(self.force_fraction * len(f_cand) / self.force_group)
+        if self.force_fraction > 0 and len(f_cand):
+            n_f = max(n_f, int(self.force_energy_ratio * n_e))
         return KalmanPlan((e_cand, f_cand, s_cand),
-                          (int(self.energy_fraction * len(e_cand)),
-                           int(self.force_fraction * len(f_cand) / self.force_group),
-                           int(self.stress_fraction * len(s_cand))))
+                          (n_e, n_f, int(self.stress_fraction * len(s_cand))))
+
+    def scales(self, residuals, counts):
+        """(energy, force, stress) scale arrays s of the class docstring's
+        ``normalization`` (per structure, per atom, per structure); ``counts``: the
+        updates per epoch of each kind (a kind without updates stays out of "loss")."""
+        res = residuals
+        base = (res.energy_scale, res.force_scale, res.stress_scale)
+        if self.normalization == "none":
+            return base
+        w = res.weights
+        lam = (max(w.energy, 0.0), max(w.forces, 0.0), max(w.stress, 0.0))
+        rms = res.null_rms()
+        rms = tuple(v if v > 0 else 1.0 for v in (rms["energy"], rms["forces"], rms["stress"]))
+        if self.normalization == "data":
+            return tuple(np.where(b > 0, b / np.sqrt(l if l > 0 else 1.0) / r, 0.0)
+                         for b, l, r in zip(base, lam, rms))
+        total = sum(l * r * r for l, r, n in zip(lam, rms, counts) if n)
+        return tuple(b / np.sqrt(total if total > 0 else 1.0) for b in base)
 
     def _order(self, candidates, errors):
         if self.selection == "sort":
@@ -307,6 +349,7 @@ class KalmanFilter:
         pv = ParameterVector(res.potential)
         plan = self.plan(res)
         counts = plan.counts
+        e_scale, f_scale, s_scale = self.scales(res, counts)
         per_epoch = sum(counts)
         if per_epoch == 0:
             raise ValueError("the energy, force and stress fractions give no update per epoch")
@@ -358,12 +401,12 @@ class KalmanFilter:
             if kind == 0:
                 f = pick(0)
                 s = seen[f]
-                scale = res.energy_scale[f]
+                scale = e_scale[f]
                 xi = np.array([scale * s.energy])
                 H = scale * s.energy_row()[None, :]
             elif kind == 2:
                 f = pick(2)
-                scale = res.stress_scale[f] * STRESS_MULTIPLICITY
+                scale = s_scale[f] * STRESS_MULTIPLICITY
                 xi = scale * seen[f].stress
                 H = scale[:, None] * seen[f].stress_rows()
             else:
@@ -372,7 +415,7 @@ class KalmanFilter:
                 H = np.empty((len(comps), len(theta)))
                 for j, g in enumerate(comps):
                     s = seen[frame_of[g // 3]]
-                    scale = res.force_scale[g // 3]
+                    scale = f_scale[g // 3]
                     xi[j] = scale * s.force(g)
                     H[j] = scale * s.force_row(g)
             total += float(xi @ xi)
@@ -387,8 +430,10 @@ class KalmanFilter:
                                    self.etatau, self.etamax, self.lambda0, self.nu,
                                    self.energy_fraction, self.force_fraction,
                                    self.force_group, self.energy_threshold,
-                                   self.force_threshold, self.trials, self.stress_fraction]),
+                                   self.force_threshold, self.trials, self.stress_fraction,
+                                   self.force_energy_ratio]),
                 "kind": np.bytes_(self.kind), "selection": np.bytes_(self.selection),
+                "normalization": np.bytes_(self.normalization),
                 "P": self.P, "updates": np.int64(self.updates),
                 "rng": np.bytes_(json.dumps(self.rng.bit_generator.state))}
 
@@ -396,12 +441,14 @@ class KalmanFilter:
     def from_state(cls, st):
         def text(raw):
             return raw.decode() if isinstance(raw, bytes) else str(raw)
-        hyper = list(st["hyper"]) + [0.0] * (16 - len(st["hyper"]))   # older: no stress
+        # older states: no stress updates, no force_energy_ratio, residuals in eV ("none")
+        hyper = list(st["hyper"]) + [0.0] * (17 - len(st["hyper"]))
         (epsilon, q0, qtau, qmin, eta, etatau, etamax, lambda0, nu, fe, ff, group, te, tf,
-         trials, fs) = hyper
+         trials, fs, ratio) = hyper
         opt = cls(1, text(st["kind"]), epsilon, q0, qtau, qmin, eta, etatau, etamax,
                   lambda0, nu, fe, ff, int(group), text(st["selection"]), te, tf, int(trials),
-                  stress_fraction=fs)
+                  stress_fraction=fs, force_energy_ratio=ratio,
+                  normalization=text(st["normalization"]) if "normalization" in st else "none")
         opt.P = np.asfortranarray(st["P"], dtype=np.float64)
         opt.updates = int(st["updates"])
         opt.rng.bit_generator.state = json.loads(text(st["rng"]))

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from ase import units
 
 from ..atomic import atomic_path
 from ..errors import CheckpointError, ConfigError, DescriptorSpecError
@@ -40,7 +41,7 @@ from ..potential import Potential
 from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline
 from .cache import cache_key, load_or_build
-from .config import RESUMABLE_CHANGES, TrainingConfig, memory_limit_bytes
+from .config import BEFORE_THE_KEY, RESUMABLE_CHANGES, TrainingConfig, memory_limit_bytes
 from .dataset import (DatasetError, apply_group_weights, check_elements, check_weights, read,
                       summarize)
 from .loss import LossWeights, Residuals, loss_and_gradient
@@ -54,6 +55,10 @@ CHECKPOINT_VERSION = 1
 COLUMNS = ("epoch", "seconds", "train_loss", "train_energy_meV_atom", "train_forces_eV_A",
            "train_stress_GPa", "val_loss", "val_energy_meV_atom", "val_forces_eV_A",
            "val_stress_GPa")
+#: the patience above which a Kalman run is told that early stopping will hardly act:
+#: its epochs are few and long (n2p2's recommended run is 10 epochs; the shipped Si
+#: potential 24), unlike L-BFGS iterations, for which the default of 100 is meant
+KALMAN_PATIENCE = 10
 #: with ``test_every``: the test RMSEs, after COLUMNS (NaN in the epochs between)
 TEST_COLUMNS = ("test_energy_meV_atom", "test_forces_eV_A", "test_stress_GPa")
 
@@ -290,8 +295,11 @@ class Trainer:
                            cfg.kalman_force_group, cfg.selection_mode,
                            cfg.short_energy_error_threshold, cfg.short_force_error_threshold,
                            cfg.rmse_threshold_trials, cfg.init_seed,
-                           stress_fraction=cfg.short_stress_fraction)
-        plan = opt.plan(Residuals(self.potential, self.train_set, self.weights))
+                           stress_fraction=cfg.short_stress_fraction,
+                           normalization=cfg.kalman_normalization,
+                           force_energy_ratio=cfg.force_energy_ratio)
+        residuals = Residuals(self.potential, self.train_set, self.weights)
+        plan = opt.plan(residuals)
         (e_cand, f_cand, s_cand), (n_e, n_f, n_s) = plan.candidates, plan.counts
         if n_e + n_f + n_s == 0:
             raise ConfigError(
@@ -305,6 +313,17 @@ class Trainer:
                  f"epoch {n_e} energy, {n_f} force ({cfg.kalman_force_group} "
                  f"component{'s' if cfg.kalman_force_group > 1 else ''} each) and {n_s} "
                  f"stress updates; P is {n_parameters}² ({opt.P.nbytes / 2**20:.0f} MiB)")
+        if cfg.kalman_normalization != "none":
+            rms = residuals.null_rms()
+            self.log(f"  residuals normalised ({cfg.kalman_normalization}) by the data's "
+                     f"spread: energy {1e3 * rms['energy']:.3g} meV/atom, forces "
+                     f"{rms['forces']:.3g} eV/Å, stress {rms['stress'] / units.GPa:.3g} GPa")
+        if cfg.patience > KALMAN_PATIENCE:
+            self.log(f"  note: patience = {cfg.patience} epochs; a Kalman epoch is "
+                     f"{n_e + n_f + n_s} updates and a run learns in tens of epochs, so "
+                     f"early stopping after {cfg.patience} epochs without improvement "
+                     f"rarely stops it before max_epochs or time_limit; patience = "
+                     f"{KALMAN_PATIENCE} stops a run soon after its best epoch")
         if n_s == 0 and self.weights.stress > 0 and self.train_set.has_stress.any():
             self.log("  note: with short_stress_fraction = 0 the Kalman filter updates from "
                      "energies and forces only; the stress term enters the reported loss "
@@ -347,7 +366,9 @@ class Trainer:
                 saved = json.loads(f.attrs["settings"])
                 now = self.cfg.fingerprint()
                 # a key added to the schema after the checkpoint was written had its default then
-                saved = {**{k: v for k, v in TrainingConfig.defaults().items() if k in now}, **saved}
+                then = {**TrainingConfig.defaults(),
+                        **(BEFORE_THE_KEY if saved.get("method") == "kalman" else {})}
+                saved = {**{k: v for k, v in then.items() if k in now}, **saved}
                 changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
                 if changed:
                     raise CheckpointError(
