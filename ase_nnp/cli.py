@@ -327,8 +327,19 @@ def _export(args):
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
     from .interop.lammps import pair_lines
-    from .potential import Potential
-    pot = Potential.load(args.model)
+    from .ensemble import Ensemble, load as load_model
+    from .mean_network import mean_potential
+    pot = load_model(args.model)
+    members = pot.members
+    if getattr(pot, "reference", None) is not None:
+        print(f"note: {args.model} is a replica ensemble; its prediction, the reference "
+              "potential, is written")
+        pot = pot.reference
+    elif isinstance(pot, Ensemble):
+        print(f"note: {args.model} holds an ensemble of {len(members)}; its mean is written as "
+              f"one potential whose networks are the members' side by side ({len(members)}× "
+              "as wide, the same numbers to rounding); the spread is not carried")
+        pot = mean_potential(pot)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
         from .errors import InteropError
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
