@@ -1,11 +1,12 @@
 """The ``ase-nnp`` command.
 
     ase-nnp init data... > config.toml     a starting configuration read off the data
-            [--test TEST...] [--time-limit MIN] [-o config.toml]
+            [--test TEST...] [--time-limit MIN] [--units U] [-o config.toml]
     ase-nnp plot model.curve.csv           the learning curve as a PNG
     ase-nnp learn learn.toml [--resume]    active learning with any ASE calculator as oracle
     ase-nnp info model.nnp                 what is in a model file
-    ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
+    ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source,
+            [--units U]                    n2p2 input.data in U = angstrom-ev or bohr-hartree)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
     ase-nnp replicas ref.nnp config.toml   a replica ensemble of ref.nnp (per-atom uncertainty)
     ase-nnp mapping model.nnp --reference sw   atomic-energy mapping: invariant points,
@@ -61,7 +62,13 @@ def _evaluate(args):
     from .ensemble import load
     from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
-    refs = read_data(args.data)
+    if args.units is not None:
+        from .training.dataset import is_input_data
+        if not any(is_input_data(str(f)) for f in args.data):
+            raise ValueError(f"--units {args.units} applies to n2p2/RuNNer input.data files, "
+                             "and none of the data is one (other formats carry their own "
+                             "units); leave --units out")
+    refs = read_data(args.data, units=args.units or "angstrom-ev")
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
     print(f"{len(refs)} structures from {', '.join(map(str, args.data))}")
@@ -304,7 +311,7 @@ def _init(args):
                                     path)
     folder = os.path.dirname(os.path.abspath(args.output)) if args.output else None
     text = suggest_config(args.data, model=args.model, test=args.test,
-                          time_limit=args.time_limit, relative_to=folder)
+                          time_limit=args.time_limit, relative_to=folder, units=args.units)
     if not args.output:
         print(text)
         return 0
@@ -434,6 +441,10 @@ def main(argv=None):
     p.add_argument("--write", metavar="FILE",
                    help="store each structure with the prediction and the reference beside it "
                         "(extxyz or any ase.io format; .db: an ase.db database)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
+                   help="units of n2p2/RuNNer input.data files among the data (default "
+                   "angstrom-ev; bohr-hartree: RuNNer's convention); other formats carry "
+                   "their own")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")
@@ -465,6 +476,9 @@ def main(argv=None):
     p.add_argument("-o", "--output", metavar="CONFIG",
                    help="write the configuration to this file (atomically; data paths "
                    "relative to its folder) instead of printing it")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
+                   help="units of n2p2/RuNNer input.data files among the data, written as "
+                   "[data] units (default angstrom-ev; bohr-hartree: RuNNer's convention)")
     p.set_defaults(func=_init)
     p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
                        "(per-atom uncertainty)")
