@@ -360,3 +360,21 @@ def test_trainer_reads_every_data_file_in_the_configured_units(tmp_path, monkeyp
     trainer.prepare()
     assert seen == ["bohr-hartree", "bohr-hartree"]
     assert trainer.train_set is not None
+
+
+def test_learn_toml_reads_initial_and_test_input_data_in_its_units(tmp_path, monkeypatch):
+    import ase_nnp.active as active
+    images = _structures()
+    write_input_data(images, tmp_path / "input.data", units="bohr-hartree")
+    (tmp_path / "learn.toml").write_text(
+        '[oracle]\ncalculator = "emt"\n[data]\ninitial = ["input.data"]\n'
+        'test = ["input.data"]\nunits = "bohr-hartree"\n')
+    got = {}
+    monkeypatch.setattr(active, "learn", lambda oracle, initial, *a, **kw: got.update(
+        initial=initial, **kw))
+    active.learn_from_toml(tmp_path / "learn.toml")
+    assert got["units"] == "bohr-hartree" and got["test"] == [str(tmp_path / "input.data")]
+    for a, b in zip(got["initial"], images):
+        np.testing.assert_allclose(a.positions, b.positions, rtol=1e-12)
+    refs = active._references(got["test"], got["units"])
+    assert refs[1].energy == pytest.approx(images[1].get_potential_energy(), rel=1e-12)

@@ -938,6 +938,11 @@ def read_input_data(path, units="angstrom-ev", index=":"):
     unconverted in ``atoms.arrays["input_data_n"]`` when it is not all zeros.
     Positions are not wrapped into the cell (n2p2 does that itself).
 
+    Since the file does not say its units, the structures are checked after reading: a
+    :class:`~ase_nnp.errors.UnitsWarning` naming the other ``units`` when their nearest
+    neighbours lie implausibly far apart for Å (or close together for Bohr), see
+    :data:`PLAUSIBLE_NEIGHBOUR_RATIO`.
+
     A malformed file raises :class:`~ase_nnp.errors.InputDataError` naming the file, the
     line and what was expected: content outside ``begin``/``end``, a missing ``end``, an
     unknown keyword, a line with the wrong number of fields, a field that is not a finite
@@ -967,9 +972,10 @@ def read_input_data(path, units="angstrom-ev", index=":"):
 
 
 #: the median over atoms of (nearest-neighbour distance) / (sum of the two covalent
-#: radii, ASE's ``covalent_radii``) is about 0.85-1.2 in condensed matter and molecules
-#: (Mo 0.88, Cu 0.97, Si 1.06, Li 1.19); lengths in Bohr read as Å multiply it by 1.89,
-#: lengths in Å read as Bohr by 0.53. Outside these bounds :func:`read_input_data` warns.
+#: radii, ASE's ``covalent_radii``) is about 0.8-1.2 in condensed matter and molecules
+#: (bcc Mo 0.89, Cu 0.97, Si 1.06, Li 1.19; but solid Ar 1.75); lengths in Bohr read as
+#: Å multiply it by 1.89, lengths in Å read as Bohr by 0.53. Outside these bounds
+#: :func:`read_input_data` warns.
 PLAUSIBLE_NEIGHBOUR_RATIO = (0.7, 1.5)
 _RATIO_SAMPLE, _RATIO_REACH = 20, 8.0
 
@@ -1014,14 +1020,14 @@ def _warn_length_scale(path, images, unit):
     if unit.name == "angstrom-ev" and ratio > hi:
         warnings.warn(
             f"{path}: read as Å, the nearest neighbours lie at a median {ratio:.2f} times the "
-            f"sum of their covalent radii (usual: 0.85-1.2; Bohr read as Å gives about 1.9 "
+            f"sum of their covalent radii (usual: 0.8-1.2; Bohr read as Å gives about 1.9 "
             "times that): the file looks like Bohr and Hartree (RuNNer's convention). If it "
             "is, read it with units='bohr-hartree' ([data] units = \"bohr-hartree\", "
             "`ase-nnp evaluate/init --units bohr-hartree`)", UnitsWarning, stacklevel=3)
     elif unit.name == "bohr-hartree" and ratio < lo:
         warnings.warn(
             f"{path}: read as Bohr, the nearest neighbours lie at a median {ratio:.2f} times "
-            "the sum of their covalent radii (usual: 0.85-1.2; Å read as Bohr gives about "
+            "the sum of their covalent radii (usual: 0.8-1.2; Å read as Bohr gives about "
             "0.53 times that): the file looks like Å and eV. If it is, read it with "
             "units='angstrom-ev' (the default)", UnitsWarning, stacklevel=3)
 
