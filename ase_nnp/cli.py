@@ -63,11 +63,7 @@ def _evaluate(args):
     from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
     if args.units is not None:
-        from .training.dataset import is_input_data
-        if not any(is_input_data(str(f)) for f in args.data):
-            raise ValueError(f"--units {args.units} applies to n2p2/RuNNer input.data files, "
-                             "and none of the data is one (other formats carry their own "
-                             "units); leave --units out")
+        _units_need_an_input_data_file(args.units, args.data)
     refs = read_data(args.data, units=args.units or "angstrom-ev")
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
@@ -98,6 +94,15 @@ def _evaluate(args):
     return 0
 
 
+def _units_need_an_input_data_file(units, data):
+    """--units converts n2p2/RuNNer input.data files only: refused when none is given."""
+    from .training.dataset import is_input_data
+    if not any(is_input_data(str(f)) for f in data):
+        raise ValueError(f"--units {units} applies to n2p2/RuNNer input.data files, and none "
+                         "of the data is one (other formats carry their own units); leave "
+                         "--units out")
+
+
 def _evaluate_notes(report):
     """The lines after ``evaluate``'s table: how many atoms extrapolated, and a warning
     for errors larger than those of a prediction that knows nothing."""
@@ -118,9 +123,10 @@ def _evaluate_notes(report):
         lines.append(f"WARNING: the {name} RMSE ({rmse:.5g} {unit}) exceeds that of "
                      f"{what[name]} ({trivial:.5g} {unit}), a prediction that knows nothing "
                      "about these data. Check the units (a potential in Bohr and Hartree "
-                     "needs `ase-nnp import --units bohr-hartree`; data files in other units "
-                     "need converting), that this is the model for these data and that both "
-                     "use the same reference energies")
+                     "needs `ase-nnp import --units bohr-hartree`, an n2p2 input.data in "
+                     "Bohr and Hartree `evaluate --units bohr-hartree`; other data files in "
+                     "other units need converting), that this is the model for these data and "
+                     "that both use the same reference energies")
     if x is not None and x.checked and x.n_atoms and x.atoms == x.n_atoms:
         lines.append("WARNING: every atom is outside the training range: the model was not "
                      "trained on anything like these structures, or lengths are in other "
@@ -309,6 +315,8 @@ def _init(args):
         if not os.path.exists(path):
             raise FileNotFoundError(2, "no such test file (check the path given to --test)",
                                     path)
+    if args.units != "angstrom-ev":
+        _units_need_an_input_data_file(args.units, args.data)
     folder = os.path.dirname(os.path.abspath(args.output)) if args.output else None
     text = suggest_config(args.data, model=args.model, test=args.test,
                           time_limit=args.time_limit, relative_to=folder, units=args.units)

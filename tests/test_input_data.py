@@ -338,6 +338,8 @@ def test_init_on_input_data_writes_the_units_and_the_same_recipe(tmp_path, capsy
     assert cfg.train == [str(tmp_path / "bohr" / "input.data")]
     bohr = out.read_text()
     assert body(bohr) == body(n2p2)         # the same data, read in its units
+    assert main(["init", str(tmp_path / "d.extxyz"), "--units", "bohr-hartree"]) == 2
+    assert "none of the data is one" in capsys.readouterr().err
 
 
 def test_trainer_reads_every_data_file_in_the_configured_units(tmp_path, monkeypatch):
