@@ -106,8 +106,8 @@ class Explorer:
     def start_structure(self, initial, rng):
         """The structure this exploration starts from (class docstring)."""
         if self.structure:
-            from ase.io import read
-            atoms = read(self.structure, 0)
+            from .training.dataset import read_structures
+            atoms = read_structures(self.structure, 0)     # n2p2 input.data: as Å
         else:
             atoms = initial[self.start % len(initial)].copy()
         atoms.calc = None

@@ -267,7 +267,7 @@ def _plot(args):
 
 
 def _mapping(args):
-    from ase.io import read
+    from .training.dataset import read_structures
     from .analysis.mapping import crystal as prototype, load_potential
     from .analysis.mapping_report import report
     from .errors import NNPError
@@ -284,8 +284,8 @@ def _mapping(args):
     except ValueError as err:
         raise NNPError(f"{err}; give --crystal and --a") from None
     reference = calculator_from_spec(args.reference, "--reference")
-    slabs = [(path, read(path, 0)) for path in args.slab]
-    train = [a for path in args.train for a in read(path, ":")]
+    slabs = [(path, read_structures(path, 0, args.units)) for path in args.slab]
+    train = [a for path in args.train for a in read_structures(path, ":", args.units)]
     out_dir = args.out_dir or None
     if out_dir:
         import importlib.util
@@ -442,7 +442,8 @@ def main(argv=None):
     p.set_defaults(func=_info)
     p = sub.add_parser("evaluate", help="RMSE/MAE of a model against reference data")
     p.add_argument("model")
-    p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
+    p.add_argument("data", nargs="+", help="files ase.io can read, or n2p2/RuNNer input.data "
+                   "(see --units), with energies (forces/stress optional)")
     p.add_argument("--plot", metavar="PNG", help="also draw a parity plot (needs matplotlib)")
     p.add_argument("--group", metavar="KEY",
                    help="also break the errors down by this atoms.info key (e.g. config_type)")
@@ -472,7 +473,8 @@ def main(argv=None):
     p.set_defaults(func=_learn)
     p = sub.add_parser("init", help="print (or write with -o) a starting config.toml for your "
                        "data")
-    p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
+    p.add_argument("data", nargs="+", help="files ase.io can read, or n2p2/RuNNer input.data "
+                   "(see --units), with energies")
     p.add_argument("--model", default="model.nnp", help="[output] model of the config "
                    "(relative: next to the configuration file)")
     p.add_argument("--test", nargs="+", metavar="TEST",
@@ -516,6 +518,9 @@ def main(argv=None):
     p.add_argument("--bulk-tolerance", type=float, default=0.1,
                    help="slab atoms this close to the crystal in scaled descriptor space are bulk")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
+                   help="units of n2p2/RuNNer input.data files among --slab and --train "
+                   "(default angstrom-ev; bohr-hartree: RuNNer's convention)")
     p.set_defaults(func=_mapping)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")

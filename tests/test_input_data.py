@@ -380,3 +380,20 @@ def test_learn_toml_reads_initial_and_test_input_data_in_its_units(tmp_path, mon
         np.testing.assert_allclose(a.positions, b.positions, rtol=1e-12)
     refs = active._references(got["test"], got["units"])
     assert refs[1].energy == pytest.approx(images[1].get_potential_energy(), rel=1e-12)
+
+
+def test_single_structure_files_go_through_the_same_choice(tmp_path):
+    """mapping --slab/--train, the monitor's files and explorers' start structures."""
+    from ase.io import write
+    from ase_nnp.training.dataset import read_structures
+    images = _structures()
+    write_input_data(images, tmp_path / "input.data", units="bohr-hartree")
+    for a in images:
+        del a.info["comment"]           # ase.io's extxyz writer breaks on a newline in it
+    write(tmp_path / "x.extxyz", images)
+    one = read_structures(tmp_path / "input.data", 0, "bohr-hartree")
+    np.testing.assert_allclose(one.positions, images[0].positions, rtol=1e-12)
+    np.testing.assert_allclose(read_structures(tmp_path / "x.extxyz", 1).positions,
+                               images[1].positions, atol=1e-7)     # extxyz: 8 decimals
+    with pytest.warns(UnitsWarning):
+        read_structures(tmp_path / "input.data", ":")

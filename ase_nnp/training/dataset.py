@@ -128,6 +128,18 @@ def is_input_data(name):
         return False
 
 
+def read_structures(name, index=":", units="angstrom-ev"):
+    """``ase.io.read(name, index)`` for a structure file, except that an n2p2 / RuNNer
+    structure file (:func:`is_input_data`) is read by
+    :func:`~ase_nnp.interop.n2p2.read_input_data` in ``units``, and a compressed extxyz
+    is decompressed into memory first (:func:`_read_file`)."""
+    name = os.fspath(name)
+    if is_input_data(name):
+        from ..interop.n2p2 import read_input_data
+        return read_input_data(name, units=units, index=index)
+    return _read_file(name, index)
+
+
 def _read_file(name, index):
     """``ase.io.read(name, index)``; a compressed (ext)xyz file is decompressed into
     memory first. ase.io's extxyz reader seeks back to the start of every frame, and a
