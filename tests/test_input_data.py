@@ -397,3 +397,17 @@ def test_single_structure_files_go_through_the_same_choice(tmp_path):
                                images[1].positions, atol=1e-7)     # extxyz: 8 decimals
     with pytest.warns(UnitsWarning):
         read_structures(tmp_path / "input.data", ":")
+
+
+def test_the_repository_structure_files_read_and_write_back_byte_for_byte(tmp_path):
+    import glob
+    files = [f for f in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "data", "n2p2",
+                                                      "*", "*.data")))
+             if not os.path.basename(f).startswith(("scaling", "weights"))]
+    assert len(files) >= 20
+    for f in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnitsWarning)     # test structures, some squeezed
+            images = read_input_data(f)
+        write_input_data(images, tmp_path / "again.data")
+        assert (tmp_path / "again.data").read_text() == open(f).read(), f
