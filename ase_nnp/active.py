@@ -106,8 +106,8 @@ class Explorer:
     def start_structure(self, initial, rng):
         """The structure this exploration starts from (class docstring)."""
         if self.structure:
-            from ase.io import read
-            atoms = read(self.structure, 0)
+            from .training.dataset import read_structures
+            atoms = read_structures(self.structure, 0)     # n2p2 input.data: as Å
         else:
             atoms = initial[self.start % len(initial)].copy()
         atoms.calc = None
@@ -287,12 +287,13 @@ def _select(ensemble, candidates, n):
 def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0.2,
           energy_std_max=None, per_round=10, max_oracle_calls=200, max_rounds=20,
           time_limit=None, training=None, seed=0, resume=False, warm_start=True, test=None,
-          log=print):
+          log=print, units="angstrom-ev"):
     """The active-learning loop of the module docstring; returns a :class:`LearnResult`.
     ``training``: keys of :func:`ase_nnp.train` for every round's ensemble;
     ``warm_start``: round r > 0 starts from round r − 1's ensemble (``init_model``);
     ``test``: labelled structures (files or ase.Atoms with results) on which every
-    round's ensemble is evaluated (the ``test_*`` columns of curve.csv)."""
+    round's ensemble is evaluated (the ``test_*`` columns of curve.csv); ``units``: those
+    of n2p2/RuNNer input.data files among them ("angstrom-ev" or "bohr-hartree")."""
     from .ensemble import load
     from .training.run import train
     log = log or (lambda *a, **k: None)
@@ -312,7 +313,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
                 raise NNPError(f"{path} exists: continue that run with resume=True "
                                "(--resume), or choose another workdir")
     store = _Store(db_path)
-    test_refs = _references(test)
+    test_refs = _references(test, units)
     t0 = time.perf_counter()
     for k, atoms in enumerate(initial):
         store.label(oracle, atoms, f"init-{k}", round=0, reason="initial")
@@ -436,12 +437,12 @@ def _curve_row(curve, done_rounds, path, r, store, ensemble, test_refs, worst, n
     _write_curve(path, curve)
 
 
-def _references(test):
+def _references(test, units="angstrom-ev"):
     """Labelled test structures as the trainer reads them (None for none)."""
     if not test:
         return None
     from .training.dataset import read
-    return read(test)
+    return read(test, units=units)
 
 
 def _validation_errors(ensemble):
@@ -467,7 +468,7 @@ def _write_curve(path, rows):
 #: [[explore]] is a list of Explorer fields)
 LEARN_KEYS = {
     "oracle": {"calculator": None},
-    "data": {"initial": None, "index": ":", "test": []},
+    "data": {"initial": None, "index": ":", "test": [], "units": "angstrom-ev"},
     "learn": {"workdir": "active", "ensemble_size": 3, "forces_std_max": 0.2,
               "energy_std_max": 0.0, "per_round": 10, "max_oracle_calls": 200,
               "max_rounds": 20, "time_limit": 0.0, "seed": 0, "warm_start": True},
@@ -507,9 +508,15 @@ def learn_from_toml(path, resume=False, log=print):
     def paths(files):
         files = [files] if isinstance(files, str) else files
         return [f if os.path.isabs(f) else os.path.join(base, f) for f in files]
+    from .interop.n2p2 import read_input_data
+    from .training.dataset import is_input_data
+    units = get["data"]["units"]
     initial = []
     for f in paths(get["data"]["initial"]):
-        initial += read(f, get["data"]["index"])
+        # n2p2/RuNNer input.data in [data] units, never ase.io's Bohr assumption
+        got = (read_input_data(f, units=units, index=get["data"]["index"])
+               if is_input_data(f) else read(f, get["data"]["index"]))
+        initial += got if isinstance(got, list) else [got]
     explorers = []
     for ex in doc.get("explore", []):
         if ex.get("structure"):
@@ -525,4 +532,4 @@ def learn_from_toml(path, resume=False, log=print):
                  max_oracle_calls=L["max_oracle_calls"], max_rounds=L["max_rounds"],
                  time_limit=L["time_limit"] or None, training=training, seed=L["seed"],
                  resume=resume, warm_start=L["warm_start"],
-                 test=paths(get["data"]["test"]) or None, log=log)
+                 test=paths(get["data"]["test"]) or None, log=log, units=units)

@@ -1,11 +1,12 @@
 """The ``ase-nnp`` command.
 
     ase-nnp init data... > config.toml     a starting configuration read off the data
-            [--test TEST...] [--time-limit MIN] [-o config.toml]
+            [--test TEST...] [--time-limit MIN] [--units U] [-o config.toml]
     ase-nnp plot model.curve.csv           the learning curve as a PNG
     ase-nnp learn learn.toml [--resume]    active learning with any ASE calculator as oracle
     ase-nnp info model.nnp                 what is in a model file
-    ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source)
+    ase-nnp evaluate model.nnp data...     RMSE / MAE against reference data (any ase.io source,
+            [--units U]                    n2p2 input.data in U = angstrom-ev or bohr-hartree)
     ase-nnp train config.toml [--resume]   train a potential (keys: ase-nnp train --show-config)
     ase-nnp replicas ref.nnp config.toml   a replica ensemble of ref.nnp (per-atom uncertainty)
     ase-nnp mapping model.nnp --reference sw   atomic-energy mapping: invariant points,
@@ -61,7 +62,9 @@ def _evaluate(args):
     from .ensemble import load
     from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
-    refs = read_data(args.data)
+    if args.units is not None:
+        _units_need_an_input_data_file(args.units, args.data)
+    refs = read_data(args.data, units=args.units or "angstrom-ev")
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
     print(f"{len(refs)} structures from {', '.join(map(str, args.data))}")
@@ -91,6 +94,15 @@ def _evaluate(args):
     return 0
 
 
+def _units_need_an_input_data_file(units, data):
+    """--units converts n2p2/RuNNer input.data files only: refused when none is given."""
+    from .training.dataset import is_input_data
+    if not any(is_input_data(str(f)) for f in data):
+        raise ValueError(f"--units {units} applies to n2p2/RuNNer input.data files, and none "
+                         "of the data is one (other formats carry their own units); leave "
+                         "--units out")
+
+
 def _evaluate_notes(report):
     """The lines after ``evaluate``'s table: how many atoms extrapolated, and a warning
     for errors larger than those of a prediction that knows nothing."""
@@ -111,9 +123,10 @@ def _evaluate_notes(report):
         lines.append(f"WARNING: the {name} RMSE ({rmse:.5g} {unit}) exceeds that of "
                      f"{what[name]} ({trivial:.5g} {unit}), a prediction that knows nothing "
                      "about these data. Check the units (a potential in Bohr and Hartree "
-                     "needs `ase-nnp import --units bohr-hartree`; data files in other units "
-                     "need converting), that this is the model for these data and that both "
-                     "use the same reference energies")
+                     "needs `ase-nnp import --units bohr-hartree`, an n2p2 input.data in "
+                     "Bohr and Hartree `evaluate --units bohr-hartree`; other data files in "
+                     "other units need converting), that this is the model for these data and "
+                     "that both use the same reference energies")
     if x is not None and x.checked and x.n_atoms and x.atoms == x.n_atoms:
         lines.append("WARNING: every atom is outside the training range: the model was not "
                      "trained on anything like these structures, or lengths are in other "
@@ -254,7 +267,7 @@ def _plot(args):
 
 
 def _mapping(args):
-    from ase.io import read
+    from .training.dataset import read_structures
     from .analysis.mapping import crystal as prototype, load_potential
     from .analysis.mapping_report import report
     from .errors import NNPError
@@ -271,8 +284,8 @@ def _mapping(args):
     except ValueError as err:
         raise NNPError(f"{err}; give --crystal and --a") from None
     reference = calculator_from_spec(args.reference, "--reference")
-    slabs = [(path, read(path, 0)) for path in args.slab]
-    train = [a for path in args.train for a in read(path, ":")]
+    slabs = [(path, read_structures(path, 0, args.units)) for path in args.slab]
+    train = [a for path in args.train for a in read_structures(path, ":", args.units)]
     out_dir = args.out_dir or None
     if out_dir:
         import importlib.util
@@ -302,9 +315,11 @@ def _init(args):
         if not os.path.exists(path):
             raise FileNotFoundError(2, "no such test file (check the path given to --test)",
                                     path)
+    if args.units != "angstrom-ev":
+        _units_need_an_input_data_file(args.units, args.data)
     folder = os.path.dirname(os.path.abspath(args.output)) if args.output else None
     text = suggest_config(args.data, model=args.model, test=args.test,
-                          time_limit=args.time_limit, relative_to=folder)
+                          time_limit=args.time_limit, relative_to=folder, units=args.units)
     if not args.output:
         print(text)
         return 0
@@ -438,13 +453,18 @@ def main(argv=None):
     p.set_defaults(func=_info)
     p = sub.add_parser("evaluate", help="RMSE/MAE of a model against reference data")
     p.add_argument("model")
-    p.add_argument("data", nargs="+", help="files ase.io can read, with energies (forces/stress optional)")
+    p.add_argument("data", nargs="+", help="files ase.io can read, or n2p2/RuNNer input.data "
+                   "(see --units), with energies (forces/stress optional)")
     p.add_argument("--plot", metavar="PNG", help="also draw a parity plot (needs matplotlib)")
     p.add_argument("--group", metavar="KEY",
                    help="also break the errors down by this atoms.info key (e.g. config_type)")
     p.add_argument("--write", metavar="FILE",
                    help="store each structure with the prediction and the reference beside it "
                         "(extxyz or any ase.io format; .db: an ase.db database)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
+                   help="units of n2p2/RuNNer input.data files among the data (default "
+                   "angstrom-ev; bohr-hartree: RuNNer's convention); other formats carry "
+                   "their own")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")
@@ -464,7 +484,8 @@ def main(argv=None):
     p.set_defaults(func=_learn)
     p = sub.add_parser("init", help="print (or write with -o) a starting config.toml for your "
                        "data")
-    p.add_argument("data", nargs="+", help="files ase.io can read, with energies")
+    p.add_argument("data", nargs="+", help="files ase.io can read, or n2p2/RuNNer input.data "
+                   "(see --units), with energies")
     p.add_argument("--model", default="model.nnp", help="[output] model of the config "
                    "(relative: next to the configuration file)")
     p.add_argument("--test", nargs="+", metavar="TEST",
@@ -476,6 +497,9 @@ def main(argv=None):
     p.add_argument("-o", "--output", metavar="CONFIG",
                    help="write the configuration to this file (atomically; data paths "
                    "relative to its folder) instead of printing it")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
+                   help="units of n2p2/RuNNer input.data files among the data, written as "
+                   "[data] units (default angstrom-ev; bohr-hartree: RuNNer's convention)")
     p.set_defaults(func=_init)
     p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
                        "(per-atom uncertainty)")
@@ -505,6 +529,9 @@ def main(argv=None):
     p.add_argument("--bulk-tolerance", type=float, default=0.1,
                    help="slab atoms this close to the crystal in scaled descriptor space are bulk")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
+                   help="units of n2p2/RuNNer input.data files among --slab and --train "
+                   "(default angstrom-ev; bohr-hartree: RuNNer's convention)")
     p.set_defaults(func=_mapping)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")

@@ -71,3 +71,13 @@ class UnitsError(InteropError):
     """A foreign file's units are unknown or its numbers only make sense in other units
     than the ones assumed (e.g. an n2p2 potential in Bohr and Hartree read as Å and eV);
     the message names the units option that fixes it."""
+
+
+class InputDataError(InteropError, DatasetError):
+    """An n2p2/RuNNer structure file (``input.data``) is malformed: the message names the
+    file, the line and what was expected there."""
+
+
+class UnitsWarning(UserWarning):
+    """Structures read from a file in other units than their numbers suggest (e.g. an
+    n2p2 ``input.data`` in Bohr read as Å): the message names the units option that fixes it."""

@@ -720,28 +720,353 @@ def _closed_gap(atoms, pbc, gap):
     return out
 
 
-def write_input_data(images, path, slab_gap=None, sets=None):
-    """Write structures in n2p2's ``input.data`` format (one ``begin``/``end`` block each).
+# ------------------------------------------------------------------ structure files
+#: the per-atom array that keeps the atom lines' 7th column (n2p2: "not used"; RuNNer:
+#: the atomic energy) when a file holds other values than 0 there; unconverted
+N_COLUMN = "input_data_n"
+#: the compressions a structure file may come in, by suffix
+_OPENERS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 
-    ``images``: objects with ``positions``, ``cell``, ``pbc``, ``get_chemical_symbols()``
-    (ASE ``Atoms``). Lattice lines are written for periodic structures (n2p2 treats a
-    structure as periodic in all three directions when they are present); reference
-    energy and forces are written when the structure carries them (``atoms.calc``
-    results), zeros otherwise.
+
+def _open_binary(path):
+    """``path`` opened for reading bytes, decompressed when it ends in .gz, .bz2 or .xz."""
+    module = _OPENERS.get(os.path.splitext(os.fspath(path))[1].lower())
+    if module is None:
+        return open(path, "rb")
+    import importlib
+    return importlib.import_module(module).open(path, "rb")
+
+
+def _input_data_text(path):
+    """The lines of a structure file; InputDataError naming file and line when it holds
+    bytes that are not text."""
+    from ..errors import InputDataError
+    try:
+        with _open_binary(path) as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "no such file", os.fspath(path)) from None
+    except (OSError, EOFError) as err:        # a damaged .gz/.bz2/.xz
+        raise InputDataError(f"{path}: cannot be decompressed ({err})") from None
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1,
+                                     "NUL byte")
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        no = data.count(b"\n", 0, err.start) + 1
+        raise InputDataError(
+            f"{path}:{no}: not a text file (byte 0x{data[err.start]:02x}); expected n2p2's "
+            "plain-text input.data - is this the right file, or was it damaged in "
+            "transfer?") from None
+
+
+def _float(token, path, no, what):
+    """A finite float from an input.data field (Fortran's 1.0D+00 accepted)."""
+    from ..errors import InputDataError
+    text = token.replace("D", "e").replace("d", "e") if "_" not in token else "x"
+    try:
+        x = float(text)
+    except ValueError:
+        raise InputDataError(f"{path}:{no}: {what} {token!r} is not a number") from None
+    if not math.isfinite(x):
+        raise InputDataError(f"{path}:{no}: {what} is {token}; every number in input.data "
+                             "must be finite")
+    return x
+
+
+_ATOM_LAYOUT = "atom x y z element charge n fx fy fz"
+
+
+def _structure_blocks(path, lines):
+    """[(first, last)] 1-based line numbers of each ``begin`` and its ``end``; every other
+    line with content must lie between the two."""
+    from ..errors import InputDataError
+    blocks, start = [], None
+    for no, line in enumerate(lines, 1):
+        words = line.split(None, 1)
+        if not words or words[0][0] in "#!":
+            continue
+        key = words[0]
+        if key == "begin":
+            if start is not None:
+                raise InputDataError(f"{path}:{no}: 'begin' inside the structure that began on "
+                                     f"line {start}: that structure has no 'end' line")
+            start = no
+        elif key == "end":
+            if start is None:
+                raise InputDataError(f"{path}:{no}: 'end' without a 'begin' before it")
+            blocks.append((start, no))
+            start = None
+        elif start is None:
+            raise InputDataError(
+                f"{path}:{no}: {key!r} outside a structure; n2p2's input.data encloses each "
+                "structure in a 'begin' and an 'end' line - is this an input.data file?")
+    if start is not None:
+        raise InputDataError(f"{path}:{start}: the structure beginning here has no 'end' line "
+                             "(is the file truncated?)")
+    return blocks
+
+
+def _parse_structure(path, lines, first, last, unit):
+    """One ``begin`` ... ``end`` block (1-based lines first..last) as ase.Atoms."""
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ..errors import InputDataError
+
+    def fail(no, text):
+        raise InputDataError(f"{path}:{no}: {text}")
+
+    def fields(no, words, n, layout):
+        if len(words) != n:
+            fail(no, f"{words[0]!r} line with {len(words) - 1} fields; expected {n - 1} "
+                 f"({layout})")
+
+    cell, symbols, positions, charges, column_n, forces = [], [], [], [], [], []
+    energy = charge = energy_line = charge_line = None
+    comments, info = [], {}
+    for no in range(first, last + 1):
+        line = lines[no - 1].strip()
+        if not line or line[0] in "#!":
+            continue
+        words = line.split()
+        key = words[0]
+        if key == "begin":
+            for token in words[1:]:
+                name, sep, value = token.partition("=")
+                if not (sep and name and value):
+                    fail(no, f"'begin' followed by {token!r}: only name=value tags (n2p2's "
+                         "set=train / set=test) may follow it; RuNNer 2's custom atom-column "
+                         f"layouts are not supported (write the default layout {_ATOM_LAYOUT!r})")
+                info[name] = value
+        elif key == "comment":
+            comments.append(line[len("comment"):].strip())
+        elif key == "lattice":
+            fields(no, words, 4, "lattice ax ay az")
+            if len(cell) == 3:
+                fail(no, "a fourth 'lattice' line; a periodic structure has three (the cell "
+                     "vectors a, b, c), a non-periodic one none")
+            cell.append([_float(w, path, no, "lattice component") for w in words[1:]])
+        elif key == "atom":
+            fields(no, words, 10, _ATOM_LAYOUT)
+            positions.append([_float(w, path, no, "coordinate") for w in words[1:4]])
+            if words[4] not in ATOMIC_NUMBERS:
+                fail(no, f"unknown element {words[4]!r} (the 5th field of an atom line is the "
+                     f"chemical symbol: {_ATOM_LAYOUT})")
+            symbols.append(words[4])
+            charges.append(_float(words[5], path, no, "atomic charge"))
+            column_n.append(_float(words[6], path, no, "7th atom field (n)"))
+            forces.append([_float(w, path, no, "force component") for w in words[7:10]])
+        elif key == "energy":
+            fields(no, words, 2, "energy E")
+            if energy_line is not None:
+                fail(no, f"a second 'energy' line (the first is line {energy_line}); each "
+                     "structure has one")
+            energy, energy_line = _float(words[1], path, no, "energy"), no
+        elif key == "charge":
+            fields(no, words, 2, "charge Q")
+            if charge_line is not None:
+                fail(no, f"a second 'charge' line (the first is line {charge_line}); each "
+                     "structure has one")
+            charge, charge_line = _float(words[1], path, no, "total charge"), no
+        elif key == "end":
+            if len(words) > 1:
+                fail(no, f"'end' followed by {' '.join(words[1:])!r}; the line holds 'end' only")
+        else:
+            fail(no, f"unknown keyword {key!r}; input.data lines begin with one of begin, "
+                 "comment, lattice, atom, energy, charge, end")
+    if not symbols:
+        fail(first, "the structure beginning here has no 'atom' line")
+    if len(cell) not in (0, 3):
+        fail(first, f"the structure beginning here has {len(cell)} 'lattice' line(s); a "
+             "periodic structure has three, a non-periodic one none")
+    L, U = unit.length, unit.energy
+    pos = np.array(positions) * L
+    frc = np.array(forces) * (U / L)
+    if cell:
+        cell = np.array(cell) * L
+        volume = abs(np.linalg.det(cell))
+        if not volume > 1e-12 * np.prod(np.linalg.norm(cell, axis=1)):
+            fail(first, "the three 'lattice' vectors of the structure beginning here are "
+                 "linearly dependent (the cell has no volume)")
+    atoms = Atoms(symbols, positions=pos, cell=cell if len(cell) else None,
+                  pbc=bool(len(cell)))
+    atoms.set_initial_charges(charges)
+    if any(x != 0.0 for x in column_n):
+        atoms.arrays[N_COLUMN] = np.array(column_n)
+    if comments:
+        info["comment"] = "\n".join(comments)
+    if charge is not None:
+        info["charge"] = charge
+    atoms.info.update(info)
+    results = {"forces": frc}
+    if energy is not None:
+        results["energy"] = energy * U
+    atoms.calc = SinglePointCalculator(atoms, **results)
+    return atoms
+
+
+def read_input_data(path, units="angstrom-ev", index=":"):
+    r"""Structures from an n2p2 / RuNNer structure file (``input.data``).
+
+    Format (n2p2's "configuration file format"; RuNNer's default layout), one block per
+    structure, blank lines and lines starting with ``#`` or ``!`` skipped::
+
+        begin [set=train|set=test]
+        comment <text>                      (any number; optional)
+        lattice ax ay az                    (three lines for a periodic structure,
+        lattice bx by bz                     none for a non-periodic one)
+        lattice cx cy cz
+        atom x y z element charge n fx fy fz   (one per atom)
+        energy E
+        charge Q
+        end
+
+    ``units``: the file's units, "angstrom-ev" (default: numbers taken as they are) or
+    "bohr-hartree" (RuNNer's convention: lengths × ASE's ``Bohr``, energies × ``Hartree``,
+    forces × Hartree/Bohr). The file does not say which; n2p2 uses the numbers as they
+    are, so they are in whatever units the potential trained on them uses.
+
+    Returns ``ase.Atoms`` (a list for a slice such as the default ":", one structure for
+    an integer; ``index`` as in ``ase.io.read``): symbols, positions (Å), the cell and
+    ``pbc=True`` when lattice lines are present (else no cell, ``pbc=False``), a
+    ``SinglePointCalculator`` with ``energy`` (eV; absent without an ``energy`` line) and
+    ``forces`` (eV/Å), per-atom charges as ``atoms.get_initial_charges()`` (in e, not
+    converted), the total charge as ``info["charge"]``, the comment lines (joined by
+    newlines) as ``info["comment"]``, and ``begin`` tags such as ``set=train`` as
+    ``info["set"]``. The 7th atom field (n2p2: not used; RuNNer: atomic energy) is kept
+    unconverted in ``atoms.arrays["input_data_n"]`` when it is not all zeros.
+    Positions are not wrapped into the cell (n2p2 does that itself).
+
+    Since the file does not say its units, the structures are checked after reading: a
+    :class:`~ase_nnp.errors.UnitsWarning` naming the other ``units`` when their nearest
+    neighbours lie implausibly far apart for Å (or close together for Bohr), see
+    :data:`PLAUSIBLE_NEIGHBOUR_RATIO`.
+
+    A malformed file raises :class:`~ase_nnp.errors.InputDataError` naming the file, the
+    line and what was expected: content outside ``begin``/``end``, a missing ``end``, an
+    unknown keyword, a line with the wrong number of fields, a field that is not a finite
+    number (Fortran's ``1.0D+00`` is accepted), an unknown element, one or two lattice
+    lines, a singular cell, two ``energy`` or ``charge`` lines, a structure without atoms.
+    """
+    from ..errors import InputDataError
+    from ase.io.formats import string2index
+    unit = units if isinstance(units, Units) else resolve_units(units=units)
+    lines = _input_data_text(path)
+    blocks = _structure_blocks(path, lines)
+    if not blocks:
+        raise InputDataError(f"{path}: no structure in it (n2p2's input.data encloses each "
+                             "structure in a 'begin' and an 'end' line)")
+    which = string2index(index) if isinstance(index, str) else index
+    if isinstance(which, slice):
+        images = [_parse_structure(path, lines, a, b, unit) for a, b in blocks[which]]
+    else:
+        try:
+            a, b = blocks[which]
+        except IndexError:
+            raise IndexError(f"{path}: structure index {which} is out of range; the file "
+                             f"holds {len(blocks)} structures") from None
+        images = [_parse_structure(path, lines, a, b, unit)]
+    _warn_length_scale(path, images, unit)
+    return images if isinstance(which, slice) else images[0]
+
+
+#: the median over atoms of (nearest-neighbour distance) / (sum of the two covalent
+#: radii, ASE's ``covalent_radii``) is about 0.8-1.2 in condensed matter and molecules
+#: (bcc Mo 0.89, Cu 0.97, Si 1.06, Li 1.19; but solid Ar 1.75); lengths in Bohr read as
+#: Å multiply it by 1.89, lengths in Å read as Bohr by 0.53. Outside these bounds
+#: :func:`read_input_data` warns.
+PLAUSIBLE_NEIGHBOUR_RATIO = (0.7, 1.5)
+_RATIO_SAMPLE, _RATIO_REACH = 20, 8.0
+
+
+def neighbour_ratio(images):
+    """Median over the atoms of up to 20 evenly spread structures of d_nn / (r_i + r_j):
+    each atom's nearest-neighbour distance (within 8 Å) over the sum of its and that
+    neighbour's covalent radii; None when no atom has a neighbour within 8 Å."""
+    from ase.data import covalent_radii
+    from ..neighbors import build
+    step = max(1, len(images) // _RATIO_SAMPLE)
+    ratios = []
+    for atoms in images[::step]:
+        try:
+            nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, _RATIO_REACH)
+        except Exception:       # a structure the neighbour list refuses: judged elsewhere
+            continue
+        if not nl.n_pairs:
+            continue
+        near = np.full(len(atoms), np.inf)
+        np.minimum.at(near, nl.i, nl.r)
+        best = np.full(len(atoms), -1)
+        hit = nl.r == near[nl.i]
+        best[nl.i[hit]] = nl.j[hit]
+        ok = np.isfinite(near) & (best >= 0)
+        z = atoms.numbers
+        ratios.extend(near[ok] / (covalent_radii[z[ok]] + covalent_radii[z[best[ok]]]))
+    return float(np.median(ratios)) if ratios else None
+
+
+def _warn_length_scale(path, images, unit):
+    """UnitsWarning when the structures' nearest-neighbour distances are implausible for
+    the units they were read in (:data:`PLAUSIBLE_NEIGHBOUR_RATIO`)."""
+    import warnings
+    from ..errors import UnitsWarning
+    lo, hi = PLAUSIBLE_NEIGHBOUR_RATIO
+    if unit.name not in ("angstrom-ev", "bohr-hartree"):
+        return
+    ratio = neighbour_ratio(images)
+    if ratio is None:
+        return
+    if unit.name == "angstrom-ev" and ratio > hi:
+        warnings.warn(
+            f"{path}: read as Å, the nearest neighbours lie at a median {ratio:.2f} times the "
+            f"sum of their covalent radii (usual: 0.8-1.2; Bohr read as Å gives about 1.9 "
+            "times that): the file looks like Bohr and Hartree (RuNNer's convention). If it "
+            "is, read it with units='bohr-hartree' ([data] units = \"bohr-hartree\", "
+            "`ase-nnp evaluate/init --units bohr-hartree`)", UnitsWarning, stacklevel=3)
+    elif unit.name == "bohr-hartree" and ratio < lo:
+        warnings.warn(
+            f"{path}: read as Bohr, the nearest neighbours lie at a median {ratio:.2f} times "
+            "the sum of their covalent radii (usual: 0.8-1.2; Å read as Bohr gives about "
+            "0.53 times that): the file looks like Å and eV. If it is, read it with "
+            "units='angstrom-ev' (the default)", UnitsWarning, stacklevel=3)
+
+
+def write_input_data(images, path, slab_gap=None, sets=None, units="angstrom-ev"):
+    """Write structures in n2p2's ``input.data`` format (one ``begin``/``end`` block each;
+    the layout is in :func:`read_input_data`, which reads the file back exactly).
+
+    ``images``: ASE ``Atoms`` (or objects with ``positions``, ``cell``, ``pbc``,
+    ``get_chemical_symbols()``). Lattice lines are written for periodic structures (n2p2
+    treats a structure as periodic in all three directions when they are present); the
+    reference energy and forces when the structure carries them (``atoms.calc`` results),
+    zeros otherwise; per-atom charges from ``atoms.get_initial_charges()`` and the total
+    charge from ``info["charge"]`` (default: their sum); ``info["comment"]`` as comment
+    lines (one per line of it; default "structure k written by ase-nnp"); the 7th atom
+    field from ``arrays["input_data_n"]`` (default 0). Every number is written with the
+    shortest text that reads back to the same double.
+
+    ``units``: the file's units, "angstrom-ev" (default) or "bohr-hartree" (RuNNer's
+    convention): positions and cell ÷ ASE's ``Bohr``, energy ÷ ``Hartree``, forces ÷
+    Hartree/Bohr; charges stay in e.
 
     n2p2 has no mixed boundaries, so a structure periodic in some directions only is
-    refused, unless ``slab_gap`` (Å) is given: then each non-periodic direction becomes
-    periodic, its cell vector replaced by the unit normal to the periodic ones times the
-    atoms' extent along it plus ``slab_gap`` (the atoms moved to leave half the gap on
-    each side). With ``slab_gap`` at least the potential's
+    refused, unless ``slab_gap`` (Å, whatever ``units``) is given: then each non-periodic
+    direction becomes periodic, its cell vector replaced by the unit normal to the periodic
+    ones times the atoms' extent along it plus ``slab_gap`` (the atoms moved to leave half
+    the gap on each side). With ``slab_gap`` at least the potential's
     cutoff, no atom sees a periodic image across the gap, so energies and forces are
     those of the slab (or wire) itself.
 
     ``sets``: None, or one of "train", "test" (or None) per structure, written as
     ``begin set=train`` / ``begin set=test``: n2p2's ``nnp-train`` (v2.3.0) then keeps
     that split instead of drawing one with ``test_fraction``, so that it and another
-    code fit and test on the same structures.
+    code fit and test on the same structures. Without ``sets``, a structure's
+    ``info["set"]`` ("train" or "test", as :func:`read_input_data` stores it) is written.
     """
+    unit = units if isinstance(units, Units) else resolve_units(units=units)
+    L, U = unit.length, unit.energy
+    FU = U / L
     images = list(images)
     if sets is not None:
         sets = list(sets)
@@ -762,20 +1087,36 @@ def write_input_data(images, path, slab_gap=None, sets=None):
                                    "with that much vacuum")
             atoms = _closed_gap(atoms, pbc, float(slab_gap))
             pbc = np.ones(3, dtype=bool)
-        energy, forces = 0.0, np.zeros((len(atoms), 3))
+        n = len(atoms)
+        energy, forces = 0.0, np.zeros((n, 3))
         results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
         if "energy" in results:
             energy = float(results["energy"])
         if "forces" in results:
             forces = np.asarray(results["forces"])
-        which = sets[k] if sets is not None else None
-        out.append(f"begin set={which}" if which else "begin")
-        out.append(f"comment structure {k} written by ase-nnp")
+        info = getattr(atoms, "info", {})
+        arrays = getattr(atoms, "arrays", {})
+        charges = (np.asarray(atoms.get_initial_charges(), dtype=float)
+                   if hasattr(atoms, "get_initial_charges") else np.zeros(n))
+        column_n = np.asarray(arrays.get(N_COLUMN, np.zeros(n)), dtype=float)
+        total = info.get("charge", float(charges.sum()))
+        try:
+            total = float(total)
+        except (TypeError, ValueError):
+            raise InteropError(f"structure {k}: info['charge'] = {total!r} is not a number "
+                               "(the total charge, in e)") from None
+        which = sets[k] if sets is not None else info.get("set")
+        out.append(f"begin set={which}" if which in ("train", "test") else "begin")
+        comment = info.get("comment")
+        comment = f"structure {k} written by ase-nnp" if comment is None else str(comment)
+        out += [f"comment {c}".rstrip() for c in comment.split("\n")]
         if pbc.all():
-            out += [f"lattice {_g(v[0])} {_g(v[1])} {_g(v[2])}" for v in np.asarray(atoms.cell)]
-        for sym, r, f in zip(atoms.get_chemical_symbols(), atoms.positions, forces):
-            out.append(f"atom {_g(r[0])} {_g(r[1])} {_g(r[2])} {sym} 0.0 0.0 "
-                       f"{_g(f[0])} {_g(f[1])} {_g(f[2])}")
-        out += [f"energy {_g(energy)}", "charge 0.0", "end"]
-    with atomic_path(os.fspath(path)) as tmp, open(tmp, "w") as fh:
+            out += [f"lattice {_g(v[0] / L)} {_g(v[1] / L)} {_g(v[2] / L)}"
+                    for v in np.asarray(atoms.cell)]
+        for sym, r, q, c, f in zip(atoms.get_chemical_symbols(), atoms.positions, charges,
+                                   column_n, forces):
+            out.append(f"atom {_g(r[0] / L)} {_g(r[1] / L)} {_g(r[2] / L)} {sym} {_g(q)} "
+                       f"{_g(c)} {_g(f[0] / FU)} {_g(f[1] / FU)} {_g(f[2] / FU)}")
+        out += [f"energy {_g(energy / U)}", f"charge {_g(total)}", "end"]
+    with atomic_path(os.fspath(path)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out) + "\n")

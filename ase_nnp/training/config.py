@@ -35,6 +35,10 @@ SCHEMA = {
                        "learning curve's test_* columns (time to accuracy; the seconds column "
                        "leaves this time out); 0: only once at the end"),
         "index": (":", str, "ase.io index applied to every file"),
+        "units": ("angstrom-ev", str, "units of the n2p2/RuNNer structure files (input.data) "
+                  "among the data: 'angstrom-ev' (numbers as they are) or 'bohr-hartree' "
+                  "(RuNNer's convention, converted to Å and eV); other formats carry their own "
+                  "units and are not affected"),
         "split_seed": (0, int, "seed of the train/validation split"),
         "cache": ("auto", str, "HDF5 cache of descriptors and derivatives: 'auto' = "
                   "<model>.cache.h5, '' = no cache, or a path"),
@@ -294,6 +298,7 @@ def _value_rules():
         "monitor_a": _number(0), "monitor_bulk_tolerance": _number(0, lo_open=True),
         "monitor_every": _number(1),
         "kind": _choices("network", "linear", "quadratic"), "ridge": _number(0),
+        "units": _choices("angstrom-ev", "bohr-hartree"),
         "memory_limit": (lambda v: _parse_bytes(v) is not None,
                          "'auto' or a size such as '8GB', '500MB', '2.5GiB'"),
     })

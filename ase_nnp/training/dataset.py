@@ -1,5 +1,12 @@
 """Reference data in: any ``ase.io``-readable source, validated before training.
 
+n2p2 / RuNNer structure files (:func:`is_input_data`: a file named ``input.data``, a
+``*.data`` file whose first line with content is ``begin``, or one that ase.io would read
+as RuNNer's) are read by :func:`ase_nnp.interop.n2p2.read_input_data` in the ``units``
+given (``[data] units``, ``ase-nnp evaluate/init --units``; default "angstrom-ev"), never by
+ase.io's ``runnerdata`` reader, which assumes Bohr and Hartree. Such files do not say
+their units; every other format ase.io reads carries its own.
+
 Each structure needs an energy; forces, stress and per-atom energies are used
 where present and *masked* where absent (never filled with zeros). Every
 problem is reported with its file and index, and nothing is dropped silently:
@@ -44,9 +51,14 @@ class Reference:
         return f"{self.source}[{self.index}]"
 
 
-def read(sources, index=":"):
+def read(sources, index=":", units="angstrom-ev"):
     """Read every structure of one or several files (or take Atoms objects as they are;
-    an Atoms is named ``<Atoms>[k]``, k its position in ``sources``)."""
+    an Atoms is named ``<Atoms>[k]``, k its position in ``sources``). ``units``: those of
+    the n2p2 / RuNNer structure files among them ("angstrom-ev" or "bohr-hartree"; see
+    the module docstring); other formats carry their own."""
+    from ..errors import NNPError
+    from ..interop.n2p2 import read_input_data, resolve_units
+    unit = resolve_units(units=units)        # an unknown name fails before any reading
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "positions"):
         sources = [sources]
     refs = []
@@ -55,16 +67,24 @@ def read(sources, index=":"):
         if hasattr(src, "positions"):
             images, name, first = [src], "<Atoms>", position
         else:
-            name = str(src)
+            name = os.fsdecode(src) if isinstance(src, bytes) else str(src)
+            n2p2 = False
             try:
-                images = _read_file(name, index)
+                n2p2 = is_input_data(name)
+                images = (read_input_data(name, units=unit, index=index) if n2p2
+                          else _read_file(name, index))
             except FileNotFoundError:
                 raise DatasetError(f"{name}: no such file") from None
+            except NNPError:          # names the file, the line and the problem itself
+                raise
             except Exception as err:  # ase.io raises many types for unreadable files
-                raise DatasetError(f"{name}: ase.io cannot read it ({type(err).__name__}: {err})") from None
+                reader = "the n2p2 reader" if n2p2 else "ase.io"
+                raise DatasetError(f"{name}: {reader} cannot read it ({type(err).__name__}: "
+                                   f"{err})") from None
             if not isinstance(images, list):
                 images = [images]
-            _db_key_value_pairs(name, index, images)
+            if not n2p2:
+                _db_key_value_pairs(name, index, images)
         for k, atoms in enumerate(images):
             refs.append(_reference(atoms, name, first + k))
     if not refs:
@@ -74,6 +94,50 @@ def read(sources, index=":"):
 
 #: the compressions ase.io opens itself, by suffix
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def is_input_data(name):
+    """Whether the file ``name`` is an n2p2 / RuNNer structure file: named ``input.data``,
+    or ``*.data`` with ``begin`` as the first word of its first line with content (both
+    also compressed: .gz, .bz2, .xz), or any file ase.io would read as ``runnerdata``
+    (whose reader assumes Bohr and Hartree; ase.io takes every ``*.data`` for one, so a
+    ``*.data`` file that is not n2p2's gets the n2p2 reader's error naming its first
+    line rather than ase.io's guess)."""
+    base = os.path.basename(name)
+    stem, ext = os.path.splitext(base)
+    opener = _OPENERS.get(ext.lower())
+    if opener is not None:
+        base = stem
+    if base == "input.data":
+        return True
+    if base.lower().endswith(".data") and os.path.isfile(name):
+        try:
+            with (opener or open)(name, "rt", encoding="utf-8", errors="replace") as fh:
+                for _, line in zip(range(10000), fh):
+                    words = line.split()
+                    if words and words[0][0] not in "#!":     # RuNNer's comment lines
+                        if words[0] == "begin":
+                            return True
+                        break
+        except (OSError, EOFError):     # unreadable: let the reader say why
+            return False
+    try:
+        from ase.io.formats import filetype
+        return filetype(name, read=True) == "runnerdata"
+    except Exception:       # not a file ase.io recognises: ase.io will say so
+        return False
+
+
+def read_structures(name, index=":", units="angstrom-ev"):
+    """``ase.io.read(name, index)`` for a structure file, except that an n2p2 / RuNNer
+    structure file (:func:`is_input_data`) is read by
+    :func:`~ase_nnp.interop.n2p2.read_input_data` in ``units``, and a compressed extxyz
+    is decompressed into memory first (:func:`_read_file`)."""
+    name = os.fspath(name)
+    if is_input_data(name):
+        from ..interop.n2p2 import read_input_data
+        return read_input_data(name, units=units, index=index)
+    return _read_file(name, index)
 
 
 def _read_file(name, index):

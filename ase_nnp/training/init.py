@@ -139,12 +139,14 @@ def member_minutes(budget, members=ENSEMBLE_SIZE, workers=1):
 
 
 def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=None,
-                   relative_to=None):
+                   relative_to=None, units="angstrom-ev"):
     """The text of a TOML configuration for the data in ``sources`` (module docstring);
     ``test``: files for ``[data] test``; ``time_limit``: minutes for ``[optimizer]
     time_limit`` (the budget of the whole run); ``relative_to``: the folder the
-    configuration will be written to."""
-    refs = read(sources, index)
+    configuration will be written to; ``units``: those of n2p2 / RuNNer structure files
+    among the data (``[data] units``, written whenever such a file is among them)."""
+    from .dataset import is_input_data
+    refs = read(sources, index, units)
     workers = max(1, min(ENSEMBLE_SIZE, os.cpu_count() or 1))
     zs = sorted({int(z) for r in refs for z in r.atoms.numbers})
     elements = [symbol(z) for z in zs]
@@ -166,6 +168,16 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
         "[data]",
         f"train = {_toml_list(files)}",
         "validation_fraction = 0.1",
+    ]
+    n2p2_files = [f for f in ([sources] if isinstance(sources, (str, os.PathLike))
+                              else sources)
+                  if isinstance(f, (str, os.PathLike)) and is_input_data(os.fspath(f))]
+    if n2p2_files or units != "angstrom-ev":
+        lines += ["# n2p2/RuNNer input.data files do not say their units: these were read as",
+                  f"# {'Å and eV' if units == 'angstrom-ev' else 'Bohr and Hartree'}"
+                  " (ase-nnp init --units angstrom-ev|bohr-hartree)",
+                  f'units = "{units}"']
+    lines += [
         "",
         "[descriptor]",
         f"elements = [{', '.join(repr(e).replace(chr(39), chr(34)) for e in elements)}]",

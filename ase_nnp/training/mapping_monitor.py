@@ -61,9 +61,9 @@ class MappingMonitor:
                 self.labels += [_label(f"{e}_{a.info['invariant']}" if len(crystals) > 1
                                        else a.info["invariant"]) for a in pts]
         elif spec:
-            from ase.io import read
+            from .dataset import read_structures
             try:
-                pts = read(spec, ":")
+                pts = read_structures(spec, ":", cfg.units)
             except Exception as err:
                 raise ConfigError(f"[monitor] invariant_points: cannot read {spec} ({err})") from None
             self.points = list(pts)
@@ -76,8 +76,8 @@ class MappingMonitor:
                 mapping.check_invariant(potential, a)
         self.slab = None
         if cfg.monitor_slab:
-            from ase.io import read
-            slab = read(cfg.monitor_slab, 0)
+            from .dataset import read_structures
+            slab = read_structures(cfg.monitor_slab, 0, cfg.units)
             el = set(slab.get_chemical_symbols())
             if len(el) != 1:
                 raise ConfigError("[monitor] monitor_slab: regional errors need a one-element "

@@ -133,10 +133,10 @@ class Trainer:
             raise ConfigError(f"[data] test_every = {cfg.test_every} evaluates the test files, "
                               "but [data] test names none; add test files or set test_every "
                               "= 0")
-        refs = read(cfg.train, cfg.index)
+        refs = read(cfg.train, cfg.index, cfg.units)
         n_train_refs = len(refs)
         if cfg.validation:
-            refs = refs + read(cfg.validation, cfg.index)
+            refs = refs + read(cfg.validation, cfg.index, cfg.units)
         elements = self._elements(refs)
         check_elements(refs, elements)
         refs = apply_group_weights(refs, cfg.group_weights)
@@ -522,7 +522,7 @@ class Trainer:
             return {}
         if self._test_set is None:
             from .dataset import frames
-            test_refs = read(self.cfg.test, self.cfg.index)
+            test_refs = read(self.cfg.test, self.cfg.index, self.cfg.units)
             check_elements(test_refs, self.potential.elements)
             if self.repulsion is not None:
                 test_refs = subtract_baseline(test_refs, self.repulsion,
