@@ -35,8 +35,9 @@ so one pass over triplets gives, from the four scalar partials of T,
 * ``jvp``:      δG_if = Σ_j ∂G_if/∂D_ij · V_ij for given pair displacements V
   (a Jacobian–vector product; the trainer's path to force-loss gradients).
 
-No dG/dr array is ever materialised. All three share one Numba kernel
-(``_kernel``), so they cannot drift apart. Per-pair quantities (f_c, the
+No dG/dr array is ever materialised. All three read the records of one per-atom
+forward pass (the per-atom pieces of :mod:`ase_nnp.descriptors.base`), so they cannot
+drift apart. Per-pair quantities (f_c, the
 Gaussians of the angular functions) are computed once per pair and reused in
 every triplet.
 
@@ -48,13 +49,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError, UnknownElementError
 from . import grids
 from ..settings import Setting, choices, number
-from .base import FORWARD, PairDescriptor, register_family
+from .base import AtomPieces, PairDescriptor, register_atom_pieces, register_family
 from .cutoffs import CUTOFF_NAMES, cutoff, cutoff_code
 
 RADIAL, NARROW, WIDE = 2, 3, 9
@@ -359,14 +360,6 @@ class SymmetryFunctions(PairDescriptor):
                                            [ATOMIC_NUMBERS[e] for e in self.elements])
         return self._plan_cache
 
-    def kernel(self, mode, nl, launch, W, V, G, g, J):
-        plan = self.plan()
-        species, max_pairs, n_blocks = launch.species, launch.max_pairs, launch.n_blocks
-        if mode == FORWARD:
-            _forward_kernel(nl.first, nl.j, nl.D, nl.r, species, G, max_pairs, n_blocks, plan)
-        else:   # the record kernel's modes: 0 backward, 1 jvp, 2 Jacobian
-            _record_kernel(nl.first, nl.j, nl.D, nl.r, species, W, V, G, g, J, max_pairs,
-                           n_blocks, plan, mode - 1)
 
 
 class Plan(NamedTuple):
@@ -533,11 +526,12 @@ def _real_power(base, zeta):
 # Gaussians into scratch, the neighbours ordered by element), atom_forward
 # (values; the atom's triplets gathered into structure-of-arrays *segments*, one
 # per (centre, e1, e2) list (e1 before e2 by atomic number), each segment's parts, powers and their
-# derivatives kept as rows over its triplets), then atom_backward or atom_jvp,
+# derivatives kept as rows over its triplets), then atom_vjp or atom_jvp,
 # which read those rows instead of recomputing the transcendentals. Every inner
 # loop runs over the triplets of a segment, on contiguous rows, so it
-# vectorises. The kernels below, and the fused energy kernel of ase_nnp.engine,
-# are loops over atoms of these pieces.
+# vectorises. atom_values, atom_vjp, atom_jvp and atom_jacobian are the family's
+# per-atom pieces (ase_nnp.descriptors.base), from which the generic kernel of the
+# four modes and the fused energy kernel of ase_nnp.engine are built.
 # ---------------------------------------------------------------------------
 
 class Scratch(NamedTuple):
@@ -607,14 +601,14 @@ def _gaussian_term(eta, rs, r, fc, dfc):
     return e * fc, e * (dfc - 2.0 * eta * x * fc)
 
 
-# The per-atom pieces below are compiled once each and called per atom (not inlined:
-# inlined into every kernel that uses them they tripled the compile time, for no gain
-# at this much work per call). The loop over one block of atoms is a function of its
-# own (``_forward_block`` ...), called from the prange body, because Numba 0.68
-# miscompiles a NamedTuple (the Scratch) made inside a prange body and passed to an
-# inlined function.
+# The per-atom pieces (atom_values, atom_vjp, atom_jvp, atom_jacobian) are compiled
+# once each and called per atom (inlined into every kernel that uses them they tripled
+# the compile time, for no gain at this much work per call); pair_terms and atom_forward
+# are inlined into atom_values: one more layer of calls or of an inlined wrapper passing
+# the Plan and Scratch tuples (some 60 arrays, each reference-counted) cost 20% of a
+# forward pass.
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def pair_terms(i, first, jn, D, r, species, plan, scr):
     """Unit vectors, distances, neighbour elements (and the pairs ordered by them),
     f_c per cutoff group and the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r)
@@ -825,12 +819,12 @@ def _accumulate(acc, w, x, y, lo, hi):
         acc[t] += w * x[t] * y[t]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def atom_forward(c, nq, plan, scr, Gi, store):
     """Add atom i's descriptor values to Gi (row of length n_features_max, zeroed
     by the caller). The atom's triplets are gathered per (c, e1, e2) list into
     segments, the triplets whose r_jk lies beyond every function of the list left
-    out; with ``store`` the rows of derivatives are kept for atom_backward,
+    out; with ``store`` the rows of derivatives are kept for atom_vjp,
     atom_jvp and atom_jacobian. Returns the number of triplets kept."""
     nel, col, eta, rs, group = plan.nel, plan.col, plan.eta, plan.rs, plan.group
     rad_ptr, rad_ids = plan.rad_ptr, plan.rad_ids
@@ -922,9 +916,21 @@ def _scatter(p0, lo, hi, D, scr, g):
 
 
 @njit(cache=True, error_model="numpy")
-def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
+def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
+    """G_i into Gi (zeroed by the caller): :func:`pair_terms` then :func:`atom_forward`,
+    which with ``records`` keeps the rows the derivatives read; returns the number of
+    triplets kept."""
+    p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
+    return atom_forward(species[i], nq, plan, scr, Gi, records)
+
+
+@njit(cache=True, error_model="numpy")
+def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
     """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the rows of
-    ``atom_forward(store=True)``; w = ∂E/∂G_i."""
+    ``atom_values(records=True)``; w = ∂E/∂G_i."""
+    c = species[i]
+    p0 = first[i]
+    nq = first[i + 1] - p0
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
@@ -963,8 +969,11 @@ def atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g):
 
 
 @njit(cache=True, error_model="numpy")
-def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
+def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
     """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the rows."""
+    c = species[i]
+    p0 = first[i]
+    nq = first[i + 1] - p0
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
@@ -1011,10 +1020,13 @@ def atom_jvp(c, p0, nq, D, V, plan, scr, n_rec, dGi):
 
 
 @njit(cache=True, error_model="numpy")
-def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
+def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
     """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the rows (the
-    uncontracted form of atom_backward: the same partials, one function at a time);
-    j0 = 0 fills a Jacobian of all pairs, j0 = p0 one of the atom's pairs alone."""
+    uncontracted form of atom_vjp: the same partials, one function at a time);
+    j0 = 0 fills a Jacobian of all pairs, j0 = first[i] one of the atom's pairs alone."""
+    c = species[i]
+    p0 = first[i]
+    nq = first[i + 1] - p0
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
@@ -1050,41 +1062,6 @@ def atom_jacobian(c, p0, nq, D, plan, scr, n_rec, J, j0):
                     J[pb, f, d] += ck * (u[q1, d] - cth * u[q2, d]) + s2 * u[q2, d] + djk
 
 
-@njit(cache=True, error_model="numpy")
-def _forward_block(blk, n_blocks, first, jn, D, r, species, G, max_pairs, plan):
-    scr = make_scratch(max_pairs, plan, False)
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-        atom_forward(species[i], nq, plan, scr, G[i], False)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _forward_kernel(first, jn, D, r, species, G, max_pairs, n_blocks, plan):
-    for blk in prange(n_blocks):
-        _forward_block(blk, n_blocks, first, jn, D, r, species, G, max_pairs, plan)
-
-
-@njit(cache=True, error_model="numpy")
-def _record_block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan,
-                  mode):
-    scr = make_scratch(max_pairs, plan, True)
-    Gi = np.empty(max(W.shape[1], G.shape[1], J.shape[1]))
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
-        Gi[:] = 0.0
-        n_rec = atom_forward(species[i], nq, plan, scr, Gi, True)
-        if mode == 0:
-            atom_backward(species[i], p0, nq, D, plan, scr, n_rec, W[i], g)
-        elif mode == 1:
-            atom_jvp(species[i], p0, nq, D, V, plan, scr, n_rec, G[i])
-        else:
-            atom_jacobian(species[i], p0, nq, D, plan, scr, n_rec, J, 0)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _record_kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: forward with records, then backward (mode 0: W -> g), jvp
-    (mode 1: V -> G) or the Jacobian (mode 2: J)."""
-    for blk in prange(n_blocks):
-        _record_block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan,
-                      mode)
+register_atom_pieces(SymmetryFunctions.kind, AtomPieces(
+    Plan, make_scratch, atom_values, atom_vjp, atom_jvp, atom_jacobian, share_jacobian=True,
+    cache=True))

@@ -46,13 +46,13 @@ linear in the number of neighbours: no pair of neighbours is ever visited.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, choices, number
-from .base import (BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, per_element_values,
-                   register_family)
+from .base import (AtomPieces, PairDescriptor, check_shapes, per_element_values,
+                   register_atom_pieces, register_family)
 from .bessel_radial import radial_basis, radial_table
 from .harmonics import harmonic_constants, real_harmonics
 
@@ -199,9 +199,6 @@ class SphericalBessel(PairDescriptor):
                                 self.l_max + 1, self.n_max + 1)
         return self._plan_cache
 
-    def kernel(self, mode, nl, launch, W, V, G, g, J):
-        _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
-                launch.n_blocks, self.plan(), mode)
 
 
 # The per-atom work runs on "slots": the pairs of one atom ordered by channel
@@ -257,7 +254,8 @@ class Scratch(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def make_scratch(max_pairs, plan):
+def make_scratch(max_pairs, plan, records):
+    """One worker's :class:`Scratch` (the same with or without ``records``)."""
     F, n_ch, L, N = plan.F, plan.n_ch, plan.L, plan.N
     P = max_pairs + PAD * n_ch
     LL = L * L
@@ -383,10 +381,20 @@ def atom_features(plan, scr, out):
     _spectrum(plan, c, c, 0.5, out)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def atom_backward(p0, plan, scr, Wi, g):
-    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring):
+@njit(cache=True, error_model="numpy")
+def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
+    """The expansion of atom i and its power spectrum into Gi; returns the number of
+    slots."""
+    _, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
+    atom_features(plan, scr, Gi)
+    return ns
+
+
+@njit(cache=True, error_model="numpy")
+def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
+    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of atom i (module docstring):
     g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
+    p0 = first[i]
     n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
     wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
     dY, X1, X2, c, A, work = scr.dY, scr.X1, scr.X2, scr.c, scr.A, scr.work
@@ -396,7 +404,7 @@ def atom_backward(p0, plan, scr, Wi, g):
         b = pair_b[pi]
         for n in range(N):
             for l in range(L):
-                W = Wi[(pi * N + n) * L + l]
+                W = w[(pi * N + n) * L + l]
                 if W == 0.0:
                     continue
                 for lm in range(l * l, l * l + 2 * l + 1):
@@ -456,15 +464,16 @@ def _scatter(g, p0, pair_of, wt, U, s, ay, gx, gy, gz):
         g[p, 2] += w * (ay * U[2, s] + gz)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _atom_jvp(p0, ns, V, plan, scr, dGi):
-    """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom:
+@njit(cache=True, error_model="numpy")
+def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
+    """dGi[f] += Σ_p ∂p_f/∂D_p · V_p for atom i:
     δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
+    p0 = first[i]
     n_ch, L, N, U, wt, pair_of = plan.n_ch, plan.L, plan.N, scr.U, scr.w, scr.pair_of
     start, gr, dgr, Y, dY, X1, X2 = scr.start, scr.g, scr.dg, scr.Y, scr.dY, scr.X1, scr.X2
     c, dc, work = scr.c, scr.A, scr.work
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
-    for s in range(ns):
+    for s in range(state):
         if pair_of[s] < 0:
             vx[s] = 0.0
             vy[s] = 0.0
@@ -477,7 +486,7 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
         vz[s] = wt[s] * V[p, 2]
         uv[s] = U[0, s] * vx[s] + U[1, s] * vy[s] + U[2, s] * vz[s]
     for lm in range(L * L):
-        for s in range(ns):
+        for s in range(state):
             X1[lm, s] = Y[lm, s] * uv[s]
             X2[lm, s] = dY[0, lm, s] * vx[s] + dY[1, lm, s] * vy[s] + dY[2, lm, s] * vz[s]
     dc[:] = 0.0
@@ -487,9 +496,10 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
     _spectrum(plan, dc, c, 1.0, dGi)       # δp = Σ_m δc^a c^b + c^a δc^b
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _atom_jacobian(p0, plan, scr, J):
-    """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
+@njit(cache=True, error_model="numpy")
+def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
+    """J[p - j0, f] += ∂p_f/∂D_p for the pairs p of atom i."""
+    p0 = first[i]
     n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
     wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
     dY, c = scr.dY, scr.c
@@ -497,7 +507,7 @@ def _atom_jacobian(p0, plan, scr, J):
         for s in range(start[k], start[k + 1]):
             if pair_of[s] < 0:
                 continue
-            p = p0 + pair_of[s]
+            p = p0 + pair_of[s] - j0
             w = wt[s]
             for pi in range(pair_a.shape[0]):
                 a = pair_a[pi]
@@ -528,27 +538,5 @@ def _atom_jacobian(p0, plan, scr, J):
                         J[p, f, 2] += w * jz
 
 
-@njit(cache=True, error_model="numpy")
-def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode):
-    """Every n_blocks-th atom from blk; a function of its own, not the prange body,
-    because Numba 0.68 miscompiles a NamedTuple (the Scratch) made in a prange body and
-    passed to an inlined function."""
-    scr = make_scratch(max_pairs, plan)
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        p0, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
-        if mode == FORWARD:
-            atom_features(plan, scr, G[i])
-        elif mode == BACKWARD:
-            atom_backward(p0, plan, scr, W[i], g)
-        elif mode == JVP:
-            _atom_jvp(p0, ns, V, plan, scr, G[i])
-        else:
-            _atom_jacobian(p0, plan, scr, J)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: the expansion, then values (FORWARD), the vector–Jacobian product
-    (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
-    for blk in prange(n_blocks):
-        _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode)
+register_atom_pieces(SphericalBessel.kind, AtomPieces(
+    Plan, make_scratch, atom_values, atom_vjp, atom_jvp, atom_jacobian, cache=True))

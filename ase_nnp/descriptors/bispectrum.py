@@ -64,13 +64,13 @@ from math import pi
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import DescriptorSpecError
 from ..settings import Setting, number
-from .base import (BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, per_element_values,
-                   register_family)
+from .base import (AtomPieces, PairDescriptor, check_shapes, per_element_values,
+                   register_atom_pieces, register_family)
 from .wigner import Tables, component_labels, n_components, tables
 
 #: the 0/1 switches, LAMMPS' names, in their stored order
@@ -273,9 +273,6 @@ class Bispectrum(PairDescriptor):
                                     bzero, *_products(self.n_linear if f["quadraticflag"] else 0))
         return self._plan_cache
 
-    def kernel(self, mode, nl, launch, W, V, G, g, J):
-        _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
-                launch.n_blocks, self.plan(), mode)
 
 
 def _products(n):
@@ -336,7 +333,8 @@ class Scratch(NamedTuple):
 
 
 @njit(cache=True)
-def make_scratch(max_pairs, plan):
+def make_scratch(max_pairs, plan, records):
+    """One worker's :class:`Scratch` (the same with or without ``records``)."""
     t = plan
     P = max(max_pairs, 1)
     nc = plan.n_ch
@@ -734,21 +732,24 @@ def _pair_du(s, i, species, jn, D, r, plan, scr):
 
 
 @njit(cache=True)
-def atom_features(i, species, plan, scr, out):
-    """The atom's columns (B, then the products) into ``out``, B kept in scr.b."""
+def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
+    """The densities and Z of atom i (:func:`atom_densities`), then its columns (B, then
+    the products) into Gi, B kept in scr.b; returns the number of neighbours in slots."""
+    n = atom_densities(i, first, jn, D, r, species, plan, scr)
     _blist(i, species, plan, scr)
-    _features(plan, scr.b, out)
+    _features(plan, scr.b, Gi)
+    return n
 
 
 @njit(cache=True)
-def atom_backward(i, n, species, jn, D, r, plan, scr, Wi, g):
-    """g_p += Σ_f W_f ∂G_f/∂D_p for the n neighbours of atom i (module docstring), after
-    :func:`atom_densities` and :func:`atom_features` (B in scr.b)."""
+def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
+    """g_p += Σ_f w_f ∂G_f/∂D_p for the neighbours of atom i (``state`` slots; module
+    docstring), after :func:`atom_values` (Z and B in scr)."""
     t = plan
-    _linear_weights(plan, scr.b, Wi, scr.beta)
+    _linear_weights(plan, scr.b, w, scr.beta)
     _ylist(plan, scr.beta, scr)
     dur, dui, yr, yi = scr.dur, scr.dui, scr.yr, scr.yi
-    for s in range(n):
+    for s in range(state):
         p = _pair_du(s, i, species, jn, D, r, plan, scr)
         e = scr.ch[s]
         for c in range(3):               # Y carries the half-sum weights (_ylist)
@@ -777,25 +778,26 @@ def _quadratic_rows(plan, b, db, ncol, out):
 
 
 @njit(cache=True)
-def _atom_jacobian(i, n, species, jn, D, r, plan, scr, J):
-    if plan.quadratic:
-        _blist(i, species, plan, scr)
-    for s in range(n):
+def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
+    """J[p - j0, f] += ∂G_f/∂D_p for the neighbours of atom i (``state`` slots), after
+    :func:`atom_values`: ∂B/∂D per neighbour (:func:`_dbdr`), then the products' chain
+    rule."""
+    for s in range(state):
         p = _pair_du(s, i, species, jn, D, r, plan, scr)
         scr.db[:] = 0.0
         _dbdr(plan, scr.ch[s], scr.dur, scr.dui, scr, scr.db)
-        _quadratic_rows(plan, scr.b, scr.db, 3, J[p])
+        _quadratic_rows(plan, scr.b, scr.db, 3, J[p - j0])
 
 
 @njit(cache=True)
-def _atom_jvp(i, n, species, jn, D, r, V, plan, scr, dGi):
+def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
+    """dGi_f += Σ_p ∂G_f/∂D_p · V_p for atom i, after :func:`atom_values`: δu per
+    channel, then δB (:func:`_dbdr`) and the products' chain rule."""
     t = plan
-    if plan.quadratic:
-        _blist(i, species, plan, scr)
     dr, di = scr.yr, scr.yi          # δu per channel
     dr[:] = 0.0
     di[:] = 0.0
-    for s in range(n):
+    for s in range(state):
         p = _pair_du(s, i, species, jn, D, r, plan, scr)
         e = scr.ch[s]
         for jju in range(t.u_max):
@@ -810,25 +812,5 @@ def _atom_jvp(i, n, species, jn, D, r, V, plan, scr, dGi):
     _quadratic_rows(plan, scr.b, db, 1, dGi.reshape((dGi.shape[0], 1)))
 
 
-@njit(cache=True)
-def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode):
-    scr = make_scratch(max_pairs, plan)
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        n = atom_densities(i, first, jn, D, r, species, plan, scr)
-        if mode == FORWARD:
-            atom_features(i, species, plan, scr, G[i])
-        elif mode == BACKWARD:
-            _blist(i, species, plan, scr)
-            atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
-        elif mode == JVP:
-            _atom_jvp(i, n, species, jn, D, r, V, plan, scr, G[i])
-        else:
-            _atom_jacobian(i, n, species, jn, D, r, plan, scr, J)
-
-
-@njit(cache=True, parallel=True)
-def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: densities and Z, then values (FORWARD), the vector–Jacobian product
-    (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
-    for blk in prange(n_blocks):
-        _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode)
+register_atom_pieces(Bispectrum.kind, AtomPieces(
+    Plan, make_scratch, atom_values, atom_vjp, atom_jvp, atom_jacobian, cache=True))
