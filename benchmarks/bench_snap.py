@@ -73,9 +73,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from reference_setup import print_table  # noqa: E402
 
 from ase_nnp import NNPCalculator, Potential  # noqa: E402
-from ase_nnp.descriptors.bispectrum import (Bispectrum, _blist, _linear_weights,  # noqa: E402
-                                            _pair_du, _ylist, _zlist, atom_densities,
-                                            atom_vjp, make_scratch)
+from ase_nnp.descriptors.bispectrum import Bispectrum  # noqa: E402
+from ase_nnp.descriptors.bispectrum.kernels import (_blist, _linear_weights,  # noqa: E402
+                                                    _pair_du, _ylist, _zlist, atom_densities,
+                                                    atom_vjp, make_scratch)
 from ase_nnp.interop.snap import write_snap  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
 from ase_nnp.scaling import Scaling  # noqa: E402

@@ -66,7 +66,7 @@ def _tagged(n=4):
 
 
 def test_group_factor_is_that_weight_on_each_of_its_structures():
-    from ase_nnp.descriptors.presets import reference_si_descriptor
+    from ase_nnp.descriptors.symmetry_functions.presets import reference_si_descriptor
     images = _tagged()
     by_group = apply_group_weights(read(images), {"slab": 3.0})
     for k in (1, 3):

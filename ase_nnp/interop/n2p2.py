@@ -83,7 +83,7 @@ from ase.units import Bohr, Hartree
 
 from ..atomic import atomic_path
 from ..descriptors import SymmetryFunctions
-from ..descriptors.cutoffs import CUTOFF_NAMES
+from ..descriptors.symmetry_functions.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import InteropError, UnitsError
 from ..network import Network

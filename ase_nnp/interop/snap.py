@@ -44,8 +44,8 @@ import numpy as np
 from ase.units import kcal, mol
 
 from ..atomic import atomic_path
-from ..descriptors.bispectrum import FLAGS, Bispectrum
-from ..descriptors.wigner import component_labels
+from ..descriptors.bispectrum.spec import FLAGS, Bispectrum
+from ..descriptors.bispectrum.wigner import component_labels
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..errors import InteropError
 from .lammps import overlay_lines

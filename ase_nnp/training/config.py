@@ -246,7 +246,7 @@ def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
     from ..network import ACTIVATIONS
     from ..scaling import MODES
-    from ..descriptors.presets import PRESETS
+    from ..descriptors.symmetry_functions.presets import PRESETS
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
                                      "checkpoint_every", "test_every")}

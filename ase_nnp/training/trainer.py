@@ -76,7 +76,7 @@ def build_descriptor(cfg, elements):
     """The descriptor of the [descriptor] section: a preset, or the registered family
     ``cfg.family`` built from its own keys (:mod:`ase_nnp.descriptors.base`)."""
     from ..descriptors import family
-    from ..descriptors.presets import PRESETS
+    from ..descriptors.symmetry_functions.presets import PRESETS
     if cfg.preset:
         preset_elements, build = PRESETS[cfg.preset]
         if list(elements) != preset_elements:
