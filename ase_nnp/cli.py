@@ -291,7 +291,7 @@ def _learn(args):
 
 
 def _init(args):
-    from .training.init import suggest_config
+    from .training.suggest import suggest_config
     print(suggest_config(args.data, model=args.model))
     return 0
 
