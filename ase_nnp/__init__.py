@@ -9,12 +9,12 @@
 
 __version__ = "0.1.0"
 
-from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
+from .exceptions import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
                      ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
                      NNPError, StructureError, UncertaintyExceeded, UnitsError,
                      UnknownElementError)
 from .potential import Potential
-from .ensemble import Ensemble, load
+from .committee import Ensemble, load
 from .calculator import NNPCalculator
 from .monitor import UncertaintyMonitor
 

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ExtrapolationWarning, NNPError
+from .exceptions import ExtrapolationWarning, NNPError
 
 
 @dataclass
@@ -293,7 +293,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
     ``warm_start``: round r > 0 starts from round r − 1's ensemble (``init_model``);
     ``test``: labelled structures (files or ase.Atoms with results) on which every
     round's ensemble is evaluated (the ``test_*`` columns of curve.csv)."""
-    from .ensemble import load
+    from .committee import load
     from .training.run import train
     log = log or (lambda *a, **k: None)
     from .training.reference import calculator_from_spec
@@ -427,7 +427,7 @@ def _curve_row(curve, done_rounds, path, r, store, ensemble, test_refs, worst, n
            "max_forces_std_eV_A": "" if worst is None else worst,
            "candidates": "" if n_cand is None else n_cand, "seconds": round(seconds, 1)}
     if test_refs:
-        from .analysis.errors import compare_references
+        from .analysis.metrics import compare_references
         rmse = compare_references(ensemble, test_refs, stress=False).rmse()
         row.update(test_energy_meV_atom=rmse.get("energy", math.nan),
                    test_forces_eV_A=rmse.get("forces", math.nan))
@@ -479,7 +479,7 @@ def learn_from_toml(path, resume=False, log=print):
     are taken from the file's folder."""
     import dataclasses
     from ase.io import read
-    from .errors import ConfigError
+    from .exceptions import ConfigError
     from .training.config import load_toml
     base = os.path.dirname(os.path.abspath(path))
     doc = load_toml(path)

@@ -56,8 +56,8 @@ def _info(args):
 
 
 def _evaluate(args):
-    from .analysis.errors import UNITS, compare_references
-    from .ensemble import load
+    from .analysis.metrics import UNITS, compare_references
+    from .committee import load
     from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
     refs = read_data(args.data)
@@ -103,7 +103,7 @@ def _evaluate_notes(report):
                      f"({100.0 * x.atoms / max(x.n_atoms, 1):.1f} %), in {x.structures} of "
                      f"{x.n_structures} structures, have descriptor values outside the "
                      "model's training range")
-    from .analysis.errors import UNITS
+    from .analysis.metrics import UNITS
     what = {"energy": "a constant energy per atom (the data's mean)", "forces": "zero forces"}
     for name, rmse, trivial in report.worse_than_trivial():
         unit = UNITS[name][0]
@@ -161,7 +161,7 @@ def _parity_plot(path, parity, stats):
         print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
               file=sys.stderr)
         return
-    from .analysis.errors import PARITY_UNITS, UNITS
+    from .analysis.metrics import PARITY_UNITS, UNITS
     panels = [(k, ref, pred) for k, (ref, pred) in parity.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
     for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
@@ -256,7 +256,7 @@ def _mapping(args):
     from ase.io import read
     from .analysis.mapping import crystal as prototype, load_potential
     from .analysis.mapping_report import report
-    from .errors import NNPError
+    from .exceptions import NNPError
     from .training.reference import calculator_from_spec
     pot = load_potential(args.model)
     element = args.element
@@ -309,7 +309,7 @@ def _export(args):
     from .potential import Potential
     pot = Potential.load(args.model)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
-        from .errors import InteropError
+        from .exceptions import InteropError
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
                            "files are written for units metal (eV, Å)")
     if args.format in ("snap", "mliap"):
@@ -343,7 +343,7 @@ def _export(args):
 
 
 def _import(args):
-    from .errors import InteropError
+    from .exceptions import InteropError
     from .interop import read_n2p2
     paths = list(args.paths)
     if args.output is None:
@@ -496,7 +496,7 @@ def main(argv=None):
                    "chemflag's element triples; default: the coefficient file's order)")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
-    from .errors import NNPError
+    from .exceptions import NNPError
     try:
         return args.func(args)
     except BrokenPipeError:

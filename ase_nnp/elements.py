@@ -44,7 +44,7 @@ def element_indices(numbers, elements, owner):
     Raises UnknownElementError naming the unknown elements and the known ones;
     ``owner`` ("potential", "descriptor") says who does not know them.
     """
-    from .errors import UnknownElementError
+    from .exceptions import UnknownElementError
     numbers = np.asarray(numbers, dtype=np.int64)
     lut = np.full(len(_SYMBOLS), -1, dtype=np.int64)
     for k, e in enumerate(elements):

@@ -56,7 +56,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .elements import ATOMIC_NUMBERS, normalize_elements
-from .errors import ModelFileError
+from .exceptions import ModelFileError
 from .network import Network
 from .scaling import Scaling
 

@@ -32,7 +32,7 @@ E_i and g_p to the network's before forces and stresses are assembled, so the
 formulas above hold for the sum. ``min_distances[a, b]`` (Å) is the smallest
 distance of each element pair in the training data; a pair closer than that is
 outside what the networks have seen, and :meth:`Potential.evaluate` warns with
-an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
+an :class:`~ase_nnp.exceptions.ExtrapolationWarning` naming the atoms.
 
 Sharing a structure
 -------------------
@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .elements import element_indices, normalize_elements
-from .errors import ExtrapolationWarning, StructureError
+from .exceptions import ExtrapolationWarning, StructureError
 from .evaluation import evaluate_members, members_pass
 from .neighbors import MIN_DISTANCE, NeighborList, build
 from .network import Network

@@ -13,7 +13,7 @@ from ase.build import bulk
 import lammps_snap as ls
 from ase_nnp.descriptors import Bispectrum, descriptor_from_arrays
 from ase_nnp.descriptors.bispectrum.wigner import clebsch_gordan, component_labels, n_components
-from ase_nnp.errors import DescriptorSpecError
+from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
 from conftest import random_atoms, random_cell
 

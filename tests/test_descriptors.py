@@ -8,7 +8,7 @@ from ase.build import bulk, molecule
 
 from ase_nnp.descriptors import SymmetryFunctions, angular_grid, radial_grid
 from ase_nnp.descriptors.symmetry_functions.cutoffs import CUTOFF_CODES, cutoff
-from ase_nnp.errors import DescriptorSpecError, UnknownElementError
+from ase_nnp.exceptions import DescriptorSpecError, UnknownElementError
 from ase_nnp.neighbors import build
 from conftest import mixed_descriptor, random_atoms, random_cell
 

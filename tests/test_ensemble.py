@@ -10,7 +10,7 @@ from ase.units import fs
 
 from ase_nnp import Ensemble, NNPCalculator, Potential, load
 from ase_nnp.calculator import PropertyNotImplementedError
-from ase_nnp.errors import ModelFileError
+from ase_nnp.exceptions import ModelFileError
 from ase_nnp.descriptors.base import ATOM_PIECES
 
 from conftest import random_atoms, random_cell, sensitive_potential

@@ -526,7 +526,7 @@ def test_ensemble_from_a_toml_file_runs_md_and_resumes(data_file, tmp_path, caps
                                   ens.members[2].networks["Si"].parameters)
 
 
-@pytest.mark.filterwarnings("ignore::ase_nnp.errors.ExtrapolationWarning")   # squeezed cells
+@pytest.mark.filterwarnings("ignore::ase_nnp.exceptions.ExtrapolationWarning")   # squeezed cells
 def test_warm_start_begins_at_the_old_potential_on_new_data(data_file, tmp_path):
     """Round 2 of a fit, warm-started from round 1, starts exactly at round 1's potential
     although its own scaling and reference energies (fitted to more, wider data) differ."""

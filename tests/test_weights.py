@@ -6,7 +6,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
 from ase_nnp import ConfigError, train
-from ase_nnp.errors import DatasetError
+from ase_nnp.exceptions import DatasetError
 from ase_nnp.training.cache import cache_key
 from ase_nnp.training.config import TrainingConfig, describe
 from ase_nnp.training.dataset import apply_group_weights, check_weights, read

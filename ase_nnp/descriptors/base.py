@@ -70,7 +70,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from ..elements import element_indices
-from ..errors import DescriptorSpecError
+from ..exceptions import DescriptorSpecError
 
 FORWARD, BACKWARD, JVP, JACOBIAN = 0, 1, 2, 3
 #: placeholders for the outputs a kernel mode does not use

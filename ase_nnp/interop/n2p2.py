@@ -35,7 +35,7 @@ Anything else — other function types (12, 13, 20-25, ...), the charge types (r
 ``nnp_type 1``; master 4/4G-HDNNP, 10/Q-HDNNP) and their electrostatics keywords,
 per-element topologies, ``normalize_nodes``, other activations, an unknown keyword, a
 number that is NaN or infinite, a file that is not text — raises
-:class:`~ase_nnp.errors.InteropError` naming file, line and keyword.
+:class:`~ase_nnp.exceptions.InteropError` naming file, line and keyword.
 
 Order of the functions
 ----------------------
@@ -61,7 +61,7 @@ published potentials, is Bohr and Hartree. ``read_n2p2(..., units="bohr-hartree"
 file unit); symmetry-function values and hence ``scaling.data`` are dimensionless and
 stay. Without a units argument a potential with a cutoff beyond 9 (as Å: no atomic
 environment needs that; as Bohr: 4.8 Å, a usual cutoff) is refused with
-:class:`~ase_nnp.errors.UnitsError` naming ``--units bohr-hartree``. ``write_n2p2``
+:class:`~ase_nnp.exceptions.UnitsError` naming ``--units bohr-hartree``. ``write_n2p2``
 takes the same arguments and writes either convention.
 
 Normalisation
@@ -85,7 +85,7 @@ from ..atomic import atomic_path
 from ..descriptors import SymmetryFunctions
 from ..descriptors.symmetry_functions.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import InteropError, UnitsError
+from ..exceptions import InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
 
@@ -368,7 +368,7 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
 
     Without any units argument the files are read as Å and eV, unless their largest
     cutoff exceeds :data:`SUSPICIOUS_CUTOFF` (9): such a potential is in Bohr far more
-    likely than not, and :class:`~ase_nnp.errors.UnitsError` says to pass
+    likely than not, and :class:`~ase_nnp.exceptions.UnitsError` says to pass
     ``units="bohr-hartree"`` (``ase-nnp import --units bohr-hartree``) or, if the file
     really is in Å and eV, ``units="angstrom-ev"``. The units used are stored in the
     metadata under ``"units"``.

@@ -47,7 +47,7 @@ from ..atomic import atomic_path
 from ..descriptors.bispectrum.spec import FLAGS, Bispectrum
 from ..descriptors.bispectrum.wigner import component_labels
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import InteropError
+from ..exceptions import InteropError
 from .lammps import overlay_lines
 
 #: ML-IAP ``model nn`` activation names
@@ -433,7 +433,7 @@ def read_snap(coeff, param, elements=None, units="metal"):
     ``diagonalstyle 3`` of older files (the only style LAMMPS kept before dropping the
     keyword) is read and ignored, ``chunksize`` / ``parallelthresh`` (performance) are
     ignored; switchinnerflag 1 (sinner, dinner), other diagonal styles or unknown
-    keywords raise :class:`~ase_nnp.errors.InteropError`, as does a coefficient count
+    keywords raise :class:`~ase_nnp.exceptions.InteropError`, as does a coefficient count
     that does not match twojmax and quadraticflag.
 
     ``elements``: the element order of LAMMPS' ``pair_coeff`` line, which numbers the

@@ -13,7 +13,7 @@ import os
 import re
 
 from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
-from ..errors import ConfigError
+from ..exceptions import ConfigError
 from ..settings import choices as _choices, number as _number
 
 _LIST = list

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..elements import symbol
-from ..errors import DatasetError  # noqa: F401  (raised here; defined with the others)
+from ..exceptions import DatasetError  # noqa: F401  (raised here; defined with the others)
 
 
 @dataclass

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..atomic import atomic_path
-from ..ensemble import Ensemble
+from ..committee import Ensemble
 from ..potential import Potential
 from .config import TrainingConfig
 from .trainer import Trainer, _fmt

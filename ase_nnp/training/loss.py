@@ -40,7 +40,7 @@ with the stored Jacobian J (backward and jvp) and per-frame sums by
 ``bincount``; no triplet loop and no Python loop over structures.
 
 Reported errors (``errors``) are the usual pooled, unweighted RMSEs of
-:func:`ase_nnp.analysis.errors.compare`: energy per atom over frames
+:func:`ase_nnp.analysis.metrics.compare`: energy per atom over frames
 (meV/atom), force components over all atoms with forces (eV/Å), stress
 components over frames with stress (GPa), per-atom energies (meV).
 """
@@ -90,7 +90,7 @@ def predict(potential, fs, forces=True, stress=True, _keep=None):
 
 def errors(fs, pred):
     """Pooled RMSEs (see module docstring); a property without reference is absent."""
-    from ..analysis.errors import compare
+    from ..analysis.metrics import compare
     forces, stress, energies = {}, {}, {}
     if pred.forces is not None and fs.has_forces.any():
         mask = fs.has_forces[fs.frame]

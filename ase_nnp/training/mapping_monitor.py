@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..exceptions import ConfigError
 
 
 def _label(text):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import CheckpointError, ConfigError, DescriptorSpecError
+from ..exceptions import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
 from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline

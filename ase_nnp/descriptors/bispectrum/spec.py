@@ -44,7 +44,7 @@ The kernels and the derivatives: :mod:`.kernels`.
 import numpy as np
 
 from ...elements import ATOMIC_NUMBERS, normalize_elements
-from ...errors import DescriptorSpecError
+from ...exceptions import DescriptorSpecError
 from ...settings import Setting, number
 from ..base import (PairDescriptor, check_shapes, per_element_values, register_atom_pieces,
                     register_family)

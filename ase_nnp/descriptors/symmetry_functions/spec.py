@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...elements import ATOMIC_NUMBERS, normalize_elements
-from ...errors import DescriptorSpecError, UnknownElementError
+from ...exceptions import DescriptorSpecError, UnknownElementError
 from ...settings import Setting, choices, number
 from ..base import PairDescriptor, register_atom_pieces, register_family
 from . import grids
