@@ -396,7 +396,7 @@ def _units_line(pot):
 
 
 def main(argv=None):
-    from . import __version__
+    from .version import __version__
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)

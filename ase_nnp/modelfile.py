@@ -102,7 +102,7 @@ def _metadata_json(meta, path):
 
 
 def _write_root(f, version, meta_json):
-    from . import __version__
+    from .version import __version__
     f.attrs["format"] = FORMAT_NAME
     f.attrs["format_version"] = version
     f.attrs["energy_unit"] = "eV"
