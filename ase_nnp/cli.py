@@ -19,11 +19,32 @@ import sys
 
 import numpy as np
 
+from .active import learn_from_toml
+from .analysis.mapping import crystal as prototype, load_potential
+from .analysis.mapping_report import report
+from .analysis.metrics import PARITY_UNITS, UNITS, compare_references
+from .calculator import single_point
+from .committee import load
+from .elements import ATOMIC_NUMBERS
+from .exceptions import InteropError, NNPError
+from .interop import read_n2p2, write_n2p2
+from .interop.lammps import pair_lines
+from .interop.n2p2 import resolve_units
+from .interop.snap import read_snap, write_mliap, write_snap
+from .potential import Potential
+from .training.config import TrainingConfig, describe
+from .training.dataset import check_elements, read as read_data
+from .training.ensemble import train_ensemble
+from .training.reference import calculator_from_spec
+from .training.replicas import train_replicas
+from .training.suggest import suggest_config
+from .training.trainer import Trainer
+from .version import __version__
+
 
 def _info(args):
     import h5py
 
-    from .potential import Potential
     pot = Potential.load(args.model)
     with h5py.File(args.model, "r") as f:
         version = int(f.attrs["format_version"])
@@ -56,9 +77,6 @@ def _info(args):
 
 
 def _evaluate(args):
-    from .analysis.metrics import UNITS, compare_references
-    from .committee import load
-    from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
     refs = read_data(args.data)
     check_elements(refs, pot.elements)
@@ -103,7 +121,6 @@ def _evaluate_notes(report):
                      f"({100.0 * x.atoms / max(x.n_atoms, 1):.1f} %), in {x.structures} of "
                      f"{x.n_structures} structures, have descriptor values outside the "
                      "model's training range")
-    from .analysis.metrics import UNITS
     what = {"energy": "a constant energy per atom (the data's mean)", "forces": "zero forces"}
     for name, rmse, trivial in report.worse_than_trivial():
         unit = UNITS[name][0]
@@ -125,7 +142,6 @@ def _write_predictions(path, pot, refs):
     beside it (info ref_energy, ref_stress; arrays ref_forces): extxyz or any ase.io
     format, or an ase.db database (.db: references as key-value pairs and data)."""
     from ase.stress import full_3x3_to_voigt_6_stress
-    from .calculator import single_point
     images = []
     for ref in refs:
         a = single_point(pot, ref.atoms)
@@ -161,7 +177,6 @@ def _parity_plot(path, parity, stats):
         print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
               file=sys.stderr)
         return
-    from .analysis.metrics import PARITY_UNITS, UNITS
     panels = [(k, ref, pred) for k, (ref, pred) in parity.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
     for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
@@ -178,8 +193,6 @@ def _parity_plot(path, parity, stats):
 
 
 def _train(args):
-    from .training.config import describe
-    from .training.trainer import Trainer
     if args.show_config:
         print(describe())
         return 0
@@ -187,10 +200,8 @@ def _train(args):
         print("ase-nnp train: give a config.toml (see ase-nnp train --show-config)",
               file=sys.stderr)
         return 2
-    from .training.config import TrainingConfig
     cfg = TrainingConfig.from_toml(args.config)
     if cfg.ensemble_size > 1:
-        from .training.ensemble import train_ensemble
         result = train_ensemble(cfg, resume=args.resume)
     else:
         result = Trainer(cfg).run(resume=args.resume)
@@ -254,10 +265,6 @@ def _plot(args):
 
 def _mapping(args):
     from ase.io import read
-    from .analysis.mapping import crystal as prototype, load_potential
-    from .analysis.mapping_report import report
-    from .exceptions import NNPError
-    from .training.reference import calculator_from_spec
     pot = load_potential(args.model)
     element = args.element
     if element is None:
@@ -284,36 +291,27 @@ def _mapping(args):
 
 
 def _learn(args):
-    from .active import learn_from_toml
     result = learn_from_toml(args.config, resume=args.resume)
     print(f"ensemble: {result.ensemble_path}")
     return 0
 
 
 def _init(args):
-    from .training.suggest import suggest_config
     print(suggest_config(args.data, model=args.model))
     return 0
 
 
 def _replicas(args):
-    from .training.replicas import train_replicas
     train_replicas(args.reference, args.config, members=args.members)
     return 0
 
 
 def _export(args):
-    from .elements import ATOMIC_NUMBERS
-    from .interop import write_n2p2
-    from .interop.lammps import pair_lines
-    from .potential import Potential
     pot = Potential.load(args.model)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
-        from .exceptions import InteropError
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
                            "files are written for units metal (eV, Å)")
     if args.format in ("snap", "mliap"):
-        from .interop.snap import write_mliap, write_snap
         write = write_snap if args.format == "snap" else write_mliap
         out = write(pot, args.outdir, name=os.path.splitext(os.path.basename(args.model))[0])
         print(f"{args.model} -> {', '.join(out.files)}")
@@ -336,15 +334,12 @@ def _export(args):
               "(n2p2 cannot express it): nnp-predict and RuNNer see the networks alone; the "
               "LAMMPS lines below add it back with pair_style zbl")
     print("LAMMPS (units metal; types numbered in this element order):")
-    from .interop.n2p2 import resolve_units
     for line in pair_lines(pot, outdir, units=resolve_units(args.units)):
         print(f"  {line}")
     return 0
 
 
 def _import(args):
-    from .exceptions import InteropError
-    from .interop import read_n2p2
     paths = list(args.paths)
     if args.output is None:
         if len(paths) < 2:
@@ -354,7 +349,6 @@ def _import(args):
     else:
         output = args.output
     if args.format == "snap":
-        from .interop.snap import read_snap
         if len(paths) != 2:
             raise InteropError(f"ase-nnp import --format snap reads two files, COEFF PARAM "
                                f"(.snapcoeff, .snapparam); got {len(paths)} inputs {paths}")
@@ -396,7 +390,6 @@ def _units_line(pot):
 
 
 def main(argv=None):
-    from .version import __version__
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -496,7 +489,6 @@ def main(argv=None):
                    "chemflag's element triples; default: the coefficient file's order)")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
-    from .exceptions import NNPError
     try:
         return args.func(args)
     except BrokenPipeError:

@@ -58,6 +58,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..exceptions import NNPError
+from ..committee import Ensemble, load
+from ..potential import Potential
 
 #: volume ratios V/V_0 of the "eos" strain set (homogeneous, unrelaxed)
 EOS_VOLUME_RATIOS = tuple(np.round(np.linspace(0.85, 1.15, 13), 4))
@@ -226,11 +228,8 @@ def check_invariant(potential, atoms, tolerance=1e-8):
 # ------------------------------------------------------------------ evaluation
 def load_potential(potential):
     """A Potential or Ensemble as given, or the model file at a path as what it holds."""
-    from ..committee import Ensemble
-    from ..potential import Potential
     if isinstance(potential, (Potential, Ensemble)):
         return potential
-    from ..committee import load
     return load(potential)
 
 

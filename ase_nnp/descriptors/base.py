@@ -71,6 +71,7 @@ from numba.extending import overload
 
 from ..elements import element_indices
 from ..exceptions import DescriptorSpecError
+from ..neighbors import build
 
 FORWARD, BACKWARD, JVP, JACOBIAN = 0, 1, 2, 3
 #: placeholders for the outputs a kernel mode does not use
@@ -450,7 +451,6 @@ class PairDescriptor:
     def compute(self, atoms):
         """Descriptor values for an ASE ``Atoms`` (or anything with positions,
         cell, pbc and numbers): one row per atom, documented column order."""
-        from ..neighbors import build
         species = self.species_indices(atoms.numbers)
         nl = build(atoms.positions, np.asarray(atoms.cell), atoms.pbc, self.cutoff)
         return self.forward(nl, species)

@@ -88,6 +88,7 @@ from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..exceptions import InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
+from ..potential import Potential
 
 ACTIVATION_LETTERS = {"l": "identity", "t": "tanh", "s": "logistic", "p": "softplus"}
 LETTER_OF = {v: k for k, v in ACTIVATION_LETTERS.items()}
@@ -373,7 +374,6 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
     really is in Å and eV, ``units="angstrom-ev"``. The units used are stored in the
     metadata under ``"units"``.
     """
-    from ..potential import Potential
     directory = os.fspath(directory)
     unit = resolve_units(units, length_unit, energy_unit)
     L, U = unit.length, unit.energy

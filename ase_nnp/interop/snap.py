@@ -49,6 +49,8 @@ from ..descriptors.bispectrum.wigner import component_labels
 from ..elements import ATOMIC_NUMBERS, normalize_elements
 from ..exceptions import InteropError
 from .lammps import overlay_lines
+from ..potential import Potential
+from ..training.linear import coefficients, set_coefficients
 
 #: ML-IAP ``model nn`` activation names
 MLIAP_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh"}
@@ -70,7 +72,6 @@ def _bispectrum(potential):
 
 def _linear(potential):
     """{element: (β_0, β)} of a linear potential, InteropError otherwise."""
-    from ..training.linear import coefficients
     out = {}
     for e in potential.elements:
         try:
@@ -442,8 +443,6 @@ def read_snap(coeff, param, elements=None, units="metal"):
     ``"metal"`` (eV, Å: every published SNAP potential) or ``"real"`` (kcal/mol, Å:
     coefficients times kcal/mol in eV); rcutfac is in Å in both.
     """
-    from ..potential import Potential
-    from ..training.linear import set_coefficients
     coeff, param = os.fspath(coeff), os.fspath(param)
     if units not in LAMMPS_ENERGY_UNITS:
         raise InteropError(f"units {units!r}: SNAP files are read for LAMMPS units "

@@ -15,6 +15,10 @@ import re
 from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
 from ..exceptions import ConfigError
 from ..settings import choices as _choices, number as _number
+from ..descriptors import FAMILIES
+from ..descriptors.symmetry_functions.presets import PRESETS
+from ..network import ACTIVATIONS
+from ..scaling import MODES
 
 _LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
@@ -205,7 +209,6 @@ SCHEMA = {
 }
 
 def _families():
-    from ..descriptors import FAMILIES
     return FAMILIES
 
 
@@ -244,9 +247,6 @@ def _rule(key, items=False):
 @functools.lru_cache(maxsize=None)
 def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
-    from ..network import ACTIVATIONS
-    from ..scaling import MODES
-    from ..descriptors.symmetry_functions.presets import PRESETS
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
                                      "checkpoint_every", "test_every")}

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..elements import symbol
 from ..exceptions import DatasetError  # noqa: F401  (raised here; defined with the others)
+from .frameset import FrameSet
 
 
 @dataclass
@@ -256,6 +257,5 @@ def check_weights(refs, weights):
 def frames(descriptor, refs, jacobian_limit=None):
     """A :class:`~ase_nnp.training.frameset.FrameSet` (neighbour lists, G and dG/dD
     computed once; dG/dD only up to ``jacobian_limit`` bytes) of the references."""
-    from .frameset import FrameSet
     check_elements(refs, descriptor.elements)
     return FrameSet.from_references(descriptor, refs, jacobian_limit)

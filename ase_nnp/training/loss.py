@@ -49,6 +49,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.metrics import compare
+from ..threads import threads_for
+
 
 @dataclass
 class LossWeights:
@@ -90,7 +93,6 @@ def predict(potential, fs, forces=True, stress=True, _keep=None):
 
 def errors(fs, pred):
     """Pooled RMSEs (see module docstring); a property without reference is absent."""
-    from ..analysis.metrics import compare
     forces, stress, energies = {}, {}, {}
     if pred.forces is not None and fs.has_forces.any():
         mask = fs.has_forces[fs.frame]
@@ -335,7 +337,6 @@ class StructureResiduals:
     prediction is made once, at the parameters the networks have when it is built."""
 
     def __init__(self, potential, fs, f):
-        from ..threads import threads_for
         self.potential, self.first_atom = potential, int(fs.atom_start[f])
         self.fs = sub = fs.subset([f])
         self._threads = threads_for

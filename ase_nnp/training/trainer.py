@@ -48,6 +48,12 @@ from .mapping_monitor import MappingMonitor
 from .optimizers import OPTIMIZERS, Adam, KalmanFilter, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
 from .warm_start import warm_start
+from . import linear
+from ..descriptors import family
+from ..descriptors.symmetry_functions.presets import PRESETS
+from ..elements import symbol
+from ..repulsion import ZBLRepulsion
+from .dataset import frames
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -75,8 +81,6 @@ class TrainingResult:
 def build_descriptor(cfg, elements):
     """The descriptor of the [descriptor] section: a preset, or the registered family
     ``cfg.family`` built from its own keys (:mod:`ase_nnp.descriptors.base`)."""
-    from ..descriptors import family
-    from ..descriptors.symmetry_functions.presets import PRESETS
     if cfg.preset:
         preset_elements, build = PRESETS[cfg.preset]
         if list(elements) != preset_elements:
@@ -224,7 +228,6 @@ class Trainer:
         cfg = self.cfg
         if cfg.repulsion == "none":
             return None
-        from ..repulsion import ZBLRepulsion
         md = self.min_distances
         if cfg.repulsion_outer > 0:
             outer = np.full_like(md, cfg.repulsion_outer)
@@ -245,7 +248,6 @@ class Trainer:
             return list(self.cfg.elements)
         if self.descriptor is not None:
             return list(self.descriptor.elements)
-        from ..elements import symbol
         zs = sorted({int(z) for r in refs for z in r.atoms.numbers})
         return [symbol(z) for z in zs]
 
@@ -500,7 +502,6 @@ class Trainer:
         if not self.cfg.test:
             return {}
         if self._test_set is None:
-            from .dataset import frames
             test_refs = read(self.cfg.test, self.cfg.index)
             check_elements(test_refs, self.potential.elements)
             if self.repulsion is not None:
@@ -518,7 +519,6 @@ class Trainer:
         """[model] kind = 'linear' or 'quadratic': one weighted least-squares solve of
         the loss (:mod:`ase_nnp.training.linear`), then the usual errors, model file,
         learning curve (one row) and summary."""
-        from . import linear
         cfg = self.cfg
         t = time.perf_counter()
         sol = linear.fit(self.potential, self.train_set, self.weights, ridge=cfg.ridge)

@@ -29,10 +29,10 @@ import numpy as np
 
 from ..descriptors.base import same_specification
 from ..exceptions import ConfigError
+from ..committee import Ensemble, load
 
 
 def _members(path):
-    from ..committee import Ensemble, load
     try:
         loaded = load(path)
     except FileNotFoundError:
