@@ -7,16 +7,15 @@
     train("data.extxyz", model="my.nnp")
 """
 
-__version__ = "0.1.0"
-
-from .errors import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
-                     ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
-                     NNPError, StructureError, UncertaintyExceeded, UnitsError,
-                     UnknownElementError)
+from .exceptions import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
+                         ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
+                         NNPError, StructureError, UncertaintyExceeded, UnitsError,
+                         UnknownElementError)
 from .potential import Potential
-from .ensemble import Ensemble, load
+from .committee import Ensemble, load
 from .calculator import NNPCalculator
 from .monitor import UncertaintyMonitor
+from .version import __version__
 
 __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",

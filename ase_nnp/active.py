@@ -54,7 +54,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ExtrapolationWarning, NNPError
+from .exceptions import ExtrapolationWarning, NNPError
+from .analysis.metrics import compare_references
+from .atomic import atomic_path
+from .calculator import NNPCalculator
+from .committee import load
+from .exceptions import ConfigError
+from .training.config import load_toml
+from .training.dataset import read
+from .training.reference import calculator_from_spec, import_function
+from .training import run as training_run
 
 
 @dataclass
@@ -218,9 +227,7 @@ def _dynamics(atoms, explorer, rng):
 
 def _snapshots(ensemble, explorer, start, rng):
     """The structures an explorer checks, each with the ensemble's results attached."""
-    from .calculator import NNPCalculator
     if explorer.generator:
-        from .training.reference import import_function
         make = import_function(explorer.generator, "explorer generator")
         for atoms in make(ensemble, start, rng):
             atoms = atoms.copy()
@@ -294,10 +301,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
     ``test``: labelled structures (files or ase.Atoms with results) on which every
     round's ensemble is evaluated (the ``test_*`` columns of curve.csv); ``units``: those
     of n2p2/RuNNer input.data files among them ("angstrom-ev" or "bohr-hartree")."""
-    from .ensemble import load
-    from .training.run import train
     log = log or (lambda *a, **k: None)
-    from .training.reference import calculator_from_spec
     oracle = calculator_from_spec(oracle, "oracle")
     if not initial:
         raise NNPError("active learning needs at least one initial structure")
@@ -338,7 +342,7 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             previous = os.path.join(workdir, f"round{r - 1}", "ensemble.nnp")
             if warm_start and r and os.path.exists(previous):
                 keys.setdefault("init_model", previous)
-            train(data, log=None, **keys)
+            training_run.train(data, log=None, **keys)
         ensemble = load(model)
         # the calls up to this round; a resumed run replays the rounds it has already done
         # (nothing is labelled twice) and takes the same decisions as the original run
@@ -388,7 +392,6 @@ def _candidates(ensemble, initial, explorers, rdir, r, seed, limits, per_round, 
     """(picked structures, largest σ_F met, number of candidates) of round r: read back
     when the round's candidates file exists, else explored, selected and written."""
     from ase.io import read, write
-    from .atomic import atomic_path
     cand_path = os.path.join(rdir, "candidates.extxyz")
     if os.path.exists(cand_path):
         picked = read(cand_path, ":") if os.path.getsize(cand_path) else []
@@ -428,7 +431,6 @@ def _curve_row(curve, done_rounds, path, r, store, ensemble, test_refs, worst, n
            "max_forces_std_eV_A": "" if worst is None else worst,
            "candidates": "" if n_cand is None else n_cand, "seconds": round(seconds, 1)}
     if test_refs:
-        from .analysis.errors import compare_references
         rmse = compare_references(ensemble, test_refs, stress=False).rmse()
         row.update(test_energy_meV_atom=rmse.get("energy", math.nan),
                    test_forces_eV_A=rmse.get("forces", math.nan))
@@ -441,7 +443,6 @@ def _references(test, units="angstrom-ev"):
     """Labelled test structures as the trainer reads them (None for none)."""
     if not test:
         return None
-    from .training.dataset import read
     return read(test, units=units)
 
 
@@ -457,7 +458,6 @@ def _validation_errors(ensemble):
 
 
 def _write_curve(path, rows):
-    from .atomic import atomic_path
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=CURVE)
         w.writeheader()
@@ -480,8 +480,6 @@ def learn_from_toml(path, resume=False, log=print):
     are taken from the file's folder."""
     import dataclasses
     from ase.io import read
-    from .errors import ConfigError
-    from .training.config import load_toml
     base = os.path.dirname(os.path.abspath(path))
     doc = load_toml(path)
     fields = {f.name for f in dataclasses.fields(Explorer)}

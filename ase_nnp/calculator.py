@@ -29,7 +29,7 @@ Potentials with one descriptor), the properties above are the members' means and
 results also hold ``energy_std`` (eV), ``energies_std`` (eV per atom), ``forces_std``
 (eV/Å per atom: sqrt of the mean over members of |F_k − F̄|²), ``stress_std`` (Voigt,
 eV/Å³, periodic only) and ``members_energy`` (K values): population standard
-deviations, see :mod:`ase_nnp.ensemble`. A Potential and an Ensemble both return an
+deviations, see :mod:`ase_nnp.committee`. A Potential and an Ensemble both return an
 :class:`~ase_nnp.evaluation.Evaluation`, whose fields the results are read from
 (:data:`RESULTS`); a single potential's has no spreads, and asking for one raises
 ASE's ``PropertyNotImplementedError``.
@@ -67,8 +67,8 @@ import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from .ensemble import Ensemble, load
-from .errors import ExtrapolationError, ExtrapolationWarning
+from .committee import Ensemble, load
+from .exceptions import ExtrapolationError, ExtrapolationWarning
 from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
 

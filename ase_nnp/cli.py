@@ -21,11 +21,32 @@ import sys
 
 import numpy as np
 
+from .active import learn_from_toml
+from .analysis.mapping import crystal as prototype, load_potential
+from .analysis.mapping_report import report
+from .analysis.metrics import PARITY_UNITS, UNITS, compare_references
+from .calculator import single_point
+from .committee import load
+from .elements import ATOMIC_NUMBERS
+from .exceptions import InteropError, NNPError
+from .interop import read_n2p2, write_n2p2
+from .interop.lammps import pair_lines
+from .interop.n2p2 import resolve_units
+from .interop.snap import read_snap, write_mliap, write_snap
+from .potential import Potential
+from .training.config import TrainingConfig, describe
+from .training.dataset import check_elements, read as read_data
+from .training.ensemble import train_ensemble
+from .training.reference import calculator_from_spec
+from .training.replicas import train_replicas
+from .training.suggest import suggest_config
+from .training.trainer import Trainer
+from .version import __version__
+
 
 def _info(args):
     import h5py
 
-    from .potential import Potential
     pot = Potential.load(args.model)
     with h5py.File(args.model, "r") as f:
         version = int(f.attrs["format_version"])
@@ -58,9 +79,6 @@ def _info(args):
 
 
 def _evaluate(args):
-    from .analysis.errors import UNITS, compare_references
-    from .ensemble import load
-    from .training.dataset import check_elements, read as read_data
     pot = load(args.model)
     if args.units is not None:
         _units_need_an_input_data_file(args.units, args.data)
@@ -116,7 +134,6 @@ def _evaluate_notes(report):
                      f"({100.0 * x.atoms / max(x.n_atoms, 1):.1f} %), in {x.structures} of "
                      f"{x.n_structures} structures, have descriptor values outside the "
                      "model's training range")
-    from .analysis.errors import UNITS
     what = {"energy": "a constant energy per atom (the data's mean)", "forces": "zero forces"}
     for name, rmse, trivial in report.worse_than_trivial():
         unit = UNITS[name][0]
@@ -139,7 +156,6 @@ def _write_predictions(path, pot, refs):
     beside it (info ref_energy, ref_stress; arrays ref_forces): extxyz or any ase.io
     format, or an ase.db database (.db: references as key-value pairs and data)."""
     from ase.stress import full_3x3_to_voigt_6_stress
-    from .calculator import single_point
     images = []
     for ref in refs:
         a = single_point(pot, ref.atoms)
@@ -175,7 +191,6 @@ def _parity_plot(path, parity, stats):
         print("ase-nnp evaluate: --plot needs matplotlib (pip install 'ase-nnp[plot]')",
               file=sys.stderr)
         return
-    from .analysis.errors import PARITY_UNITS, UNITS
     panels = [(k, ref, pred) for k, (ref, pred) in parity.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2))
     for ax, (name, ref, pred) in zip(np.atleast_1d(axes), panels):
@@ -192,8 +207,6 @@ def _parity_plot(path, parity, stats):
 
 
 def _train(args):
-    from .training.config import describe
-    from .training.trainer import Trainer
     if args.show_config:
         print(describe())
         return 0
@@ -201,10 +214,8 @@ def _train(args):
         print("ase-nnp train: give a config.toml (see ase-nnp train --show-config)",
               file=sys.stderr)
         return 2
-    from .training.config import TrainingConfig
     cfg = TrainingConfig.from_toml(args.config)
     if cfg.ensemble_size > 1:
-        from .training.ensemble import train_ensemble
         result = train_ensemble(cfg, resume=args.resume)
     else:
         result = Trainer(cfg).run(resume=args.resume)
@@ -270,7 +281,7 @@ def _mapping(args):
     from .training.dataset import read_structures
     from .analysis.mapping import crystal as prototype, load_potential
     from .analysis.mapping_report import report
-    from .errors import NNPError
+    from .exceptions import NNPError
     from .training.reference import calculator_from_spec
     pot = load_potential(args.model)
     element = args.element
@@ -298,7 +309,6 @@ def _mapping(args):
 
 
 def _learn(args):
-    from .active import learn_from_toml
     result = learn_from_toml(args.config, resume=args.resume)
     print(f"ensemble: {result.ensemble_path}")
     return 0
@@ -307,7 +317,7 @@ def _learn(args):
 def _init(args):
     """Print the suggested configuration, or write it atomically to ``-o`` with the data
     paths relative to that file's folder (where ``ase-nnp train`` looks for them)."""
-    from .training.init import suggest_config
+    from .training.suggest import suggest_config
     if args.time_limit is not None and not (0 < args.time_limit < float("inf")):
         raise ValueError(f"--time-limit {args.time_limit:g}: give the training budget in "
                          "minutes, a number above 0")
@@ -333,7 +343,6 @@ def _init(args):
 
 
 def _replicas(args):
-    from .training.replicas import train_replicas
     train_replicas(args.reference, args.config, members=args.members)
     return 0
 
@@ -342,7 +351,7 @@ def _export(args):
     from .elements import ATOMIC_NUMBERS
     from .interop import write_n2p2
     from .interop.lammps import pair_lines
-    from .ensemble import Ensemble, load as load_model
+    from .committee import Ensemble, load as load_model
     from .mean_network import mean_potential
     pot = load_model(args.model)
     members = pot.members
@@ -356,11 +365,9 @@ def _export(args):
               "as wide, the same numbers to rounding); the spread is not carried")
         pot = mean_potential(pot)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
-        from .errors import InteropError
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
                            "files are written for units metal (eV, Å)")
     if args.format in ("snap", "mliap"):
-        from .interop.snap import write_mliap, write_snap
         write = write_snap if args.format == "snap" else write_mliap
         out = write(pot, args.outdir, name=os.path.splitext(os.path.basename(args.model))[0])
         print(f"{args.model} -> {', '.join(out.files)}")
@@ -383,15 +390,12 @@ def _export(args):
               "(n2p2 cannot express it): nnp-predict and RuNNer see the networks alone; the "
               "LAMMPS lines below add it back with pair_style zbl")
     print("LAMMPS (units metal; types numbered in this element order):")
-    from .interop.n2p2 import resolve_units
     for line in pair_lines(pot, outdir, units=resolve_units(args.units)):
         print(f"  {line}")
     return 0
 
 
 def _import(args):
-    from .errors import InteropError
-    from .interop import read_n2p2
     paths = list(args.paths)
     if args.output is None:
         if len(paths) < 2:
@@ -401,7 +405,6 @@ def _import(args):
     else:
         output = args.output
     if args.format == "snap":
-        from .interop.snap import read_snap
         if len(paths) != 2:
             raise InteropError(f"ase-nnp import --format snap reads two files, COEFF PARAM "
                                f"(.snapcoeff, .snapparam); got {len(paths)} inputs {paths}")
@@ -443,7 +446,6 @@ def _units_line(pot):
 
 
 def main(argv=None):
-    from . import __version__
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -566,7 +568,6 @@ def main(argv=None):
                    "chemflag's element triples; default: the coefficient file's order)")
     p.set_defaults(func=_import)
     args = ap.parse_args(argv)
-    from .errors import NNPError
     try:
         return args.func(args)
     except BrokenPipeError:

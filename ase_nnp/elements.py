@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .exceptions import UnknownElementError
+
 _SYMBOLS = (
     "X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn "
     "Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce "
@@ -44,7 +46,6 @@ def element_indices(numbers, elements, owner):
     Raises UnknownElementError naming the unknown elements and the known ones;
     ``owner`` ("potential", "descriptor") says who does not know them.
     """
-    from .errors import UnknownElementError
     numbers = np.asarray(numbers, dtype=np.int64)
     lut = np.full(len(_SYMBOLS), -1, dtype=np.int64)
     for k, e in enumerate(elements):

@@ -3,21 +3,19 @@ r"""The compiled energy path: descriptor, scaling, network and descriptor backwa
 ``Potential.evaluate`` could run the three steps of ARCHITECTURE.md one after
 another over all atoms (``descriptor.forward`` → networks → ``descriptor.backward``),
 and does so for energies alone. For forces and stress that would compute every
-triplet's Gaussians and cutoffs twice. This module runs, for one atom at a
-time inside one Numba kernel,
+per-atom intermediate (the triplets' Gaussians and cutoffs, the harmonics, the
+bispectrum's Z) twice. This module runs, for one atom at a time inside one Numba kernel,
 
-    pair_terms → atom_forward (keeping per-triplet records)
-               → x = s_min + k ⊙ (G_i - G_0) → E_i = NN_e(x) + E⁰_e, w = ∂E_i/∂G_i
-               → atom_backward (from the records, still in cache) → g_p for the pairs of i,
+    atom_values (keeping what the derivatives read)
+        → x = s_min + k ⊙ (G_i - G_0) → E_i = NN_e(x) + E⁰_e, w = ∂E_i/∂G_i   (per member)
+        → atom_vjp per member, or atom_jacobian once and a contraction per member
+          (from what atom_values kept, still in cache) → g_p for the pairs of i,
 
-using the descriptor's own per-atom pieces (``ase_nnp.descriptors.acsf``; for
-the spherical-Bessel descriptors ``ase_nnp.descriptors.bessel``: expansion →
-power spectrum → network → backward, so the harmonics are evaluated once; for the
-bispectrum ``ase_nnp.descriptors.bispectrum``: densities and Z → B → network → adjoint
-Y → pairs, so Z is formed once) and a
-small MLP evaluated here. The numbers are those of the three-step path (a test
-holds them to 1e-12); only the order of work differs. The descriptor module
-knows nothing of networks: this module composes the two.
+from the per-atom pieces that the descriptor family registered
+(:mod:`ase_nnp.descriptors.base`; the kernel is compiled for the type of the family's
+plan, so this module names no family) and a small MLP evaluated here. The numbers are
+those of the three-step path (a test holds them to 1e-12); only the order of work
+differs. The descriptor families know nothing of networks: this module composes the two.
 
 The MLP follows :mod:`ase_nnp.network`: h_k = a_k(h_{k-1} W_k + b_k), and
 backpropagation ∂E/∂h_{k-1} = (∂E/∂h_k ⊙ a_k'(z_k)) W_kᵀ.
@@ -27,11 +25,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, typeof
 
-from .descriptors import bessel, bispectrum
-from .descriptors.acsf import (atom_backward, atom_forward, atom_jacobian, make_scratch,
-                               pair_terms)
+from .descriptors.base import (ATOM_PIECES, atom_jacobian, atom_scratch, atom_values, atom_vjp,
+                               kernels_for, shares_jacobian, uncached_copies)
 
 _ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "softplus": 3,
                      "shifted_softplus": 4}
@@ -247,32 +244,37 @@ def _contract(Jl, nq, w, g, p0):
 def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
                   nets):
     """One block of atoms (every n_blocks-th from blk) for K = E.shape[0] potentials that
-    share the descriptor: its values and triplet records once per atom, then each
-    member's network (rows k·n_el + element of ``nets``) and backward into g[k]. A
-    function of its own, not the prange body, for the reason given in
-    :mod:`ase_nnp.descriptors.acsf`."""
-    scr = make_scratch(max_pairs, plan, True)
+    share the descriptor: the atom's values once (the per-atom pieces of the plan's
+    family, :mod:`ase_nnp.descriptors.base`), each member's network (rows k·n_el +
+    element of ``nets``), then the members' backward passes into g[k]: K vector–Jacobian
+    products, or, where the family shares the Jacobian and K > 1, the atom's
+    J[q, f] = ∂G_if/∂D_{first[i]+q} once and g[k, p] = Σ_f W[k, f] J[p, f] per member.
+    A function of its own, not the prange body, for the reason given in
+    :mod:`ase_nnp.descriptors.base`."""
+    scr = atom_scratch(max_pairs, plan, True)
     Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
     n_members = E.shape[0]
-    nel = plan.nel
-    # several members: the atom's own Jacobian once, then one small contraction each
-    Jl = np.empty((max_pairs if n_members > 1 else 0, n_feat, 3))
+    nel = nets.e0.shape[0] // n_members
+    share = n_members > 1 and shares_jacobian(plan)
+    W = np.empty((n_members, n_feat))
+    Jl = np.empty((max_pairs if share else 0, n_feat, 3))
     for i in range(blk, first.shape[0] - 1, n_blocks):
-        c = species[i]
-        p0, nq = pair_terms(i, first, jn, D, r, species, plan, scr)
         Gi[:] = 0.0
-        n_rec = atom_forward(c, nq, plan, scr, Gi, True)
+        state = atom_values(i, first, jn, D, r, species, plan, scr, Gi, True)
         for k in range(n_members):
-            _outside(Gi, k * nel + c, nets, X, i)
-        if n_members == 1:
-            E[0, i] = _atom_network(c, Gi, w, nets, H, S, grad, gin)
-            atom_backward(c, p0, nq, D, plan, scr, n_rec, w, g[0])
+            row = k * nel + species[i]
+            _outside(Gi, row, nets, X, i)
+            E[k, i] = _atom_network(row, Gi, W[k], nets, H, S, grad, gin)
+        if not share:
+            for k in range(n_members):
+                atom_vjp(i, first, jn, D, r, species, plan, scr, state, W[k], g[k])
             continue
+        p0 = first[i]
+        nq = first[i + 1] - p0
         Jl[:nq] = 0.0
-        atom_jacobian(c, p0, nq, D, plan, scr, n_rec, Jl, p0)
+        atom_jacobian(i, first, jn, D, r, species, plan, scr, state, Jl, p0)
         for k in range(n_members):
-            E[k, i] = _atom_network(k * nel + c, Gi, w, nets, H, S, grad, gin)
-            _contract(Jl, nq, w, g[k], p0)
+            _contract(Jl, nq, W[k], g[k], p0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -282,102 +284,24 @@ def _energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_fea
                       nets)
 
 
-@njit(cache=True, error_model="numpy")
-def _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat,
-                         plan, nets):
-    scr = bessel.make_scratch(max_pairs, plan)
-    Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
-    n_members = E.shape[0]
-    nel = plan.channel.shape[0]
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        p0, _ = bessel.atom_expansion(i, first, jn, D, r, species, plan, scr)
-        bessel.atom_features(plan, scr, Gi)
-        for k in range(n_members):
-            _outside(Gi, k * nel + species[i], nets, X, i)
-            E[k, i] = _atom_network(k * nel + species[i], Gi, w, nets, H, S, grad, gin)
-            bessel.atom_backward(p0, plan, scr, w, g[k])
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _bessel_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat, plan,
-                          nets):
-    for blk in prange(n_blocks):
-        _bessel_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat,
-                             plan, nets)
-
-
-@njit(cache=True, error_model="numpy")
-def _bispectrum_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs,
-                             n_feat, plan, nets):
-    scr = bispectrum.make_scratch(max_pairs, plan)
-    Gi, w, H, S, grad, gin = _network_scratch(n_feat, nets)
-    n_members = E.shape[0]
-    nel = plan.radelem.shape[0]
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        n = bispectrum.atom_densities(i, first, jn, D, r, species, plan, scr)
-        bispectrum.atom_features(i, species, plan, scr, Gi)
-        for k in range(n_members):
-            _outside(Gi, k * nel + species[i], nets, X, i)
-            E[k, i] = _atom_network(k * nel + species[i], Gi, w, nets, H, S, grad, gin)
-            bispectrum.atom_backward(i, n, species, jn, D, r, plan, scr, w, g[k])
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _bispectrum_energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat,
-                              plan, nets):
-    for blk in prange(n_blocks):
-        _bispectrum_energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs,
-                                 n_feat, plan, nets)
-
-
-#: fused per-atom kernels by descriptor kind: kernel(descriptor, nl, launch, nets, E, g, X)
-#: fills E[k, i] and g[k, p] of K potentials sharing the descriptor and X[i] = (columns of
-#: G_i outside the training range, largest excess in units of the range), the largest over
-#: the members (all zeroed by the caller)
-FUSED_KERNELS = {}
-
-
-def register_fused_kernel(kind, compiled=None):
-    """Decorator: the fused kernel of descriptor family ``kind``; ``compiled``, the Numba
-    dispatcher it launches (its cache tells whether the first call will compile)."""
-    def register(kernel):
-        kernel.compiled = compiled
-        FUSED_KERNELS[kind] = kernel
-        return kernel
-    return register
-
-
-@register_fused_kernel("symmetry_functions", _energy_kernel)
-def _symmetry_functions(desc, nl, launch, nets, E, g, X):
-    _energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
-                   launch.n_blocks, desc.n_features_max, desc.plan(), nets)
-
-
-@register_fused_kernel("spherical_bessel", _bessel_energy_kernel)
-def _spherical_bessel(desc, nl, launch, nets, E, g, X):
-    _bessel_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
-                          launch.n_blocks, desc.n_features_max, desc.plan(), nets)
-
-
-@register_fused_kernel("bispectrum", _bispectrum_energy_kernel)
-def _bispectrum(desc, nl, launch, nets, E, g, X):
-    _bispectrum_energy_kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X,
-                              launch.max_pairs, launch.n_blocks, desc.n_features_max,
-                              desc.plan(), nets)
+#: the fused kernel for families whose pieces are not cached (AtomPieces.cache)
+_UNCACHED = uncached_copies(globals(), [_energy_block, _energy_kernel])
 
 
 _announced = set()
 
 
-def _announce_compilation(kind):
-    """One line on stderr when a fused kernel is about to be compiled (Numba's cache holds
-    no entry for this source yet): the first call then takes about a minute."""
-    compiled = getattr(FUSED_KERNELS.get(kind), "compiled", None)
-    if kind in _announced or compiled is None:
+def _announce_compilation(kind, plan):
+    """One line on stderr when the fused kernel is about to be compiled for the plan's
+    type (Numba's cache holds no entry with it yet): the first call then takes about a
+    minute."""
+    if kind in _announced or not ATOM_PIECES[kind].cache:
         return
     _announced.add(kind)
     try:
-        cold = not compiled._cache._cache_file._load_index()
+        plan_type = typeof(plan)
+        index = _energy_kernel._cache._cache_file._load_index()
+        cold = not any(plan_type in key[0] for key in index)
     except Exception:           # Numba's cache internals changed: say nothing
         return
     if cold:
@@ -387,7 +311,8 @@ def _announce_compilation(kind):
 
 
 def has_fused_kernel(descriptor):
-    return descriptor.kind in FUSED_KERNELS
+    """Whether the descriptor's family registered per-atom pieces (and so runs here)."""
+    return descriptor.kind in ATOM_PIECES
 
 
 class MembersPass(NamedTuple):
@@ -406,14 +331,19 @@ def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
     once per member (KeyError for a family without a fused kernel). ``nets``:
     ``pack_networks(*potentials)`` when the caller keeps it."""
     desc = potentials[0].descriptor
-    kernel = FUSED_KERNELS[desc.kind]
+    if desc.kind not in ATOM_PIECES:
+        raise KeyError(f"descriptor family {desc.kind!r} has no per-atom pieces")
+    plan = desc.plan()
     launch = desc.launch(nl, species)
     E = np.zeros((len(potentials), len(launch.species)))
     g = np.zeros((len(potentials), nl.n_pairs, 3))
     X = np.zeros((len(launch.species), 2))
     if E.shape[1]:
-        _announce_compilation(desc.kind)
-        kernel(desc, nl, launch, pack_networks(*potentials) if nets is None else nets, E, g, X)
+        _announce_compilation(desc.kind, plan)
+        kernel = kernels_for(plan, _energy_kernel, _UNCACHED._energy_kernel)
+        kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
+               launch.n_blocks, desc.n_features_max, plan,
+               pack_networks(*potentials) if nets is None else nets)
     return MembersPass(E, g, X[:, 0].astype(np.int64), X[:, 1])
 
 

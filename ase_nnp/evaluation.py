@@ -31,7 +31,7 @@ Forces and stress from pair gradients
 Means and spreads
 -----------------
 With ``spread`` (an ensemble) the :class:`Evaluation` holds the members' means and their
-population standard deviations as :mod:`ase_nnp.ensemble` defines them, and the members'
+population standard deviations as :mod:`ase_nnp.committee` defines them, and the members'
 totals; without it (one potential's view) only the values, the spread fields ``None``.
 """
 

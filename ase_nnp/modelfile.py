@@ -56,9 +56,12 @@ import numpy as np
 
 from .atomic import atomic_path
 from .elements import ATOMIC_NUMBERS, normalize_elements
-from .errors import ModelFileError
+from .exceptions import ModelFileError
 from .network import Network
 from .scaling import Scaling
+from .descriptors import DESCRIPTOR_KINDS, descriptor_from_arrays
+from .repulsion import REPULSION_KINDS
+from .version import __version__
 
 FORMAT_NAME = "ase-nnp"
 FORMAT_VERSION = 3          # the newest this reader understands
@@ -102,7 +105,6 @@ def _metadata_json(meta, path):
 
 
 def _write_root(f, version, meta_json):
-    from . import __version__
     f.attrs["format"] = FORMAT_NAME
     f.attrs["format_version"] = version
     f.attrs["energy_unit"] = "eV"
@@ -314,7 +316,6 @@ def _read_open(f, path, build, build_ensemble):
 
 def _read_potential(f, path, build, version, metadata):
     """One potential below the group ``f`` (the schema above)."""
-    from .descriptors import DESCRIPTOR_KINDS, descriptor_from_arrays
     z = _array(f, "elements", path, np.int64)
     if z.ndim != 1 or not len(z):
         raise ModelFileError(f"{path}: 'elements' must be a non-empty list of atomic numbers")
@@ -384,7 +385,6 @@ def _read_potential(f, path, build, version, metadata):
 
 
 def _read_repulsion(g, path, elements):
-    from .repulsion import REPULSION_KINDS
     kind = _attr(g, "kind", path, "str")
     if kind not in REPULSION_KINDS:
         raise ModelFileError(f"{path}: unknown repulsion kind {kind!r} (this ase-nnp knows "

@@ -14,7 +14,7 @@ otherwise — and the number of atoms with descriptor values outside the trainin
 When a row passes a threshold (``forces_std_max``, ``energy_std_max`` per atom,
 ``extrapolating_max`` atoms), the structure is appended to ``save`` (an ase.io file,
 with the step and the reason in ``atoms.info``) and, with ``stop=True``, the run ends
-with :class:`~ase_nnp.errors.UncertaintyExceeded` carrying the structure: the hook of
+with :class:`~ase_nnp.exceptions.UncertaintyExceeded` carrying the structure: the hook of
 on-the-fly sampling.
 """
 
@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-from .errors import UncertaintyExceeded
+from .exceptions import UncertaintyExceeded
 
 COLUMNS = ("step", "max_forces_std_eV_A", "energy_std_eV_atom", "extrapolating_atoms")
 

@@ -59,7 +59,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .errors import StructureError
+from .exceptions import StructureError
 
 _MAX_BINS_PER_ATOM = 8  # bounds memory for sparse systems in large boxes
 _BIN_FRACTION = 1.0     # bin thickness / cutoff (0.5 measured no faster)

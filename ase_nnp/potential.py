@@ -32,7 +32,7 @@ E_i and g_p to the network's before forces and stresses are assembled, so the
 formulas above hold for the sum. ``min_distances[a, b]`` (Å) is the smallest
 distance of each element pair in the training data; a pair closer than that is
 outside what the networks have seen, and :meth:`Potential.evaluate` warns with
-an :class:`~ase_nnp.errors.ExtrapolationWarning` naming the atoms.
+an :class:`~ase_nnp.exceptions.ExtrapolationWarning` naming the atoms.
 
 Sharing a structure
 -------------------
@@ -52,12 +52,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .elements import element_indices, normalize_elements
-from .errors import ExtrapolationWarning, StructureError
+from .exceptions import ExtrapolationWarning, StructureError
 from .evaluation import evaluate_members, members_pass
 from .neighbors import MIN_DISTANCE, NeighborList, build
 from .network import Network
 from .scaling import Scaling
 from .threads import threads_for
+from .engine import training_range
+from .modelfile import read, write
 
 #: most atoms per Å³ a fully periodic cell may hold (diamond: 0.18, the densest solids
 #: ~0.3); a denser cell is a unit or size mistake, and every atom would have thousands of
@@ -198,7 +200,6 @@ class Potential:
         training range of the atom's element (n2p2's extrapolation count; columns that
         never varied in training are not counted), and the largest distance outside it
         in units of the column's range."""
-        from .engine import training_range
         count = np.zeros(len(species), dtype=np.int64)
         excess = np.zeros(len(species))
         for k, e in enumerate(self.elements):
@@ -283,11 +284,9 @@ class Potential:
     # ----------------------------------------------------------------- I/O
     def save(self, path, **metadata):
         """Write a ``.nnp`` model file atomically (see :mod:`ase_nnp.modelfile`)."""
-        from .modelfile import write
         write(self, path, metadata)
 
     @classmethod
     def load(cls, path):
         """Read a ``.nnp`` model file (validated; ModelFileError names what is wrong)."""
-        from .modelfile import read
         return read(path, cls)

@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from .elements import ATOMIC_NUMBERS
-from .errors import ModelFileError
+from .exceptions import ModelFileError
 
 #: e²/(4πε₀) in eV Å (LAMMPS metal units: qqr2e · qelectron²)
 COULOMB = 14.399645

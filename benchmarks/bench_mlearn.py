@@ -25,7 +25,7 @@ Published models
 
 Errors (on ``<El>/test.extxyz.gz``)
     Every model through :class:`ase_nnp.NNPCalculator` (energy, forces, stress of each test
-    structure), then :func:`ase_nnp.analysis.errors.compare`, the statistics ``ase-nnp
+    structure), then :func:`ase_nnp.analysis.metrics.compare`, the statistics ``ase-nnp
     evaluate`` prints: RMSE and MAE of the energy per atom over structures (meV/atom), of the
     force components (eV/Å) and of the stress tensor's nine components (GPa: eV/Å³ ×
     160.21766), overall and per ``config_type``. Extrapolating atoms: atoms with a
@@ -181,7 +181,7 @@ def predict(model, refs):
     the model stores no training range)."""
     from ase.calculators.calculator import all_changes
     from ase_nnp import NNPCalculator
-    from ase_nnp.analysis.errors import _has_training_range
+    from ase_nnp.analysis.metrics import _has_training_range
     calc = NNPCalculator(model, extrapolation="ignore")
     energy, forces, stress, outside = [], [], [], 0
     for ref in refs:
@@ -196,10 +196,10 @@ def predict(model, refs):
 
 
 def error_report(pred, refs):
-    """:func:`ase_nnp.analysis.errors.compare` of predictions against the references,
+    """:func:`ase_nnp.analysis.metrics.compare` of predictions against the references,
     grouped by ``config_type`` (stress as the full 3×3 tensor, as ``ase-nnp evaluate``)."""
     from ase.stress import voigt_6_to_full_3x3_stress
-    from ase_nnp.analysis.errors import compare
+    from ase_nnp.analysis.metrics import compare
     n = [len(r.atoms) for r in refs]
     return compare(n, pred["energy"], [r.energy for r in refs],
                    forces=np.concatenate(pred["forces"]),
@@ -573,7 +573,7 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the benchmark; print and write the tables and JSON."""
     import warnings
-    from ase_nnp.errors import ExtrapolationWarning
+    from ase_nnp.exceptions import ExtrapolationWarning
     warnings.simplefilter("ignore", ExtrapolationWarning)
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -73,9 +73,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from reference_setup import print_table  # noqa: E402
 
 from ase_nnp import NNPCalculator, Potential  # noqa: E402
-from ase_nnp.descriptors.bispectrum import (Bispectrum, _blist, _linear_weights,  # noqa: E402
-                                            _pair_du, _ylist, _zlist, atom_backward,
-                                            atom_densities, make_scratch)
+from ase_nnp.descriptors.bispectrum import Bispectrum  # noqa: E402
+from ase_nnp.descriptors.bispectrum.kernels import (_blist, _linear_weights,  # noqa: E402
+                                                    _pair_du, _ylist, _zlist, atom_densities,
+                                                    atom_vjp, make_scratch)
 from ase_nnp.interop.snap import write_snap  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
 from ase_nnp.scaling import Scaling  # noqa: E402
@@ -153,7 +154,7 @@ class Lammps:
 @njit(cache=True)
 def _z_only(first, jn, D, r, species, plan, max_pairs):
     """Z alone, once per atom, on the densities of atom 0 (the same work as any atom's)."""
-    scr = make_scratch(max_pairs, plan)
+    scr = make_scratch(max_pairs, plan, True)
     atom_densities(0, first, jn, D, r, species, plan, scr)
     for i in range(first.shape[0] - 1):
         _zlist(plan, scr.utr, scr.uti, scr.zr, scr.zi)
@@ -163,15 +164,15 @@ def _z_only(first, jn, D, r, species, plan, max_pairs):
 def _stages(first, jn, D, r, species, plan, max_pairs, W, g, stage):
     """One loop over the atoms doing the fused kernel's work up to ``stage``:
     0 densities (U of every pair, u, Z), 1 + B, 2 + β and Y, 3 + ∂u/∂D of every pair,
-    4 the package's own per-atom pass (densities, B, ``atom_backward``: Y, ∂u/∂D and
+    4 the package's own per-atom pass (densities, B, ``atom_vjp``: Y, ∂u/∂D and
     dE/dD)."""
-    scr = make_scratch(max_pairs, plan)
+    scr = make_scratch(max_pairs, plan, True)
     for i in range(first.shape[0] - 1):
         n = atom_densities(i, first, jn, D, r, species, plan, scr)
         if stage >= 1:
             _blist(i, species, plan, scr)
         if stage == 4:
-            atom_backward(i, n, species, jn, D, r, plan, scr, W[i], g)
+            atom_vjp(i, first, jn, D, r, species, plan, scr, n, W[i], g)
             continue
         if stage >= 2:
             _linear_weights(plan, scr.b, W[i], scr.beta)

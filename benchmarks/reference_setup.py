@@ -5,7 +5,7 @@ import time
 from ase.build import bulk
 
 from ase_nnp import Potential
-from ase_nnp.descriptors.presets import reference_si_descriptor
+from ase_nnp.descriptors.symmetry_functions.presets import reference_si_descriptor
 
 
 def reference_potential(seed=0):

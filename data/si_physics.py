@@ -152,7 +152,7 @@ def moduli_300K(calc, a0, b0, md_ps=6.0, seed=7, strain=0.005, shear=0.02, reps=
 
 
 def test_errors(potential, path):
-    from ase_nnp.analysis.errors import compare_references
+    from ase_nnp.analysis.metrics import compare_references
     from ase_nnp.training.dataset import read
     stats = compare_references(potential, read(path), stress=False).stats
     return stats["energy"].rmse, stats["forces"].rmse, stats["energy"].n_values

@@ -45,7 +45,7 @@ from ase.io import read, write
 
 from ase_nnp import load, train
 from ase_nnp.active import Explorer, learn_from_toml
-from ase_nnp.analysis.errors import compare_references
+from ase_nnp.analysis.metrics import compare_references
 from ase_nnp.training.dataset import read as read_refs
 from ase_nnp.training.reference import Recorder, stillinger_weber_si
 

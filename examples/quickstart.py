@@ -28,7 +28,7 @@ except ImportError:
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
 
 from ase_nnp import NNPCalculator, Potential
-from ase_nnp.descriptors.presets import reference_si_descriptor
+from ase_nnp.descriptors.symmetry_functions.presets import reference_si_descriptor
 from ase_nnp.scaling import Scaling
 
 

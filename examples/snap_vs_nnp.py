@@ -61,7 +61,7 @@ def fit(name, workdir, train_file, test_file, minutes, **keys):
 
 
 def shipped(test_file):
-    from ase_nnp.analysis.errors import compare_references
+    from ase_nnp.analysis.metrics import compare_references
     from ase_nnp.training.dataset import read as read_data
     model = os.path.join(ROOT, "data", "si.nnp")
     pot = load(model)

@@ -9,7 +9,7 @@ from ase.calculators.emt import EMT
 
 from ase_nnp import Ensemble, load
 from ase_nnp.active import Explorer, learn
-from ase_nnp.errors import NNPError
+from ase_nnp.exceptions import NNPError
 
 TRAINING = dict(cutoff=4.0, radial_n=5, radial_r_low=1.5, angular_n=2, angular_r_low=2.0,
                 zetas=[1, 2], hidden_layers=[5], max_epochs=15, forces_weight=0.01)

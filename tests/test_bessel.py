@@ -7,9 +7,9 @@ from scipy.special import spherical_jn
 
 from ase_nnp import Potential
 from ase_nnp.descriptors import SphericalBessel, descriptor_from_arrays
-from ase_nnp.descriptors.bessel_radial import radial_basis, radial_table
-from ase_nnp.descriptors.harmonics import harmonic_constants, real_harmonics
-from ase_nnp.errors import DescriptorSpecError
+from ase_nnp.descriptors.spherical_bessel.radial import radial_basis, radial_table
+from ase_nnp.descriptors.spherical_bessel.harmonics import harmonic_constants, real_harmonics
+from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
 from conftest import random_atoms, random_cell
 

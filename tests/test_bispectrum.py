@@ -12,8 +12,8 @@ from ase.build import bulk
 
 import lammps_snap as ls
 from ase_nnp.descriptors import Bispectrum, descriptor_from_arrays
-from ase_nnp.descriptors.wigner import clebsch_gordan, component_labels, n_components
-from ase_nnp.errors import DescriptorSpecError
+from ase_nnp.descriptors.bispectrum.wigner import clebsch_gordan, component_labels, n_components
+from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
 from conftest import random_atoms, random_cell
 
@@ -208,6 +208,7 @@ def test_specification_round_trip_and_errors():
 @pytest.mark.parametrize("flags", [dict(), dict(chemflag=1, quadraticflag=1)])
 def test_fused_kernel_matches_the_three_step_path(monkeypatch, flags):
     from ase_nnp import Ensemble, engine
+    from ase_nnp.descriptors.base import ATOM_PIECES
     from conftest import sensitive_potential
     atoms, elements, _, _ = _case("2el-triclinic-8")
     desc = Bispectrum(elements, twojmax=3, rcutfac=4.1, radelem=[0.5, 0.42], **flags)
@@ -216,7 +217,7 @@ def test_fused_kernel_matches_the_three_step_path(monkeypatch, flags):
     args = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
     fused = [members[0].evaluate(*args), Ensemble(members).evaluate(*args)]
     assert engine.has_fused_kernel(desc)
-    monkeypatch.delitem(engine.FUSED_KERNELS, "bispectrum")
+    monkeypatch.delitem(ATOM_PIECES, "bispectrum")
     generic = [members[0].evaluate(*args), Ensemble(members).evaluate(*args)]
     for f, g in zip(fused, generic):
         for key in ("energy", "energies", "forces", "stress"):

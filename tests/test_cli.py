@@ -101,7 +101,7 @@ def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
     write_atoms(tmp_path / "cuau.extxyz", data)
     assert main(["init", str(tmp_path / "cuau.extxyz"), "--model", "cuau.nnp"]) == 0
     text = capsys.readouterr().out
-    from ase_nnp.training.init import STRESS_WEIGHT
+    from ase_nnp.training.suggest import STRESS_WEIGHT
     assert "# median nearest-neighbour distance" in text
     assert f"stress_weight = {STRESS_WEIGHT}" in text and "ensemble_size = 4" in text
     (tmp_path / "cuau.toml").write_text(text)
@@ -153,7 +153,7 @@ def test_init_writes_test_files_time_limit_and_paths_the_config_finds(tmp_path, 
     assert cfg.train == [str(data / "train.extxyz")]
     assert cfg.test == [str(data / "test.extxyz")]
     # the budget is the whole run's: each member gets its share, less the reserve
-    from ase_nnp.training.init import member_minutes
+    from ase_nnp.training.suggest import member_minutes
     rounds = -(-cfg.ensemble_size // cfg.workers)
     assert cfg.time_limit == pytest.approx(member_minutes(2.5, cfg.ensemble_size, cfg.workers),
                                            abs=0.005)

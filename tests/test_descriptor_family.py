@@ -16,7 +16,7 @@ from ase_nnp.descriptors import FAMILIES, PairDescriptor, register_family
 from ase_nnp.descriptors.base import BACKWARD, FORWARD, JACOBIAN, JVP
 from ase_nnp.elements import ATOMIC_NUMBERS, normalize_elements
 from ase_nnp.engine import has_fused_kernel
-from ase_nnp.errors import ConfigError, DescriptorSpecError, ModelFileError
+from ase_nnp.exceptions import ConfigError, DescriptorSpecError, ModelFileError
 from ase_nnp.settings import Setting, number
 from ase_nnp.training.config import TrainingConfig, schema
 

@@ -7,8 +7,8 @@ from ase import Atoms
 from ase.build import bulk, molecule
 
 from ase_nnp.descriptors import SymmetryFunctions, angular_grid, radial_grid
-from ase_nnp.descriptors.cutoffs import CUTOFF_CODES, cutoff
-from ase_nnp.errors import DescriptorSpecError, UnknownElementError
+from ase_nnp.descriptors.symmetry_functions.cutoffs import CUTOFF_CODES, cutoff
+from ase_nnp.exceptions import DescriptorSpecError, UnknownElementError
 from ase_nnp.neighbors import build
 from conftest import mixed_descriptor, random_atoms, random_cell
 
@@ -249,7 +249,7 @@ def test_jacobian_agrees_with_backward_and_jvp():
 
 def test_vectorised_gaussian_is_exp_to_two_ulp():
     """The narrow functions' exp(-η (r_jk - r_s)²) without libm: against numpy's exp."""
-    from ase_nnp.descriptors.acsf import _gaussian_rows
+    from ase_nnp.descriptors.symmetry_functions.kernels import _gaussian_rows
     rng = np.random.default_rng(5)
     r = np.concatenate([rng.uniform(0.0, 13.0, 20000), [0.0, 1.0, 2.0, 0.5]])
     for rs, eta in [(0.0, 0.000357), (0.0, 0.089277), (1.3, 2.0), (0.0, 4.0), (0.0, 0.0)]:

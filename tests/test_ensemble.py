@@ -10,8 +10,8 @@ from ase.units import fs
 
 from ase_nnp import Ensemble, NNPCalculator, Potential, load
 from ase_nnp.calculator import PropertyNotImplementedError
-from ase_nnp.errors import ModelFileError
-from ase_nnp import engine
+from ase_nnp.exceptions import ModelFileError
+from ase_nnp.descriptors.base import ATOM_PIECES
 
 from conftest import random_atoms, random_cell, sensitive_potential
 from test_forces_stress import _bessel
@@ -73,7 +73,7 @@ def test_fused_and_generic_paths_agree(rng, monkeypatch):
     ens = Ensemble(_members(atoms, ["Si", "O"], 3))
     a = (atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
     fused = ens.evaluate(*a)
-    monkeypatch.delitem(engine.FUSED_KERNELS, "symmetry_functions")
+    monkeypatch.delitem(ATOM_PIECES, "symmetry_functions")
     generic = Ensemble(ens.members).evaluate(*a)
     for key in ("energy", "energy_std", "energies", "forces", "forces_std", "stress",
                 "stress_std"):
@@ -89,7 +89,7 @@ def test_a_potential_is_the_one_member_view_of_evaluate_members(rng, monkeypatch
     atoms = _structure(rng)
     pot = _members(atoms, ["Si", "O"], 1)[0]
     if not fused:
-        monkeypatch.delitem(engine.FUSED_KERNELS, "symmetry_functions")
+        monkeypatch.delitem(ATOM_PIECES, "symmetry_functions")
     st = pot.prepare(atoms.positions, atoms.numbers, atoms.cell[:], atoms.pbc)
     single = pot.evaluate_structure(st)
     direct = evaluate_members([pot], st, spread=False)

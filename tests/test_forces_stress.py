@@ -84,7 +84,8 @@ def _setup(name):
                               descriptor=None if descriptor is None else descriptor(elements))
     if name == "primitive-si-6.5":
         from ase_nnp import Potential
-        from ase_nnp.descriptors.presets import reference_si_descriptor as reference_descriptor
+        from ase_nnp.descriptors.symmetry_functions.presets import \
+            reference_si_descriptor as reference_descriptor
         pot = Potential(["Si"], reference_descriptor(6.5), hidden_layers=(8,), seed=1)
     atoms.calc = NNPCalculator(pot)
     return atoms

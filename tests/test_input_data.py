@@ -11,7 +11,7 @@ from ase.build import bulk, molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import Bohr, Hartree
 
-from ase_nnp.errors import InputDataError, UnitsError, UnitsWarning
+from ase_nnp.exceptions import InputDataError, UnitsError, UnitsWarning
 from ase_nnp.interop.n2p2 import read_input_data, write_input_data
 
 #: a hand-written file: n2p2's documentation example, extended by a second comment line,
@@ -321,7 +321,7 @@ def test_evaluate_of_a_bohr_file_read_as_angstrom_warns(tmp_path, capsys):
 def test_init_on_input_data_writes_the_units_and_the_same_recipe(tmp_path, capsys):
     from ase_nnp.cli import main
     from ase_nnp.training.config import TrainingConfig
-    from ase_nnp.training.init import suggest_config
+    from ase_nnp.training.suggest import suggest_config
     _model_and_files(tmp_path)
     xyz = suggest_config([str(tmp_path / "d.extxyz")])
     n2p2 = suggest_config([str(tmp_path / "input.data")])

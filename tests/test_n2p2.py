@@ -13,7 +13,7 @@ from ase_nnp import InteropError, Potential, load
 from ase_nnp.cli import main
 from ase_nnp.descriptors import SphericalBessel, SymmetryFunctions
 from ase_nnp.interop import read_n2p2, write_n2p2
-from ase_nnp.errors import UnitsError
+from ase_nnp.exceptions import UnitsError
 from ase_nnp.interop.n2p2 import n2p2_order
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "n2p2")

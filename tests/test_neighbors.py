@@ -5,7 +5,7 @@ from ase import Atoms
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
-from ase_nnp.errors import StructureError
+from ase_nnp.exceptions import StructureError
 from ase_nnp.neighbors import build
 from conftest import random_cell
 

@@ -463,15 +463,22 @@ def test_trainer_warns_about_degenerate_descriptor_columns(sw_file, tmp_path):
 
 
 def test_a_cold_kernel_cache_is_announced_once(monkeypatch, capsys):
+    """Cold: the cache index holds no entry for the plan's type; warm: it does."""
+    from numba import typeof
+
     from ase_nnp import engine
+    from ase_nnp.descriptors import SymmetryFunctions
+    sf = SymmetryFunctions(["Si"], 4.0)
+    sf.add_radial(1.0)
+    plan = sf.plan()
     cache_file = engine._energy_kernel._cache._cache_file
     monkeypatch.setattr(engine, "_announced", set())
-    monkeypatch.setattr(cache_file, "_load_index", lambda: {})
-    engine._announce_compilation("symmetry_functions")
-    engine._announce_compilation("symmetry_functions")
+    monkeypatch.setattr(cache_file, "_load_index", lambda: {((typeof(1.0),), None, None): 1})
+    engine._announce_compilation("symmetry_functions", plan)
+    engine._announce_compilation("symmetry_functions", plan)
     err = capsys.readouterr().err
     assert err.count("compiling the symmetry_functions kernels once") == 1
     monkeypatch.setattr(engine, "_announced", set())
-    monkeypatch.setattr(cache_file, "_load_index", lambda: {"an entry": 1})
-    engine._announce_compilation("symmetry_functions")      # warm: silent
+    monkeypatch.setattr(cache_file, "_load_index", lambda: {((typeof(plan),), None, None): 1})
+    engine._announce_compilation("symmetry_functions", plan)      # warm: silent
     assert capsys.readouterr().err == ""

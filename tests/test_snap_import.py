@@ -14,7 +14,7 @@ import lammps_snap as ls
 from ase_nnp import NNPCalculator, Potential, load
 from ase_nnp.cli import main
 from ase_nnp.descriptors import Bispectrum
-from ase_nnp.errors import InteropError
+from ase_nnp.exceptions import InteropError
 from ase_nnp.interop.snap import read_snap, write_snap
 from ase_nnp.training.linear import coefficients, set_coefficients
 from conftest import random_atoms, random_cell

@@ -11,7 +11,7 @@ import lammps_snap as ls
 from ase_nnp import ConfigError, NNPCalculator, Potential, load, train
 from ase_nnp.cli import main
 from ase_nnp.descriptors import Bispectrum
-from ase_nnp.errors import InteropError
+from ase_nnp.exceptions import InteropError
 from ase_nnp.interop.snap import write_mliap, write_snap
 from ase_nnp.training.frameset import FrameSet
 from ase_nnp.training.linear import coefficients, fit

@@ -613,7 +613,7 @@ def test_ensemble_members_in_worker_processes_are_the_members_of_one_process(tmp
         np.testing.assert_array_equal(a.networks["Cu"].parameters, b.networks["Cu"].parameters)
 
 
-@pytest.mark.filterwarnings("ignore::ase_nnp.errors.ExtrapolationWarning")   # squeezed cells
+@pytest.mark.filterwarnings("ignore::ase_nnp.exceptions.ExtrapolationWarning")   # squeezed cells
 def test_warm_start_begins_at_the_old_potential_on_new_data(data_file, tmp_path):
     """Round 2 of a fit, warm-started from round 1, starts exactly at round 1's potential
     although its own scaling and reference energies (fitted to more, wider data) differ."""

@@ -6,7 +6,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
 from ase_nnp import ConfigError, train
-from ase_nnp.errors import DatasetError
+from ase_nnp.exceptions import DatasetError
 from ase_nnp.training.cache import cache_key
 from ase_nnp.training.config import TrainingConfig, describe
 from ase_nnp.training.dataset import apply_group_weights, check_weights, read
@@ -66,7 +66,7 @@ def _tagged(n=4):
 
 
 def test_group_factor_is_that_weight_on_each_of_its_structures():
-    from ase_nnp.descriptors.presets import reference_si_descriptor
+    from ase_nnp.descriptors.symmetry_functions.presets import reference_si_descriptor
     images = _tagged()
     by_group = apply_group_weights(read(images), {"slab": 3.0})
     for k in (1, 3):

@@ -72,6 +72,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .distance import checked_rows
+
 _CHUNK = 256          # points per chunk (one entry of the chunk minima)
 _DIMS = 4             # components summed between two early-exit tests
 _LARGEST = 1e150      # larger values: squared distances could overflow
@@ -151,7 +153,6 @@ def _checked_fraction(fraction):
 
 
 def _checked_points(points):
-    from .distance import checked_rows
     G = checked_rows(points, "points", 2)
     if np.abs(G).max() > _LARGEST:
         raise ValueError(f"points has values up to {np.abs(G).max():.3g}, beyond "

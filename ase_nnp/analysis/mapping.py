@@ -47,7 +47,7 @@ the same cutoff can represent it exactly, so a residual is a mapping error, not 
 convention.
 
 ``potential``, everywhere: a :class:`~ase_nnp.Potential`, an
-:class:`~ase_nnp.ensemble.Ensemble` (its mean, with the members' spread σ) or a path to
+:class:`~ase_nnp.committee.Ensemble` (its mean, with the members' spread σ) or a path to
 a model file. ``reference``: an ASE calculator, or ``None`` to use the energies stored
 with the structures (e.g. read from an extxyz file); :func:`mapping_errors` also takes an
 array of reference total energies.
@@ -57,7 +57,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import NNPError
+from ..exceptions import NNPError
+from ..committee import Ensemble, load
+from ..potential import Potential
 
 #: volume ratios V/V_0 of the "eos" strain set (homogeneous, unrelaxed)
 EOS_VOLUME_RATIOS = tuple(np.round(np.linspace(0.85, 1.15, 13), 4))
@@ -226,11 +228,8 @@ def check_invariant(potential, atoms, tolerance=1e-8):
 # ------------------------------------------------------------------ evaluation
 def load_potential(potential):
     """A Potential or Ensemble as given, or the model file at a path as what it holds."""
-    from ..ensemble import Ensemble
-    from ..potential import Potential
     if isinstance(potential, (Potential, Ensemble)):
         return potential
-    from ..ensemble import load
     return load(potential)
 
 

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import mapping
+from .connectivity import rg
+from .distance import nearest_distances, pca, within_set_distances
 
 
 class ElementConnectivity(NamedTuple):
@@ -67,8 +69,6 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
     ``crystal``: an ASE Atoms prototype; ``slabs``: (name, Atoms) pairs; ``train``: ASE
     Atoms of the training data; at most ``max_points`` random training atoms per element
     enter r_g (exact but O(n²))."""
-    from .connectivity import rg
-    from .distance import nearest_distances, within_set_distances
     pot = mapping.load_potential(model)
     points = mapping.invariant_points(crystal, strains)
     table = mapping.mapping_table(pot, points, reference)
@@ -153,7 +153,6 @@ def _plots(out_dir, table, has_std, inv, train_x, connectivity):
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
     if connectivity:
-        from .distance import pca
         els = list(connectivity)
         fig, axes = plt.subplots(1, len(els), figsize=(4.5 * len(els), 4), squeeze=False)
         for ax, e in zip(axes[0], els):

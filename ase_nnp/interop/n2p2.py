@@ -35,7 +35,7 @@ Anything else — other function types (12, 13, 20-25, ...), the charge types (r
 ``nnp_type 1``; master 4/4G-HDNNP, 10/Q-HDNNP) and their electrostatics keywords,
 per-element topologies, ``normalize_nodes``, other activations, an unknown keyword, a
 number that is NaN or infinite, a file that is not text — raises
-:class:`~ase_nnp.errors.InteropError` naming file, line and keyword.
+:class:`~ase_nnp.exceptions.InteropError` naming file, line and keyword.
 
 Order of the functions
 ----------------------
@@ -61,7 +61,7 @@ published potentials, is Bohr and Hartree. ``read_n2p2(..., units="bohr-hartree"
 file unit); symmetry-function values and hence ``scaling.data`` are dimensionless and
 stay. Without a units argument a potential with a cutoff beyond 9 (as Å: no atomic
 environment needs that; as Bohr: 4.8 Å, a usual cutoff) is refused with
-:class:`~ase_nnp.errors.UnitsError` naming ``--units bohr-hartree``. ``write_n2p2``
+:class:`~ase_nnp.exceptions.UnitsError` naming ``--units bohr-hartree``. ``write_n2p2``
 takes the same arguments and writes either convention.
 
 Normalisation
@@ -83,11 +83,12 @@ from ase.units import Bohr, Hartree
 
 from ..atomic import atomic_path
 from ..descriptors import SymmetryFunctions
-from ..descriptors.cutoffs import CUTOFF_NAMES
+from ..descriptors.symmetry_functions.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import InteropError, UnitsError
+from ..exceptions import InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
+from ..potential import Potential
 
 ACTIVATION_LETTERS = {"l": "identity", "t": "tanh", "s": "logistic", "p": "softplus"}
 LETTER_OF = {v: k for k, v in ACTIVATION_LETTERS.items()}
@@ -368,12 +369,11 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
 
     Without any units argument the files are read as Å and eV, unless their largest
     cutoff exceeds :data:`SUSPICIOUS_CUTOFF` (9): such a potential is in Bohr far more
-    likely than not, and :class:`~ase_nnp.errors.UnitsError` says to pass
+    likely than not, and :class:`~ase_nnp.exceptions.UnitsError` says to pass
     ``units="bohr-hartree"`` (``ase-nnp import --units bohr-hartree``) or, if the file
     really is in Å and eV, ``units="angstrom-ev"``. The units used are stored in the
     metadata under ``"units"``.
     """
-    from ..potential import Potential
     directory = os.fspath(directory)
     unit = resolve_units(units, length_unit, energy_unit)
     L, U = unit.length, unit.energy
@@ -740,7 +740,7 @@ def _open_binary(path):
 def _input_data_text(path):
     """The lines of a structure file; InputDataError naming file and line when it holds
     bytes that are not text."""
-    from ..errors import InputDataError
+    from ..exceptions import InputDataError
     try:
         with _open_binary(path) as fh:
             data = fh.read()
@@ -763,7 +763,7 @@ def _input_data_text(path):
 
 def _float(token, path, no, what):
     """A finite float from an input.data field (Fortran's 1.0D+00 accepted)."""
-    from ..errors import InputDataError
+    from ..exceptions import InputDataError
     text = token.replace("D", "e").replace("d", "e") if "_" not in token else "x"
     try:
         x = float(text)
@@ -781,7 +781,7 @@ _ATOM_LAYOUT = "atom x y z element charge n fx fy fz"
 def _structure_blocks(path, lines):
     """[(first, last)] 1-based line numbers of each ``begin`` and its ``end``; every other
     line with content must lie between the two."""
-    from ..errors import InputDataError
+    from ..exceptions import InputDataError
     blocks, start = [], None
     for no, line in enumerate(lines, 1):
         words = line.split(None, 1)
@@ -812,7 +812,7 @@ def _parse_structure(path, lines, first, last, unit):
     """One ``begin`` ... ``end`` block (1-based lines first..last) as ase.Atoms."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
-    from ..errors import InputDataError
+    from ..exceptions import InputDataError
 
     def fail(no, text):
         raise InputDataError(f"{path}:{no}: {text}")
@@ -939,17 +939,17 @@ def read_input_data(path, units="angstrom-ev", index=":"):
     Positions are not wrapped into the cell (n2p2 does that itself).
 
     Since the file does not say its units, the structures are checked after reading: a
-    :class:`~ase_nnp.errors.UnitsWarning` naming the other ``units`` when their nearest
+    :class:`~ase_nnp.exceptions.UnitsWarning` naming the other ``units`` when their nearest
     neighbours lie implausibly far apart for Å (or close together for Bohr), see
     :data:`PLAUSIBLE_NEIGHBOUR_RATIO`.
 
-    A malformed file raises :class:`~ase_nnp.errors.InputDataError` naming the file, the
+    A malformed file raises :class:`~ase_nnp.exceptions.InputDataError` naming the file, the
     line and what was expected: content outside ``begin``/``end``, a missing ``end``, an
     unknown keyword, a line with the wrong number of fields, a field that is not a finite
     number (Fortran's ``1.0D+00`` is accepted), an unknown element, one or two lattice
     lines, a singular cell, two ``energy`` or ``charge`` lines, a structure without atoms.
     """
-    from ..errors import InputDataError
+    from ..exceptions import InputDataError
     from ase.io.formats import string2index
     unit = units if isinstance(units, Units) else resolve_units(units=units)
     lines = _input_data_text(path)
@@ -1010,7 +1010,7 @@ def _warn_length_scale(path, images, unit):
     """UnitsWarning when the structures' nearest-neighbour distances are implausible for
     the units they were read in (:data:`PLAUSIBLE_NEIGHBOUR_RATIO`)."""
     import warnings
-    from ..errors import UnitsWarning
+    from ..exceptions import UnitsWarning
     lo, hi = PLAUSIBLE_NEIGHBOUR_RATIO
     if unit.name not in ("angstrom-ev", "bohr-hartree"):
         return

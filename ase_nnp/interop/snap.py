@@ -44,11 +44,13 @@ import numpy as np
 from ase.units import kcal, mol
 
 from ..atomic import atomic_path
-from ..descriptors.bispectrum import FLAGS, Bispectrum
-from ..descriptors.wigner import component_labels
+from ..descriptors.bispectrum.spec import FLAGS, Bispectrum
+from ..descriptors.bispectrum.wigner import component_labels
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import InteropError
+from ..exceptions import InteropError
 from .lammps import overlay_lines
+from ..potential import Potential
+from ..linear_model import coefficients, set_coefficients
 
 #: ML-IAP ``model nn`` activation names
 MLIAP_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh"}
@@ -70,7 +72,6 @@ def _bispectrum(potential):
 
 def _linear(potential):
     """{element: (β_0, β)} of a linear potential, InteropError otherwise."""
-    from ..training.linear import coefficients
     out = {}
     for e in potential.elements:
         try:
@@ -433,7 +434,7 @@ def read_snap(coeff, param, elements=None, units="metal"):
     ``diagonalstyle 3`` of older files (the only style LAMMPS kept before dropping the
     keyword) is read and ignored, ``chunksize`` / ``parallelthresh`` (performance) are
     ignored; switchinnerflag 1 (sinner, dinner), other diagonal styles or unknown
-    keywords raise :class:`~ase_nnp.errors.InteropError`, as does a coefficient count
+    keywords raise :class:`~ase_nnp.exceptions.InteropError`, as does a coefficient count
     that does not match twojmax and quadraticflag.
 
     ``elements``: the element order of LAMMPS' ``pair_coeff`` line, which numbers the
@@ -442,8 +443,6 @@ def read_snap(coeff, param, elements=None, units="metal"):
     ``"metal"`` (eV, Å: every published SNAP potential) or ``"real"`` (kcal/mol, Å:
     coefficients times kcal/mol in eV); rcutfac is in Å in both.
     """
-    from ..potential import Potential
-    from ..training.linear import set_coefficients
     coeff, param = os.fspath(coeff), os.fspath(param)
     if units not in LAMMPS_ENERGY_UNITS:
         raise InteropError(f"units {units!r}: SNAP files are read for LAMMPS units "

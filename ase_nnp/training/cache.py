@@ -37,6 +37,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from .frameset import FrameSet
+from .dataset import frames
 
 CACHE_FORMAT = "ase-nnp-frameset-cache"
 CACHE_VERSION = 3          # 2: per-dataset checksums; 3: structure and force weights
@@ -223,7 +224,6 @@ def load_or_build(path, descriptor, refs, log=None, key=None, jacobian_limit=Non
     the caller already has it, is ``cache_key(descriptor, refs)``; ``jacobian_limit``:
     the most bytes of dG/dD a new build stores (a reused cache keeps what it holds: with
     or without dG/dD the numbers are the same)."""
-    from .dataset import frames
     if path is None:
         return frames(descriptor, refs, jacobian_limit), "built"
     if key is None:

@@ -13,8 +13,12 @@ import os
 import re
 
 from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
-from ..errors import ConfigError
+from ..exceptions import ConfigError
 from ..settings import choices as _choices, number as _number
+from ..descriptors import FAMILIES
+from ..descriptors.symmetry_functions.presets import PRESETS
+from ..network import ACTIVATIONS
+from ..scaling import MODES
 
 _LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
@@ -223,7 +227,6 @@ SCHEMA = {
 }
 
 def _families():
-    from ..descriptors import FAMILIES
     return FAMILIES
 
 
@@ -262,9 +265,6 @@ def _rule(key, items=False):
 @functools.lru_cache(maxsize=None)
 def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
-    from ..network import ACTIVATIONS
-    from ..scaling import MODES
-    from ..descriptors.presets import PRESETS
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
                                      "atomic_energies_weight", "patience", "time_limit",
                                      "checkpoint_every", "test_every")}

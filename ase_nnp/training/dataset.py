@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..elements import symbol
-from ..errors import DatasetError  # noqa: F401  (raised here; defined with the others)
+from ..exceptions import DatasetError  # noqa: F401  (raised here; defined with the others)
+from .frameset import FrameSet
 
 
 @dataclass
@@ -56,7 +57,7 @@ def read(sources, index=":", units="angstrom-ev"):
     an Atoms is named ``<Atoms>[k]``, k its position in ``sources``). ``units``: those of
     the n2p2 / RuNNer structure files among them ("angstrom-ev" or "bohr-hartree"; see
     the module docstring); other formats carry their own."""
-    from ..errors import NNPError
+    from ..exceptions import NNPError
     from ..interop.n2p2 import read_input_data, resolve_units
     unit = resolve_units(units=units)        # an unknown name fails before any reading
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "positions"):
@@ -320,6 +321,5 @@ def check_weights(refs, weights):
 def frames(descriptor, refs, jacobian_limit=None):
     """A :class:`~ase_nnp.training.frameset.FrameSet` (neighbour lists, G and dG/dD
     computed once; dG/dD only up to ``jacobian_limit`` bytes) of the references."""
-    from .frameset import FrameSet
     check_elements(refs, descriptor.elements)
     return FrameSet.from_references(descriptor, refs, jacobian_limit)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 from ..atomic import atomic_path
-from ..ensemble import Ensemble
+from ..committee import Ensemble
 from ..potential import Potential
 from .config import TrainingConfig
 from .trainer import Trainer, _fmt

@@ -40,7 +40,7 @@ with the stored Jacobian J (backward and jvp) and per-frame sums by
 ``bincount``; no triplet loop and no Python loop over structures.
 
 Reported errors (``errors``) are the usual pooled, unweighted RMSEs of
-:func:`ase_nnp.analysis.errors.compare`: energy per atom over frames
+:func:`ase_nnp.analysis.metrics.compare`: energy per atom over frames
 (meV/atom), force components over all atoms with forces (eV/Å), stress
 components over frames with stress (GPa), per-atom energies (meV).
 """
@@ -48,6 +48,9 @@ components over frames with stress (GPa), per-atom energies (meV).
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..analysis.metrics import compare
+from ..threads import threads_for
 
 
 @dataclass
@@ -90,7 +93,6 @@ def predict(potential, fs, forces=True, stress=True, _keep=None):
 
 def errors(fs, pred):
     """Pooled RMSEs (see module docstring); a property without reference is absent."""
-    from ..analysis.errors import compare
     forces, stress, energies = {}, {}, {}
     if pred.forces is not None and fs.has_forces.any():
         mask = fs.has_forces[fs.frame]
@@ -368,7 +370,6 @@ class StructureResiduals:
     prediction is made once, at the parameters the networks have when it is built."""
 
     def __init__(self, potential, fs, f):
-        from ..threads import threads_for
         self.potential, self.first_atom = potential, int(fs.atom_start[f])
         self.fs = sub = fs.subset([f])
         self._threads = threads_for

@@ -26,7 +26,10 @@ import re
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..exceptions import ConfigError
+from ..analysis import mapping
+from ..analysis.mapping import STRAIN_SETS, crystal
+from .reference import calculator_from_spec
 
 
 def _label(text):
@@ -39,12 +42,9 @@ class MappingMonitor:
     schedule)."""
 
     def __init__(self, cfg, potential, log=print):
-        from ..analysis import mapping
-        from ..analysis.mapping import STRAIN_SETS
         self.every = cfg.monitor_every
         self.points, self.labels, ref = [], [], None
         if cfg.monitor_reference:
-            from .reference import calculator_from_spec
             ref = calculator_from_spec(cfg.monitor_reference, "[monitor] monitor_reference")
         spec = cfg.invariant_points
         crystals = {}
@@ -100,7 +100,6 @@ class MappingMonitor:
 
     @staticmethod
     def _crystal(element, cfg):
-        from ..analysis.mapping import crystal
         try:
             return crystal(element, cfg.monitor_crystal, cfg.monitor_a)
         except ValueError as err:

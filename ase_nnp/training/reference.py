@@ -6,7 +6,7 @@ from ase import Atoms, units
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.md.langevin import Langevin
 
-from ..errors import NNPError
+from ..exceptions import NNPError
 
 
 def stillinger_weber_si():

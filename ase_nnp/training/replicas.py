@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from ..calculator import single_point
-from ..ensemble import Ensemble
+from ..committee import Ensemble
 from ..potential import Potential
 from .config import TrainingConfig
 from .dataset import read

@@ -36,7 +36,7 @@ import numpy as np
 from ase import units
 
 from ..atomic import atomic_path
-from ..errors import CheckpointError, ConfigError, DescriptorSpecError
+from ..exceptions import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
 from . import gdf_weighting
 from .baseline import min_pair_distances, subtract_baseline
@@ -49,6 +49,12 @@ from .mapping_monitor import MappingMonitor
 from .optimizers import OPTIMIZERS, Adam, KalmanFilter, LBFGS, ParameterVector, objective_for
 from .preprocess import degenerate_columns, fit_energy_offsets, fit_scaling
 from .warm_start import warm_start
+from . import linear
+from ..descriptors import family
+from ..descriptors.symmetry_functions.presets import PRESETS
+from ..elements import symbol
+from ..repulsion import ZBLRepulsion
+from .dataset import frames
 
 CHECKPOINT_FORMAT = "ase-nnp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -80,8 +86,6 @@ class TrainingResult:
 def build_descriptor(cfg, elements):
     """The descriptor of the [descriptor] section: a preset, or the registered family
     ``cfg.family`` built from its own keys (:mod:`ase_nnp.descriptors.base`)."""
-    from ..descriptors import family
-    from ..descriptors.presets import PRESETS
     if cfg.preset:
         preset_elements, build = PRESETS[cfg.preset]
         if list(elements) != preset_elements:
@@ -229,7 +233,6 @@ class Trainer:
         cfg = self.cfg
         if cfg.repulsion == "none":
             return None
-        from ..repulsion import ZBLRepulsion
         md = self.min_distances
         if cfg.repulsion_outer > 0:
             outer = np.full_like(md, cfg.repulsion_outer)
@@ -250,7 +253,6 @@ class Trainer:
             return list(self.cfg.elements)
         if self.descriptor is not None:
             return list(self.descriptor.elements)
-        from ..elements import symbol
         zs = sorted({int(z) for r in refs for z in r.atoms.numbers})
         return [symbol(z) for z in zs]
 
@@ -539,7 +541,6 @@ class Trainer:
         """[model] kind = 'linear' or 'quadratic': one weighted least-squares solve of
         the loss (:mod:`ase_nnp.training.linear`), then the usual errors, model file,
         learning curve (one row) and summary."""
-        from . import linear
         cfg = self.cfg
         t = time.perf_counter()
         sol = linear.fit(self.potential, self.train_set, self.weights, ridge=cfg.ridge)

@@ -22,17 +22,17 @@ Hence, on the new training structures, the warm-started networks give exactly th
 potential's energies and forces (to rounding; the short-range repulsion, when the
 settings have one, is the new run's own). The old file must have the same elements,
 descriptor specification, layer sizes and activations; anything else is a
-:class:`~ase_nnp.errors.ConfigError` naming the difference.
+:class:`~ase_nnp.exceptions.ConfigError` naming the difference.
 """
 
 import numpy as np
 
 from ..descriptors.base import same_specification
-from ..errors import ConfigError
+from ..exceptions import ConfigError
+from ..committee import Ensemble, load
 
 
 def _members(path):
-    from ..ensemble import Ensemble, load
     try:
         loaded = load(path)
     except FileNotFoundError:

@@ -15,7 +15,7 @@ min(twojmax, j1 + j2), j1 + j2 + j even and — to drop the components that are 
 same up to a factor — j >= j1. Their order (``b_j1``, ``b_j2``, ``b_j``) is LAMMPS':
 j1 outer, then j2, then j.
 
-The coupled products Z^{j1 j2}_j (:mod:`ase_nnp.descriptors.bispectrum`) are needed
+The coupled products Z^{j1 j2}_j (:mod:`.kernels`) are needed
 for every (j1, j2, j) with j2 <= j1 (also j < j1) on the rows 2 mb <= j; one entry per
 (triple, mb, ma), laid out in that order. For an entry, the Clebsch–Gordan selection
 m = m1 + m2 leaves one free index per row and per column: m1 runs from ``ma1min`` for

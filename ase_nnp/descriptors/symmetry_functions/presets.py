@@ -1,6 +1,6 @@
 """Published symmetry-function sets, ready to use."""
 
-from .acsf import SymmetryFunctions
+from .spec import SymmetryFunctions
 
 #: The Si setup of Yoo et al. (2019): 8 radial functions with r_s = 0 ...
 SI_RADIAL_ETAS = (0.003214, 0.035711, 0.071421, 0.124987, 0.214264, 0.357106, 0.714213, 1.428426)

@@ -83,7 +83,7 @@ def distance_statistics(refs, reach=8.0):
 
 
 def _radial_n(cutoff, r_low):
-    from ..descriptors.grids import radial_grid
+    from ..descriptors.symmetry_functions.grids import radial_grid
     for n in range(4, 64):
         if len(radial_grid(n, cutoff, "shifted", r_low)) >= RADIAL_KEPT:
             return n

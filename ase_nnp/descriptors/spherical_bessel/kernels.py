@@ -1,35 +1,4 @@
-r"""Spherical-Bessel descriptors (Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019)).
-
-The neighbour density of atom i, ρ_i(r) = Σ_j w_j δ(r - D_ij), is expanded on
-the ball of radius r_c in the orthonormal radial basis g_nl
-(:mod:`ase_nnp.descriptors.bessel_radial`) times real spherical harmonics
-(:mod:`ase_nnp.descriptors.harmonics`)::
-
-    c^k_nlm = Σ_{j in channel k} w_j g_nl(r_ij) Y_lm(D_ij / r_ij),
-    p^{ab}_nl = Σ_{m=-l}^{l} c^a_nlm c^b_nlm .
-
-The power spectrum p is invariant under rotations (real and complex harmonics
-give the same sums), permutations and translations; it needs no cutoff
-function, since g_nl, g_nl' and g_nl'' vanish at r_c.
-
-Index ranges (the paper fixes only the count (n_max+1)(l_max+1)): for every
-l = 0 .. l_max the radial functions are n = 0 .. n_max, each g_nl built by
-Gram–Schmidt from f_0l .. f_nl of the *same* l (the radial basis needs the roots
-u_0l .. u_{n_max+1,l}). So every (n, l) pair appears once: **(n_max+1)(l_max+1)
-values per channel pair** — 16 for n_max = l_max = 3 and 25 for 4, as in the
-paper's Table I.
-
-Several elements, two ways (``mode``):
-
-* ``"channels"`` (default): one density per neighbour element, c^a for a = 1 .. n_el,
-  w_j = 1, and the cross spectra p^{ab} for every a <= b:
-  n_el(n_el+1)/2 · (n_max+1)(l_max+1) values. Complete for the element
-  composition; grows quadratically with the number of elements.
-* ``"weighted"``: the paper's single density with an element weight w_j
-  (``weights``, default the atomic number): (n_max+1)(l_max+1) values for any
-  number of elements; elements are told apart only through their weights.
-
-For one element both modes with unit weight are the paper's p_nl.
+r"""The per-atom pieces of the spherical-Bessel descriptors (:mod:`.spec` defines them).
 
 Derivatives (D_p the pair vector, u = D_p/r)::
 
@@ -46,162 +15,11 @@ linear in the number of neighbours: no pair of neighbours is ever visited.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..errors import DescriptorSpecError
-from ..settings import Setting, choices, number
-from .base import (BACKWARD, FORWARD, JVP, PairDescriptor, check_shapes, per_element_values,
-                   register_family)
-from .bessel_radial import radial_basis, radial_table
-from .harmonics import harmonic_constants, real_harmonics
-
-MODES = {"channels": 0, "weighted": 1}
-
-
-@register_family
-class SphericalBessel(PairDescriptor):
-    """Spherical-Bessel power spectrum of Kocer, Mason and Erturk, J. Chem. Phys. 150, 154102 (2019).
-
-    Parameters
-    ----------
-    elements : list of str
-        Chemical symbols; their order is the element (and channel) order.
-    cutoff : float
-        r_c in Å.
-    n_max, l_max : int
-        Radial and angular resolution: n = 0 .. n_max, l = 0 .. l_max.
-    mode : "channels" or "weighted"
-        Several elements as per-element channels or as one weighted density
-        (module docstring).
-    weights : dict or sequence, optional
-        ``mode="weighted"``: the weight of each element (default: atomic number).
-
-    Column order: for each channel pair (a, b), a <= b in element order, n
-    (outer) and l (inner): column = pair · (n_max+1)(l_max+1) + n (l_max+1) + l.
-    Every central element has the same columns.
-    """
-
-    kind = "spherical_bessel"
-    #: the arrays of ``to_arrays`` (besides "elements") and their types
-    ARRAY_TYPES = {"cutoff": np.float64, "n_max": np.int64, "l_max": np.int64,
-                   "mode": np.int64, "weights": np.float64}
-    #: keys of the training configuration's [descriptor] section
-    CONFIG_KEYS = {
-        "n_max": Setting(4, int, "spherical_bessel: radial functions n = 0 .. n_max",
-                         number(0, 20)),
-        "l_max": Setting(4, int, "spherical_bessel: angular momenta l = 0 .. l_max",
-                         number(0, 20)),
-        "bessel_mode": Setting("channels", str, "spherical_bessel with several elements: "
-                               "'channels' (one density per element, all element-pair "
-                               "spectra) or 'weighted' (one density, atomic-number weights)",
-                               choices(*MODES)),
-    }
-
-    @classmethod
-    def from_config(cls, elements, settings):
-        """From the configuration keys (``cutoff`` and :attr:`CONFIG_KEYS`)."""
-        return cls(elements, settings["cutoff"], n_max=settings["n_max"],
-                   l_max=settings["l_max"], mode=settings["bessel_mode"])
-
-    def __init__(self, elements, cutoff, n_max=4, l_max=4, mode="channels", weights=None):
-        self.elements = normalize_elements(elements)
-        cutoff = float(cutoff)
-        if not (np.isfinite(cutoff) and cutoff > 0):
-            raise DescriptorSpecError(f"cutoff must be positive, got {cutoff}")
-        for name, value in (("n_max", n_max), ("l_max", l_max)):
-            if int(value) != value or not 0 <= value <= 20:
-                raise DescriptorSpecError(f"{name} must be an integer from 0 to 20, got {value}")
-        if mode not in MODES:
-            raise DescriptorSpecError(f"mode must be 'channels' or 'weighted', got {mode!r}")
-        self.cutoff = cutoff
-        self.n_max = int(n_max)
-        self.l_max = int(l_max)
-        self.mode = mode
-        nel = len(self.elements)
-        if mode == "channels":
-            if weights is not None:
-                raise DescriptorSpecError("weights are used only with mode='weighted'")
-            w = np.ones(nel)
-        elif weights is None:
-            w = np.array([float(ATOMIC_NUMBERS[e]) for e in self.elements])
-        else:
-            w = per_element_values("weights", weights, self.elements)
-        self.weights = w
-        self._plan_cache = None
-
-    # -------------------------------------------------------------- queries
-    @property
-    def n_channels(self):
-        return len(self.elements) if self.mode == "channels" else 1
-
-    def _channel_pairs(self):
-        k = self.n_channels
-        return [(a, b) for a in range(k) for b in range(a, k)]
-
-    def n_features(self, element=None):
-        if element is not None and normalize_elements([element])[0] not in self.elements:
-            raise DescriptorSpecError(f"{element!r} is not among this descriptor's elements "
-                                      f"{self.elements}")
-        return len(self._channel_pairs()) * (self.n_max + 1) * (self.l_max + 1)
-
-    def feature_labels(self, element=None):
-        """One label per column, e.g. ``p[Si,Si] n=0 l=2``."""
-        names = self.elements if self.mode == "channels" else ["w"]
-        return [f"p[{names[a]},{names[b]}] n={n} l={l} rc={self.cutoff:g}"
-                for a, b in self._channel_pairs()
-                for n in range(self.n_max + 1) for l in range(self.l_max + 1)]
-
-    def __repr__(self):
-        return (f"SphericalBessel(elements={self.elements}, cutoff={self.cutoff:g}, "
-                f"n_max={self.n_max}, l_max={self.l_max}, mode={self.mode!r}, "
-                f"n_features={self.n_features()})")
-
-    # ------------------------------------------------------- serialisation
-    def to_arrays(self):
-        """The specification as named arrays; inverse ``from_arrays``."""
-        return {
-            "elements": np.array([ATOMIC_NUMBERS[e] for e in self.elements]),
-            "cutoff": np.array([self.cutoff]),
-            "n_max": np.array([self.n_max]),
-            "l_max": np.array([self.l_max]),
-            "mode": np.array([MODES[self.mode]]),
-            "weights": self.weights.copy(),
-        }
-
-    @classmethod
-    def from_arrays(cls, a):
-        elements = normalize_elements([int(z) for z in a["elements"]])
-        check_shapes(a, {"cutoff": (1,), "n_max": (1,), "l_max": (1,), "mode": (1,),
-                         "weights": (len(elements),)})
-        names = {v: k for k, v in MODES.items()}
-        code = int(a["mode"][0])
-        if code not in names:
-            raise DescriptorSpecError(f"unknown spherical-Bessel mode code {code}; known: {names}")
-        mode = names[code]
-        return cls(elements, float(a["cutoff"][0]), int(a["n_max"][0]), int(a["l_max"][0]),
-                   mode, weights=list(a["weights"]) if mode == "weighted" else None)
-
-    # ------------------------------------------------------------- kernels
-    def plan(self):
-        """The compiled kernels' inputs (:class:`Plan`), built once."""
-        if self._plan_cache is None:
-            inv_h, coef = radial_table(self.cutoff, self.n_max, self.l_max)
-            F, A, B = harmonic_constants(self.l_max)
-            pairs = self._channel_pairs()
-            nel = len(self.elements)
-            channel = (np.arange(nel) if self.mode == "channels"
-                       else np.zeros(nel)).astype(np.int64)
-            self._plan_cache = Plan(inv_h, coef, F, A, B, channel,
-                                self.weights.astype(np.float64), self.n_channels,
-                                np.array([a for a, _ in pairs], dtype=np.int64),
-                                np.array([b for _, b in pairs], dtype=np.int64),
-                                self.l_max + 1, self.n_max + 1)
-        return self._plan_cache
-
-    def kernel(self, mode, nl, launch, W, V, G, g, J):
-        _kernel(nl.first, nl.j, nl.D, nl.r, launch.species, W, V, G, g, J, launch.max_pairs,
-                launch.n_blocks, self.plan(), mode)
+from ..base import AtomPieces
+from .harmonics import real_harmonics
+from .radial import radial_basis
 
 
 # The per-atom work runs on "slots": the pairs of one atom ordered by channel
@@ -257,7 +75,8 @@ class Scratch(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def make_scratch(max_pairs, plan):
+def make_scratch(max_pairs, plan, records):
+    """One worker's :class:`Scratch` (the same with or without ``records``)."""
     F, n_ch, L, N = plan.F, plan.n_ch, plan.L, plan.N
     P = max_pairs + PAD * n_ch
     LL = L * L
@@ -383,10 +202,20 @@ def atom_features(plan, scr, out):
     _spectrum(plan, c, c, 0.5, out)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def atom_backward(p0, plan, scr, Wi, g):
-    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of one atom (module docstring):
+@njit(cache=True, error_model="numpy")
+def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
+    """The expansion of atom i and its power spectrum into Gi; returns the number of
+    slots."""
+    _, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
+    atom_features(plan, scr, Gi)
+    return ns
+
+
+@njit(cache=True, error_model="numpy")
+def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
+    """g_p += ∂(Σ_f W_f p_f)/∂D_p for the pairs of atom i (module docstring):
     g = w [u Σ_lm α_lm Y_lm + Σ_lm β_lm ∂Y_lm/∂D], α_lm = Σ_n A_nlm g_nl', β_lm = Σ_n A_nlm g_nl."""
+    p0 = first[i]
     n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
     wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
     dY, X1, X2, c, A, work = scr.dY, scr.X1, scr.X2, scr.c, scr.A, scr.work
@@ -396,7 +225,7 @@ def atom_backward(p0, plan, scr, Wi, g):
         b = pair_b[pi]
         for n in range(N):
             for l in range(L):
-                W = Wi[(pi * N + n) * L + l]
+                W = w[(pi * N + n) * L + l]
                 if W == 0.0:
                     continue
                 for lm in range(l * l, l * l + 2 * l + 1):
@@ -456,15 +285,16 @@ def _scatter(g, p0, pair_of, wt, U, s, ay, gx, gy, gz):
         g[p, 2] += w * (ay * U[2, s] + gz)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _atom_jvp(p0, ns, V, plan, scr, dGi):
-    """dGi[f] = Σ_p ∂p_f/∂D_p · V_p for one atom:
+@njit(cache=True, error_model="numpy")
+def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
+    """dGi[f] += Σ_p ∂p_f/∂D_p · V_p for atom i:
     δc_nlm = Σ_p w (g_nl' Y_lm u·V_p + g_nl ∂Y_lm/∂D·V_p)."""
+    p0 = first[i]
     n_ch, L, N, U, wt, pair_of = plan.n_ch, plan.L, plan.N, scr.U, scr.w, scr.pair_of
     start, gr, dgr, Y, dY, X1, X2 = scr.start, scr.g, scr.dg, scr.Y, scr.dY, scr.X1, scr.X2
     c, dc, work = scr.c, scr.A, scr.work
     uv, vx, vy, vz = work[0], work[1], work[2], work[3]
-    for s in range(ns):
+    for s in range(state):
         if pair_of[s] < 0:
             vx[s] = 0.0
             vy[s] = 0.0
@@ -477,7 +307,7 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
         vz[s] = wt[s] * V[p, 2]
         uv[s] = U[0, s] * vx[s] + U[1, s] * vy[s] + U[2, s] * vz[s]
     for lm in range(L * L):
-        for s in range(ns):
+        for s in range(state):
             X1[lm, s] = Y[lm, s] * uv[s]
             X2[lm, s] = dY[0, lm, s] * vx[s] + dY[1, lm, s] * vy[s] + dY[2, lm, s] * vz[s]
     dc[:] = 0.0
@@ -487,9 +317,10 @@ def _atom_jvp(p0, ns, V, plan, scr, dGi):
     _spectrum(plan, dc, c, 1.0, dGi)       # δp = Σ_m δc^a c^b + c^a δc^b
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _atom_jacobian(p0, plan, scr, J):
-    """J[p, f] = ∂p_f/∂D_p for the pairs p of one atom."""
+@njit(cache=True, error_model="numpy")
+def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
+    """J[p - j0, f] += ∂p_f/∂D_p for the pairs p of atom i."""
+    p0 = first[i]
     n_ch, pair_a, pair_b, L, N, U = plan.n_ch, plan.pair_a, plan.pair_b, plan.L, plan.N, scr.U
     wt, pair_of, start, gr, dgr, Y = scr.w, scr.pair_of, scr.start, scr.g, scr.dg, scr.Y
     dY, c = scr.dY, scr.c
@@ -497,7 +328,7 @@ def _atom_jacobian(p0, plan, scr, J):
         for s in range(start[k], start[k + 1]):
             if pair_of[s] < 0:
                 continue
-            p = p0 + pair_of[s]
+            p = p0 + pair_of[s] - j0
             w = wt[s]
             for pi in range(pair_a.shape[0]):
                 a = pair_a[pi]
@@ -528,27 +359,6 @@ def _atom_jacobian(p0, plan, scr, J):
                         J[p, f, 2] += w * jz
 
 
-@njit(cache=True, error_model="numpy")
-def _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode):
-    """Every n_blocks-th atom from blk; a function of its own, not the prange body,
-    because Numba 0.68 miscompiles a NamedTuple (the Scratch) made in a prange body and
-    passed to an inlined function."""
-    scr = make_scratch(max_pairs, plan)
-    for i in range(blk, first.shape[0] - 1, n_blocks):
-        p0, ns = atom_expansion(i, first, jn, D, r, species, plan, scr)
-        if mode == FORWARD:
-            atom_features(plan, scr, G[i])
-        elif mode == BACKWARD:
-            atom_backward(p0, plan, scr, W[i], g)
-        elif mode == JVP:
-            _atom_jvp(p0, ns, V, plan, scr, G[i])
-        else:
-            _atom_jacobian(p0, plan, scr, J)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _kernel(first, jn, D, r, species, W, V, G, g, J, max_pairs, n_blocks, plan, mode):
-    """Per atom: the expansion, then values (FORWARD), the vector–Jacobian product
-    (BACKWARD: W -> g), the Jacobian–vector product (JVP: V -> G) or the Jacobian (J)."""
-    for blk in prange(n_blocks):
-        _block(blk, n_blocks, first, jn, D, r, species, W, V, G, g, J, max_pairs, plan, mode)
+#: the family's per-atom pieces (registered by :mod:`.spec`)
+PIECES = AtomPieces(Plan, make_scratch, atom_values, atom_vjp, atom_jvp, atom_jacobian,
+                    cache=True)

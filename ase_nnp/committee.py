@@ -38,6 +38,7 @@ from .engine import has_fused_kernel, pack_networks
 from .evaluation import evaluate_members
 from .potential import Potential
 from .threads import threads_for
+from .modelfile import read, write_ensemble
 
 
 class Ensemble:
@@ -121,7 +122,6 @@ class Ensemble:
     # ----------------------------------------------------------------- I/O
     def save(self, path, **metadata):
         """Write one ``.nnp`` file holding every member, atomically."""
-        from .modelfile import write_ensemble
         write_ensemble(self, path, metadata)
 
     @classmethod
@@ -134,5 +134,4 @@ class Ensemble:
 def load(path):
     """A model file as what it holds: a :class:`~ase_nnp.Potential`, or an
     :class:`Ensemble` for an ensemble file."""
-    from .modelfile import read
     return read(path, Potential, Ensemble.from_members)

@@ -1,8 +1,8 @@
-"""ase_nnp.analysis.errors against values worked out by hand on small arrays."""
+"""ase_nnp.analysis.metrics against values worked out by hand on small arrays."""
 import numpy as np
 import pytest
 
-from ase_nnp.analysis.errors import GPA, compare
+from ase_nnp.analysis.metrics import GPA, compare
 
 approx = pytest.approx
 
@@ -100,7 +100,7 @@ def test_extrapolating_atoms_are_counted(tmp_path, capsys):
     from ase.io import write
 
     from ase_nnp import Potential
-    from ase_nnp.analysis.errors import compare_references
+    from ase_nnp.analysis.metrics import compare_references
     from ase_nnp.cli import main
     from ase_nnp.descriptors import SymmetryFunctions
     from ase_nnp.training.dataset import read

@@ -21,7 +21,7 @@ from r_low to r_c - 0.5 Å with Δr = (r_c - 0.5 - r_low) / (n - 1):
 
 import numpy as np
 
-from ..errors import DescriptorSpecError
+from ...exceptions import DescriptorSpecError
 
 
 def radial_grid(n, cutoff, kind="centered", r_low=0.0):

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engine import training_range
+
 #: elementary charge (C), CODATA 2014 as ase.units uses it by default
 _E = 1.6021766208e-19
 #: 1 GPa in eV/Å³ (ase.units.GPa)
@@ -149,7 +151,6 @@ def compare(n_atoms, energy, energy_ref, forces=None, forces_ref=None, force_fra
 
 def _has_training_range(potential):
     """True when any descriptor column of the model has a training range to check."""
-    from ..engine import training_range
     members = getattr(potential, "members", [potential])
     return any(np.isfinite(training_range(m.scalings[e])[0]).any()
                for m in members for e in m.elements)
