@@ -10,7 +10,7 @@
 from .exceptions import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
                          ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
                          NNPError, StructureError, UncertaintyExceeded, UnitsError,
-                         UnknownElementError)
+                         UnknownElementError, WorkerError)
 from .potential import Potential
 from .committee import Ensemble, load
 from .calculator import NNPCalculator
@@ -21,7 +21,7 @@ __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
            "CheckpointError", "InteropError", "UnitsError", "DatasetError", "NNPError",
            "ExtrapolationError", "ExtrapolationWarning", "UncertaintyExceeded",
-           "UncertaintyMonitor", "__version__"]
+           "UncertaintyMonitor", "WorkerError", "__version__"]
 
 
 def __getattr__(name):

@@ -43,6 +43,11 @@ class InteropError(NNPError, ValueError):
     keyword."""
 
 
+class WorkerError(NNPError, RuntimeError):
+    """Worker processes of a parallel ensemble training could not run (the message names
+    why and the fix: usually a script without the ``if __name__ == "__main__":`` guard)."""
+
+
 class DatasetError(NNPError, ValueError):
     """Reference data that cannot be trained on; the message names file and index."""
 

@@ -613,6 +613,26 @@ def test_ensemble_members_in_worker_processes_are_the_members_of_one_process(tmp
         np.testing.assert_array_equal(a.networks["Cu"].parameters, b.networks["Cu"].parameters)
 
 
+def test_a_script_without_the_main_guard_is_told_how_to_fix_it(tmp_path):
+    """Worker processes start with spawn, which imports the calling script again; a script
+    without ``if __name__ == "__main__":`` breaks them, and the error says so."""
+    import subprocess
+    import sys
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "from ase.build import bulk\nfrom ase.calculators.emt import EMT\n"
+        "from ase_nnp import train\nframes = []\nfor k in range(4):\n"
+        "    a = bulk('Cu', 'fcc', a=3.6, cubic=True)\n    a.rattle(0.05, seed=k)\n"
+        "    a.calc = EMT()\n    a.get_potential_energy()\n    frames.append(a)\n"
+        f"train(frames, model={str(tmp_path / 'm.nnp')!r}, cutoff=4.0, radial_n=4, angular_n=2,"
+        " angular_r_low=2.0, zetas=[1, 2], hidden_layers=[4], progress=False, max_epochs=2,"
+        " ensemble_size=2, workers=2, log=None, cache='')\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode != 0
+    assert "WorkerError" in run.stderr and 'if __name__ == "__main__":' in run.stderr
+
+
 @pytest.mark.filterwarnings("ignore::ase_nnp.exceptions.ExtrapolationWarning")   # squeezed cells
 def test_warm_start_begins_at_the_old_potential_on_new_data(data_file, tmp_path):
     """Round 2 of a fit, warm-started from round 1, starts exactly at round 1's potential

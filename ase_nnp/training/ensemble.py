@@ -29,11 +29,13 @@ read by them.
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 from ..atomic import atomic_path
 from ..committee import Ensemble
+from ..exceptions import WorkerError
 from ..potential import Potential
 from .config import TrainingConfig
 from .trainer import Trainer, _fmt
@@ -201,6 +203,14 @@ def train_ensemble(cfg, resume=False, descriptor=None, log=print):
                     try:
                         result = futures[k].result()
                         break
+                    except BrokenProcessPool as exc:
+                        raise WorkerError(
+                            f"the processes training the members ([ensemble] workers = "
+                            f"{workers}) stopped before finishing member {k + 1}. They are "
+                            "started with 'spawn', which imports the calling script again: a "
+                            "script that calls ase_nnp.train(..., workers > 1) must do so under "
+                            "`if __name__ == \"__main__\":`; otherwise set workers = 1 (or the "
+                            "machine ran out of memory: fewer workers)") from exc
                     except KeyboardInterrupt:
                         # Ctrl-C reached the workers too: each saves its checkpoint and
                         # returns an interrupted result, which is waited for here
