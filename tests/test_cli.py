@@ -101,9 +101,10 @@ def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
     write_atoms(tmp_path / "cuau.extxyz", data)
     assert main(["init", str(tmp_path / "cuau.extxyz"), "--model", "cuau.nnp"]) == 0
     text = capsys.readouterr().out
-    from ase_nnp.training.suggest import STRESS_WEIGHT
+    from ase_nnp.training.suggest import ENSEMBLE_SIZE, STRESS_WEIGHT
     assert "# median nearest-neighbour distance" in text
-    assert f"stress_weight = {STRESS_WEIGHT}" in text and "ensemble_size = 4" in text
+    assert f"stress_weight = {STRESS_WEIGHT}" in text
+    assert f"ensemble_size = {ENSEMBLE_SIZE}" in text and 'method = "kalman"' in text
     (tmp_path / "cuau.toml").write_text(text)
     cfg = TrainingConfig.from_toml(tmp_path / "cuau.toml")
     assert cfg.elements == ["Cu", "Au"] and 4.0 <= cfg.cutoff <= 6.5
