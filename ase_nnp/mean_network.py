@@ -25,6 +25,7 @@ carried). Its energies, forces and stress equal the ensemble's means to rounding
 """
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from .network import Network
 from .potential import Potential
@@ -58,17 +59,6 @@ def _first_layer(net, own, pooled):
     return a[:, None] * net.weights[0], net.biases[0] + c @ net.weights[0]
 
 
-def _block_diagonal(blocks):
-    rows = sum(b.shape[0] for b in blocks)
-    cols = sum(b.shape[1] for b in blocks)
-    out = np.zeros((rows, cols))
-    r = c = 0
-    for b in blocks:
-        out[r:r + b.shape[0], c:c + b.shape[1]] = b
-        r, c = r + b.shape[0], c + b.shape[1]
-    return out
-
-
 def _joined(nets, scalings, pooled):
     """The members' networks of one element as one network (module docstring)."""
     K = len(nets)
@@ -89,7 +79,7 @@ def _joined(nets, scalings, pooled):
     weights = [np.hstack([w for w, _ in layers])]
     biases = [np.concatenate([b for _, b in layers])]
     for l in range(1, len(first.weights) - 1):
-        weights.append(_block_diagonal([n.weights[l] for n in nets]))
+        weights.append(block_diag(*[n.weights[l] for n in nets]))
         biases.append(np.concatenate([n.biases[l] for n in nets]))
     weights.append(np.vstack([n.weights[-1] for n in nets]) / K)
     biases.append(np.mean([n.biases[-1] for n in nets], axis=0))

@@ -348,7 +348,8 @@ _ITEM_RULES["validation"] = _ITEM_RULES["test"] = _ITEM_RULES["train"]
 RESUMABLE_CHANGES = {"max_epochs", "patience", "time_limit", "progress", "checkpoint_every",
                      "test", "log_file", "workers"}
 #: keys added after checkpoints existed whose default differs from what runs before them did:
-#: a checkpoint without the key ran with this value (the Kalman filter before issue 28)
+#: a checkpoint without the key ran with this value (the Kalman filter before its residuals
+#: were normalised)
 BEFORE_THE_KEY = {"kalman_normalization": "none", "force_energy_ratio": 0.0}
 #: keys whose values are paths, resolved against the config file's folder
 PATH_KEYS = {"train", "validation", "test", "cache", "model", "checkpoint", "learning_curve",
