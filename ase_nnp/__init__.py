@@ -10,18 +10,20 @@
 from .exceptions import (CheckpointError, ConfigError, DatasetError, DescriptorSpecError,
                          ExtrapolationError, ExtrapolationWarning, InteropError, ModelFileError,
                          NNPError, StructureError, UncertaintyExceeded, UnitsError,
-                         UnknownElementError, WorkerError)
+                         UncalibratedWarning, UnknownElementError, WorkerError)
 from .potential import Potential
 from .committee import Ensemble, load
 from .calculator import NNPCalculator
 from .monitor import UncertaintyMonitor
+from .calibration import calibrate, select_active_set
 from .version import __version__
 
 __all__ = ["NNPCalculator", "Potential", "Ensemble", "load", "train", "Trainer", "ModelFileError",
            "UnknownElementError", "StructureError", "DescriptorSpecError", "ConfigError",
            "CheckpointError", "InteropError", "UnitsError", "DatasetError", "NNPError",
            "ExtrapolationError", "ExtrapolationWarning", "UncertaintyExceeded",
-           "UncertaintyMonitor", "WorkerError", "__version__"]
+           "UncertaintyMonitor", "WorkerError", "UncalibratedWarning", "calibrate",
+           "select_active_set", "__version__"]
 
 
 def __getattr__(name):

@@ -34,6 +34,25 @@ deviations, see :mod:`ase_nnp.committee`. A Potential and an Ensemble both retur
 (:data:`RESULTS`); a single potential's has no spreads, and asking for one raises
 ASE's ``PropertyNotImplementedError``.
 
+Calibrated error bars
+---------------------
+A model with a :class:`~ase_nnp.uncertainty.Calibration` (``ase-nnp calibrate``,
+:func:`ase_nnp.calibrate`) reports under the names above the *calibrated* σ of the
+error: ``energy_std`` (eV, total), ``energies_std`` (eV per atom), ``forces_std`` (eV/Å
+per atom, the norm over the components, √3 × the component σ), ``stress_std`` (Voigt,
+eV/Å³) — for a single potential too, from its extrapolation grade. The raw committee
+spreads stay beside them as ``energy_std_raw``, ``energies_std_raw``, ``forces_std_raw``,
+``stress_std_raw``, and with conformal scores ``forces_interval`` (n, 3, 2: lower and
+upper bound of each force component at the ``coverage`` parameter, default 0.9, with the
+split-conformal guarantee in-distribution). ``calc.calibrated`` says which kind the
+``*_std`` results are. An ensemble without a calibration reports its raw spreads as
+``*_std`` (and ``*_raw``) as before, with an :class:`~ase_nnp.UncalibratedWarning` when
+the calculator is made: spreads are not error bars (docs/uncertainty.md).
+
+A model with an active set (:func:`ase_nnp.select_active_set`) also gives
+``extrapolation_grade``: γ per atom (:mod:`ase_nnp.extrapolation_grade`; ≤ 1
+interpolation, > 1 extrapolation; the largest over an ensemble's members).
+
 Extrapolation
 -------------
 Every call counts, per atom, the descriptor columns outside the training range
@@ -68,7 +87,7 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from .committee import Ensemble, load
-from .exceptions import ExtrapolationError, ExtrapolationWarning
+from .exceptions import ExtrapolationError, ExtrapolationWarning, UncalibratedWarning
 from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
 
@@ -79,9 +98,11 @@ RESULTS = {"energy": "energy", "free_energy": "energy", "energies": "energies",
            "extrapolation": "outside", "forces": "forces", "stress": "stress",
            "stresses": "stresses", "energy_std": "energy_std", "energies_std": "energies_std",
            "forces_std": "forces_std", "stress_std": "stress_std",
-           "members_energy": "members_energy"}
+           "members_energy": "members_energy", "extrapolation_grade": "extrapolation_grade"}
+#: the spreads a calibration replaces, each kept beside the calibrated value as <name>_raw
+SPREADS = ("energy_std", "energies_std", "forces_std", "stress_std")
 #: results given as 3×3 matrices, stored in ASE's Voigt order
-VOIGT = {"stress", "stresses", "stress_std"}
+VOIGT = {"stress", "stresses", "stress_std", "stress_std_raw"}
 
 
 class NNPCalculator(Calculator):
@@ -90,12 +111,15 @@ class NNPCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses",
                               "energy_std", "energies_std", "forces_std", "stress_std",
-                              "members_energy", "extrapolation"]
+                              "members_energy", "extrapolation", "extrapolation_grade",
+                              "energy_std_raw", "energies_std_raw", "forces_std_raw",
+                              "stress_std_raw", "forces_interval"]
 
-    default_parameters = {"extrapolation": "warn", "warn_every": 100, "energy_only": False}
+    default_parameters = {"extrapolation": "warn", "warn_every": 100, "energy_only": False,
+                          "coverage": 0.9}
 
     def __init__(self, potential, extrapolation="warn", warn_every=100, energy_only=False,
-                 **kwargs):
+                 coverage=0.9, **kwargs):
         if isinstance(potential, (str, os.PathLike)):
             potential = load(potential)
         elif isinstance(potential, (list, tuple)):
@@ -109,7 +133,19 @@ class NNPCalculator(Calculator):
         self._lock = threading.RLock()
         self.extrapolation_log = ExtrapolationLog()     # set() gives it warn_every
         super().__init__(extrapolation=extrapolation, warn_every=warn_every,
-                         energy_only=energy_only, **kwargs)
+                         energy_only=energy_only, coverage=coverage, **kwargs)
+        if self.is_ensemble and not self.calibrated:
+            warnings.warn("this ensemble has no calibration: energy_std, forces_std, ... are "
+                          "the members' raw spreads, which rank errors but are not error bars "
+                          "(they missed common errors several-fold in docs/uncertainty.md); "
+                          "fit one with `ase-nnp calibrate MODEL DATA` on held-out labelled "
+                          "structures", UncalibratedWarning, stacklevel=2)
+
+    @property
+    def calibrated(self):
+        """Whether ``energy_std``, ``forces_std``, ... are calibrated error bars (the model
+        has a calibration) rather than raw committee spreads."""
+        return getattr(self.potential, "calibration", None) is not None
 
     def set(self, **kwargs):
         """ASE's ``set``, checking ``extrapolation`` ('warn', 'raise' or 'ignore'),
@@ -131,6 +167,13 @@ class NNPCalculator(Calculator):
             kwargs["warn_every"] = int(every)
         if "energy_only" in kwargs and not isinstance(kwargs["energy_only"], (bool, np.bool_)):
             raise ValueError(f"energy_only must be True or False, got {kwargs['energy_only']!r}")
+        if "coverage" in kwargs:
+            c = kwargs["coverage"]
+            if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) \
+                    or not 0.0 < c < 1.0:
+                raise ValueError(f"coverage (of forces_interval) must be a number strictly "
+                                 f"between 0 and 1, e.g. 0.9, got {c!r}")
+            kwargs["coverage"] = float(c)
         changed = super().set(**kwargs)
         self.extrapolation_log.every = self.parameters["warn_every"]
         return changed
@@ -168,24 +211,41 @@ class NNPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(np.all(atoms.pbc))
-        if not periodic and {"stress", "stresses", "stress_std"} & set(properties):
+        if not periodic and {"stress", "stresses", "stress_std", "stress_std_raw"} & set(properties):
             raise PropertyNotImplementedError(
                 f"stress needs periodic boundaries in all three directions (pbc={atoms.pbc.tolist()}); "
                 "a slab or molecule has no well-defined volume")
         # one pass brings everything (module docstring); in energy_only mode a request
         # for energies alone runs no backward pass
         gradients = not self.parameters["energy_only"] or bool(
-            {"forces", "stress", "stresses", "forces_std", "stress_std"} & set(properties))
+            {"forces", "stress", "stresses", "forces_std", "stress_std", "forces_std_raw",
+             "stress_std_raw", "forces_interval"} & set(properties))
         res = self.potential.evaluate(atoms.positions, atoms.numbers, atoms.cell[:],
                                       atoms.pbc, forces=gradients, stress=gradients and periodic)
+        values = {key: getattr(res, field) for key, field in RESULTS.items()}
+        cal = res.calibrated
+        if cal is not None:
+            for key in SPREADS:
+                values[key + "_raw"] = values[key]
+                values[key] = getattr(cal, key)
+            scores = self.potential.calibration.scores
+            if cal.forces_component_std is not None and scores is not None:
+                half = (self.potential.calibration.quantile(self.parameters["coverage"])
+                        * cal.forces_component_std)[:, None]
+                values["forces_interval"] = np.stack([res.forces - half, res.forces + half],
+                                                     axis=2)
+        elif self.is_ensemble:
+            for key in SPREADS:
+                values[key + "_raw"] = values[key]
         results = {key: (full_3x3_to_voigt_6_stress(value) if key in VOIGT else value)
-                   for key, field in RESULTS.items()
-                   if (value := getattr(res, field)) is not None}
+                   for key, value in values.items() if value is not None}
         missing = set(properties) - set(results)
-        if missing:     # only spreads can be missing here: a single potential has none
+        if missing:     # only uncertainties can be missing here
             raise PropertyNotImplementedError(
-                f"{', '.join(sorted(missing))} need an ensemble; give NNPCalculator an "
-                "ensemble file, an ase_nnp.Ensemble or a list of potentials")
+                f"{', '.join(sorted(missing))} need an ensemble, or a potential with an "
+                "active set (extrapolation_grade) and a calibration (the *_std results); "
+                "forces_interval needs a calibration with conformal scores: give "
+                "NNPCalculator an ensemble file, or run `ase-nnp calibrate`")
         if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":
             message = describe(self.potential.members[0], atoms, res.outside, res.excess)
             if self.extrapolation == "raise":

@@ -17,7 +17,10 @@ these K members, numpy's ``std(ddof=0)``)
                     the spread of the force vector, the norm of its per-component σ)
     stress_std    = sqrt((1/K) Σ_k (σ_ab^(k) - σ̄_ab)²)  per component (eV/Å³, Voigt)
 
-and ``members_energy`` (the K totals). Every member's energy, forces and stress are
+and ``members_energy`` (the K totals). These are the raw spreads; an ensemble with a
+:class:`~ase_nnp.uncertainty.Calibration` (``ensemble.calibration``, fitted by
+:func:`ase_nnp.calibrate`) also gives the calibrated error bars
+(``Evaluation.calibrated``), which the calculator reports under the names above. Every member's energy, forces and stress are
 exact derivatives of its own energy, so the means are the exact derivatives of Ē.
 
 Replica ensembles (:mod:`ase_nnp.training.replicas`) carry a ``reference``: the
@@ -46,7 +49,7 @@ class Ensemble:
     specification (module docstring). ``Ensemble.load(path)`` / ``save(path)`` use one
     ``.nnp`` file (format version 3)."""
 
-    def __init__(self, members, metadata=None, reference=None):
+    def __init__(self, members, metadata=None, reference=None, calibration=None):
         members = [m if isinstance(m, Potential) else Potential.load(m) for m in members]
         if reference is not None and not isinstance(reference, Potential):
             reference = Potential.load(reference)
@@ -64,17 +67,27 @@ class Ensemble:
                         Potential(m.elements, first.descriptor, networks=m.networks,
                                   scalings=m.scalings, energy_offsets=m.energy_offsets,
                                   metadata=m.metadata, repulsion=m.repulsion,
-                                  min_distances=m.min_distances) for m in members]
+                                  min_distances=m.min_distances, active_set=m.active_set)
+                        for m in members]
         self.metadata = dict(metadata or {})
+        self.calibration = None
         self._nets = None
         self.reference = reference
         if reference is not None and reference.elements != first.elements:
             raise ValueError(f"the reference covers {reference.elements}, the members "
                              f"{first.elements}")
+        self.set_calibration(calibration)
 
     @classmethod
-    def from_members(cls, members, metadata=None, reference=None):
-        return cls(members, metadata, reference)
+    def from_members(cls, members, metadata=None, reference=None, calibration=None):
+        return cls(members, metadata, reference, calibration)
+
+    def set_calibration(self, calibration):
+        """Attach a :class:`~ase_nnp.uncertainty.Calibration` (None removes it); ValueError
+        when it uses a signal this ensemble lacks."""
+        if calibration is not None:
+            calibration.check(self)
+        self.calibration = calibration
 
     def __len__(self):
         return len(self.members)
@@ -117,6 +130,8 @@ class Ensemble:
             out.forces, out.stress, out.stresses = ref.forces, ref.stress, ref.stresses
             out.outside = np.maximum(out.outside, ref.outside)
             out.excess = np.maximum(out.excess, ref.excess)
+        if self.calibration is not None:
+            out.calibrated = self.calibration.apply(out)
         return out
 
     # ----------------------------------------------------------------- I/O

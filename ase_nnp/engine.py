@@ -241,14 +241,16 @@ def _contract(Jl, nq, w, g, p0):
 
 
 @njit(cache=True, error_model="numpy")
-def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
-                  nets):
+def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, Phi, max_pairs, n_feat,
+                  plan, nets):
     """One block of atoms (every n_blocks-th from blk) for K = E.shape[0] potentials that
     share the descriptor: the atom's values once (the per-atom pieces of the plan's
     family, :mod:`ase_nnp.descriptors.base`), each member's network (rows k·n_el +
     element of ``nets``), then the members' backward passes into g[k]: K vector–Jacobian
     products, or, where the family shares the Jacobian and K > 1, the atom's
     J[q, f] = ∂G_if/∂D_{first[i]+q} once and g[k, p] = Σ_f W[k, f] J[p, f] per member.
+    Where ``Phi`` has rows (Phi.shape[1] > 0), Phi[k, i, :width] keeps member k's last
+    hidden layer h_{L-1} of atom i (the features of the extrapolation grade).
     A function of its own, not the prange body, for the reason given in
     :mod:`ase_nnp.descriptors.base`."""
     scr = atom_scratch(max_pairs, plan, True)
@@ -265,6 +267,10 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n
             row = k * nel + species[i]
             _outside(Gi, row, nets, X, i)
             E[k, i] = _atom_network(row, Gi, W[k], nets, H, S, grad, gin)
+            if Phi.shape[1]:
+                L = nets.n_layers[row]
+                for a in range(nets.sizes[row, L - 1]):
+                    Phi[k, i, a] = H[L - 1, a]
         if not share:
             for k in range(n_members):
                 atom_vjp(i, first, jn, D, r, species, plan, scr, state, W[k], g[k])
@@ -278,10 +284,11 @@ def _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _energy_kernel(first, jn, D, r, species, E, g, X, max_pairs, n_blocks, n_feat, plan, nets):
+def _energy_kernel(first, jn, D, r, species, E, g, X, Phi, max_pairs, n_blocks, n_feat, plan,
+                   nets):
     for blk in prange(n_blocks):
-        _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, max_pairs, n_feat, plan,
-                      nets)
+        _energy_block(blk, n_blocks, first, jn, D, r, species, E, g, X, Phi, max_pairs, n_feat,
+                      plan, nets)
 
 
 #: the fused kernel for families whose pieces are not cached (AtomPieces.cache)
@@ -318,18 +325,22 @@ def has_fused_kernel(descriptor):
 class MembersPass(NamedTuple):
     """One fused pass for K potentials: E[k, i] (eV), g[k, p] = ∂E_k/∂D_p (eV/Å), and per
     atom the number of descriptor columns outside the training range and the largest
-    excess in units of the range (the largest over the members)."""
+    excess in units of the range (the largest over the members); with ``features``,
+    H[k, i, :width] the last hidden layer of member k's network for atom i (zero-padded
+    to the widest), else None."""
     E: np.ndarray
     g: np.ndarray
     outside: np.ndarray
     excess: np.ndarray
+    features: np.ndarray = None
 
 
-def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
+def members_energies_and_pair_gradients(potentials, nl, species, nets=None, features=False):
     """The :class:`MembersPass` of K potentials with one descriptor specification in one
     compiled pass: the descriptor runs once per atom, the networks and backward passes
     once per member (KeyError for a family without a fused kernel). ``nets``:
-    ``pack_networks(*potentials)`` when the caller keeps it."""
+    ``pack_networks(*potentials)`` when the caller keeps it; ``features``: keep each
+    atom's last hidden layer (:class:`MembersPass`)."""
     desc = potentials[0].descriptor
     if desc.kind not in ATOM_PIECES:
         raise KeyError(f"descriptor family {desc.kind!r} has no per-atom pieces")
@@ -338,13 +349,14 @@ def members_energies_and_pair_gradients(potentials, nl, species, nets=None):
     E = np.zeros((len(potentials), len(launch.species)))
     g = np.zeros((len(potentials), nl.n_pairs, 3))
     X = np.zeros((len(launch.species), 2))
+    nets = pack_networks(*potentials) if nets is None else nets
+    Phi = np.zeros((len(potentials), len(launch.species) if features else 0, nets.max_width))
     if E.shape[1]:
         _announce_compilation(desc.kind, plan)
         kernel = kernels_for(plan, _energy_kernel, _UNCACHED._energy_kernel)
-        kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, launch.max_pairs,
-               launch.n_blocks, desc.n_features_max, plan,
-               pack_networks(*potentials) if nets is None else nets)
-    return MembersPass(E, g, X[:, 0].astype(np.int64), X[:, 1])
+        kernel(nl.first, nl.j, nl.D, nl.r, launch.species, E, g, X, Phi, launch.max_pairs,
+               launch.n_blocks, desc.n_features_max, plan, nets)
+    return MembersPass(E, g, X[:, 0].astype(np.int64), X[:, 1], Phi if features else None)
 
 
 def energies_and_pair_gradients(potential, nl, species):

@@ -33,6 +33,12 @@ Means and spreads
 With ``spread`` (an ensemble) the :class:`Evaluation` holds the members' means and their
 population standard deviations as :mod:`ase_nnp.committee` defines them, and the members'
 totals; without it (one potential's view) only the values, the spread fields ``None``.
+
+Extrapolation grade
+-------------------
+Members that carry an active set (``potential.active_set``) give each atom's grade γ
+(:mod:`ase_nnp.extrapolation_grade`) from the last hidden layer the pass kept; the
+:class:`Evaluation` holds the largest γ over those members (``None`` when none has one).
 """
 
 from dataclasses import dataclass
@@ -57,25 +63,30 @@ class Evaluation:
     stress: np.ndarray = None          # (3, 3), only with full periodicity
     stresses: np.ndarray = None        # (n, 3, 3), sum to stress
     energy_std: float = None           # the spreads over an ensemble's members
+    extrapolation_grade: np.ndarray = None  # (n,) γ, with an active set (largest over members)
     energies_std: np.ndarray = None    # (n,)
     forces_std: np.ndarray = None      # (n,)  sqrt(mean_k |F_k - F̄|²)
     stress_std: np.ndarray = None      # (3, 3) per component
     members_energy: np.ndarray = None  # (K,)
     members_forces: np.ndarray = None  # (K, n, 3)
+    calibrated: object = None          # uncertainty.CalibratedSpreads of a calibrated model
 
 
 def members_pass(potentials, nl, species, gradients=True, descriptors=None, nets=None,
-                 fused=True):
+                 fused=True, features=False):
     """The :class:`~ase_nnp.engine.MembersPass` (E[k, i], g[k, p] or None without
     ``gradients``, outside, excess) of K potentials with one descriptor specification on
     neighbour list ``nl`` (module docstring). ``descriptors``: a shared
     :class:`~ase_nnp.descriptors.base.DescriptorPass` of this structure (its Jacobian is
     needed for gradients); ``nets``: ``engine.pack_networks(*potentials)`` when the caller
-    keeps it; ``fused=False`` leaves the fused kernel out."""
+    keeps it; ``fused=False`` leaves the fused kernel out; ``features``: each member's
+    last hidden layer per atom as well (``MembersPass.features``, for the extrapolation
+    grade)."""
     desc = potentials[0].descriptor
+    H = None
     if gradients and fused and descriptors is None and has_fused_kernel(desc):
-        E, g, outside, excess = engine.members_energies_and_pair_gradients(potentials, nl,
-                                                                           species, nets)
+        E, g, outside, excess, H = engine.members_energies_and_pair_gradients(
+            potentials, nl, species, nets, features)
     else:
         if descriptors is not None and gradients and descriptors.J is None:
             raise ValueError("forces from a shared descriptor pass need its Jacobian: make "
@@ -87,7 +98,15 @@ def members_pass(potentials, nl, species, gradients=True, descriptors=None, nets
         g = np.empty((len(potentials), nl.n_pairs, 3)) if gradients else None
         outside = np.zeros(len(species), dtype=np.int64)
         excess = np.zeros(len(species))
+        if features:
+            width = max(max(net.layer_sizes[-2] for net in pot.networks.values())
+                        for pot in potentials)
+            H = np.zeros((len(potentials), len(species), width))
         for k, pot in enumerate(potentials):
+            if features:
+                for e, (idx, x) in pot.network_inputs(G, species).items():
+                    h = pot.networks[e].last_hidden(x)
+                    H[k, idx, :h.shape[1]] = h
             count, over = pot.outside_training_range(G, species)
             np.maximum(outside, count, out=outside)
             np.maximum(excess, over, out=excess)
@@ -103,7 +122,7 @@ def members_pass(potentials, nl, species, gradients=True, descriptors=None, nets
             E[k] += E_rep
             if gradients:
                 g[k] += g_rep
-    return MembersPass(E, g, outside, excess)
+    return MembersPass(E, g, outside, excess, H)
 
 
 def check_training_ranges(potentials, structure):
@@ -132,11 +151,17 @@ def evaluate_members(potentials, structure, forces=True, stress=True, descriptor
                              f"than this potential's {pot.cutoff} Å")
     check_training_ranges(potentials, structure)
     want_stress = stress and volume > 0
-    E, g, outside, excess = members_pass(potentials, nl, species, forces or want_stress,
-                                         descriptors, nets)
+    graded = [k for k, pot in enumerate(potentials)
+              if getattr(pot, "active_set", None) is not None]
+    E, g, outside, excess, H = members_pass(potentials, nl, species, forces or want_stress,
+                                            descriptors, nets, features=bool(graded))
     totals = E.sum(axis=1)
     out = Evaluation(energy=float(totals.mean()), energies=E.mean(axis=0), outside=outside,
                      excess=excess)
+    if graded:
+        out.extrapolation_grade = np.max(
+            [potentials[k].active_set.grades(potentials[k].elements, species, H[k])
+             for k in graded], axis=0)
     if spread:
         out.energy_std, out.energies_std = float(totals.std()), E.std(axis=0)
         out.members_energy = totals

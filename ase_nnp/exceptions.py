@@ -57,6 +57,11 @@ class ExtrapolationWarning(UserWarning):
     pair of those elements in training): the prediction is a guess."""
 
 
+class UncalibratedWarning(UserWarning):
+    """An ensemble without a calibration: its ``*_std`` results are the members' raw
+    spreads, not error bars (``ase-nnp calibrate`` fits one)."""
+
+
 class ExtrapolationError(NNPError, ValueError):
     """``NNPCalculator(..., extrapolation="raise")``: descriptor values outside the
     training range; the message names the atoms and the descriptor columns."""

@@ -38,6 +38,22 @@ Format version 3 is an ensemble (:class:`ase_nnp.Ensemble`)::
 A single potential is never written as version 3, so older readers keep reading
 every file they can represent.
 
+Uncertainty (any version; written only when the model has it)::
+
+    /active_set/<symbol>    (in each potential's group: the root, or /members/<k>) the
+                            extrapolation grade's active set (ase_nnp.extrapolation_grade)
+                            attrs: width (the last hidden layer's width)
+        columns             int64 (m,)  kept columns of φ = (h, 1)
+        rows                float64 (m, m)  the active atoms' features
+    /calibration            (at the root: the model's) ase_nnp.uncertainty.Calibration
+                            attrs: signals (JSON list), form, metadata (JSON object)
+        energy, forces      float64 (3,)  (a, b, c) of log σ = a + b log s + c log γ̂
+        stress              float64 (3,)  (optional)
+        forces_scores       float64 (n,)  sorted conformal scores (optional)
+
+Neither changes an energy, force or stress, so the format version stays: an older reader
+ignores both groups and reports raw spreads, as it always did.
+
 Writing refuses a potential with a NaN or infinite number anywhere before any
 file is touched, then goes to a temporary file in the same directory
 (``.<name>.XXXXXXXX.nnp.tmp``), reads that back with the reader below, flushes
@@ -60,7 +76,9 @@ from .exceptions import ModelFileError
 from .network import Network
 from .scaling import Scaling
 from .descriptors import DESCRIPTOR_KINDS, descriptor_from_arrays
+from .extrapolation_grade import ActiveSet
 from .repulsion import REPULSION_KINDS
+from .uncertainty import Calibration
 from .version import __version__
 
 FORMAT_NAME = "ase-nnp"
@@ -144,6 +162,25 @@ def _write_potential(f, potential):
         r.attrs["kind"] = potential.repulsion.kind
         for key, arr in potential.repulsion.to_arrays().items():
             r[key] = arr
+    if getattr(potential, "active_set", None) is not None:
+        for e, arrays in potential.active_set.to_arrays().items():
+            g = f.create_group(f"active_set/{e}")
+            g.attrs["width"] = arrays["width"]
+            g["columns"] = arrays["columns"]
+            g["rows"] = arrays["rows"]
+    _write_calibration(f, getattr(potential, "calibration", None))
+
+
+def _write_calibration(f, calibration):
+    if calibration is None:
+        return
+    arrays, attrs = calibration.to_arrays()
+    g = f.create_group("calibration")
+    g.attrs["signals"] = json.dumps(attrs["signals"])
+    g.attrs["form"] = attrs["form"]
+    g.attrs["metadata"] = attrs["metadata"]
+    for key, arr in arrays.items():
+        g[key] = arr
 
 
 def write(potential, path, metadata=None):
@@ -188,6 +225,7 @@ def write_ensemble(ensemble, path, metadata=None):
                 g = f.create_group("reference")
                 g.attrs["metadata"] = ref_json
                 _write_potential(g, ref)
+            _write_calibration(f, getattr(ensemble, "calibration", None))
         read(tmp, type(members[0]), type(ensemble))
 
 
@@ -308,8 +346,11 @@ def _read_open(f, path, build, build_ensemble):
     if "reference" in f:
         g = _get(f, "reference", path)
         reference = _read_potential(g, path, build, version, _read_metadata(g, path))
+    extra = {}
+    if "calibration" in f:
+        extra["calibration"] = _read_calibration(_get(f, "calibration", path), path)
     try:
-        return build_ensemble(members, metadata=metadata, reference=reference)
+        return build_ensemble(members, metadata=metadata, reference=reference, **extra)
     except ValueError as err:
         raise ModelFileError(f"{path}: {err}") from None
 
@@ -376,10 +417,16 @@ def _read_potential(f, path, build, version, metadata):
             raise ModelFileError(f"{path}: a repulsion needs format version 2, the file says "
                                  f"{version}")
         repulsion = _read_repulsion(_get(f, "repulsion", path), path, elements)
+    extra = {}
+    if "active_set" in f:
+        extra["active_set"] = _read_active_set(_get(f, "active_set", path), path, elements)
+    if "calibration" in f and "members" not in f.attrs:
+        extra["calibration"] = _read_calibration(_get(f, "calibration", path), path)
     try:
         return build(elements, descriptor, networks=networks, scalings=scalings,
                      energy_offsets=dict(zip(elements, offsets.tolist())),
-                     metadata=metadata, repulsion=repulsion, min_distances=min_distances)
+                     metadata=metadata, repulsion=repulsion, min_distances=min_distances,
+                     **extra)
     except ValueError as err:
         raise ModelFileError(f"{path}: {err}") from None
 
@@ -392,3 +439,34 @@ def _read_repulsion(g, path, elements):
     n = len(elements)
     arrays = {key: _array(g, key, path, np.float64, (n, n)) for key in ("inner", "outer")}
     return REPULSION_KINDS[kind].from_arrays(elements, arrays, path)
+
+
+def _read_active_set(g, path, elements):
+    widths, columns, rows = {}, {}, {}
+    for e in elements:
+        h = _get(g, e, path)
+        widths[e] = _attr(h, "width", path, "int")
+        columns[e] = _array(h, "columns", path, np.int64)
+        m = len(columns[e])
+        rows[e] = _array(h, "rows", path, np.float64, (m, m))
+    try:
+        return ActiveSet(widths, columns, rows)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: {err}") from None
+
+
+def _read_calibration(g, path):
+    try:
+        signals = json.loads(_attr(g, "signals", path, "str"))
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{path}: the calibration's signals are not JSON ({err})") from None
+    attrs = {"signals": signals, "form": _attr(g, "form", path, "str"),
+             "metadata": _attr(g, "metadata", path, "str")}
+    arrays = {key: _array(g, key, path, np.float64, (3,))
+              for key in ("energy", "forces", "stress") if key in g}
+    if "forces_scores" in g:
+        arrays["forces_scores"] = _array(g, "forces_scores", path, np.float64)
+    try:
+        return Calibration.from_arrays(arrays, attrs)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{path}: calibration: {err}") from None

@@ -130,6 +130,15 @@ class Network:
             h, _ = activate(act, h @ w + b)
         return h[:, 0]
 
+    def last_hidden(self, x):
+        """h_{L-1}: the last hidden layer's activations, shape (n, width), for inputs x
+        (n, n_inputs); x itself for a network without hidden layers. The output is
+        w · h_{L-1} + b, linear in them (:mod:`ase_nnp.extrapolation_grade`)."""
+        h = x
+        for w, b, act in zip(self.weights[:-1], self.biases[:-1], self.activations[:-1]):
+            h, _ = activate(act, h @ w + b)
+        return h
+
     def energy_and_input_gradient(self, x):
         """(outputs (n,), d output / d x (n, n_inputs))."""
         h = x

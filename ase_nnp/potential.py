@@ -87,12 +87,17 @@ class Potential:
     reader and the trainer do. ``repulsion`` (e.g. a
     :class:`~ase_nnp.repulsion.ZBLRepulsion`) is added to the networks' energy;
     ``min_distances`` ((n_el, n_el), Å; NaN for a pair never seen) is the
-    training range of the interatomic distances (module docstring).
+    training range of the interatomic distances (module docstring). ``active_set``
+    (an :class:`~ase_nnp.extrapolation_grade.ActiveSet`) gives every evaluation the
+    extrapolation grade γ per atom; ``calibration`` (an
+    :class:`~ase_nnp.uncertainty.Calibration` using γ) turns it into error bars
+    (``Evaluation.calibrated``).
     """
 
     def __init__(self, elements, descriptor, hidden_layers=(30, 30), activation="tanh",
                  seed=None, networks=None, scalings=None, energy_offsets=None,
-                 metadata=None, repulsion=None, min_distances=None):
+                 metadata=None, repulsion=None, min_distances=None, active_set=None,
+                 calibration=None):
         self.elements = normalize_elements(elements)
         if list(descriptor.elements) != self.elements:
             raise ValueError(f"descriptor elements {descriptor.elements} differ from the "
@@ -133,6 +138,22 @@ class Potential:
                 raise ValueError(f"min_distances must be a symmetric ({n}, {n}) array of "
                                  f"non-negative distances (NaN: pair not seen), got {md.tolist()}")
             self.min_distances = md
+        if active_set is not None and set(active_set.rows) != set(self.elements):
+            raise ValueError(f"the active set covers {sorted(active_set.rows)}, the "
+                             f"potential {self.elements}")
+        if active_set is not None:
+            for e in self.elements:
+                if active_set.widths[e] != self.networks[e].layer_sizes[-2]:
+                    raise ValueError(
+                        f"the active set of {e} has features of width "
+                        f"{active_set.widths[e]}, the network's last hidden layer "
+                        f"{self.networks[e].layer_sizes[-2]}; select it again for this "
+                        "potential (ase_nnp.select_active_set)")
+        self.active_set = active_set
+        self.calibration = None
+        if calibration is not None:
+            calibration.check(self)
+            self.calibration = calibration
 
     @property
     def cutoff(self):
@@ -271,7 +292,10 @@ class Potential:
         shared :class:`~ase_nnp.descriptors.base.DescriptorPass` of the same structure
         and descriptor (the Jacobian is needed for forces and stress). Without forces
         and stress no backward pass runs."""
-        return evaluate_members([self], structure, forces, stress, descriptors, spread=False)
+        out = evaluate_members([self], structure, forces, stress, descriptors, spread=False)
+        if self.calibration is not None:
+            out.calibrated = self.calibration.apply(out)
+        return out
 
     def evaluate(self, positions, numbers, cell, pbc, forces=True, stress=True):
         """Energy, per-atom energies and (optionally) forces and stresses:
@@ -283,7 +307,8 @@ class Potential:
 
     # ----------------------------------------------------------------- I/O
     def save(self, path, **metadata):
-        """Write a ``.nnp`` model file atomically (see :mod:`ase_nnp.modelfile`)."""
+        """Write a ``.nnp`` model file atomically (see :mod:`ase_nnp.modelfile`), with its
+        active set and calibration when it has them."""
         write(self, path, metadata)
 
     @classmethod
