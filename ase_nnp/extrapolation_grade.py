@@ -113,12 +113,12 @@ class ActiveSet:
         for e, H in features.items():
             widths[e] = np.shape(H)[1]
             phi = with_bias(H)
-            cols = independent_columns(phi, rcond)
-            if len(phi) < max(len(cols), 1):
+            if len(phi) < phi.shape[1]:
                 raise ValueError(
-                    f"{e}: {len(phi)} training atoms for {len(cols)} independent features; "
-                    "an active set needs at least as many atoms as features (more "
-                    "training structures)")
+                    f"{e}: {len(phi)} training atoms for {phi.shape[1]} features (the last "
+                    "hidden layer and the bias); an active set needs at least as many atoms "
+                    "as features (more training structures)")
+            cols = independent_columns(phi, rcond)
             idx = maxvol(phi[:, cols], tol)
             columns[e], rows[e] = cols, phi[np.ix_(idx, cols)]
         return cls(widths, columns, rows)

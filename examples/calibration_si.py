@@ -93,6 +93,125 @@ def main():
     print(f"data and ensemble: {(time.time() - t_start) / 60:.1f} min")
     if args.train_only:
         return
+    study(ensemble, train, calib, tests, args)
+    print(f"total time {(time.time() - t_start) / 60:.1f} min")
+
+
+#: the error bars compared: name → (model: "ensemble" or "member 0", signals, form);
+#: None: the raw committee spread, uncalibrated
+VARIANTS = {
+    "committee, raw": ("ensemble", None, None),
+    "committee, scale": ("ensemble", ["committee"], "scale"),
+    "committee, log-affine": ("ensemble", ["committee"], "log-affine"),
+    "γ, one potential": ("member 0", ["grade"], "log-affine"),
+    "committee + γ": ("ensemble", ["committee", "grade"], "log-affine"),
+}
+FLAG = 0.3          # eV/Å: the atoms to flag
+
+
+def sigmas(rows, variant, cal):
+    """(σ_E per structure, σ per force component (n, 3) per atom flattened, raw score per
+    atom for the ranking) of one variant on raw rows."""
+    from ase_nnp.calibration import arrays
+    if cal is None:
+        sE = np.array([r["sE"] for r in rows])
+        sC = np.concatenate([r["sF"] / np.sqrt(3.0) for r in rows])
+        return sE, sC
+    _, s, g = arrays(rows, "energy", cal.signals)
+    sE = cal.sigma("energy", s, g)
+    _, s, g = arrays(rows, "forces", cal.signals)
+    sC = cal.sigma("forces", s, g)[::3]
+    return sE, sC
+
+
+def metrics(rows, sE, sC):
+    from ase_nnp.analysis import calibration_metrics as cm
+    dE = np.array([r["dE"] for r in rows])
+    dF = np.concatenate([r["dF"] for r in rows])            # (atoms, 3)
+    comp = np.repeat(sC, 3)
+    norm = np.linalg.norm(dF, axis=1)
+    return {"E ratio": cm.rms_ratio(dE, sE), "E 1σ": cm.coverage(dE, sE, 1),
+            "E 2σ": cm.coverage(dE, sE, 2), "E NLL": cm.gaussian_nll(1e3 * dE, 1e3 * sE),
+            "F ratio": cm.rms_ratio(dF.ravel(), comp), "F 1σ": cm.coverage(dF.ravel(), comp, 1),
+            "F 2σ": cm.coverage(dF.ravel(), comp, 2),
+            "F MA": cm.miscalibration_area(dF.ravel(), comp),
+            "F NLL": cm.gaussian_nll(dF.ravel(), comp), "Spearman": cm.spearman(sC, norm),
+            "AUROC": cm.auroc(sC, norm > FLAG), "flagged": float(np.mean(norm > FLAG))}
+
+
+COLUMNS = ("E ratio", "E 1σ", "E 2σ", "E NLL", "F ratio", "F 1σ", "F 2σ", "F MA", "F NLL",
+           "Spearman", "AUROC", "flagged")
+
+
+def markdown(name, per_class, overall):
+    head = "| class | " + " | ".join(COLUMNS) + " |"
+    lines = [f"**{name}**", "", head, "|---" * (len(COLUMNS) + 1) + "|"]
+    for c, m in list(per_class.items()) + [("all test atoms", overall)]:
+        cells = []
+        for k in COLUMNS:
+            v = m[k]
+            if k in ("E 1σ", "E 2σ", "F 1σ", "F 2σ", "flagged"):
+                cells.append(f"{100 * v:.0f} %")
+            else:
+                cells.append("–" if not np.isfinite(v) else f"{v:.2f}")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def study(ensemble, train, calib, tests, args):
+    import copy
+    import ase_nnp
+    from ase_nnp.calibration import collect
+    t0 = time.time()
+    ase_nnp.select_active_set(ensemble, train)
+    member = copy.deepcopy(ensemble.members[0])
+    print(f"active sets: {time.time() - t0:.1f} s; sizes "
+          f"{[m.active_set.rows['Si'].shape[0] for m in ensemble.members]}")
+    models = {"ensemble": ensemble, "member 0": member}
+    cals = {}
+    for name, (which, signals, form) in VARIANTS.items():
+        if signals is not None:
+            cals[name] = ase_nnp.calibrate(copy.deepcopy(models[which]), calib, form=form,
+                                           signals=signals)
+            print(f"{name}: {cals[name]}")
+        else:
+            cals[name] = None
+    raw = {w: {c: collect(m, tests[c]) for c in CLASSES} for w, m in models.items()}
+    raw_cal = {w: collect(m, calib) for w, m in models.items()}
+    out = {}
+    for name, (which, signals, form) in VARIANTS.items():
+        per_class, allE, allC, all_rows = {}, [], [], []
+        for c in CLASSES:
+            sE, sC = sigmas(raw[which][c], name, cals[name])
+            per_class[c] = metrics(raw[which][c], sE, sC)
+            allE.append(sE)
+            allC.append(sC)
+            all_rows += raw[which][c]
+        overall = metrics(all_rows, np.concatenate(allE), np.concatenate(allC))
+        sE, sC = sigmas(raw_cal[which], name, cals[name])
+        per_class = {"calibration set (in-domain)": metrics(raw_cal[which], sE, sC),
+                     **per_class}
+        out[name] = (per_class, overall)
+        print()
+        print(markdown(name, per_class, overall))
+    # γ alone as a flag (no calibration needed for a ranking), one potential and ensemble
+    from ase_nnp.analysis.calibration_metrics import auroc, spearman
+    print()
+    for which in ("member 0", "ensemble"):
+        rows = [r for c in CLASSES for r in raw[which][c]]
+        g = np.concatenate([r["g"] for r in rows])
+        norm = np.concatenate([np.linalg.norm(r["dF"], axis=1) for r in rows])
+        per = {c: auroc(np.concatenate([r["g"] for r in raw[which][c]]),
+                        np.concatenate([np.linalg.norm(r["dF"], axis=1)
+                                        for r in raw[which][c]]) > FLAG) for c in CLASSES}
+        print(f"γ ({which}) alone: AUROC over all test atoms {auroc(g, norm > FLAG):.3f}, "
+              f"Spearman {spearman(g, norm):.3f}; per class "
+              + ", ".join(f"{c} {v:.2f}" for c, v in per.items()))
+        print(f"   γ > 1 in: " + ", ".join(
+            f"{c} {100 * np.mean(np.concatenate([r['g'] for r in raw[which][c]]) > 1):.0f} %"
+            for c in CLASSES))
+    with open(os.path.join(args.workdir, "study.json"), "w") as fh:
+        json.dump({k: v for k, v in out.items()}, fh, indent=1, default=float)
 
 
 if __name__ == "__main__":
