@@ -12,6 +12,8 @@
     ase-nnp mapping model.nnp --reference sw   atomic-energy mapping: invariant points,
                                            slabs, training-set connectivity r_g
     ase-nnp export / import                n2p2 and RuNNer files
+    ase-nnp calibrate model.nnp data...    calibrated error bars from held-out labelled data
+            [--training TRAIN...] [-o OUT]   (and γ's active set from the training data)
 """
 
 import argparse
@@ -26,6 +28,7 @@ from .analysis.mapping import crystal as prototype, load_potential
 from .analysis.mapping_report import report
 from .analysis.metrics import PARITY_UNITS, UNITS, compare_references
 from .calculator import single_point
+from .calibration import calibrate
 from .committee import load
 from .elements import ATOMIC_NUMBERS
 from .exceptions import InteropError, NNPError
@@ -75,6 +78,53 @@ def _info(args):
     print(_units_line(pot))
     if pot.metadata:
         print("metadata: " + json.dumps(pot.metadata, indent=None, default=str))
+    return 0
+
+
+def _labelled(sources, units, elements):
+    """The structures of ``sources`` as Atoms carrying their reference labels."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.stress import full_3x3_to_voigt_6_stress
+    refs = read_data(sources, units=units or "angstrom-ev")
+    check_elements(refs, elements)
+    frames = []
+    for r in refs:
+        atoms = r.atoms.copy()
+        labels = {"energy": r.energy}
+        if r.forces is not None:
+            labels["forces"] = r.forces
+        if r.stress is not None:
+            labels["stress"] = full_3x3_to_voigt_6_stress(r.stress)
+        atoms.calc = SinglePointCalculator(atoms, **labels)
+        frames.append(atoms)
+    return frames
+
+
+def _calibrate(args):
+    model = load(args.model)
+    frames = _labelled(args.data, args.units, model.elements)
+    training = None
+    if args.training:
+        training = _labelled(args.training, args.units, model.elements)
+    cal = calibrate(model, frames, form=args.form, conformal_fraction=args.conformal_fraction,
+                    seed=args.seed, training=training)
+    out = args.output or args.model
+    model.save(out)
+    meta = cal.metadata
+    print(f"{len(frames)} structures: the map fitted on {meta['fitted_on']}, conformal scores "
+          f"from {meta['conformal_on']}; signals {', '.join(cal.signals)}, form {cal.form}")
+    units = {"energy": "meV/atom", "forces": "eV/Å", "stress": "meV/Å³"}
+    scale = {"energy": 1e3, "forces": 1.0, "stress": 1e3}
+    print(f"{'quantity':9s} {'values':>7s} {'RMSE':>10s} {'unit':9s}  log σ = a + b log s + "
+          "c log γ̂")
+    for q, (a, b, c) in cal.maps.items():
+        st = meta["statistics"][q]
+        print(f"{q:9s} {st['values']:7d} {scale[q] * st['rmse']:10.4g} {units[q]:9s}  "
+              f"a = {a:.4g}, b = {b:.4g}, c = {c:.4g}")
+    if cal.scores is not None:
+        print("force intervals (conformal, in-distribution): "
+              + ", ".join(f"{100 * p:g} %: ±{cal.quantile(p):.3g} σ" for p in (0.68, 0.9, 0.95)))
+    print(f"calibration written to {out}")
     return 0
 
 
@@ -535,6 +585,24 @@ def main(argv=None):
                    help="units of n2p2/RuNNer input.data files among --slab and --train "
                    "(default angstrom-ev; bohr-hartree: RuNNer's convention)")
     p.set_defaults(func=_mapping)
+    p = sub.add_parser("calibrate", help="fit calibrated error bars (energy, forces, stress) "
+                       "on held-out labelled data and store them in the model file")
+    p.add_argument("model", help="a .nnp potential or ensemble")
+    p.add_argument("data", nargs="+", help="held-out labelled structures (any ase.io source "
+                   "or n2p2 input.data), like those the model will meet")
+    p.add_argument("-o", "--output", metavar="OUT", help="the .nnp to write (default: MODEL)")
+    p.add_argument("--training", nargs="+", metavar="TRAIN",
+                   help="the training structures: select the active set of the extrapolation "
+                   "grade γ from them first (needed for a single potential)")
+    p.add_argument("--form", choices=["log-affine", "scale"], default="log-affine",
+                   help="log σ = a + b log s + c log γ (default) or σ = e^a s")
+    p.add_argument("--conformal-fraction", type=float, default=0.5,
+                   help="share of the structures kept for the conformal force intervals "
+                   "(0: none)")
+    p.add_argument("--seed", type=int, default=0, help="of the random split")
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
+                   help="n2p2 input.data units")
+    p.set_defaults(func=_calibrate)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")
     p.add_argument("outdir")

@@ -256,3 +256,21 @@ def test_metrics_on_known_cases():
     assert cm.auroc([4, 3, 2, 1], [False, False, True, True]) == 0.0
     assert cm.auroc([1, 1, 1, 1], [False, True, False, True]) == 0.5
     assert np.isnan(cm.auroc([1, 2], [True, True]))
+
+
+def test_cli_calibrate_writes_the_calibration(frames, tmp_path, capsys):
+    from ase.io import write
+    from ase_nnp.cli import main
+    ens = _ensemble(frames)
+    ens.save(tmp_path / "ens.nnp")
+    write(tmp_path / "train.extxyz", frames[:12])
+    write(tmp_path / "val.extxyz", frames[12:])
+    out = tmp_path / "cal.nnp"
+    assert main(["calibrate", str(tmp_path / "ens.nnp"), str(tmp_path / "val.extxyz"),
+                 "--training", str(tmp_path / "train.extxyz"), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "signals committee, grade" in text and "90 %" in text
+    back = load(out)
+    assert back.calibration is not None and back.members[0].active_set is not None
+    assert load(tmp_path / "ens.nnp").calibration is None          # -o leaves MODEL alone
+    assert main(["calibrate", str(out), str(tmp_path / "nothing.extxyz")]) == 2
