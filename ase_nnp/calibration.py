@@ -18,8 +18,8 @@ extrapolation grade γ per atom.
 
 * the structures are split at random (``seed``) into a fitting part and, with
   ``conformal_fraction`` > 0, a disjoint conformal part;
-* on the fitting part, per quantity, the (a, b, c) of log σ = a + b log s + c log γ̂ by
-  the Gaussian NLL of the errors: ΔE/N per structure (energy), ΔF_a,x per force
+* on the fitting part, per quantity, the (a, b, c) of log σ = a + b log s
+  + c log(1 + log γ̂) by the Gaussian NLL of the errors: ΔE/N per structure (energy), ΔF_a,x per force
   component, Δσ_ab per Voigt stress component (structures with a stress label and full
   periodicity; no stress map when fewer than 2 have one);
 * on the conformal part, the sorted scores |ΔF_a,x| / σ_a,x of the force components
@@ -39,7 +39,7 @@ from .committee import Ensemble, load
 from .exceptions import DatasetError, ExtrapolationWarning
 from .evaluation import members_pass
 from .extrapolation_grade import ActiveSet
-from .uncertainty import Calibration, fit_map, FLOOR, FORMS
+from .uncertainty import Calibration, fit_map, FORMS
 
 #: fewest structures with a stress label for a stress map
 MIN_STRESS_STRUCTURES = 2
@@ -152,7 +152,7 @@ def arrays(rows, quantity, signals):
     if quantity == "energy":
         e = np.array([r["dE"] for r in rows])
         s = np.array([r["sE"] for r in rows]) if use_s else None
-        g = np.array([np.mean(np.maximum(r["g"], FLOOR)) for r in rows]) if use_g else None
+        g = np.array([np.max(r["g"]) for r in rows]) if use_g else None
     elif quantity == "forces":
         e = np.concatenate([r["dF"].ravel() for r in rows])
         s = np.concatenate([np.repeat(r["sF"] / np.sqrt(3.0), 3) for r in rows]) \
@@ -164,19 +164,19 @@ def arrays(rows, quantity, signals):
             return np.zeros(0), None, None
         e = np.concatenate([r["dS"] for r in rows])
         s = np.concatenate([r["sS"] for r in rows]) if use_s else None
-        g = np.concatenate([np.full(6, np.mean(np.maximum(r["g"], FLOOR))) for r in rows]) \
-            if use_g else None
+        g = np.concatenate([np.full(6, np.max(r["g"])) for r in rows]) if use_g else None
     return e, s, g
 
 
-def calibrate(model, frames, form="log-affine", signals=None, conformal_fraction=0.5, seed=0,
-              training=None):
+def calibrate(model, frames, form="scale", signals=None, conformal_fraction=0.5, seed=0,
+              training=None, grade_exponent=1.0):
     """Fit the :class:`~ase_nnp.uncertainty.Calibration` of ``model`` (a Potential,
     Ensemble or path) on the labelled, held-out ``frames`` (Atoms or a file; module
     docstring), attach it to the model and return it. ``training``: training structures
     to select the active set from first (:func:`select_active_set`); ``signals``: a
-    subset of the model's (:func:`signals_of`, all by default); ``form``: "log-affine" or
-    "scale"."""
+    subset of the model's (:func:`signals_of`, all by default); ``form``: "scale" (the
+    default) or "log-affine", ``grade_exponent`` the fixed c of "scale"
+    (:mod:`ase_nnp.uncertainty`)."""
     model = _model(model)
     if training is not None:
         select_active_set(model, training)
@@ -216,12 +216,12 @@ def calibrate(model, frames, form="log-affine", signals=None, conformal_fraction
         n_struct = len(fit_rows) if q != "stress" else len(e) // 6
         if q == "stress" and n_struct < MIN_STRESS_STRUCTURES:
             continue
-        maps[q] = fit_map(e, s, g, signals, form)
+        maps[q] = fit_map(e, s, g, signals, form, grade_exponent)
         stats[q] = {"values": int(len(e)), "structures": int(n_struct),
                     "rmse": float(np.sqrt(np.mean(e ** 2)))}
     cal = Calibration(maps, signals, form, metadata={
         "structures": len(rows), "fitted_on": len(fit_rows), "conformal_on": len(conf_rows),
-        "seed": seed, "statistics": stats})
+        "seed": seed, "grade_exponent": grade_exponent, "statistics": stats})
     if conf_rows:
         e, s, g = arrays(conf_rows, "forces", signals)
         cal.scores = np.sort(np.abs(e) / cal.sigma("forces", s, g))

@@ -107,7 +107,7 @@ def _calibrate(args):
     if args.training:
         training = _labelled(args.training, args.units, model.elements)
     cal = calibrate(model, frames, form=args.form, conformal_fraction=args.conformal_fraction,
-                    seed=args.seed, training=training)
+                    seed=args.seed, training=training, grade_exponent=args.grade_exponent)
     out = args.output or args.model
     model.save(out)
     meta = cal.metadata
@@ -116,7 +116,7 @@ def _calibrate(args):
     units = {"energy": "meV/atom", "forces": "eV/Å", "stress": "meV/Å³"}
     scale = {"energy": 1e3, "forces": 1.0, "stress": 1e3}
     print(f"{'quantity':9s} {'values':>7s} {'RMSE':>10s} {'unit':9s}  log σ = a + b log s + "
-          "c log γ̂")
+          "c log(1 + ln max(γ, 1))")
     for q, (a, b, c) in cal.maps.items():
         st = meta["statistics"][q]
         print(f"{q:9s} {st['values']:7d} {scale[q] * st['rmse']:10.4g} {units[q]:9s}  "
@@ -594,8 +594,11 @@ def main(argv=None):
     p.add_argument("--training", nargs="+", metavar="TRAIN",
                    help="the training structures: select the active set of the extrapolation "
                    "grade γ from them first (needed for a single potential)")
-    p.add_argument("--form", choices=["log-affine", "scale"], default="log-affine",
-                   help="log σ = a + b log s + c log γ (default) or σ = e^a s")
+    p.add_argument("--form", choices=["scale", "log-affine"], default="scale",
+                   help="scale (default): σ = e^a s (1 + ln max(γ, 1))^c with c fixed; "
+                   "log-affine: log σ = a + b log s + c log(1 + ln max(γ, 1)), all fitted")
+    p.add_argument("--grade-exponent", type=float, default=1.0,
+                   help="c of the scale form (default 1)")
     p.add_argument("--conformal-fraction", type=float, default=0.5,
                    help="share of the structures kept for the conformal force intervals "
                    "(0: none)")

@@ -5,25 +5,37 @@ extrapolation grade γ (:mod:`ase_nnp.extrapolation_grade`) is a number without 
 :class:`Calibration`, fitted on held-out labelled structures (:func:`ase_nnp.calibrate`),
 maps them to a standard deviation σ of the error, per quantity q:
 
-    log σ_q = a_q + b_q · log s_q + c_q · log γ̂
+    log σ_q = a_q + b_q · log s_q + c_q · log(1 + log γ̂),   γ̂ = max(γ, 1)
 
 * energy per atom: s = ``energy_std`` / N (the committee's spread of the total over the
-  atoms), γ̂ = the mean of γ_i over the structure's atoms; the same map turns an atom's
-  ``energies_std`` and γ_i into the σ of its energy;
+  atoms), γ̂ from the largest γ_i of the structure (one extrapolating atom spoils the
+  total); the same map turns an atom's ``energies_std`` and γ_i into the σ of its energy;
 * force components: s = ``forces_std`` / √3 (``forces_std`` is the norm of the spread
-  vector, so a per-component spread when the three are alike), γ̂ = γ_a of the atom;
-* stress components (Voigt): s = ``stress_std`` of the component, γ̂ the structure's mean γ.
+  vector, so a per-component spread when the three are alike), γ̂ from γ_a of the atom;
+* stress components (Voigt): s = ``stress_std`` of the component, γ̂ from the largest γ.
 
-s and γ̂ are floored at ``FLOOR`` (an atom on a symmetry site has s = 0). A signal the
-model does not have takes no part (b = 0 without a committee, c = 0 without an active
-set). ``form`` is "scale" (b = 1, c = 0: σ = e^a s, one factor) or "log-affine" (a, b, c
-free, b ∈ [0, 3], c ∈ [0, 3]: a power law of each signal). Both are fitted by the
-Gaussian negative log-likelihood of the errors e_i,
+The grade enters only where an atom extrapolates (γ > 1; the factor is 1 + ln γ there
+and 1 inside the active set's hull), so in-domain the map is that of the committee
+alone, and beyond it σ grows with the logarithm of the extrapolation. s is floored at
+``FLOOR`` (an atom on a symmetry site has s = 0). A signal the model does not have takes
+no part (b = 0 without a committee, c = 0 without an active set).
+
+Two forms:
+
+* "scale" (the default): b = 1 and c fixed (``grade_exponent``, 1 by default), only a
+  fitted: σ = e^a · s · (1 + ln γ̂)^c, without a committee σ = e^a (1 + ln γ̂)^c. In-domain
+  validation data hardly ever have γ > 1, so they cannot determine c; it is a prior,
+  and docs/uncertainty.md shows what it does out of domain. The study there also chose
+  b = 1: a free b fitted on bulk data (0.3 for the energy) extrapolated 30–200× too small
+  to the slabs and the liquid.
+* "log-affine": a, b ∈ [0, 3] and c ∈ [0, 3] all fitted (a power law of each signal).
+
+Both are fitted by the Gaussian negative log-likelihood of the errors e_i,
 
     NLL = Σ_i [ log σ_i + e_i² / (2 σ_i²) ] + const,
 
 convex in (a, b, c) because log σ is linear in them; "scale" has the closed form
-a = ½ log mean(e_i² / s_i²).
+a = ½ log mean(e_i² / σ̃_i²), σ̃_i the map with a = 0.
 
 Split-conformal intervals (Vovk, Gammerman and Shafer, "Algorithmic Learning in a Random
 World", Springer (2005); Lei et al., J. Am. Stat. Assoc. 113, 1094 (2018)): on a second,
@@ -81,19 +93,25 @@ def conformal_quantile(scores, coverage):
     return math.inf if k > n else float(scores[k - 1])
 
 
+def grade_term(gamma):
+    """log(1 + log γ̂), γ̂ = max(γ, 1): 0 inside the active set's hull."""
+    return np.log1p(np.log(np.maximum(gamma, 1.0)))
+
+
 def design(s, gamma, signals):
-    """The columns (1, log s, log γ̂) of the map for the signals present."""
+    """The columns (1, log s, log(1 + log γ̂)) of the map for the signals present."""
     cols = [np.ones(len(s) if s is not None else len(gamma))]
     if "committee" in signals:
         cols.append(np.log(np.maximum(s, FLOOR)))
     if "grade" in signals:
-        cols.append(np.log(np.maximum(gamma, FLOOR)))
+        cols.append(grade_term(gamma))
     return np.stack(cols, axis=1)
 
 
-def fit_map(errors, s, gamma, signals, form="log-affine"):
-    """(a, b, c) of log σ = a + b log s + c log γ̂ by the Gaussian NLL of ``errors``
-    (module docstring); s or gamma None where the signal is absent."""
+def fit_map(errors, s, gamma, signals, form="scale", grade_exponent=1.0):
+    """(a, b, c) of log σ = a + b log s + c log(1 + log γ̂) by the Gaussian NLL of
+    ``errors`` (module docstring); s or gamma None where the signal is absent;
+    ``grade_exponent``: c of the "scale" form."""
     from scipy.optimize import minimize
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
@@ -102,12 +120,15 @@ def fit_map(errors, s, gamma, signals, form="log-affine"):
         raise ValueError("no labelled values to calibrate on")
     if not np.all(np.isfinite(e2)):
         raise ValueError("the errors contain NaN or infinite values (a broken label?)")
+    if not (np.isfinite(grade_exponent) and grade_exponent >= 0):
+        raise ValueError(f"grade_exponent must be a non-negative number, got {grade_exponent!r}")
     Z = design(s, gamma, signals)
     if form == "scale":
-        if "committee" in signals:
-            ratio = e2 / np.maximum(s, FLOOR) ** 2
-            return (0.5 * math.log(max(ratio.mean(), FLOOR ** 2)), 1.0, 0.0)
-        return (0.5 * math.log(max(e2.mean(), FLOOR ** 2)), 0.0, 0.0)
+        b = 1.0 if "committee" in signals else 0.0
+        c = float(grade_exponent) if "grade" in signals else 0.0
+        coef = ([b] if "committee" in signals else []) + ([c] if "grade" in signals else [])
+        u = Z[:, 1:] @ np.array(coef)
+        return (0.5 * math.log(max(np.mean(e2 * np.exp(-2 * u)), FLOOR ** 2)), b, c)
 
     def nll(theta):
         u = Z @ theta
@@ -132,7 +153,7 @@ class Calibration:
     sorted conformal scores of the force components (or None) and free ``metadata``
     (what it was fitted on, its statistics)."""
 
-    def __init__(self, maps, signals, form="log-affine", scores=None, metadata=None):
+    def __init__(self, maps, signals, form="scale", scores=None, metadata=None):
         self.signals = tuple(signals)
         bad = set(self.signals) - set(SIGNALS)
         if bad or not self.signals:
@@ -183,13 +204,14 @@ class Calibration:
                              "has no active set; select one (ase_nnp.select_active_set)")
 
     def sigma(self, quantity, s=None, gamma=None):
-        """σ = exp(a + b log s + c log γ̂), elementwise over s and γ̂ (scalars or arrays)."""
+        """σ = exp(a + b log s + c log(1 + log γ̂)), elementwise over s and γ (scalars or
+        arrays)."""
         a, b, c = self.maps[quantity]
         u = a
         if "committee" in self.signals:
             u = u + b * np.log(np.maximum(s, FLOOR))
         if "grade" in self.signals:
-            u = u + c * np.log(np.maximum(gamma, FLOOR))
+            u = u + c * grade_term(gamma)
         return np.exp(u)
 
     def quantile(self, coverage):
@@ -203,10 +225,10 @@ class Calibration:
         """The :class:`CalibratedSpreads` of an :class:`~ase_nnp.evaluation.Evaluation`."""
         n = len(ev.energies)
         gamma = ev.extrapolation_grade
-        g_mean = None if gamma is None else float(np.mean(np.maximum(gamma, FLOOR)))
+        g_max = None if gamma is None else float(np.max(gamma, initial=0.0))
         s_e = None if ev.energy_std is None else ev.energy_std / n
         out = CalibratedSpreads(
-            energy_std=float(n * self.sigma("energy", s_e, g_mean)),
+            energy_std=float(n * self.sigma("energy", s_e, g_max)),
             energies_std=self.sigma("energy", ev.energies_std, gamma) * np.ones(n))
         if ev.forces is not None:
             s_f = None if ev.forces_std is None else ev.forces_std / math.sqrt(3.0)
@@ -214,7 +236,7 @@ class Calibration:
             out.forces_component_std = comp
             out.forces_std = math.sqrt(3.0) * comp
         if ev.stress is not None and "stress" in self.maps:
-            out.stress_std = self.sigma("stress", ev.stress_std, g_mean) * np.ones((3, 3))
+            out.stress_std = self.sigma("stress", ev.stress_std, g_max) * np.ones((3, 3))
         return out
 
     def to_arrays(self):
@@ -234,5 +256,5 @@ class Calibration:
         except ValueError:
             raise ValueError("the calibration's metadata is not valid JSON") from None
         maps = {q: arrays[q] for q in QUANTITIES if q in arrays}
-        return cls(maps, attrs["signals"], attrs.get("form", "log-affine"),
+        return cls(maps, attrs["signals"], attrs.get("form", "scale"),
                    arrays.get("forces_scores"), metadata)

@@ -103,8 +103,9 @@ VARIANTS = {
     "committee, raw": ("ensemble", None, None),
     "committee, scale": ("ensemble", ["committee"], "scale"),
     "committee, log-affine": ("ensemble", ["committee"], "log-affine"),
-    "γ, one potential": ("member 0", ["grade"], "log-affine"),
-    "committee + γ": ("ensemble", ["committee", "grade"], "log-affine"),
+    "γ, one potential (scale, c = 1)": ("member 0", ["grade"], "scale"),
+    "committee + γ, log-affine (c fitted)": ("ensemble", ["committee", "grade"], "log-affine"),
+    "committee + γ (scale, c = 1; the default)": ("ensemble", ["committee", "grade"], "scale"),
 }
 FLAG = 0.3          # eV/Å: the atoms to flag
 

@@ -80,10 +80,16 @@ def test_conformal_quantile_rank_and_its_limits():
 def test_log_affine_fit_recovers_a_power_law_and_the_grade_term():
     rng = np.random.default_rng(2)
     s = np.exp(rng.uniform(-4, 0, 20000))
-    g = np.exp(rng.uniform(-1, 1.5, 20000))
-    sigma = 0.5 * s ** 0.7 * g ** 1.3
-    a, b, c = fit_map(sigma * rng.normal(size=len(s)), s, g, ["committee", "grade"])
+    g = np.exp(rng.uniform(-1, 3, 20000))
+    sigma = 0.5 * s ** 0.7 * (1 + np.log(np.maximum(g, 1))) ** 1.3
+    a, b, c = fit_map(sigma * rng.normal(size=len(s)), s, g, ["committee", "grade"],
+                      "log-affine")
     assert (np.exp(a), b, c) == pytest.approx((0.5, 0.7, 1.3), rel=0.05)
+    # the scale form fits a alone, with b = 1 and the given c
+    e = sigma * rng.normal(size=len(s))
+    a, b, c = fit_map(e, s, g, ["committee", "grade"], "scale", grade_exponent=1.3)
+    tilde = s * (1 + np.log(np.maximum(g, 1))) ** 1.3
+    assert (b, c) == (1.0, 1.3) and a == pytest.approx(0.5 * np.log(np.mean(e ** 2 / tilde ** 2)))
 
 
 # ---------------------------------------------------------------- the grade γ
@@ -149,6 +155,7 @@ def test_calibration_round_trips_through_the_model_file(frames, tmp_path):
     ens = _ensemble(frames)
     cal = calibrate(ens, frames[12:], training=frames[:12])
     assert cal.signals == ("committee", "grade") and cal.scores is not None
+    assert cal.maps["forces"][1:].tolist() == [1.0, 1.0]      # the scale form
     assert set(cal.maps) == {"energy", "forces", "stress"}
     path = tmp_path / "ens.nnp"
     ens.save(path)
@@ -193,7 +200,7 @@ def test_calculator_reports_calibrated_values_with_raw_ones_beside(frames):
     np.testing.assert_allclose(r["forces_std"], np.sqrt(3) * comp)
     n = len(atoms)
     assert r["energy_std"] == pytest.approx(n * cal.sigma("energy", ev.energy_std / n,
-                                                           np.mean(g)))
+                                                           np.max(g)))
     q = cal.quantile(0.8)
     half = np.repeat(q * comp[:, None], 3, axis=1)
     np.testing.assert_allclose(r["forces_interval"][..., 1] - r["forces"], half)
@@ -274,3 +281,25 @@ def test_cli_calibrate_writes_the_calibration(frames, tmp_path, capsys):
     assert back.calibration is not None and back.members[0].active_set is not None
     assert load(tmp_path / "ens.nnp").calibration is None          # -o leaves MODEL alone
     assert main(["calibrate", str(out), str(tmp_path / "nothing.extxyz")]) == 2
+
+
+def test_monitor_watches_the_calibrated_values_and_the_grade(frames, tmp_path):
+    from ase_nnp import UncertaintyMonitor
+    ens = _ensemble(frames)
+    calibrate(ens, frames[12:], training=frames[:12])
+    atoms = frames[14].copy()
+    atoms.calc = NNPCalculator(ens)
+    mon = UncertaintyMonitor(atoms, tmp_path / "u.csv", extrapolation_grade_max=1e-3)
+    mon()
+    head, row = (tmp_path / "u.csv").read_text().splitlines()
+    values = dict(zip(head.split(","), row.split(",")))
+    r = atoms.calc.results
+    assert float(values["max_forces_std_eV_A"]) == pytest.approx(r["forces_std"].max(), 1e-5)
+    assert float(values["max_forces_std_raw_eV_A"]) == pytest.approx(
+        r["forces_std_raw"].max(), 1e-5)
+    assert values["calibrated"] == "1"
+    assert float(values["max_extrapolation_grade"]) == pytest.approx(
+        r["extrapolation_grade"].max(), 1e-5)
+    assert mon.picked and "max_extrapolation_grade" in mon.picked[0][1]
+    with pytest.raises(ValueError, match="positive number"):
+        UncertaintyMonitor(atoms, None, forces_std_max=-1)
