@@ -20,7 +20,12 @@ or ``ase-nnp learn learn.toml``. The loop, after Artrith and Behler's committee
    function yields; every ``interval`` steps a snapshot whose largest per-atom force
    spread max_a σ_F,a exceeds ``forces_std_max`` (or whose energy spread per atom
    exceeds ``energy_std_max``) becomes a candidate; an MD run stops early once its
-   spread passes 4× the threshold (the trajectory is then no longer physical);
+   spread passes 4× the threshold (the trajectory is then no longer physical). With
+   ``calibration`` structures (held out, labelled once, never trained on) each round's
+   ensemble is calibrated first (:func:`ase_nnp.calibrate`, with the active set of its
+   training structures), and σ is the calibrated expected error: the thresholds are
+   then error bars in eV/Å and eV/atom, and ``extrapolation_grade_max`` can flag
+   structures by the grade γ as well;
 4. **select** at most ``per_round`` candidates, spread out in descriptor space:
    farthest-point selection on each structure's mean descriptor row, starting from the
    largest σ_F;
@@ -61,7 +66,8 @@ from .calculator import NNPCalculator
 from .committee import load
 from .exceptions import ConfigError
 from .training.config import load_toml
-from .training.dataset import read
+from .training.dataset import labelled_atoms, read
+from .calibration import calibrate
 from .training.reference import calculator_from_spec, import_function
 from .training import run as training_run
 
@@ -250,7 +256,7 @@ def _snapshots(ensemble, explorer, start, rng):
 
 def _explore(ensemble, start, explorer, rng, limits):
     """Candidates (atoms, σ_F max, reason) of one exploration, and the largest σ_F met."""
-    f_max, e_max = limits
+    f_max, e_max, g_max = limits
     found, worst = [], 0.0
     with warnings.catch_warnings():         # short pairs are expected here: σ is the criterion
         warnings.simplefilter("ignore", ExtrapolationWarning)
@@ -266,6 +272,9 @@ def _explore(ensemble, start, explorer, rng, limits):
                 reasons.append(f"sigma_F {s_f:.3g} > {f_max:g}")
             if e_max and s_e > e_max:
                 reasons.append(f"sigma_E {s_e:.3g} > {e_max:g}")
+            grade = float(np.max(r["extrapolation_grade"])) if g_max else 0.0
+            if g_max and grade > g_max:
+                reasons.append(f"gamma {grade:.3g} > {g_max:g}")
             if reasons:
                 snap = atoms.copy()
                 snap.calc = None
@@ -294,20 +303,31 @@ def _select(ensemble, candidates, n):
 def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0.2,
           energy_std_max=None, per_round=10, max_oracle_calls=200, max_rounds=20,
           time_limit=None, training=None, seed=0, resume=False, warm_start=True, test=None,
-          log=print, units="angstrom-ev"):
+          log=print, units="angstrom-ev", calibration=None, extrapolation_grade_max=None):
     """The active-learning loop of the module docstring; returns a :class:`LearnResult`.
     ``training``: keys of :func:`ase_nnp.train` for every round's ensemble;
     ``warm_start``: round r > 0 starts from round r − 1's ensemble (``init_model``);
     ``test``: labelled structures (files or ase.Atoms with results) on which every
     round's ensemble is evaluated (the ``test_*`` columns of curve.csv); ``units``: those
-    of n2p2/RuNNer input.data files among them ("angstrom-ev" or "bohr-hartree")."""
+    of n2p2/RuNNer input.data files among them ("angstrom-ev" or "bohr-hartree");
+    ``calibration``: held-out labelled structures (files or Atoms, never labelled by the
+    loop): every round's ensemble then gets the active set of its training structures
+    and a calibration on them (:func:`ase_nnp.calibrate`), and the thresholds
+    ``forces_std_max`` (eV/Å) and ``energy_std_max`` (eV/atom) apply to the calibrated
+    expected errors instead of the raw spreads; ``extrapolation_grade_max``: a structure
+    whose largest grade γ passes it is a candidate too (needs ``calibration``)."""
     log = log or (lambda *a, **k: None)
     oracle = calculator_from_spec(oracle, "oracle")
     if not initial:
         raise NNPError("active learning needs at least one initial structure")
-    if forces_std_max is None and energy_std_max is None:
-        raise NNPError("give forces_std_max or energy_std_max: the spread that makes a "
-                       "structure worth labelling")
+    if forces_std_max is None and energy_std_max is None and extrapolation_grade_max is None:
+        raise NNPError("give forces_std_max, energy_std_max or extrapolation_grade_max: the "
+                       "uncertainty that makes a structure worth labelling")
+    if extrapolation_grade_max is not None and not calibration:
+        raise NNPError("extrapolation_grade_max needs the grade's active set, which learn "
+                       "selects when it calibrates: give calibration structures too")
+    calibration_frames = labelled_atoms(_references(calibration, units)) if calibration \
+        else None
     os.makedirs(workdir, exist_ok=True)
     db_path = os.path.join(workdir, "labelled.db")
     curve_path = os.path.join(workdir, "curve.csv")
@@ -343,6 +363,11 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             if warm_start and r and os.path.exists(previous):
                 keys.setdefault("init_model", previous)
             training_run.train(data, log=None, **keys)
+            if calibration_frames:
+                ensemble = load(model)
+                calibrate(ensemble, calibration_frames, training=data,
+                          conformal_fraction=0.0)
+                ensemble.save(model)
         ensemble = load(model)
         # the calls up to this round; a resumed run replays the rounds it has already done
         # (nothing is labelled twice) and takes the same decisions as the original run
@@ -353,7 +378,8 @@ def learn(oracle, initial, explorers, workdir, ensemble_size=3, forces_std_max=0
             reason = "max_oracle_calls"
             break
         picked, worst, n_cand = _candidates(ensemble, initial, explorers, rdir, r, seed,
-                                            (forces_std_max, energy_std_max), per_round,
+                                            (forces_std_max, energy_std_max,
+                                             extrapolation_grade_max), per_round,
                                             curve, done_rounds)
         log(f"round {r}: {n_cand} candidates, largest sigma_F {worst:.3g} eV/Å, "
             f"{len(picked)} picked")
@@ -468,9 +494,11 @@ def _write_curve(path, rows):
 #: [[explore]] is a list of Explorer fields)
 LEARN_KEYS = {
     "oracle": {"calculator": None},
-    "data": {"initial": None, "index": ":", "test": [], "units": "angstrom-ev"},
+    "data": {"initial": None, "index": ":", "test": [], "units": "angstrom-ev",
+             "calibration": []},
     "learn": {"workdir": "active", "ensemble_size": 3, "forces_std_max": 0.2,
-              "energy_std_max": 0.0, "per_round": 10, "max_oracle_calls": 200,
+              "energy_std_max": 0.0, "extrapolation_grade_max": 0.0, "per_round": 10,
+              "max_oracle_calls": 200,
               "max_rounds": 20, "time_limit": 0.0, "seed": 0, "warm_start": True},
 }
 
@@ -530,4 +558,6 @@ def learn_from_toml(path, resume=False, log=print):
                  max_oracle_calls=L["max_oracle_calls"], max_rounds=L["max_rounds"],
                  time_limit=L["time_limit"] or None, training=training, seed=L["seed"],
                  resume=resume, warm_start=L["warm_start"],
-                 test=paths(get["data"]["test"]) or None, log=log, units=units)
+                 test=paths(get["data"]["test"]) or None, log=log, units=units,
+                 calibration=paths(get["data"]["calibration"]) or None,
+                 extrapolation_grade_max=L["extrapolation_grade_max"] or None)

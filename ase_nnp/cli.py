@@ -38,7 +38,7 @@ from .interop.n2p2 import resolve_units
 from .interop.snap import read_snap, write_mliap, write_snap
 from .potential import Potential
 from .training.config import TrainingConfig, describe
-from .training.dataset import check_elements, read as read_data
+from .training.dataset import check_elements, labelled_atoms, read as read_data
 from .training.ensemble import train_ensemble
 from .training.reference import calculator_from_spec
 from .training.replicas import train_replicas
@@ -83,21 +83,9 @@ def _info(args):
 
 def _labelled(sources, units, elements):
     """The structures of ``sources`` as Atoms carrying their reference labels."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.stress import full_3x3_to_voigt_6_stress
     refs = read_data(sources, units=units or "angstrom-ev")
     check_elements(refs, elements)
-    frames = []
-    for r in refs:
-        atoms = r.atoms.copy()
-        labels = {"energy": r.energy}
-        if r.forces is not None:
-            labels["forces"] = r.forces
-        if r.stress is not None:
-            labels["stress"] = full_3x3_to_voigt_6_stress(r.stress)
-        atoms.calc = SinglePointCalculator(atoms, **labels)
-        frames.append(atoms)
-    return frames
+    return labelled_atoms(refs)
 
 
 def _calibrate(args):

@@ -303,3 +303,32 @@ def test_monitor_watches_the_calibrated_values_and_the_grade(frames, tmp_path):
     assert mon.picked and "max_extrapolation_grade" in mon.picked[0][1]
     with pytest.raises(ValueError, match="positive number"):
         UncertaintyMonitor(atoms, None, forces_std_max=-1)
+
+
+def test_learn_calibrates_every_round_and_flags_by_calibrated_values(tmp_path):
+    from ase_nnp.active import Explorer, learn
+    from ase_nnp.exceptions import NNPError
+    training = dict(cutoff=4.0, radial_n=5, radial_r_low=1.5, angular_n=2, angular_r_low=2.0,
+                    zetas=[1, 2], hidden_layers=[5], max_epochs=15, forces_weight=0.01)
+    initial = []
+    for k in range(4):
+        a = bulk("Cu", "fcc", a=3.61, cubic=True)
+        a.rattle(0.05, seed=k)
+        initial.append(a)
+    held_out = _labelled(6, seed0=90, rattle=0.05, a=3.61)
+    result = learn(oracle="emt", initial=initial,
+                   explorers=[Explorer(temperature_K=300, steps=10, interval=5)],
+                   workdir=str(tmp_path / "al"), ensemble_size=2, forces_std_max=1e-6,
+                   extrapolation_grade_max=1e9, per_round=1, max_rounds=2,
+                   training=training, log=None, calibration=held_out)
+    ens = load(result.ensemble_path)
+    assert ens.calibration is not None and ens.calibration.signals == ("committee", "grade")
+    assert all(m.active_set is not None for m in ens.members)
+    first = load(str(tmp_path / "al" / "round0" / "ensemble.nnp"))
+    atoms = held_out[0].copy()
+    atoms.calc = NNPCalculator(first)
+    calibrated = atoms.calc.get_property("forces_std", atoms).max()
+    assert not np.isclose(calibrated, atoms.calc.get_property("forces_std_raw", atoms).max())
+    with pytest.raises(NNPError, match="needs the grade's active set"):
+        learn(oracle="emt", initial=initial, explorers=[], workdir=str(tmp_path / "x"),
+              forces_std_max=None, extrapolation_grade_max=2.0)

@@ -52,6 +52,25 @@ class Reference:
         return f"{self.source}[{self.index}]"
 
 
+def labelled_atoms(refs):
+    """Each :class:`Reference` as a copy of its Atoms carrying its labels (energy, forces,
+    stress in Voigt order) in a SinglePointCalculator: what :func:`ase_nnp.calibrate`
+    and the ASE world read."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.stress import full_3x3_to_voigt_6_stress
+    frames = []
+    for r in refs:
+        atoms = r.atoms.copy()
+        labels = {"energy": r.energy}
+        if r.forces is not None:
+            labels["forces"] = r.forces
+        if r.stress is not None:
+            labels["stress"] = full_3x3_to_voigt_6_stress(r.stress)
+        atoms.calc = SinglePointCalculator(atoms, **labels)
+        frames.append(atoms)
+    return frames
+
+
 def read(sources, index=":", units="angstrom-ev"):
     """Read every structure of one or several files (or take Atoms objects as they are;
     an Atoms is named ``<Atoms>[k]``, k its position in ``sources``). ``units``: those of
