@@ -18,9 +18,10 @@ mode are computed when asked, in a pass of their own that brings everything.
 
 Parameters
 ----------
-``extrapolation``, ``warn_every`` and ``energy_only`` are ASE parameters:
+``extrapolation``, ``warn_every``, ``energy_only`` and ``coverage`` are ASE parameters:
 ``calc.parameters``, ``calc.todict()`` and ``calc.set(...)`` know them (a change keeps
-the results, which do not depend on them).
+the results, which do not depend on them, except that a new ``coverage`` drops
+``forces_interval``, computed again when asked).
 
 Ensembles
 ---------
@@ -176,6 +177,8 @@ class NNPCalculator(Calculator):
             kwargs["coverage"] = float(c)
         changed = super().set(**kwargs)
         self.extrapolation_log.every = self.parameters["warn_every"]
+        if "coverage" in changed:       # the one result that depends on a parameter
+            self.results.pop("forces_interval", None)
         return changed
 
     @property

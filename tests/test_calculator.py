@@ -195,7 +195,8 @@ def test_energy_only_mode_runs_no_backward_pass(monkeypatch):
 def test_parameters_are_ase_parameters():
     atoms, calc = _si_calc()
     assert calc.todict() == {}
-    assert calc.parameters == {"extrapolation": "warn", "warn_every": 100, "energy_only": False}
+    assert calc.parameters == {"extrapolation": "warn", "warn_every": 100, "energy_only": False,
+                               "coverage": 0.9}
     calc = NNPCalculator(calc.potential, warn_every=5, energy_only=True)
     assert calc.todict() == {"warn_every": 5, "energy_only": True}
     atoms.calc = calc

@@ -208,6 +208,11 @@ def test_calculator_reports_calibrated_values_with_raw_ones_beside(frames):
     assert not np.allclose(r["forces_std"], r["forces_std_raw"])
     with pytest.raises(ValueError, match="coverage"):
         calc.set(coverage=1.5)
+    calc.set(coverage=0.95)                     # a new coverage, a new interval
+    wider = calc.get_property("forces_interval", atoms)
+    np.testing.assert_allclose(wider[..., 1] - r["forces"],
+                               cal.quantile(0.95) * np.repeat(comp[:, None], 3, axis=1))
+    assert cal.quantile(0.95) > q
 
 
 def test_uncalibrated_ensemble_reports_raw_spreads_with_a_warning(frames):
