@@ -303,11 +303,16 @@ def read(path, build, build_ensemble=None):
         raise ModelFileError(f"{path}: damaged HDF5 content ({err})") from None
 
 
-def _read_metadata(h, path):
+def _json_attr(h, key, path, what):
+    """A string attribute parsed as JSON (ModelFileError naming ``what`` when it is not)."""
     try:
-        metadata = json.loads(_attr(h, "metadata", path, "str"))
+        return json.loads(_attr(h, key, path, "str"))
     except json.JSONDecodeError as err:
-        raise ModelFileError(f"{path}: metadata is not valid JSON ({err})") from None
+        raise ModelFileError(f"{path}: {what} is not valid JSON ({err})") from None
+
+
+def _read_metadata(h, path):
+    metadata = _json_attr(h, "metadata", path, "metadata")
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{path}: metadata must be a JSON object, got "
                              f"{type(metadata).__name__}")
@@ -456,11 +461,7 @@ def _read_active_set(g, path, elements):
 
 
 def _read_calibration(g, path):
-    try:
-        signals = json.loads(_attr(g, "signals", path, "str"))
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"{path}: the calibration's signals are not JSON ({err})") from None
-    attrs = {"signals": signals, "form": _attr(g, "form", path, "str"),
+    attrs = {"signals": _json_attr(g, "signals", path, "the calibration's signals"), "form": _attr(g, "form", path, "str"),
              "metadata": _attr(g, "metadata", path, "str")}
     arrays = {key: _array(g, key, path, np.float64, (3,))
               for key in ("energy", "forces", "stress") if key in g}
