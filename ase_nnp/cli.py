@@ -34,6 +34,7 @@ from .elements import ATOMIC_NUMBERS
 from .exceptions import InteropError, NNPError
 from .interop import read_n2p2, write_n2p2
 from .interop.lammps import pair_lines
+from .interop.lammps_committee import write_committee
 from .interop.n2p2 import resolve_units
 from .interop.snap import read_snap, write_mliap, write_snap
 from .potential import Potential
@@ -393,6 +394,7 @@ def _export(args):
     from .mean_network import mean_potential
     pot = load_model(args.model)
     members = pot.members
+    committee = pot if isinstance(pot, Ensemble) and pot.reference is None else None
     if getattr(pot, "reference", None) is not None:
         print(f"note: {args.model} is a replica ensemble; its prediction, the reference "
               "potential, is written")
@@ -430,6 +432,14 @@ def _export(args):
     print("LAMMPS (units metal; types numbered in this element order):")
     for line in pair_lines(pot, outdir, units=resolve_units(args.units)):
         print(f"  {line}")
+    if committee is not None and args.units == "angstrom-ev" and not args.normalization \
+            and all(m.repulsion is None for m in committee.members):
+        files = write_committee(committee, outdir)
+        print(f"the {len(committee)} members -> {outdir}/member0 … member{len(committee) - 1}; "
+              f"`include {files.include}` after read_data runs them as a committee: the mean, "
+              f"and σ_E ({'calibrated' if committee.calibration is not None else 'raw spread'}) "
+              "printed every nnp_every steps, fix halt at nnp_sigma_max eV/atom "
+              "(lmp -var nnp_every 10 -var nnp_sigma_max 0.005)")
     return 0
 
 
