@@ -52,7 +52,9 @@ the calculator is made: spreads are not error bars (docs/uncertainty.md).
 
 A model with an active set (:func:`ase_nnp.select_active_set`) also gives
 ``extrapolation_grade``: γ per atom (:mod:`ase_nnp.extrapolation_grade`; ≤ 1
-interpolation, > 1 extrapolation; the largest over an ensemble's members).
+interpolation, > 1 extrapolation; the largest over an ensemble's members) and
+``extrapolation_grade_forces``: γ^F, the largest γ of each atom and its neighbours, the
+grade of the force on it.
 
 Extrapolation
 -------------
@@ -99,7 +101,8 @@ RESULTS = {"energy": "energy", "free_energy": "energy", "energies": "energies",
            "extrapolation": "outside", "forces": "forces", "stress": "stress",
            "stresses": "stresses", "energy_std": "energy_std", "energies_std": "energies_std",
            "forces_std": "forces_std", "stress_std": "stress_std",
-           "members_energy": "members_energy", "extrapolation_grade": "extrapolation_grade"}
+           "members_energy": "members_energy", "extrapolation_grade": "extrapolation_grade",
+           "extrapolation_grade_forces": "forces_grade"}
 #: the spreads a calibration replaces, each kept beside the calibrated value as <name>_raw
 SPREADS = ("energy_std", "energies_std", "forces_std", "stress_std")
 #: results given as 3×3 matrices, stored in ASE's Voigt order
@@ -113,6 +116,7 @@ class NNPCalculator(Calculator):
     implemented_properties = ["energy", "free_energy", "forces", "energies", "stress", "stresses",
                               "energy_std", "energies_std", "forces_std", "stress_std",
                               "members_energy", "extrapolation", "extrapolation_grade",
+                              "extrapolation_grade_forces",
                               "energy_std_raw", "energies_std_raw", "forces_std_raw",
                               "stress_std_raw", "forces_interval"]
 

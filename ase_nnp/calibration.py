@@ -87,8 +87,6 @@ def select_active_set(model, frames, tol=1e-3):
             m.active_set = ActiveSet.select(feats, tol=tol)
         except ValueError as err:
             raise DatasetError(f"active set of member {k}: {err}") from None
-    if isinstance(model, Ensemble):
-        model._nets = None
     return model
 
 
@@ -104,8 +102,8 @@ def _label(atoms, name, index):
 
 def collect(model, frames):
     """Per structure the raw signals and the errors of ``model`` (a list of dicts: n,
-    dE (per atom), sE (energy_std / N), g (γ per atom or None), dF (n, 3), sF (n,),
-    dS (6,) / sS (6,) or None)."""
+    dE (per atom), sE (energy_std / N), g (γ per atom or None), gF (γ^F per atom or None),
+    dF (n, 3), sF (n,), dS (6,) / sS (6,) or None)."""
     from ase.stress import full_3x3_to_voigt_6_stress
     rows = []
     with warnings.catch_warnings():
@@ -119,7 +117,8 @@ def collect(model, frames):
             n = len(atoms)
             row = dict(n=n, dE=(ev.energy - e_ref) / n,
                        sE=None if ev.energy_std is None else ev.energy_std / n,
-                       g=ev.extrapolation_grade, dF=ev.forces - f_ref, sF=ev.forces_std,
+                       g=ev.extrapolation_grade, gF=ev.forces_grade, dF=ev.forces - f_ref,
+                       sF=ev.forces_std,
                        dS=None, sS=None)
             stress_ref = None
             if periodic and atoms.calc is not None and "stress" in atoms.calc.results:
@@ -157,7 +156,7 @@ def arrays(rows, quantity, signals):
         e = np.concatenate([r["dF"].ravel() for r in rows])
         s = np.concatenate([np.repeat(r["sF"] / np.sqrt(3.0), 3) for r in rows]) \
             if use_s else None
-        g = np.concatenate([np.repeat(r["g"], 3) for r in rows]) if use_g else None
+        g = np.concatenate([np.repeat(r["gF"], 3) for r in rows]) if use_g else None
     else:
         rows = [r for r in rows if r["dS"] is not None and (r["sS"] is not None or not use_s)]
         if not rows:

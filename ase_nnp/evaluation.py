@@ -38,7 +38,9 @@ Extrapolation grade
 -------------------
 Members that carry an active set (``potential.active_set``) give each atom's grade γ
 (:mod:`ase_nnp.extrapolation_grade`) from the last hidden layer the pass kept; the
-:class:`Evaluation` holds the largest γ over those members (``None`` when none has one).
+:class:`Evaluation` holds the largest γ over those members (``None`` when none has one),
+and ``forces_grade`` γ^F, the largest γ over each atom and its neighbours (what the force
+on the atom depends on).
 """
 
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ from numba import njit
 from . import engine
 from .descriptors.base import backward_from_jacobian
 from .engine import MembersPass, has_fused_kernel
+from .extrapolation_grade import neighbourhood_max
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Evaluation:
     stresses: np.ndarray = None        # (n, 3, 3), sum to stress
     energy_std: float = None           # the spreads over an ensemble's members
     extrapolation_grade: np.ndarray = None  # (n,) γ, with an active set (largest over members)
+    forces_grade: np.ndarray = None    # (n,) γ^F: the largest γ of the atom and its neighbours
     energies_std: np.ndarray = None    # (n,)
     forces_std: np.ndarray = None      # (n,)  sqrt(mean_k |F_k - F̄|²)
     stress_std: np.ndarray = None      # (3, 3) per component
@@ -162,6 +166,7 @@ def evaluate_members(potentials, structure, forces=True, stress=True, descriptor
         out.extrapolation_grade = np.max(
             [potentials[k].active_set.grades(potentials[k].elements, species, H[k])
              for k in graded], axis=0)
+        out.forces_grade = neighbourhood_max(nl.i, nl.j, out.extrapolation_grade)
     if spread:
         out.energy_std, out.energies_std = float(totals.std()), E.std(axis=0)
         out.members_energy = totals

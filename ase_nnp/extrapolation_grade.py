@@ -25,6 +25,15 @@ another) are dropped before the selection: QR with column pivoting keeps the col
 whose pivot exceeds ``RCOND`` times the largest, so A is well conditioned. One active
 set per element, over that element's training atoms.
 
+A force is as uncertain as the worst atomic energy it is a derivative of:
+F_a = −Σ_i ∂E_i/∂r_a runs over a and every atom i within the cutoff of a, so the grade of
+the force on a is
+
+    γ^F_a = max(γ_a, max_{i: |r_i − r_a| < r_c} γ_i)
+
+(:func:`neighbourhood_max`, over the pairs of the neighbour list). On the silicon study of
+docs/uncertainty.md it flags large force errors far better than γ_a itself.
+
 The features come out of the energy pass (the fused kernel keeps each atom's last
 hidden layer, :mod:`ase_nnp.engine`), so γ costs one m × m product per atom. For an
 ensemble each member has its own active set, and the ensemble reports the largest grade
@@ -174,3 +183,19 @@ def _grades(H, idx, columns, width, inverse, gamma):
                 s += phi[c] * inverse[c, j]
             best = max(best, abs(s))
         gamma[i] = best
+
+
+def neighbourhood_max(i, j, gamma):
+    """γ^F: for every atom the largest γ over itself and the atoms of its pairs (i, j)
+    (module docstring; a full neighbour list holds each pair both ways)."""
+    out = np.array(gamma, dtype=np.float64)
+    _neighbourhood_max(np.asarray(i), np.asarray(j), np.asarray(gamma, dtype=np.float64), out)
+    return out
+
+
+@njit(cache=True)
+def _neighbourhood_max(i, j, gamma, out):
+    for p in range(i.shape[0]):
+        g = gamma[j[p]]
+        if g > out[i[p]]:
+            out[i[p]] = g

@@ -11,7 +11,9 @@ maps them to a standard deviation σ of the error, per quantity q:
   atoms), γ̂ from the largest γ_i of the structure (one extrapolating atom spoils the
   total); the same map turns an atom's ``energies_std`` and γ_i into the σ of its energy;
 * force components: s = ``forces_std`` / √3 (``forces_std`` is the norm of the spread
-  vector, so a per-component spread when the three are alike), γ̂ from γ_a of the atom;
+  vector, so a per-component spread when the three are alike), γ̂ from γ^F_a, the
+  largest γ of the atom and its neighbours (the energies the force is a derivative of,
+  :mod:`ase_nnp.extrapolation_grade`);
 * stress components (Voigt): s = ``stress_std`` of the component, γ̂ from the largest γ.
 
 The grade enters only where an atom extrapolates (γ > 1; the factor is 1 + ln γ there
@@ -232,7 +234,7 @@ class Calibration:
             energies_std=self.sigma("energy", ev.energies_std, gamma) * np.ones(n))
         if ev.forces is not None:
             s_f = None if ev.forces_std is None else ev.forces_std / math.sqrt(3.0)
-            comp = self.sigma("forces", s_f, gamma) * np.ones(n)
+            comp = self.sigma("forces", s_f, ev.forces_grade) * np.ones(n)
             out.forces_component_std = comp
             out.forces_std = math.sqrt(3.0) * comp
         if ev.stress is not None and "stress" in self.maps:

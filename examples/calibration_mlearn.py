@@ -86,9 +86,9 @@ def main():
     from ase_nnp.analysis.calibration_metrics import auroc
     for which in ("member 0", "ensemble"):
         rows = [r for c in tests for r in raw[which][c]]
-        g = np.concatenate([r["g"] for r in rows])
+        g = np.concatenate([r["gF"] for r in rows])
         norm = np.concatenate([np.linalg.norm(r["dF"], axis=1) for r in rows])
-        print(f"\nγ ({which}) alone: AUROC over all test atoms {auroc(g, norm > csi.FLAG):.3f}; "
+        print(f"\nγ^F ({which}) alone: AUROC over all test atoms {auroc(g, norm > csi.FLAG):.3f}; "
               "γ > 1 in " + ", ".join(
                   f"{c} {100 * np.mean(np.concatenate([r['g'] for r in raw[which][c]]) > 1):.0f} %"
                   for c in tests))

@@ -196,7 +196,14 @@ def test_calculator_reports_calibrated_values_with_raw_ones_beside(frames):
     np.testing.assert_allclose(r["forces_std_raw"], ev.forces_std)
     assert r["energy_std_raw"] == pytest.approx(ev.energy_std)
     g = ev.extrapolation_grade
-    comp = cal.sigma("forces", ev.forces_std / np.sqrt(3), g)
+    # the force's grade: the largest γ of the atom and of every atom within the cutoff
+    from ase.neighborlist import neighbor_list
+    i, j = neighbor_list("ij", atoms, ens.cutoff)
+    gF = np.array([max(g[a], g[j[i == a]].max(initial=0)) for a in range(len(atoms))])
+    np.testing.assert_allclose(ev.forces_grade, gF)
+    np.testing.assert_allclose(calc.get_property("extrapolation_grade_forces", atoms), gF)
+    assert np.any(gF > g)                                   # the test can fail
+    comp = cal.sigma("forces", ev.forces_std / np.sqrt(3), gF)
     np.testing.assert_allclose(r["forces_std"], np.sqrt(3) * comp)
     n = len(atoms)
     assert r["energy_std"] == pytest.approx(n * cal.sigma("energy", ev.energy_std / n,
