@@ -45,7 +45,7 @@ def main():
     graded = copy.deepcopy(plain)
     t0 = time.perf_counter()
     select_active_set(graded, [rattled_si(2, 0.1, seed=s) for s in range(20)])
-    print(f"active set: {graded.active_set.rows["Si"].shape[0]} atoms of 1,280, selected in "
+    print(f"active set: {graded.active_set.rows['Si'].shape[0]} atoms of 1,280, selected in "
           f"{time.perf_counter() - t0:.2f} s")
     rows = []
     for n in args.sizes:
