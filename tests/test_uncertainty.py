@@ -341,6 +341,23 @@ def test_learn_calibrates_every_round_and_flags_by_calibrated_values(tmp_path):
     atoms.calc = NNPCalculator(first)
     calibrated = atoms.calc.get_property("forces_std", atoms).max()
     assert not np.isclose(calibrated, atoms.calc.get_property("forces_std_raw", atoms).max())
+    # the same from learn.toml: [data] calibration, [learn] extrapolation_grade_max
+    from ase.io import write
+    from ase_nnp.cli import main
+    write(tmp_path / "init.extxyz", initial)
+    write(tmp_path / "held.extxyz", held_out)
+    keys = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in training.items())
+    toml = tmp_path / "learn.toml"
+    toml.write_text('[oracle]\ncalculator = "emt"\n[data]\ninitial = ["init.extxyz"]\n'
+                    'calibration = ["held.extxyz"]\n[learn]\nworkdir = "run"\n'
+                    'ensemble_size = 2\nforces_std_max = 0\nextrapolation_grade_max = 1e-3\n'
+                    'per_round = 1\nmax_rounds = 1\n[[explore]]\ntemperature_K = 300\n'
+                    f'steps = 10\ninterval = 5\n[training]\n{keys}\n')
+    assert main(["learn", str(toml)]) == 0
+    assert load(str(tmp_path / "run" / "round0" / "ensemble.nnp")).calibration is not None
+    from ase.io import read
+    picked = read(str(tmp_path / "run" / "round0" / "candidates.extxyz"), ":")
+    assert picked and "gamma" in picked[0].info["reason"]
     with pytest.raises(NNPError, match="needs the grade's active set"):
         learn(oracle="emt", initial=initial, explorers=[], workdir=str(tmp_path / "x"),
               forces_std_max=None, extrapolation_grade_max=2.0)
