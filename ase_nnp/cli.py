@@ -36,11 +36,10 @@ from .interop.snap import read_snap, write_mliap, write_snap
 from .potential import Potential
 from .training.config import TrainingConfig, describe
 from .training.dataset import check_elements, read as read_data
-from .training.ensemble import train_ensemble
 from .training.reference import calculator_from_spec
 from .training.replicas import train_replicas
+from .training.run import run as run_training
 from .training.suggest import suggest_config
-from .training.trainer import Trainer
 from .version import __version__
 
 
@@ -215,10 +214,7 @@ def _train(args):
               file=sys.stderr)
         return 2
     cfg = TrainingConfig.from_toml(args.config)
-    if cfg.ensemble_size > 1:
-        result = train_ensemble(cfg, resume=args.resume)
-    else:
-        result = Trainer(cfg).run(resume=args.resume)
+    result = run_training(cfg, resume=args.resume)
     return 130 if result.interrupted else 0
 
 
@@ -363,7 +359,10 @@ def _export(args):
         print(f"note: {args.model} holds an ensemble of {len(members)}; its mean is written as "
               f"one potential whose networks are the members' side by side ({len(members)}× "
               "as wide, the same numbers to rounding); the spread is not carried")
+        partner, weight = pot.partner, pot.partner_weight
         pot = mean_potential(pot)
+        if partner is not None:
+            return _export_mixture(args, pot, partner, weight)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
                            "files are written for units metal (eV, Å)")
@@ -391,6 +390,31 @@ def _export(args):
               "LAMMPS lines below add it back with pair_style zbl")
     print("LAMMPS (units metal; types numbered in this element order):")
     for line in pair_lines(pot, outdir, units=resolve_units(args.units)):
+        print(f"  {line}")
+    return 0
+
+
+def _export_mixture(args, networks, partner, weight):
+    """An ensemble with a SNAP partner: the networks' mean as n2p2 files, the partner as
+    ``partner.snapcoeff``/``.snapparam`` in the same folder, and LAMMPS' hybrid/scaled
+    lines that mix them with the ensemble's weight."""
+    from .interop.lammps import mixture_lines
+    if args.format != "n2p2" or args.units != "angstrom-ev":
+        raise InteropError(f"{args.model} mixes networks and a SNAP model; it is exported "
+                           "as n2p2 files plus SNAP files for LAMMPS hybrid/scaled, in Å and "
+                           "eV: use --format n2p2 without --units")
+    if networks.repulsion is not None or partner.repulsion is not None:
+        raise InteropError(f"{args.model} has a ZBL repulsion inside a mixture; LAMMPS' "
+                           "hybrid/scaled would scale it too, so it is not exported")
+    outdir = os.path.abspath(args.outdir)
+    write_n2p2(networks, outdir, without_repulsion=True)
+    snap = write_snap(partner, outdir, name="partner")
+    print(f"{args.model} -> {outdir}/ (n2p2: input.nn, scaling.data, weights.*.data; "
+          f"SNAP: {', '.join(os.path.basename(f) for f in snap.files)})")
+    print(f"the networks' mean weighted {1 - weight:.6g}, the {partner.metadata.get('model', 'SNAP')} "
+          f"partner {weight:.6g}")
+    print("LAMMPS (units metal; types numbered in this element order):")
+    for line in mixture_lines(pair_lines(networks, outdir), snap.lines, weight):
         print(f"  {line}")
     return 0
 
