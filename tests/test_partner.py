@@ -1,5 +1,7 @@
 """An ensemble with a partner: a SNAP model mixed into every member (ase_nnp.committee,
 ase_nnp.training.partner), its model file, its training and its LAMMPS lines."""
+import os
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -168,3 +170,53 @@ def test_a_partner_for_a_linear_model_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="kind"):
         train(_emt_frames(6), model=str(tmp_path / "m.nnp"), cutoff=4.0, family="bispectrum",
               twojmax=2, kind="linear", partner="quadratic", progress=False, cache="", log=None)
+
+
+LMP = os.environ.get("ASE_NNP_LMP")
+
+
+@pytest.mark.skipif(not LMP, reason="set ASE_NNP_LMP to a LAMMPS binary with the ML-HDNNP and "
+                    "ML-SNAP packages (../shared/peers/build_lammps.sh builds one) to run the "
+                    "exported mixture in LAMMPS")
+def test_the_exported_mixture_runs_in_lammps_with_the_same_numbers(tmp_path, capsys):
+    import subprocess
+    import ase.io
+    frames = _emt_frames(24)
+    train(frames, model=str(tmp_path / "m.nnp"), cutoff=4.0, radial_n=5, angular_n=2,
+          hidden_layers=[6], ensemble_size=2, partner="quadratic", partner_twojmax=4,
+          method="kalman", max_epochs=3, progress=False, cache="", log=None)
+    model = load(str(tmp_path / "m.nnp"))
+    # a weight strictly inside (0, 1), so that both parts count in the comparison
+    model = Ensemble(model.members, partner=model.partner, partner_weight=0.3)
+    model.save(tmp_path / "mix.nnp")
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "mix.nnp"), str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    pair = [line.strip() for line in printed if line.strip().startswith("pair_")]
+    assert pair[0].startswith("pair_style hybrid/scaled 0.7")
+    atoms = frames[0].repeat((1, 2, 2))
+    atoms.rattle(0.05, seed=1)
+    atoms.calc = None
+    cell, _ = atoms.cell.standard_form()
+    atoms.set_cell(cell, scale_atoms=True)
+    ase.io.write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=["Cu"],
+                 masses=True)
+    deck = "\n".join(["units metal", "boundary p p p", "atom_style atomic",
+                      "atom_modify map array sort 0 0", "read_data data.lmp", *pair,
+                      "thermo_style custom step pe", "dump f all custom 1 forces.dump id fx fy fz",
+                      "dump_modify f sort id format float %.17g", "run 0",
+                      'print "PE_EV $(pe:%.17g)"', ""])
+    (tmp_path / "in.mix").write_text(deck)
+    run = subprocess.run([LMP, "-in", "in.mix", "-log", "log.lammps", "-screen", "none"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "log.lammps").read_text()
+    assert run.returncode == 0, log[-2000:]
+    e_lmp = float([x for x in log.splitlines() if x.startswith("PE_EV")][-1].split()[1])
+    lines = (tmp_path / "forces.dump").read_text().splitlines()
+    start = lines.index("ITEM: ATOMS id fx fy fz") + 1
+    f_lmp = np.array([[float(v) for v in x.split()[1:]] for x in lines[start:start + len(atoms)]])
+    atoms.calc = NNPCalculator(model, extrapolation="ignore")
+    e = atoms.get_potential_energy()
+    f = atoms.get_forces()
+    assert e_lmp == pytest.approx(e, rel=1e-10)
+    np.testing.assert_allclose(f_lmp, f, rtol=0, atol=1e-9 * np.abs(f).max())
