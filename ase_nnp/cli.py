@@ -46,14 +46,32 @@ from .version import __version__
 def _info(args):
     import h5py
 
-    pot = Potential.load(args.model)
+    model = load(args.model)
     with h5py.File(args.model, "r") as f:
         version = int(f.attrs["format_version"])
         created = f.attrs.get("created", "")
         package = f.attrs.get("package_version", "")
-    sf = pot.descriptor
     print(f"{args.model}: ase-nnp model, format version {version}, written by ase-nnp "
           f"{package} at {created}")
+    if isinstance(model, Potential):
+        _describe_potential(model, args.functions)
+        print(_units_line(model))
+    else:
+        print(f"an ensemble of {len(model)} members (their mean is the prediction, their "
+              "spread the uncertainty); member 0:")
+        _describe_potential(model.members[0], args.functions)
+        print(_units_line(model.members[0]))
+        if model.partner is not None:
+            print(f"partner, mixed into every member with weight {model.partner_weight:.6g} "
+                  f"(the networks {1 - model.partner_weight:.6g}):")
+            _describe_potential(model.partner, args.functions)
+    if model.metadata:
+        print("metadata: " + json.dumps(model.metadata, indent=None, default=str))
+    return 0
+
+
+def _describe_potential(pot, functions=False):
+    sf = pot.descriptor
     print(f"elements: {', '.join(pot.elements)}; descriptor: {sf.kind}, {len(sf)} functions, "
           f"cutoff {sf.cutoff:g} Å")
     for e in pot.elements:
@@ -67,14 +85,10 @@ def _info(args):
               f"network {'-'.join(map(str, net.layer_sizes))} ({', '.join(net.activations)}), "
               f"{net.n_parameters} parameters, scaling {pot.scalings[e].mode}, "
               f"E0 = {pot.energy_offsets[e]:.6f} eV")
-    if args.functions:
+    if functions:
         for e in pot.elements:
             for k, label in enumerate(sf.feature_labels(e)):
                 print(f"  {e} {k:3d} {label}")
-    print(_units_line(pot))
-    if pot.metadata:
-        print("metadata: " + json.dumps(pot.metadata, indent=None, default=str))
-    return 0
 
 
 def _evaluate(args):

@@ -162,6 +162,10 @@ def test_training_with_a_partner_holds_out_fits_and_mixes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "pair_style hybrid/scaled" in out and "pair_coeff * * snap" in out
     assert (tmp_path / "out" / "partner.snapcoeff").exists()
+    assert main(["info", str(tmp_path / "m.nnp")]) == 0
+    out = capsys.readouterr().out
+    assert "an ensemble of 2 members" in out and "format version 4" in out
+    assert f"partner, mixed into every member with weight {mixing.weight:.6g}" in out
     assert main(["export", str(tmp_path / "m.nnp"), str(tmp_path / "o2"), "--format",  # refused
                  "snap"]) == 2
 
