@@ -40,25 +40,42 @@ from .interop.snap import read_snap, write_mliap, write_snap
 from .potential import Potential
 from .training.config import TrainingConfig, describe
 from .training.dataset import check_elements, labelled_atoms, read as read_data
-from .training.ensemble import train_ensemble
 from .training.reference import calculator_from_spec
 from .training.replicas import train_replicas
+from .training.run import run as run_training
 from .training.suggest import suggest_config
-from .training.trainer import Trainer
 from .version import __version__
 
 
 def _info(args):
     import h5py
 
-    pot = Potential.load(args.model)
+    model = load(args.model)
     with h5py.File(args.model, "r") as f:
         version = int(f.attrs["format_version"])
         created = f.attrs.get("created", "")
         package = f.attrs.get("package_version", "")
-    sf = pot.descriptor
     print(f"{args.model}: ase-nnp model, format version {version}, written by ase-nnp "
           f"{package} at {created}")
+    if isinstance(model, Potential):
+        _describe_potential(model, args.functions)
+        print(_units_line(model))
+    else:
+        print(f"an ensemble of {len(model)} members (their mean is the prediction, their "
+              "spread the uncertainty); member 0:")
+        _describe_potential(model.members[0], args.functions)
+        print(_units_line(model.members[0]))
+        if model.partner is not None:
+            print(f"partner, mixed into every member with weight {model.partner_weight:.6g} "
+                  f"(the networks {1 - model.partner_weight:.6g}):")
+            _describe_potential(model.partner, args.functions)
+    if model.metadata:
+        print("metadata: " + json.dumps(model.metadata, indent=None, default=str))
+    return 0
+
+
+def _describe_potential(pot, functions=False):
+    sf = pot.descriptor
     print(f"elements: {', '.join(pot.elements)}; descriptor: {sf.kind}, {len(sf)} functions, "
           f"cutoff {sf.cutoff:g} Å")
     for e in pot.elements:
@@ -72,14 +89,10 @@ def _info(args):
               f"network {'-'.join(map(str, net.layer_sizes))} ({', '.join(net.activations)}), "
               f"{net.n_parameters} parameters, scaling {pot.scalings[e].mode}, "
               f"E0 = {pot.energy_offsets[e]:.6f} eV")
-    if args.functions:
+    if functions:
         for e in pot.elements:
             for k, label in enumerate(sf.feature_labels(e)):
                 print(f"  {e} {k:3d} {label}")
-    print(_units_line(pot))
-    if pot.metadata:
-        print("metadata: " + json.dumps(pot.metadata, indent=None, default=str))
-    return 0
 
 
 def _labelled(sources, units, elements):
@@ -254,10 +267,7 @@ def _train(args):
               file=sys.stderr)
         return 2
     cfg = TrainingConfig.from_toml(args.config)
-    if cfg.ensemble_size > 1:
-        result = train_ensemble(cfg, resume=args.resume)
-    else:
-        result = Trainer(cfg).run(resume=args.resume)
+    result = run_training(cfg, resume=args.resume)
     return 130 if result.interrupted else 0
 
 
@@ -403,7 +413,10 @@ def _export(args):
         print(f"note: {args.model} holds an ensemble of {len(members)}; its mean is written as "
               f"one potential whose networks are the members' side by side ({len(members)}× "
               "as wide, the same numbers to rounding); the spread is not carried")
+        partner, weight = pot.partner, pot.partner_weight
         pot = mean_potential(pot)
+        if partner is not None:
+            return _export_mixture(args, pot, partner, weight)
     if args.format in ("snap", "mliap") and args.units != "angstrom-ev":
         raise InteropError(f"--units {args.units} is for n2p2 files; LAMMPS' {args.format} "
                            "files are written for units metal (eV, Å)")
@@ -440,6 +453,31 @@ def _export(args):
               f"and σ_E ({'calibrated' if committee.calibration is not None else 'raw spread'}) "
               "printed every nnp_every steps, fix halt at nnp_sigma_max eV/atom "
               "(lmp -var nnp_every 10 -var nnp_sigma_max 0.005)")
+    return 0
+
+
+def _export_mixture(args, networks, partner, weight):
+    """An ensemble with a SNAP partner: the networks' mean as n2p2 files, the partner as
+    ``partner.snapcoeff``/``.snapparam`` in the same folder, and LAMMPS' hybrid/scaled
+    lines that mix them with the ensemble's weight."""
+    from .interop.lammps import mixture_lines
+    if args.format != "n2p2" or args.units != "angstrom-ev":
+        raise InteropError(f"{args.model} mixes networks and a SNAP model; it is exported "
+                           "as n2p2 files plus SNAP files for LAMMPS hybrid/scaled, in Å and "
+                           "eV: use --format n2p2 without --units")
+    if networks.repulsion is not None or partner.repulsion is not None:
+        raise InteropError(f"{args.model} has a ZBL repulsion inside a mixture; LAMMPS' "
+                           "hybrid/scaled would scale it too, so it is not exported")
+    outdir = os.path.abspath(args.outdir)
+    write_n2p2(networks, outdir, without_repulsion=True)
+    snap = write_snap(partner, outdir, name="partner")
+    print(f"{args.model} -> {outdir}/ (n2p2: input.nn, scaling.data, weights.*.data; "
+          f"SNAP: {', '.join(os.path.basename(f) for f in snap.files)})")
+    print(f"the networks' mean weighted {1 - weight:.6g}, the {partner.metadata.get('model', 'SNAP')} "
+          f"partner {weight:.6g}")
+    print("LAMMPS (units metal; types numbered in this element order):")
+    for line in mixture_lines(pair_lines(networks, outdir), snap.lines, weight):
+        print(f"  {line}")
     return 0
 
 

@@ -28,6 +28,18 @@ potential whose predictions the ensemble reports (energy, forces, stress, per-at
 energies are the reference's), while the spreads are those of the members, replicas
 trained on the reference's own per-atom energies.
 
+A *partner* (``partner``, ``partner_weight`` w) is a potential of another kind on the
+same structures — the quadratic SNAP that :mod:`ase_nnp.training.ensemble` fits beside the
+networks — mixed into every member: member k predicts
+
+    M^(k) = (1 - w) E^(k) + w E_P,
+
+so the reported values are (1 - w) Ē + w E_P (forces, stress and per-atom values alike,
+each the exact derivative of this energy), the spreads are (1 - w) times the networks'
+(the partner is one model: it adds nothing to the disagreement), and ``members_energy``
+and ``members_forces`` are those of M^(k). The partner shares the members' neighbour list,
+so it must have their cutoff. Extrapolation is judged on the members' descriptor.
+
 Cost: all members share one :class:`~ase_nnp.potential.Structure` (checks and the
 neighbour list); when the descriptor family has a fused kernel
 (:mod:`ase_nnp.engine`) the descriptor values and triplet records are computed once
@@ -49,7 +61,8 @@ class Ensemble:
     specification (module docstring). ``Ensemble.load(path)`` / ``save(path)`` use one
     ``.nnp`` file (format version 3)."""
 
-    def __init__(self, members, metadata=None, reference=None, calibration=None):
+    def __init__(self, members, metadata=None, reference=None, partner=None,
+                 partner_weight=0.0, calibration=None):
         members = [m if isinstance(m, Potential) else Potential.load(m) for m in members]
         if reference is not None and not isinstance(reference, Potential):
             reference = Potential.load(reference)
@@ -76,11 +89,14 @@ class Ensemble:
         if reference is not None and reference.elements != first.elements:
             raise ValueError(f"the reference covers {reference.elements}, the members "
                              f"{first.elements}")
+        self.partner, self.partner_weight = _check_partner(partner, partner_weight, first,
+                                                           reference)
         self.set_calibration(calibration)
 
     @classmethod
-    def from_members(cls, members, metadata=None, reference=None, calibration=None):
-        return cls(members, metadata, reference, calibration)
+    def from_members(cls, members, metadata=None, reference=None, partner=None,
+                     partner_weight=0.0, calibration=None):
+        return cls(members, metadata, reference, partner, partner_weight, calibration)
 
     def set_calibration(self, calibration):
         """Attach a :class:`~ase_nnp.uncertainty.Calibration` (None removes it); ValueError
@@ -93,7 +109,9 @@ class Ensemble:
         return len(self.members)
 
     def __repr__(self):
-        return f"Ensemble({len(self)} members, elements={self.elements}, cutoff={self.cutoff})"
+        mix = "" if self.partner is None else (f", partner {self.partner.metadata.get('model', 'potential')}"
+                                               f" with weight {self.partner_weight:.3g}")
+        return f"Ensemble({len(self)} members, elements={self.elements}, cutoff={self.cutoff}{mix})"
 
     @property
     def elements(self):
@@ -130,6 +148,8 @@ class Ensemble:
             out.forces, out.stress, out.stresses = ref.forces, ref.stress, ref.stresses
             out.outside = np.maximum(out.outside, ref.outside)
             out.excess = np.maximum(out.excess, ref.excess)
+        if self.partner is not None:
+            mix(out, self.partner.evaluate_structure(st, forces, stress), self.partner_weight)
         if self.calibration is not None:
             out.calibrated = self.calibration.apply(out)
         return out
@@ -144,6 +164,50 @@ class Ensemble:
         """Read an ensemble file; a single-potential file gives an ensemble of one."""
         loaded = load(path)
         return loaded if isinstance(loaded, Ensemble) else cls([loaded])
+
+
+def _check_partner(partner, weight, first, reference):
+    """(partner, weight) validated against member ``first`` (module docstring)."""
+    if partner is None:
+        if weight:
+            raise ValueError(f"partner_weight = {weight} without a partner potential")
+        return None, 0.0
+    if not isinstance(partner, Potential):
+        partner = Potential.load(partner)
+    if reference is not None:
+        raise ValueError("an ensemble has a reference (replicas) or a partner, not both")
+    if partner.elements != first.elements:
+        raise ValueError(f"the partner covers {partner.elements}, the members {first.elements}")
+    if abs(partner.cutoff - first.cutoff) > 1e-9:
+        raise ValueError(f"the partner's cutoff {partner.cutoff} Å differs from the members' "
+                         f"{first.cutoff} Å; they share one neighbour list, so fit the partner "
+                         "with the members' cutoff")
+    weight = float(weight)
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"partner_weight = {weight} is outside [0, 1]")
+    return partner, weight
+
+
+def mix(out, other, w):
+    """``out`` (an ensemble's :class:`~ase_nnp.evaluation.Evaluation`) becomes the mixture
+    (1 - w)·out + w·other of the module docstring, in place: values mixed, spreads
+    scaled by 1 - w, the members' totals mixed with ``other``'s."""
+    a = 1.0 - w
+    out.energy = a * out.energy + w * other.energy
+    out.energies = a * out.energies + w * other.energies
+    for name in ("forces", "stress", "stresses"):
+        value = getattr(out, name)
+        if value is not None:
+            setattr(out, name, a * value + w * getattr(other, name))
+    for name in ("energy_std", "energies_std", "forces_std", "stress_std"):
+        value = getattr(out, name)
+        if value is not None:
+            setattr(out, name, a * value)
+    if out.members_energy is not None:
+        out.members_energy = a * out.members_energy + w * other.energy
+    if out.members_forces is not None:
+        out.members_forces = a * out.members_forces + w * other.forces
+    return out
 
 
 def load(path):

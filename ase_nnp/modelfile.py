@@ -38,6 +38,15 @@ Format version 3 is an ensemble (:class:`ase_nnp.Ensemble`)::
 A single potential is never written as version 3, so older readers keep reading
 every file they can represent.
 
+Format version 4 is an ensemble with a partner (:class:`ase_nnp.Ensemble`'s ``partner``,
+a potential of another kind mixed into every member)::
+
+    /partner                attrs: metadata, weight (w in [0, 1]); below it, the partner
+                            potential in the layout above
+
+A version-3 reader would drop the partner and predict with the networks alone, so
+such files say version 4; ensembles without one stay version 3.
+
 Uncertainty (any version; written only when the model has it)::
 
     /active_set/<symbol>    (in each potential's group: the root, or /members/<k>) the
@@ -47,7 +56,8 @@ Uncertainty (any version; written only when the model has it)::
         rows                float64 (m, m)  the active atoms' features
     /calibration            (at the root: the model's) ase_nnp.uncertainty.Calibration
                             attrs: signals (JSON list), form, metadata (JSON object)
-        energy, forces      float64 (3,)  (a, b, c) of log σ = a + b log s + c log γ̂
+        energy, forces      float64 (3,)  (a, b, c) of log σ = a + b log s
+                                          + c log(1 + ln max(γ, 1))
         stress              float64 (3,)  (optional)
         forces_scores       float64 (n,)  sorted conformal scores (optional)
 
@@ -82,7 +92,7 @@ from .uncertainty import Calibration
 from .version import __version__
 
 FORMAT_NAME = "ase-nnp"
-FORMAT_VERSION = 3          # the newest this reader understands
+FORMAT_VERSION = 4          # the newest this reader understands
 
 
 def _check_finite(potential, path):
@@ -213,9 +223,13 @@ def write_ensemble(ensemble, path, metadata=None):
     if ref is not None:
         _check_finite(ref, path)
         ref_json = _metadata_json(ref.metadata, path)
+    partner = getattr(ensemble, "partner", None)
+    if partner is not None:
+        _check_finite(partner, path)
+        partner_json = _metadata_json(partner.metadata, path)
     with atomic_path(path, suffix=".nnp.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
-            _write_root(f, 3, meta_json)
+            _write_root(f, 3 if partner is None else 4, meta_json)
             f.attrs["members"] = len(members)
             for k, (m, mj) in enumerate(zip(members, member_json)):
                 g = f.create_group(f"members/{k}")
@@ -225,6 +239,11 @@ def write_ensemble(ensemble, path, metadata=None):
                 g = f.create_group("reference")
                 g.attrs["metadata"] = ref_json
                 _write_potential(g, ref)
+            if partner is not None:
+                g = f.create_group("partner")
+                g.attrs["metadata"] = partner_json
+                g.attrs["weight"] = float(ensemble.partner_weight)
+                _write_potential(g, partner)
             _write_calibration(f, getattr(ensemble, "calibration", None))
         read(tmp, type(members[0]), type(ensemble))
 
@@ -352,6 +371,13 @@ def _read_open(f, path, build, build_ensemble):
         g = _get(f, "reference", path)
         reference = _read_potential(g, path, build, version, _read_metadata(g, path))
     extra = {}
+    if "partner" in f:
+        if version < 4:
+            raise ModelFileError(f"{path}: a partner needs format version 4, the file says "
+                                 f"{version}")
+        g = _get(f, "partner", path)
+        extra["partner"] = _read_potential(g, path, build, version, _read_metadata(g, path))
+        extra["partner_weight"] = _attr(g, "weight", path, "float")
     if "calibration" in f:
         extra["calibration"] = _read_calibration(_get(f, "calibration", path), path)
     try:

@@ -9,6 +9,13 @@ zbl`` — the same function and the same switching — overlaid on it::
     pair_coeff 1 1 zbl 14.0 14.0
     pair_coeff 1 2 zbl 14.0 8.0          (types numbered by atomic number)
 
+An ensemble with a partner (:class:`ase_nnp.Ensemble`: (1 - w) times the networks' mean
+plus w times a SNAP model) is LAMMPS' ``hybrid/scaled`` of the two, both stock::
+
+    pair_style hybrid/scaled <1 - w> hdnnp <r_c> dir "<dir>" ... <w> snap
+    pair_coeff * * hdnnp Si
+    pair_coeff * * snap <dir>/partner.snapcoeff <dir>/partner.snapparam Si
+
 LAMMPS' zbl has one inner and outer distance per sub-style, so element pairs
 with different distances get one ``zbl`` sub-style each (``zbl 1``, ``zbl 2``, …
 in their pair_coeff lines).
@@ -67,3 +74,15 @@ def overlay_lines(potential, style, coeff):
             lines.append(f"pair_coeff {ta} {tb} {tag} {float(ATOMIC_NUMBERS[ea])!r} "
                          f"{float(ATOMIC_NUMBERS[eb])!r}")
     return lines
+
+
+def mixture_lines(networks_lines, snap_lines, weight):
+    """The ``hybrid/scaled`` lines of a mixture (module docstring) from the lines of its
+    two parts (each a pair_style line and one ``pair_coeff * *`` line, no repulsion) and
+    the partner's weight w."""
+    (style_n, coeff_n), (style_p, coeff_p) = networks_lines, snap_lines
+    head = "pair_style "
+    return [f"pair_style hybrid/scaled {1.0 - weight!r} {style_n[len(head):]} {weight!r} "
+            f"{style_p[len(head):]}",
+            coeff_n.replace("pair_coeff * * ", "pair_coeff * * hdnnp ", 1),
+            coeff_p.replace("pair_coeff * * ", "pair_coeff * * snap ", 1)]

@@ -105,6 +105,10 @@ def write_committee(ensemble, directory, every=100, sigma_max=None):
         raise InteropError("a replica ensemble reports its reference's predictions, which "
                            "the committee file (the members' mean) would not; export the "
                            "reference alone")
+    if getattr(ensemble, "partner", None) is not None:
+        raise InteropError("an ensemble with a partner predicts the members mixed with the "
+                           "partner, which the committee file (the members alone) would not; "
+                           "export the mixture (ase-nnp export) instead")
     if any(m.repulsion is not None for m in members):
         raise InteropError("members with a ZBL repulsion cannot run in the committee file "
                            "yet (hybrid/scaled would scale the repulsion too); export the "

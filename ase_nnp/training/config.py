@@ -189,6 +189,15 @@ SCHEMA = {
                     "cores / workers threads (1: one after another; members are independent, "
                     "so 2 workers on 2 cores train an ensemble in about half the time). "
                     "time_limit holds for each member"),
+        "partner": ("none", str, "'none', or 'quadratic' / 'linear': a SNAP model on the "
+                    "bispectrum (2J_max = partner_twojmax, the networks' cutoff) fitted in one "
+                    "solve beside the networks and mixed into every member with a weight "
+                    "chosen on held-out structures (ase_nnp.training.partner)"),
+        "partner_twojmax": (6, int, "the partner's bispectrum resolution 2J_max (6: 30 "
+                            "components, 8: 55)"),
+        "holdout_fraction": (0.1, float, "with a partner: the fraction of the training "
+                             "structures held out of every fit, on which the mixing weight "
+                             "is chosen"),
     },
     "monitor": {
         "invariant_points": ("", str, "mapping errors E_at^NN - E_ref/N as learning-curve "
@@ -270,6 +279,9 @@ def _value_rules():
                                      "checkpoint_every", "test_every")}
     rules["ensemble_size"] = _number(1)
     rules["workers"] = _number(1)
+    rules["partner"] = _choices("none", "linear", "quadratic")
+    rules["partner_twojmax"] = _number(0, 20)
+    rules["holdout_fraction"] = _number(0, 1, lo_open=True, hi_open=True)
     rules.update({
         "validation_fraction": _number(0, 1, hi_open=True),
         "cutoff": _number(0, lo_open=True),

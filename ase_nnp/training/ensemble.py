@@ -46,6 +46,7 @@ class EnsembleTrainingResult:
     ensemble: Ensemble
     members: list = field(default_factory=list)   # TrainingResult per member trained now
     interrupted: bool = False
+    mixing: object = None       # with a partner: its ase_nnp.training.partner.Mixing
 
 
 def _member_paths(model, k):
@@ -153,8 +154,9 @@ def _workers(cfg, todo):
     return workers, max(1, (os.cpu_count() or 1) // workers)
 
 
-def train_ensemble(cfg, resume=False, descriptor=None, log=print):
-    """Train ``cfg.ensemble_size`` members (module docstring) and write the ensemble."""
+def train_ensemble(cfg, resume=False, descriptor=None, log=print, save=True):
+    """Train ``cfg.ensemble_size`` members (module docstring) and write the ensemble
+    (``save``; a caller that adds to it writes it itself)."""
     log = log or (lambda *a, **k: None)
     K = cfg.ensemble_size
     fingerprint = cfg.fingerprint()
@@ -225,8 +227,9 @@ def train_ensemble(cfg, resume=False, descriptor=None, log=print):
                                                         "bootstrap": cfg.bootstrap,
                                                         "members": finished,
                                                         "settings": fingerprint}})
-    ensemble.save(cfg.model)
-    log(f"ensemble of {K} written to {cfg.model}")
+    if save:
+        ensemble.save(cfg.model)
+        log(f"ensemble of {K} written to {cfg.model}")
     log("  member  errors of its best epoch (validation; training without validation)")
     for k in range(K):
         errs = finished[str(k)]

@@ -23,6 +23,12 @@ Every choice is written into the file as a comment with the numbers it came from
   validation split and initial weights), trained ``workers`` at a time, one per core;
   averaging removes the members' independent error (the filter's updates are noisy), and
   the spread is the uncertainty;
+* **partner**: a quadratic SNAP (2J_max = ``PARTNER_TWOJMAX``, the same cutoff) fitted in
+  one weighted least-squares solve of the same loss, mixed into every member with the
+  weight that minimises the loss on ``HOLDOUT_FRACTION`` of the training structures held
+  out of every fit (:mod:`ase_nnp.training.partner`). On the DFT sets of Zuo et al. the
+  networks and the linear model err differently (surfaces, bulk energies), and the
+  mixture beats both (docs/real-data.md);
 * **optimiser**: n2p2's extended Kalman filter (its recommended settings) on residuals
   normalised by the loss, stopped after 15 epochs without a better validation loss on
   each member's own split. On those data one member takes 1–3 minutes, where full-batch
@@ -54,6 +60,10 @@ FORCES_WEIGHT = 0.002
 STRESS_WEIGHT = 1.0
 #: members of the suggested ensemble
 ENSEMBLE_SIZE = 8
+#: the partner mixed into the ensemble: a quadratic SNAP of this 2J_max
+PARTNER_TWOJMAX = 8
+#: fraction of the training structures held out to choose the mixing weight
+HOLDOUT_FRACTION = 0.1
 #: minutes of a budget kept for reading the data, descriptors and the final evaluations
 RESERVE_MINUTES = 0.5
 #: fraction of a budget kept on top of that (an epoch in progress when the time is up)
@@ -224,6 +234,11 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
         f"# prediction and their spread the uncertainty; trained {workers} at a time ({os.cpu_count() or 1} cores)",
         f"ensemble_size = {ENSEMBLE_SIZE}",
         f"workers = {workers}",
+        "# a quadratic SNAP fitted in one solve beside the networks, mixed into every member",
+        f"# with the weight that is best on the {HOLDOUT_FRACTION:g} of the structures held out of every fit",
+        'partner = "quadratic"',
+        f"partner_twojmax = {PARTNER_TWOJMAX}",
+        f"holdout_fraction = {HOLDOUT_FRACTION}",
         "",
         "[output]",
         f'model = "{model}"',
