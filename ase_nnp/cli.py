@@ -69,9 +69,31 @@ def _info(args):
             print(f"partner, mixed into every member with weight {model.partner_weight:.6g} "
                   f"(the networks {1 - model.partner_weight:.6g}):")
             _describe_potential(model.partner, args.functions)
+    print(_uncertainty_line(model))
     if model.metadata:
         print("metadata: " + json.dumps(model.metadata, indent=None, default=str))
     return 0
+
+
+def _uncertainty_line(model):
+    """What the model's error bars are: calibrated (signals, form, data) or raw, and whether
+    it has the extrapolation grade's active set."""
+    graded = all(getattr(m, "active_set", None) is not None for m in model.members)
+    grade = ("extrapolation grade: active sets of " + ", ".join(
+        f"{m.active_set.rows[e].shape[0]} {e} atoms" for e in model.elements
+        for m in model.members[:1]) + (" per member" if len(model.members) > 1 else "")
+        if graded else "extrapolation grade: none (ase-nnp calibrate --training)")
+    cal = model.calibration
+    if cal is None:
+        kind = ("raw spreads of the members, not calibrated (ase-nnp calibrate)"
+                if len(model.members) > 1 else "none")
+    else:
+        meta = cal.metadata
+        kind = (f"calibrated on {meta.get('structures', '?')} structures ({cal.form}, "
+                f"{' + '.join(cal.signals)}"
+                + (f", conformal scores of {len(cal.scores)} force components" if cal.scores
+                   is not None else "") + ")")
+    return f"uncertainty: {kind}; {grade}"
 
 
 def _describe_potential(pot, functions=False):

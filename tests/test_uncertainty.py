@@ -292,6 +292,12 @@ def test_cli_calibrate_writes_the_calibration(frames, tmp_path, capsys):
     back = load(out)
     assert back.calibration is not None and back.members[0].active_set is not None
     assert load(tmp_path / "ens.nnp").calibration is None          # -o leaves MODEL alone
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "uncertainty: calibrated on 12 structures (scale, committee + grade" in text
+    assert "active sets of 9 Cu atoms per member" in text
+    assert main(["info", str(tmp_path / "ens.nnp")]) == 0
+    assert "not calibrated" in capsys.readouterr().out
     assert main(["calibrate", str(out), str(tmp_path / "nothing.extxyz")]) == 2
 
 
