@@ -47,28 +47,6 @@ def make_calibration_set(sampler, n, seed):
     return images
 
 
-def train_ensemble(images, workdir, args):
-    """The ensemble of examples/uncertainty_si.py (bootstrap members, L-BFGS, energies and
-    forces), two members at a time."""
-    import ase_nnp
-    model = os.path.join(workdir, "ensemble.nnp")
-    t0 = time.time()
-    result = ase_nnp.train(
-        images, model=model, ensemble_size=args.members, bootstrap=True, workers=2,
-        hidden_layers=args.hidden, activation="tanh", init_seed=0, split_seed=0,
-        validation_fraction=0.1, energy_weight=1.0, forces_weight=args.forces_weight,
-        stress_weight=0.0, method="lbfgs", max_epochs=args.epochs, patience=args.patience,
-        memory=20, time_limit=args.member_minutes, checkpoint_every=0, progress=False,
-        log=None, cache=os.path.join(workdir, "train.cache.h5"), **usi.DESCRIPTOR)
-    print(f"trained {args.members} members in {time.time() - t0:.0f} s")
-    for k, r in enumerate(result.members):
-        v = r.validation_errors
-        print(f"  member {k}: {r.epochs} epochs ({r.stopped_because}), validation "
-              f"E {v.get('energy', float('nan')):.2f} meV/atom, "
-              f"F {v.get('forces', float('nan')):.3f} eV/Å")
-    return ase_nnp.load(model)
-
-
 def data(args):
     paths = {k: os.path.join(args.workdir, f"{k}.extxyz") for k in ("train", "test", "calib")}
     if args.reuse and all(os.path.exists(p) for p in paths.values()):
@@ -103,7 +81,7 @@ def main():
     ap.add_argument("--train-only", action="store_true", help="stop after training")
     args = ap.parse_args()
     args.n_traj, args.n_snap, args.n_test, args.n_calib = 2, 20, 6, 6
-    args.epochs, args.patience = 3000, 200
+    args.epochs, args.patience, args.workers = 3000, 200, 2
     os.makedirs(args.workdir, exist_ok=True)
     t_start = time.time()
     train, calib, tests = data(args)
@@ -112,7 +90,7 @@ def main():
         import ase_nnp
         ensemble = ase_nnp.load(model)
     else:
-        ensemble = train_ensemble(train, args.workdir, args)
+        ensemble = usi.train_ensemble(train, args.workdir, args)    # two members at a time
     print(f"data and ensemble: {(time.time() - t_start) / 60:.1f} min")
     if args.train_only:
         return

@@ -145,6 +145,7 @@ def train_ensemble(images, workdir, args):
     t0 = time.time()
     result = ase_nnp.train(
         images, model=model, ensemble_size=args.members, bootstrap=True,
+        workers=getattr(args, "workers", 1),       # examples/calibration_si.py: 2
         hidden_layers=args.hidden, activation="tanh", init_seed=0, split_seed=0,
         validation_fraction=0.1, energy_weight=1.0, forces_weight=args.forces_weight,
         stress_weight=0.0, method="lbfgs", max_epochs=args.epochs, patience=args.patience,
