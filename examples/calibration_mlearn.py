@@ -3,7 +3,7 @@
     ase-nnp init train.extxyz --time-limit 3 --model ens.nnp -o config.toml
     ase-nnp train config.toml                  # an ensemble (the recipe's 8 members)
     python examples/calibration_mlearn.py ens.nnp train.extxyz calib.extxyz \\
-        /work/shared/data/mlearn/Si/test.extxyz.gz
+        ../shared/data/mlearn/Si/test.extxyz.gz
 
 ``calib.extxyz``: structures of the mlearn *training* file held out from training (the
 in-domain validation data; ``--split`` makes train/calib from the training file with a
