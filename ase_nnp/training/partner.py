@@ -25,7 +25,10 @@ each term over the held-out structures that have it) is a quadratic in w with mi
     w* = - Σ_t c_t r_N,t d_t / Σ_t c_t d_t²,      d = r_P - r_N,
 
 (c_t the term's weight over its count), clipped to [0, 1]. w = 0 keeps the networks
-alone, w = 1 the partner alone. The held-out structures are used for nothing else.
+alone, w = 1 the partner alone. The same held-out structures then calibrate the mixture's
+uncertainty (:mod:`ase_nnp.calibration`: the members' active sets from the fitted
+structures, the map from spread and extrapolation grade to the error on the held-out
+ones), so the written model reports error bars.
 
 Cost: the partner's solve runs in a process of its own beside the members; for the
 mlearn data it takes 1-3 min on one core (the bispectrum and its derivatives of every
@@ -36,10 +39,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
+import time
+
 import numpy as np
 
+from ..calibration import calibrate, select_active_set
 from ..committee import Ensemble
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DatasetError
 from ..potential import Potential
 from .config import TrainingConfig, family_of
 from .dataset import read
@@ -135,6 +141,26 @@ def choose_weight(r_networks, r_partner, loss_weights):
     return float(np.clip(-num / den, 0.0, 1.0))
 
 
+def _calibrate(ensemble, training, held, log):
+    """The uncertainty of the mixture, fitted where nothing was trained: the members'
+    active sets from the training structures, then the calibration of the spread and the
+    extrapolation grade on the held-out ones (:mod:`ase_nnp.calibration`), so that the
+    written model reports error bars, not raw spreads. Too few held-out structures for
+    a calibration leave the raw spreads, with a line in the log."""
+    t = time.perf_counter()
+    select_active_set(ensemble, training)
+    try:
+        cal = calibrate(ensemble, held)
+    except (DatasetError, ValueError) as err:
+        log(f"uncertainty: not calibrated ({err}); the model reports the members' raw spreads")
+        return
+    stats = cal.metadata.get("statistics", {})
+    log(f"uncertainty: active sets from {len(training)} training structures, calibration on "
+        f"{len(held)} held-out ones ({time.perf_counter() - t:.1f} s): "
+        + ", ".join(f"{q} RMSE {v['rmse']:.4g} over {v['values']} values"
+                    for q, v in stats.items()))
+
+
 def train_with_partner(cfg, resume=False, descriptor=None, log=print):
     """Hold out, fit the partner (its own process) while the members train, choose the
     weight on the held-out structures, write the mixed ensemble (module docstring).
@@ -186,6 +212,7 @@ def train_with_partner(cfg, resume=False, descriptor=None, log=print):
                                         "partner": mixing.partner, "mixture": mixing.mixture})
     ensemble = Ensemble(networks.members, metadata=metadata, partner=partner,
                         partner_weight=w)
+    _calibrate(ensemble, kept_frames, [frames[i] for i in held], log)
     ensemble.save(cfg.model)
     log(f"ensemble of {len(ensemble)} with its {cfg.partner} partner written to {cfg.model}")
     result.ensemble = ensemble
