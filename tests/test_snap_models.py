@@ -79,6 +79,16 @@ def test_linear_fit_is_the_loss_minimum(flags):
         b0, b = coefficients(pot, e)
         c0, c = coefficients(pot3, e)
         assert abs(b0 - c0) < 1e-8 * max(1, abs(b0)) and np.abs(b - c).max() < 1e-7 * np.abs(b).max()
+    # and in blocks cut by the memory of their Jacobian rows: one frame each
+    from ase_nnp.training.linear import _frame_blocks
+    assert len(list(_frame_blocks(fs, 10**6, max_pairs=1))) == fs.n_frames
+    pot4 = _linear_potential(desc, fs)
+    sol4 = fit(pot4, fs, weights, block_bytes=1)
+    assert sol4.n_rows == sol.n_rows
+    for e in ELEMENTS:
+        b0, b = coefficients(pot, e)
+        c0, c = coefficients(pot4, e)
+        assert abs(b0 - c0) < 1e-8 * max(1, abs(b0)) and np.abs(b - c).max() < 1e-7 * np.abs(b).max()
 
 
 def test_linear_snap_trains_from_config_and_runs_in_the_calculator(tmp_path):

@@ -19,7 +19,8 @@ normalisations; forces F_a = -∂E/∂r_a, stress ASE's σ = (1/V) ∂E/∂ε). 
 term adds ρ Σ_k (s_k β_k)² with s_k the spread (standard deviation over the training
 atoms) of column k, so that ρ is dimensionless and β_0 is never damped.
 
-The rows are reduced block by block into the triangular factor R of a QR
+The rows are reduced block by block (``BLOCK_ATOMS`` atoms, fewer when their Jacobian rows
+would take more than ``BLOCK_JACOBIAN_BYTES``) into the triangular factor R of a QR
 decomposition (``[R; A_block] = Q' R'``), so memory stays O(columns²) for any number of
 atoms, and the small system R θ = Qᵀ y is solved by SVD (``scipy.linalg.lstsq``) on
 columns scaled to unit norm, with singular values below ``rcond`` · s_max dropped: a
@@ -39,6 +40,10 @@ from ..network import Network
 
 #: atoms per block of rows
 BLOCK_ATOMS = 20_000
+#: the most memory the Jacobian rows of one block may take (bytes): a block ends early when
+#: its pairs × features × 3 numbers would exceed it (quadratic SNAP of 2J_max = 8 has 1,595
+#: features: 24 GB for the 600,000 pairs of the mlearn Mo set in one block)
+BLOCK_JACOBIAN_BYTES = 1 << 30
 #: relative singular-value cut of the solve
 RCOND = 1e-12
 
@@ -144,18 +149,26 @@ def _force_stress_rows(i, j, species, pair_frame, D, J, nf, inv_v, AF, AS):
                     AS[f, c, d, base + k] += s * J[p, k, d]
 
 
-def _frame_blocks(fs, block_atoms):
-    start, n = 0, 0
+def _frame_blocks(fs, block_atoms, max_pairs=None):
+    """Consecutive frames in blocks of about ``block_atoms`` atoms and at most
+    ``max_pairs`` pairs (a frame with more pairs is a block of its own)."""
+    pairs = np.diff(fs.pair_start)
+    start, n, p = 0, 0, 0
     for f in range(fs.n_frames):
+        if max_pairs is not None and f > start and p + pairs[f] > max_pairs:
+            yield np.arange(start, f)
+            start, n, p = f, 0, 0
         n += fs.n_atoms_per_frame[f]
+        p += pairs[f]
         if n >= block_atoms:
             yield np.arange(start, f + 1)
-            start, n = f + 1, 0
+            start, n, p = f + 1, 0, 0
     if start < fs.n_frames:
         yield np.arange(start, fs.n_frames)
 
 
-def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS):
+def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS,
+        block_bytes=BLOCK_JACOBIAN_BYTES):
     """Solve for the coefficients of a linear ``potential`` (every network a single
     identity layer, see :func:`linear_network`) on FrameSet ``fs`` with the loss
     factors ``weights`` (:class:`~ase_nnp.training.loss.LossWeights`); set them (input
@@ -171,7 +184,8 @@ def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS)
     R = np.zeros((0, ncol))
     qy = np.zeros(0)
     n_rows = 0
-    for frames in _frame_blocks(fs, block_atoms):
+    max_pairs = max(1, block_bytes // (nf * 3 * 8))
+    for frames in _frame_blocks(fs, block_atoms, max_pairs):
         A, y = _block_rows(fs, frames, nf, n_el, scale)
         n_rows += len(y)
         if not len(y):
