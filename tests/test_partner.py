@@ -149,6 +149,7 @@ def test_training_with_a_partner_holds_out_fits_and_mixes(tmp_path, capsys):
     assert mixing.n_structures == 3
     held = model.metadata["training"]["holdout"]
     assert len(held) == 3
+    assert model.calibration is None          # 3 held-out structures are too few for a map
     # the mixture is never worse than the better of its parts in the loss it minimises
     def loss(e):
         return e["energy"] ** 2 / 1e6 + 0.002 * e["forces"] ** 2 + 1.0 * e["stress"] ** 2
@@ -224,3 +225,20 @@ def test_the_exported_mixture_runs_in_lammps_with_the_same_numbers(tmp_path, cap
     f = atoms.get_forces()
     assert e_lmp == pytest.approx(e, rel=1e-10)
     np.testing.assert_allclose(f_lmp, f, rtol=0, atol=1e-9 * np.abs(f).max())
+
+
+def test_enough_held_out_structures_calibrate_the_written_model(tmp_path):
+    frames = _emt_frames(30)
+    res = train(frames, model=str(tmp_path / "m.nnp"), cutoff=4.0, radial_n=5, angular_n=2,
+                hidden_layers=[6], ensemble_size=2, partner="quadratic", partner_twojmax=4,
+                holdout_fraction=0.4, method="kalman", max_epochs=3, progress=False, cache="",
+                log=None)
+    assert res.mixing.n_structures == 12
+    model = load(str(tmp_path / "m.nnp"))
+    assert model.calibration is not None and model.partner is not None
+    atoms = frames[0].copy()
+    atoms.calc = NNPCalculator(model, extrapolation="ignore")
+    assert atoms.calc.calibrated
+    raw = atoms.calc.get_property("forces_std_raw", atoms)
+    cal = atoms.calc.get_property("forces_std", atoms)
+    assert raw.shape == cal.shape and np.all(cal > 0) and not np.allclose(raw, cal)

@@ -53,6 +53,11 @@ from .ensemble import _limit_threads, _portable, train_ensemble
 from .trainer import Trainer, _tee
 
 
+#: fewest held-out structures that calibrate the uncertainty (half fit the map, half the
+#: conformal scores)
+MIN_CALIBRATION_STRUCTURES = 10
+
+
 @dataclass
 class Mixing:
     """The chosen weight and the held-out errors (RMSE: energy meV/atom, forces eV/Å,
@@ -147,6 +152,11 @@ def _calibrate(ensemble, training, held, log):
     extrapolation grade on the held-out ones (:mod:`ase_nnp.calibration`), so that the
     written model reports error bars, not raw spreads. Too few held-out structures for
     a calibration leave the raw spreads, with a line in the log."""
+    if len(held) < MIN_CALIBRATION_STRUCTURES:
+        log(f"uncertainty: not calibrated ({len(held)} held-out structures, fewer than "
+            f"{MIN_CALIBRATION_STRUCTURES}); the model reports the members' raw spreads — "
+            "calibrate it with `ase-nnp calibrate` on held-out data")
+        return
     t = time.perf_counter()
     select_active_set(ensemble, training)
     try:
