@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from example_scripts import assert_png, has, markdown_rows, need, numbers_after, run_script
+from example_scripts import assert_png, markdown_rows, need, numbers_after, run_script
 
 
 @pytest.fixture(autouse=True)
