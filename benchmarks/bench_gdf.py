@@ -28,11 +28,14 @@ from ase_nnp.analysis.gdf import gdf_density, scale_to_unit_box  # noqa: E402
 from ase_nnp.neighbors import build  # noqa: E402
 
 
-def training_descriptors():
+def training_descriptors(structures=0):
+    """data/si.nnp's descriptor rows of the shipped training set (its first ``structures``
+    structures; 0: all), scaled per column to [-1, 1]."""
     from ase.io import read
     pot = load(os.path.join(HERE, "..", "data", "si.nnp"))
     rows = []
-    for atoms in read(os.path.join(HERE, "..", "data", "si_sw_train.extxyz.gz"), ":"):
+    for atoms in read(os.path.join(HERE, "..", "data", "si_sw_train.extxyz.gz"),
+                      f":{structures or ''}"):
         nl = build(atoms.positions, atoms.cell[:], atoms.pbc, pot.cutoff)
         rows.append(pot.descriptor.forward(nl, pot.species_indices(atoms.numbers)))
     return scale_to_unit_box(np.concatenate(rows))

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gdf_subset.py                 # all 78,049 atoms (a few minutes)
     python benchmarks/bench_gdf_subset.py --n 20000       # the first 20,000 of them
+    python benchmarks/bench_gdf_subset.py --structures 40 --m 200 500   # seconds: a smoke run
 
 The rows are those of benchmarks/bench_gdf.py (data/si.nnp's descriptor on
 data/si_sw_train.extxyz.gz, scaled per column to [-1, 1]); σ = 0.02, b = 1, c = "auto".
@@ -43,9 +44,11 @@ def main():
     ap.add_argument("--n", type=int, default=0, help="first n rows only (0: all)")
     ap.add_argument("--m", type=int, nargs="*", default=[5000, 10000, 20000, 40000])
     ap.add_argument("--sigma", type=float, default=0.02)
+    ap.add_argument("--structures", type=int, default=0,
+                    help="the first N training structures only (0: all)")
     args = ap.parse_args()
     load_avg = os.getloadavg()[0]
-    G = training_descriptors()
+    G = training_descriptors(args.structures)
     if args.n:
         G = G[:args.n]
     gdf_density(G[:200])                        # compile

@@ -1,6 +1,7 @@
 """Active learning of Si with Stillinger–Weber as the oracle, against random sampling.
 
     python examples/active_learning_si.py [--workdir al_si] [--resume] [--skip-baseline]
+    python examples/active_learning_si.py --smoke      # seconds: does it run end to end?
 
 1. **Classes.** Seven kinds of structure, each an :class:`ase_nnp.active.Explorer`
    from an 8-atom diamond cell: bulk (2×2×2, 64 atoms) at 300, 900 and 1,500 K; ±5 %
@@ -29,7 +30,9 @@ The printed table has oracle calls and test RMSEs (ensemble mean, energy per ato
 force components) per round and per baseline size, and the test RMSE per class of the
 final models. Measured on 2 cores shared with another job: the SW reference sets 7
 minutes, the active loop 23 (its time limit is 22 minutes, checked between rounds), the
-baseline 12.5. Needs matscipy.
+baseline 12.5. Needs matscipy. ``--smoke`` (the settings of :func:`smoke`: SW runs of a few
+steps, 20-step explorers, 2 rounds of 2-member ensembles trained for 2 epochs) is the test
+that the script runs end to end; its numbers mean nothing.
 """
 
 import argparse
@@ -71,6 +74,19 @@ TRAINING = dict(cutoff=3.8, cutoff_function="cos", radial_grid="shifted", radial
 TARGET = (2.0, 0.08)
 LEARN = dict(ensemble_size=3, forces_std_max=0.12, per_round=12, max_oracle_calls=250,
              max_rounds=25, time_limit=22.0, seed=0)
+#: the SW reference sets: snapshots per class and fs between them; fs of equilibration
+SETS = dict(test=(8, 100), pool=(100, 20))
+EQUILIBRATE_FS = 500.0
+
+
+def smoke():
+    """--smoke: the module's settings shrunk so that the whole script takes seconds."""
+    global STEPS, INTERVAL, SETS, EQUILIBRATE_FS
+    STEPS, INTERVAL, EQUILIBRATE_FS = 20, 10, 4.0
+    SETS = dict(test=(1, 4), pool=(3, 4))
+    TRAINING.update(max_epochs=2, patience=2)
+    LEARN.update(ensemble_size=2, per_round=2, max_oracle_calls=20, max_rounds=2,
+                 time_limit=2.0)
 
 
 def initial_cells(n=10, seed=0):
@@ -85,7 +101,7 @@ def initial_cells(n=10, seed=0):
 
 def sw_md(name, n_snap, every_fs, seed, cells, calc, dt_fs=2.0):
     """SW-labelled snapshots of one class: its start structure, Langevin MD at 2 fs
-    after 500 fs of equilibration."""
+    after EQUILIBRATE_FS (500 fs) of equilibration."""
     from ase.md.langevin import Langevin
     try:
         from ase.md.velocitydistribution import thermalize_momenta
@@ -98,7 +114,7 @@ def sw_md(name, n_snap, every_fs, seed, cells, calc, dt_fs=2.0):
     thermalize_momenta(atoms, temperature_K=ex.temperature_K, rng=rng)
     dyn = Langevin(atoms, dt_fs * units.fs, temperature_K=ex.temperature_K, friction=0.02,
                    rng=rng, fixcm=False)
-    dyn.run(int(round(500 / dt_fs)))
+    dyn.run(int(round(EQUILIBRATE_FS / dt_fs)))
     rec = Recorder(calc)
     for _ in range(n_snap):
         dyn.run(int(round(every_fs / dt_fs)))
@@ -114,8 +130,8 @@ def reference_sets(workdir, calc):
     cells = initial_cells(10, seed=1)            # not the active loop's initial cells
     test, pool = [], []
     for c, name in enumerate(CLASSES):
-        test += sw_md(name, 8, 100, 100 + c, cells, calc)
-        pool += sw_md(name, 100, 20, 200 + c, cells, calc)
+        test += sw_md(name, *SETS["test"], 100 + c, cells, calc)
+        pool += sw_md(name, *SETS["pool"], 200 + c, cells, calc)
     write(paths["test"], test)
     write(paths["pool"], pool)
     return paths
@@ -169,7 +185,11 @@ def main():
     ap.add_argument("--workdir", default="al_si")
     ap.add_argument("--resume", action="store_true", help="continue a stopped run")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny settings (seconds): a test that the script runs end to end")
     args = ap.parse_args()
+    if args.smoke:
+        smoke()
     os.makedirs(args.workdir, exist_ok=True)
     calc = stillinger_weber_si()
     t0 = time.perf_counter()

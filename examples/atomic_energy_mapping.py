@@ -1,7 +1,8 @@
 """Is the atomic energy a potential learned physical? Yoo et al.'s study, with SW as the truth.
 
     python examples/atomic_energy_mapping.py            # the full study (15-30 minutes, 2 cores)
-    python examples/atomic_energy_mapping.py --quick    # a smoke run of a few minutes
+    python examples/atomic_energy_mapping.py --quick    # a short run of a few minutes
+    python examples/atomic_energy_mapping.py --smoke    # seconds: does it run end to end?
 
 Yoo, Lee, Jeong, Watanabe and Han (Phys. Rev. Materials 3, 093802 (2019)) show with DFT
 Si that a neural network potential can fit total energies closely while its atomic
@@ -33,7 +34,9 @@ every proxy is set beside the truth E_i^NN − E_i^SW.
 The descriptor is data/si.toml's (cutoff 3.8 Å, just past SW's range of 3.77 Å), so SW's
 atomic energy is a function of exactly what the network sees: a residual is a mapping
 error, not missing information. Writes ``--workdir`` (data, models, curves,
-``summary.json``, ``table.md``) and three figures.
+``summary.json``, ``table.md``) and three figures. ``--smoke`` makes every MD run 20 times
+shorter, stops the SW relaxations at 0.05 eV/Å and trains for 2-4 epochs on 3 snapshots:
+the test that the script runs end to end, its numbers meaningless.
 """
 
 import argparse
@@ -53,6 +56,9 @@ DESCRIPTOR = dict(cutoff=3.8, cutoff_function="cos", radial_grid="shifted", radi
                   radial_r_low=1.5, angular_kind="wide", angular_grid="centered", angular_n=4,
                   angular_r_low=2.0, zetas=[1, 2, 4], lambdas=[-1, 1])
 SLAB_T = (100, 300, 500, 1000)
+#: --smoke's settings: every MD duration is multiplied by MD_SCALE (at least one step), and
+#: every relaxation stops at no less than RELAX_FMAX (eV/Å)
+MD_SCALE, RELAX_FMAX = 1.0, 0.0
 
 
 def sw():
@@ -77,7 +83,8 @@ def label(atoms, calc, config_type="", **info):
 def md(atoms, calc, T, n_snap, rng, npt=False, equilibrate_fs=400.0, interval_fs=20.0,
        dt_fs=2.0, **info):
     """SW-labelled snapshots every ``interval_fs`` of Langevin NVT (or, with ``npt``,
-    LangevinBAOAB at zero pressure, hydrostatic) after ``equilibrate_fs``."""
+    LangevinBAOAB at zero pressure, hydrostatic) after ``equilibrate_fs`` (both durations
+    times ``MD_SCALE``)."""
     atoms = atoms.copy()
     atoms.calc = calc
     m = atoms.get_masses()[:, None]
@@ -91,10 +98,10 @@ def md(atoms, calc, T, n_snap, rng, npt=False, equilibrate_fs=400.0, interval_fs
     else:
         dyn = Langevin(atoms, dt_fs * units.fs, temperature_K=T, friction=0.02, fixcm=False,
                        rng=rng)
-    dyn.run(int(round(equilibrate_fs / dt_fs)))
+    dyn.run(max(1, int(round(MD_SCALE * equilibrate_fs / dt_fs))))
     out = []
     for _ in range(n_snap):
-        dyn.run(int(round(interval_fs / dt_fs)))
+        dyn.run(max(1, int(round(MD_SCALE * interval_fs / dt_fs))))
         out.append(label(atoms, calc, temperature=T, **info))
     return out
 
@@ -103,7 +110,7 @@ def relaxed(atoms, calc, fmax=1e-3):
     from ase.optimize import BFGS
     atoms = atoms.copy()
     atoms.calc = calc
-    BFGS(atoms, logfile=None).run(fmax=fmax, steps=2000)
+    BFGS(atoms, logfile=None).run(fmax=max(fmax, RELAX_FMAX), steps=2000)
     return atoms
 
 
@@ -400,7 +407,9 @@ def figures(out, folder):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workdir", default="mapping_study")
-    ap.add_argument("--quick", action="store_true", help="small budgets: a smoke run")
+    ap.add_argument("--quick", action="store_true", help="small budgets: a short run")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny MD, loose relaxations, 2-4 epochs: seconds, a test that it runs")
     ap.add_argument("--members", type=int, default=5)
     ap.add_argument("--snapshots", type=int, default=40, help="MD snapshots per training set")
     ap.add_argument("--epochs", type=int, default=400, help="L-BFGS epochs of each bulk "
@@ -418,6 +427,11 @@ def main():
     if args.quick:
         args.members, args.snapshots, args.epochs, args.minutes = 2, 12, 40, 0.3
         args.slab_epochs, args.cluster_epochs = 40, 80
+    if args.smoke:
+        global MD_SCALE, RELAX_FMAX
+        MD_SCALE, RELAX_FMAX = 0.05, 0.05
+        args.members, args.snapshots, args.epochs, args.minutes = 2, 3, 2, 0.2
+        args.slab_epochs, args.cluster_epochs, args.monitor_every = 2, 4, 2
     os.makedirs(args.workdir, exist_ok=True)
     quiet()
     t0 = time.time()

@@ -1,7 +1,8 @@
 """The descriptor study of Kocer, Mason and Erturk (J. Chem. Phys. 150, 154102 (2019)), rerun: spherical-Bessel descriptors against symmetry functions.
 
     python examples/descriptor_comparison.py            # full study (about an hour on 2 cores)
-    python examples/descriptor_comparison.py --quick    # a smoke run (minutes)
+    python examples/descriptor_comparison.py --quick    # a short run (minutes)
+    python examples/descriptor_comparison.py --smoke    # seconds: does it run end to end?
 
 Stillinger–Weber Si, 64-atom cells, Langevin NVT at 300, 600, 1000 and 1500 K
 (the melting point of SW Si is ~1690 K). For each temperature, a training
@@ -18,7 +19,9 @@ has the same hidden layers (one of 10 tanh neurons, as in the paper's 16-8-1 /
 25-8-1), every fit the same L-BFGS budget, loss weights (energy 1, forces
 0.001; no stress, since the cells keep their volume) and initial seed. Printed:
 test-set energy RMSE (meV/atom) and force RMSE (eV/Å), as a Markdown table,
-also written to ``--out``.
+also written to ``--out``. ``--smoke`` keeps 300 K only, 4 training and 2 test structures
+(20 MD steps apart after 20 steps) and 2 epochs: the test that the script runs, its numbers
+meaningless.
 """
 
 import argparse
@@ -38,23 +41,26 @@ CUTOFF = 4.0
 HIDDEN = [10]
 
 
-def sw_md(temperature, n_snap, seed):
-    """64-atom diamond Si at the SW lattice constant, one Langevin trajectory."""
+def sw_md(temperature, n_snap, seed, equilibrate=300, interval=10):
+    """64-atom diamond Si at the SW lattice constant, one Langevin trajectory of 1 fs steps:
+    ``equilibrate`` steps, then a snapshot every ``interval`` steps."""
     calc = stillinger_weber_si()
     rec = Recorder(calc)
     atoms = bulk("Si", "diamond", a=5.431, cubic=True) * (2, 2, 2)
-    md_snapshots(rec, atoms, calc, temperature, n_snap, 10, np.random.default_rng(seed),
-                 f"md{temperature}")
+    md_snapshots(rec, atoms, calc, temperature, n_snap, interval, np.random.default_rng(seed),
+                 f"md{temperature}", equilibrate=equilibrate)
     return rec.images
 
 
-def dataset(workdir, temperature, n_train, n_test):
+def dataset(workdir, temperature, n_train, n_test, **md):
+    """Training and test snapshots at one temperature (other seeds), made once and kept as
+    extxyz files in workdir; ``md`` goes to :func:`sw_md`."""
     os.makedirs(workdir, exist_ok=True)
     out = []
     for split, n, seed in (("train", n_train, temperature), ("test", n_test, temperature + 1)):
         path = os.path.join(workdir, f"sw_{temperature}K_{split}_{n}.extxyz")
         if not os.path.exists(path):
-            write(path + ".part", sw_md(temperature, n, seed), format="extxyz")
+            write(path + ".part", sw_md(temperature, n, seed, **md), format="extxyz")
             os.replace(path + ".part", path)
         out.append(read(path, ":"))
     return out
@@ -78,6 +84,8 @@ def descriptors(length):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few snapshots and epochs")
+    ap.add_argument("--smoke", action="store_true",
+                    help="300 K only, 4 + 2 structures, 2 epochs: seconds, a test that it runs")
     ap.add_argument("--epochs", type=int, default=None, help="L-BFGS epochs per fit")
     ap.add_argument("--workdir", default=os.path.join(os.path.dirname(__file__),
                                                       "descriptor_comparison_data"))
@@ -85,10 +93,14 @@ def main():
     args = ap.parse_args()
     n_train, n_test = (30, 10) if args.quick else (200, 60)
     epochs = args.epochs or (30 if args.quick else 1000)
+    temperatures, md = TEMPERATURES, {}
+    if args.smoke:
+        n_train, n_test, epochs, temperatures = 4, 2, 2, TEMPERATURES[:1]
+        md = dict(equilibrate=20, interval=20)
     rows = []
-    for T in TEMPERATURES:
+    for T in temperatures:
         t0 = time.perf_counter()
-        train_set, test_set = dataset(args.workdir, T, n_train, n_test)
+        train_set, test_set = dataset(args.workdir, T, n_train, n_test, **md)
         print(f"{T} K: {len(train_set)} training and {len(test_set)} test structures "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
         for length in (16, 25):
@@ -112,7 +124,7 @@ def main():
              "| T (K) | values | Bessel E (meV/atom) | SF E (meV/atom) | Bessel F (eV/Å) | "
              "SF F (eV/Å) |",
              "|---|---|---|---|---|---|"]
-    for T in TEMPERATURES:
+    for T in temperatures:
         for length in (16, 25):
             got = {r[1]: r for r in rows if r[0] == T and r[2] == length}
             b, s = got["spherical Bessel"], got["symmetry functions"]

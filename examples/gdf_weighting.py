@@ -1,6 +1,7 @@
 """GDF weighting on the Si vacancy: training with and without it, at equal budget, against SW.
 
     python examples/gdf_weighting.py [--workdir gdf_si] [--seeds 0 1] [--epochs 1500]
+    python examples/gdf_weighting.py --smoke      # seconds: does it run end to end?
 
 Jeong et al. (J. Phys. Chem. C 122, 22790 (2018)) weight each training atom's force
 error by the inverse Gaussian density of the training atoms around it in descriptor
@@ -27,7 +28,9 @@ count as much as the many bulk-like ones. This script measures what that does he
    energy and the CI-NEB migration barrier, against SW's.
 
 Took 35 minutes with the defaults on 2 cores shared with another job (the SW MD 4.6,
-each training 6-9, the rest NEB). Needs matscipy.
+each training 6-9, the rest NEB). Needs matscipy. ``--smoke`` (the settings of
+:func:`smoke`: one temperature, a few short SW runs, 2 epochs, one seed, loose relaxations)
+is the test that the script runs end to end; its numbers mean nothing.
 """
 
 import argparse
@@ -47,12 +50,26 @@ from eos_si import equilibrium_a                         # beside this script
 from vacancy_migration_si import A_SW, study
 
 TEMPERATURES = (500, 800, 1200)
+#: per temperature: (snapshots, fs apart) of vacancy and bulk training cells and of the
+#: vacancy test cells; fs of equilibration
+SNAPSHOTS = dict(vacancy=(20, 40), bulk=(20, 40), test=(10, 100))
+EQUILIBRATE_FS = 500.0
+#: vacancy_migration_si.study's size, images and tolerances (NEB, relaxations; eV/Å)
+DEFECT = dict(size=2, n_images=7, fmax_neb=0.03, fmax_relax=0.01)
 #: data/si.toml's descriptor and loss weights
 TRAINING = dict(cutoff=3.8, cutoff_function="cos", radial_grid="shifted", radial_n=16,
                 radial_r_low=1.5, angular_kind="wide", angular_grid="centered", angular_n=4,
                 angular_r_low=2.0, zetas=[1, 2, 4], lambdas=[-1, 1], hidden_layers=[25, 25],
                 energy_weight=1.0, forces_weight=0.001, stress_weight=10.0,
                 repulsion="zbl", patience=300, memory=20, validation_fraction=0.1)
+
+
+def smoke():
+    """--smoke: the module's settings shrunk so that the whole script takes seconds."""
+    global TEMPERATURES, SNAPSHOTS, EQUILIBRATE_FS
+    TEMPERATURES, EQUILIBRATE_FS = (800,), 4.0
+    SNAPSHOTS = dict(vacancy=(3, 4), bulk=(2, 4), test=(2, 4))
+    DEFECT.update(n_images=3, fmax_neb=0.3, fmax_relax=0.3)
 
 
 def md_snapshots(atoms, calc, T, n, every_fs, seed, tag, dt_fs=2.0):
@@ -66,7 +83,7 @@ def md_snapshots(atoms, calc, T, n, every_fs, seed, tag, dt_fs=2.0):
     atoms.calc = calc
     thermalize_momenta(atoms, temperature_K=T, rng=rng)
     dyn = Langevin(atoms, dt_fs * units.fs, temperature_K=T, friction=0.02, rng=rng)
-    dyn.run(int(round(500 / dt_fs)))
+    dyn.run(int(round(EQUILIBRATE_FS / dt_fs)))
     rec = Recorder(calc)
     for _ in range(n):
         dyn.run(int(round(every_fs / dt_fs)))
@@ -90,9 +107,9 @@ def datasets(workdir, calc):
     perfect, vacancy = cells()
     data, test = [], []
     for k, T in enumerate(TEMPERATURES):
-        data += md_snapshots(vacancy, calc, T, 20, 40, 10 + k, "vacancy")
-        data += md_snapshots(perfect, calc, T, 20, 40, 20 + k, "bulk")
-        test += md_snapshots(vacancy, calc, T, 10, 100, 30 + k, "vacancy")
+        data += md_snapshots(vacancy, calc, T, *SNAPSHOTS["vacancy"], 10 + k, "vacancy")
+        data += md_snapshots(perfect, calc, T, *SNAPSHOTS["bulk"], 20 + k, "bulk")
+        test += md_snapshots(vacancy, calc, T, *SNAPSHOTS["test"], 30 + k, "vacancy")
     write(paths["train"], data)
     write(paths["test"], test)
     return paths
@@ -137,7 +154,12 @@ def main():
     ap.add_argument("--workdir", default="gdf_si")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--epochs", type=int, default=1500)
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny settings (seconds): a test that the script runs end to end")
     args = ap.parse_args()
+    if args.smoke:
+        smoke()
+        args.seeds, args.epochs = args.seeds[:1], 2
     os.makedirs(args.workdir, exist_ok=True)
     t0 = time.perf_counter()
     sw = stillinger_weber_si()
@@ -181,12 +203,12 @@ def main():
           "barrier (eV)")
     print("| potential | a (Å) | E_f | E_f − SW | barrier | barrier − SW |\n"
           "|---|---|---|---|---|---|")
-    ref = study(sw, A_SW, 2, 7)
+    ref = study(sw, A_SW, **DEFECT)
     print(f"| SW | {A_SW:.4f} | {ref['Ef']:.4f} | — | {ref['barrier']:.4f} | — |", flush=True)
     for name, model in models.items():
         calc = NNPCalculator(load(model), extrapolation="ignore")
         a = equilibrium_a(calc)
-        r = study(calc, a, 2, 7)
+        r = study(calc, a, **DEFECT)
         print(f"| {name} | {a:.4f} | {r['Ef']:.4f} | {r['Ef'] - ref['Ef']:+.4f} | "
               f"{r['barrier']:.4f} | {r['barrier'] - ref['barrier']:+.4f} |", flush=True)
     print(f"\ntotal: {(time.perf_counter() - t0) / 60:.1f} min")

@@ -8,7 +8,7 @@ shows is the machinery: a ``.nnp`` file written and read, an ASE calculator with
 energy, forces, stress and per-atom energies, forces and stress checked
 against finite differences, a short NVE run, and the speed per atom.
 
-    python examples/quickstart.py [--atoms-per-side N]
+    python examples/quickstart.py [--cells N]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Relaxations with data/si.nnp: a vacancy (BFGS, fixed cell) and the cell itself (FrechetCellFilter).
 
-    python examples/relax_si.py
+    python examples/relax_si.py [model.nnp] [--smoke]
 
 1. A 64-atom cell with one atom removed: the vacancy formation energy
    E_v = E(N-1) - (N-1)/N E(N), unrelaxed and with positions relaxed by BFGS,
@@ -8,8 +8,13 @@
 2. A strained, rattled 8-atom cell: positions and cell relaxed together with
    ``FrechetCellFilter`` until forces < 1e-3 eV/Å and stress < 1e-4 eV/Å³;
    the final lattice constant.
+
+``--smoke`` stops both relaxations at fmax = 0.05 (BFGS's force criterion; for the cell,
+the filter's generalised forces): seconds, for the test that the script runs end to end;
+the numbers are then not converged.
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -31,7 +36,7 @@ def formation_energy(calc, vac, a=5.431):
     return vac.get_potential_energy() - (n - 1) / n * perfect.get_potential_energy()
 
 
-def vacancy(calcs):
+def vacancy(calcs, fmax=1e-4):
     """Unrelaxed and relaxed vacancy formation energies. The relaxation starts
     with the network (lightly rattled start); SW then relaxes from the network's
     structure, so both land in the same basin: SW has a symmetric local minimum
@@ -44,15 +49,19 @@ def vacancy(calcs):
     vac.rattle(0.02, seed=1)
     for name, calc in calcs.items():
         vac.calc = calc
-        BFGS(vac, logfile=None).run(fmax=1e-4, steps=2000)
+        BFGS(vac, logfile=None).run(fmax=fmax, steps=2000)
         out[name]["relaxed"] = formation_energy(calc, vac)
     return out
 
 
 def main():
-    import sys
-    model = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "data", "si.nnp")
-    nnp = NNPCalculator(model)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", nargs="?", default=os.path.join(ROOT, "data", "si.nnp"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="loose tolerances (seconds): a test that the script runs")
+    args = ap.parse_args()
+    fmax_vacancy, fmax_cell = (0.05, 0.05) if args.smoke else (1e-4, 1e-3)
+    nnp = NNPCalculator(args.model)
     calcs = {"NNP": nnp}
     try:
         from eos_si import stillinger_weber
@@ -61,7 +70,7 @@ def main():
             calcs["SW"] = sw
     except ImportError:
         pass
-    for name, e in vacancy(calcs).items():
+    for name, e in vacancy(calcs, fmax_vacancy).items():
         print(f"{name}: vacancy formation energy {e['unrelaxed']:.4f} eV unrelaxed, "
               f"{e['relaxed']:.4f} eV relaxed")
     atoms = bulk("Si", "diamond", a=5.431, cubic=True)
@@ -70,7 +79,7 @@ def main():
     atoms.rattle(0.03, seed=2)
     atoms.calc = nnp
     opt = BFGS(FrechetCellFilter(atoms), logfile=None)
-    opt.run(fmax=1e-3, steps=1000)
+    opt.run(fmax=fmax_cell, steps=1000)
     lengths = atoms.cell.cellpar()
     print(f"NNP cell relaxation: {opt.nsteps} BFGS steps; cell {np.round(lengths, 5).tolist()}; "
           f"max |F| {np.abs(atoms.get_forces()).max():.1e} eV/Å, max |σ| "

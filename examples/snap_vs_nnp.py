@@ -1,7 +1,8 @@
 """Linear SNAP against neural networks on the same Stillinger–Weber Si data.
 
     python examples/snap_vs_nnp.py            # the study (about 30 min on 2 cores)
-    python examples/snap_vs_nnp.py --quick    # a smoke run (a few minutes)
+    python examples/snap_vs_nnp.py --quick    # a short run (a few minutes)
+    python examples/snap_vs_nnp.py --smoke    # seconds: does it run end to end?
 
 Data: the shipped training and test sets of data/si.nnp (``data/si_sw_train.extxyz.gz``,
 ``data/si_sw_test.extxyz.gz``: SW Si crystal, strained cells, MD at 300-2,000 K, liquid,
@@ -19,6 +20,8 @@ The two new networks get the same wall-clock budget (``--minutes``) of L-BFGS.
 Printed: test RMSE of energy (meV/atom), forces (eV/Å) and stress (GPa), the fit time,
 and the cost of energy + forces + stress per atom on a 4,096-atom crystal on one thread
 (interleaved rounds, machine load reported), as a Markdown table (also ``--out``).
+``--smoke`` takes 10 training and 5 test structures, 2 epochs per network and a 64-atom
+crystal for the cost: the test that the script runs, its numbers meaningless.
 """
 
 import argparse
@@ -35,14 +38,16 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 WEIGHTS = dict(energy_weight=1.0, forces_weight=1e-3, stress_weight=10.0)
 
 
-def data_files(workdir, quick):
+def data_files(workdir, sizes=None):
+    """The shipped training and test files, or with ``sizes`` = (n_train, n_test) files in
+    workdir holding their first n_train and n_test structures."""
     train_file = os.path.join(ROOT, "data", "si_sw_train.extxyz.gz")
     test_file = os.path.join(ROOT, "data", "si_sw_test.extxyz.gz")
-    if not quick:
+    if not sizes:
         return train_file, test_file
     os.makedirs(workdir, exist_ok=True)
     out = []
-    for src, n in ((train_file, 200), (test_file, 60)):
+    for src, n in zip((train_file, test_file), sizes):
         path = os.path.join(workdir, os.path.basename(src).replace(".extxyz.gz", f"_{n}.extxyz"))
         if not os.path.exists(path):
             write(path, read(src, f":{n}"), format="extxyz")
@@ -50,11 +55,11 @@ def data_files(workdir, quick):
     return out
 
 
-def fit(name, workdir, train_file, test_file, minutes, **keys):
+def fit(name, workdir, train_file, test_file, minutes, epochs=100000, **keys):
     model = os.path.join(workdir, f"{name}.nnp")
     t = time.perf_counter()
     result = train(train_file, test=[test_file], model=model, cutoff=3.8, progress=False,
-                   time_limit=minutes, max_epochs=100000, patience=200, cache="",
+                   time_limit=minutes, max_epochs=epochs, patience=200, cache="",
                    log=None, **WEIGHTS, **keys)
     return dict(name=name, model=model, seconds=time.perf_counter() - t,
                 test=result.test_errors, n=len(load(model).descriptor))
@@ -72,12 +77,13 @@ def shipped(test_file):
                 seconds=60.0 * minutes, test=test, n=len(pot.descriptor))
 
 
-def cost(models, rounds):
-    """µs/atom of energy + forces + stress on 4,096 rattled Si atoms, one thread,
-    models interleaved in every round; the best of each model's rounds."""
+def cost(models, rounds, repeat=8):
+    """µs/atom of energy + forces + stress on rattled Si (repeat³ cubic cells: 4,096
+    atoms by default), one thread, models interleaved in every round; the best of each
+    model's rounds."""
     import numba
     numba.set_num_threads(1)
-    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(8)
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
     atoms.rattle(0.05, seed=0)
     calcs = [NNPCalculator(m["model"]) for m in models]
     best = [np.inf] * len(models)
@@ -97,28 +103,33 @@ def cost(models, rounds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--smoke", action="store_true",
+                    help="10 + 5 structures, 2 epochs, 64 atoms: seconds, a test that it runs")
     ap.add_argument("--minutes", type=float, default=None,
                     help="training budget of each network (default 10; 1 with --quick)")
     ap.add_argument("--workdir", default="snap_vs_nnp")
     ap.add_argument("--out", default="snap_vs_nnp.md")
     args = ap.parse_args()
     minutes = args.minutes or (1.0 if args.quick else 10.0)
-    train_file, test_file = data_files(args.workdir, args.quick)
+    sizes, epochs, repeat = ((200, 60) if args.quick else None), 100000, 8
+    if args.smoke:
+        sizes, epochs, repeat = (10, 5), 2, 2
+    train_file, test_file = data_files(args.workdir, sizes)
     os.makedirs(args.workdir, exist_ok=True)
     models = [
         fit("snap6", args.workdir, train_file, test_file, minutes, family="bispectrum",
             twojmax=6, kind="linear"),
         fit("snap8", args.workdir, train_file, test_file, minutes, family="bispectrum",
             twojmax=8, kind="linear"),
-        fit("nn_bispectrum6", args.workdir, train_file, test_file, minutes,
+        fit("nn_bispectrum6", args.workdir, train_file, test_file, minutes, epochs,
             family="bispectrum", twojmax=6, hidden_layers=[25, 25]),
-        fit("nn_bessel", args.workdir, train_file, test_file, minutes,
+        fit("nn_bessel", args.workdir, train_file, test_file, minutes, epochs,
             family="spherical_bessel", n_max=4, l_max=5, hidden_layers=[25, 25]),
         shipped(test_file),
     ]
     labels = ["linear SNAP, 2J=6", "linear SNAP, 2J=8", "network on bispectrum 2J=6",
               "network on spherical Bessel 4/5", models[-1]["name"]]
-    us = cost(models, 2 if args.quick else 3)
+    us = cost(models, 1 if args.smoke else 2 if args.quick else 3, repeat)
     load1 = os.getloadavg()[0]
     lines = [f"Test set: {test_file} (machine load {load1:.2f} on {os.cpu_count()} cores; "
              f"network budget {minutes:g} min each)", "",

@@ -1,7 +1,8 @@
 """Does the ensemble spread mean anything? σ of a 5-member ensemble against its true error (Si, SW).
 
     python examples/uncertainty_si.py            # the full study (~17 minutes on 2 cores)
-    python examples/uncertainty_si.py --quick    # a smoke run of a few minutes
+    python examples/uncertainty_si.py --quick    # a short run of a few minutes
+    python examples/uncertainty_si.py --smoke    # seconds: does it run end to end?
 
 The test of Yoo et al. (Phys. Rev. Materials 3, 093802 (2019), supplement) for a committee
 of networks (Artrith and Behler, Phys. Rev. B 85, 045439 (2012)), with the Stillinger–Weber
@@ -23,7 +24,9 @@ potential (matscipy; ``pip install matscipy``) as the ground truth:
    (a Markdown table);
 5. a log-log plot of σ_F,a against |ΔF_a| per atom, coloured by class (``--plot``).
 
-Everything it makes (data, ensemble, learning curves) goes to ``--workdir``.
+Everything it makes (data, ensemble, learning curves) goes to ``--workdir``. ``--smoke``
+shortens every MD run 20 times and trains 2 members for 2 epochs on 8 structures: the test
+that the script runs end to end, its numbers meaningless.
 """
 
 import argparse
@@ -56,13 +59,15 @@ def diamond(volume_factor=1.0):
 
 class Sampler:
     """Langevin NVT with SW (2 fs steps, friction 0.02 ASE units); ``snapshots`` labels
-    copies with SW energy, forces, per-atom energies and stress."""
+    copies with SW energy, forces, per-atom energies and stress. Every duration asked for
+    is multiplied by ``time_scale`` (at least one step)."""
 
-    def __init__(self, timestep_fs=2.0):
+    def __init__(self, timestep_fs=2.0, time_scale=1.0):
         from ase_nnp.training.reference import Recorder, stillinger_weber_si
         self.calc = stillinger_weber_si()
         self.Recorder = Recorder
         self.dt = timestep_fs
+        self.time_scale = time_scale
 
     def run(self, atoms, T, fs, rng, thermalize=True):
         atoms = atoms.copy()
@@ -72,7 +77,7 @@ class Sampler:
             atoms.set_momenta(rng.normal(0.0, 1.0, (len(atoms), 3)) * np.sqrt(m * units.kB * 2 * T))
         dyn = Langevin(atoms, self.dt * units.fs, temperature_K=T, friction=0.02, fixcm=False,
                        rng=rng)
-        dyn.run(int(round(fs / self.dt)))
+        dyn.run(max(1, int(round(fs * self.time_scale / self.dt))))
         return atoms
 
     def snapshots(self, atoms, T, n, rng, label, equilibrate_fs=400.0, interval_fs=20.0,
@@ -246,7 +251,9 @@ def plot(rows, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a smoke run (few structures, epochs)")
+    ap.add_argument("--quick", action="store_true", help="a short run (few structures, epochs)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="MD 20 times shorter, 2 members, 2 epochs: seconds, a test that it runs")
     ap.add_argument("--workdir", default="uncertainty_si_run")
     ap.add_argument("--reuse", action="store_true",
                     help="read the data sets and the ensemble of an earlier run from --workdir "
@@ -259,7 +266,11 @@ def main():
     ap.add_argument("--forces-weight", type=float, default=0.01,
                     help="force-component MSE weight against 1 for the energy per atom")
     args = ap.parse_args()
-    if args.quick:
+    time_scale = 1.0
+    if args.smoke:
+        n_traj, n_snap, n_test, time_scale, args.members = 1, 2, 1, 0.05, 2
+        args.epochs, args.patience, args.member_minutes = 2, 2, 0.5
+    elif args.quick:
         n_traj, n_snap, n_test = 1, 10, 3
         args.epochs, args.patience, args.member_minutes = 60, 30, 0.5
     else:
@@ -277,7 +288,7 @@ def main():
             tests[a.info["class"]].append(a)
         print(f"data read from {args.workdir}")
     else:
-        sampler = Sampler()
+        sampler = Sampler(time_scale=time_scale)
         t0 = time.time()
         train_images = make_training_set(sampler, n_traj, n_snap, args.seed)
         print(f"training set: {len(train_images)} structures of 64 atoms "

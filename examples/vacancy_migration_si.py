@@ -30,7 +30,9 @@ Network and SW run the same recipe from the same unrelaxed structures. The netwo
 extrapolation warnings are switched off; instead the script counts, per stage, the calls
 in which some atom's descriptors left the training range. Takes 3-6 minutes on 2 cores
 at the default size (most of it BFGS on 645 coordinates; measured with the cores shared
-with another job), under a minute with --size 2 (64 sites).
+with another job), under a minute with --size 2 (64 sites). ``--smoke`` (seconds: a test
+that the script runs end to end, its numbers not converged) is --size 2, 3 images and a
+tolerance of 0.3 eV/Å for every relaxation and the NEB.
 Needs matscipy for SW (``pip install matscipy``); without it only the network is shown.
 """
 
@@ -103,7 +105,9 @@ class Extrapolation:
         self._mark()
 
 
-def study(calc, a, size, n_images, fmax_neb=0.03):
+def study(calc, a, size, n_images, fmax_neb=0.03, fmax_relax=0.01):
+    """The four stages of the module docstring with one calculator at lattice constant a;
+    BFGS relaxes to ``fmax_relax``, the NEB to ``fmax_neb`` (eV/Å)."""
     extra = Extrapolation(calc)
     perfect = bulk("Si", "diamond", a=a, cubic=True) * (size, size, size)
     perfect.calc = calc
@@ -117,7 +121,7 @@ def study(calc, a, size, n_images, fmax_neb=0.03):
     # bulk-terminated vacancy: relaxed from the unrelaxed structure, lightly rattled
     outer = start.copy()
     outer.rattle(0.02, seed=1)
-    e, _ = relax(outer, calc)
+    e, _ = relax(outer, calc, fmax_relax)
     out["Ef_outer"] = e - n * e_atom
     out["d_outer"] = geometry(outer, site0)
     extra.stage("bulk-terminated")
@@ -125,7 +129,7 @@ def study(calc, a, size, n_images, fmax_neb=0.03):
     # inward-relaxed vacancy: initial state
     initial = start.copy()
     nudge_in(initial, site0)
-    e_i, _ = relax(initial, calc)
+    e_i, _ = relax(initial, calc, fmax_relax)
     out["Ef"] = e_i - n * e_atom
     out["d_inner"] = geometry(initial, site0)
     extra.stage("inward")
@@ -136,7 +140,7 @@ def study(calc, a, size, n_images, fmax_neb=0.03):
     final = start.copy()
     final.positions[j] = site0
     nudge_in(final, site_j)
-    e_f, _ = relax(final, calc)
+    e_f, _ = relax(final, calc, fmax_relax)
     out["dE_final"] = e_f - e_i
     extra.stage("final")
 
@@ -146,7 +150,7 @@ def study(calc, a, size, n_images, fmax_neb=0.03):
     split = start.copy()
     split.positions[j] = site_j + 0.5 * path
     split.rattle(0.01, seed=2)
-    e_s, _ = relax(split, calc)
+    e_s, _ = relax(split, calc, fmax_relax)
     out["split"] = (e_s - n * e_atom, float((split.positions[j] - site_j) @ path / (path @ path)))
     extra.stage("split")
 
@@ -182,8 +186,14 @@ def main():
     ap.add_argument("--size", type=int, default=3, help="conventional cells per side (default 3)")
     ap.add_argument("--images", type=int, default=7, help="NEB images, both ends included")
     ap.add_argument("--fmax", type=float, default=0.03, help="NEB force tolerance (eV/Å)")
+    ap.add_argument("--relax-fmax", type=float, default=0.01,
+                    help="BFGS force tolerance of the relaxations (eV/Å)")
     ap.add_argument("--plot", default="", help="image of the NEB profiles")
+    ap.add_argument("--smoke", action="store_true",
+                    help="--size 2, 3 images, tolerances 0.3 eV/Å: seconds, a test that it runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.size, args.images, args.fmax, args.relax_fmax = 2, 3, 0.3, 0.3
     # extrapolation is counted and summarised per stage below instead of warned about
     calcs = {"NNP": NNPCalculator(args.model, extrapolation="ignore")}
     sw = stillinger_weber()
@@ -193,7 +203,8 @@ def main():
     res = {}
     for name, calc in calcs.items():
         t = time.perf_counter()
-        res[name] = study(calc, lattice[name], args.size, args.images, args.fmax)
+        res[name] = study(calc, lattice[name], args.size, args.images, args.fmax,
+                          args.relax_fmax)
         r = res[name]
         print(f"{name}: a = {r['a']:.5f} Å, {r['N']} sites; NEB {r['neb_steps']} FIRE steps "
               f"({'converged' if r['neb_converged'] else 'NOT converged'}, {r['neb_time']:.1f} s); "

@@ -776,6 +776,8 @@ def _float(token, path, no, what):
 
 
 _ATOM_LAYOUT = "atom x y z element charge n fx fy fz"
+#: the lines a structure holds at most once: keyword -> (layout, what the value is)
+_ONCE = {"energy": ("energy E", "energy"), "charge": ("charge Q", "total charge")}
 
 
 def _structure_blocks(path, lines):
@@ -823,7 +825,7 @@ def _parse_structure(path, lines, first, last, unit):
                  f"({layout})")
 
     cell, symbols, positions, charges, column_n, forces = [], [], [], [], [], []
-    energy = charge = energy_line = charge_line = None
+    once = {}                                   # keyword of _ONCE -> (value, line number)
     comments, info = [], {}
     for no in range(first, last + 1):
         line = lines[no - 1].strip()
@@ -857,24 +859,20 @@ def _parse_structure(path, lines, first, last, unit):
             charges.append(_float(words[5], path, no, "atomic charge"))
             column_n.append(_float(words[6], path, no, "7th atom field (n)"))
             forces.append([_float(w, path, no, "force component") for w in words[7:10]])
-        elif key == "energy":
-            fields(no, words, 2, "energy E")
-            if energy_line is not None:
-                fail(no, f"a second 'energy' line (the first is line {energy_line}); each "
+        elif key in _ONCE:
+            layout, what = _ONCE[key]
+            fields(no, words, 2, layout)
+            if key in once:
+                fail(no, f"a second '{key}' line (the first is line {once[key][1]}); each "
                      "structure has one")
-            energy, energy_line = _float(words[1], path, no, "energy"), no
-        elif key == "charge":
-            fields(no, words, 2, "charge Q")
-            if charge_line is not None:
-                fail(no, f"a second 'charge' line (the first is line {charge_line}); each "
-                     "structure has one")
-            charge, charge_line = _float(words[1], path, no, "total charge"), no
+            once[key] = (_float(words[1], path, no, what), no)
         elif key == "end":
             if len(words) > 1:
                 fail(no, f"'end' followed by {' '.join(words[1:])!r}; the line holds 'end' only")
         else:
             fail(no, f"unknown keyword {key!r}; input.data lines begin with one of begin, "
                  "comment, lattice, atom, energy, charge, end")
+    energy, charge = (once.get(k, (None,))[0] for k in ("energy", "charge"))
     if not symbols:
         fail(first, "the structure beginning here has no 'atom' line")
     if len(cell) not in (0, 3):
