@@ -503,6 +503,17 @@ def _export_mixture(args, networks, partner, weight):
     return 0
 
 
+#: per format of ``ase-nnp import``: the number of inputs, what they are, the --units it
+#: reads and what to say otherwise
+_IMPORT_FORMATS = {
+    "snap": (2, "two files, COEFF PARAM (.snapcoeff, .snapparam)", ("metal", "real"),
+             "SNAP files are read for LAMMPS units metal (the default: eV, Å) or real "
+             "(kcal/mol, Å)"),
+    "n2p2": (1, "one potential directory", ("angstrom-ev", "bohr-hartree"),
+             "n2p2 files are read as angstrom-ev or bohr-hartree"),
+}
+
+
 def _import(args):
     paths = list(args.paths)
     if args.output is None:
@@ -512,25 +523,19 @@ def _import(args):
         *paths, output = paths
     else:
         output = args.output
+    count, what, units, why = _IMPORT_FORMATS[args.format]
+    if len(paths) != count:
+        raise InteropError(f"ase-nnp import --format {args.format} reads {what}; got "
+                           f"{len(paths)} inputs {paths}")
+    if args.units not in (None, *units):
+        raise InteropError(f"--units {args.units}: {why}")
     if args.format == "snap":
-        if len(paths) != 2:
-            raise InteropError(f"ase-nnp import --format snap reads two files, COEFF PARAM "
-                               f"(.snapcoeff, .snapparam); got {len(paths)} inputs {paths}")
-        if args.units not in (None, "metal", "real"):
-            raise InteropError(f"--units {args.units}: SNAP files are read for LAMMPS units "
-                               "metal (the default: eV, Å) or real (kcal/mol, Å)")
         elements = args.elements.split(",") if args.elements else None
         pot = read_snap(*paths, elements=elements, units=args.units or "metal")
         pot.save(output)
         print(f"{' + '.join(paths)} -> {output}: {pot!r}, {pot.metadata['model']} SNAP")
         print(_units_line(pot))
         return 0
-    if len(paths) != 1:
-        raise InteropError(f"ase-nnp import --format n2p2 reads one potential directory; got "
-                           f"{len(paths)} inputs {paths}")
-    if args.units not in (None, "angstrom-ev", "bohr-hartree"):
-        raise InteropError(f"--units {args.units}: n2p2 files are read as angstrom-ev or "
-                           "bohr-hartree")
     if args.elements:
         raise InteropError("--elements is for --format snap (the pair_coeff order)")
     pot = read_n2p2(paths[0], units=args.units)
@@ -553,6 +558,14 @@ def _units_line(pot):
     return text + ")"
 
 
+def _data_units(p, where, default="angstrom-ev", more=""):
+    """The ``--units`` option of commands that read structures: those of the n2p2/RuNNer
+    input.data files among them."""
+    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default=default,
+                   help=f"units of n2p2/RuNNer input.data files among {where} (default "
+                   f"angstrom-ev; bohr-hartree: RuNNer's convention){more}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
@@ -571,10 +584,7 @@ def main(argv=None):
     p.add_argument("--write", metavar="FILE",
                    help="store each structure with the prediction and the reference beside it "
                         "(extxyz or any ase.io format; .db: an ase.db database)")
-    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
-                   help="units of n2p2/RuNNer input.data files among the data (default "
-                   "angstrom-ev; bohr-hartree: RuNNer's convention); other formats carry "
-                   "their own")
+    _data_units(p, "the data", None, "; other formats carry their own")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")
@@ -607,9 +617,7 @@ def main(argv=None):
     p.add_argument("-o", "--output", metavar="CONFIG",
                    help="write the configuration to this file (atomically; data paths "
                    "relative to its folder) instead of printing it")
-    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
-                   help="units of n2p2/RuNNer input.data files among the data, written as "
-                   "[data] units (default angstrom-ev; bohr-hartree: RuNNer's convention)")
+    _data_units(p, "the data, written as [data] units")
     p.set_defaults(func=_init)
     p = sub.add_parser("replicas", help="train a replica ensemble of a reference potential "
                        "(per-atom uncertainty)")
@@ -639,9 +647,7 @@ def main(argv=None):
     p.add_argument("--bulk-tolerance", type=float, default=0.1,
                    help="slab atoms this close to the crystal in scaled descriptor space are bulk")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
-    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
-                   help="units of n2p2/RuNNer input.data files among --slab and --train "
-                   "(default angstrom-ev; bohr-hartree: RuNNer's convention)")
+    _data_units(p, "--slab and --train")
     p.set_defaults(func=_mapping)
     p = sub.add_parser("calibrate", help="fit calibrated error bars (energy, forces, stress) "
                        "on held-out labelled data and store them in the model file")
@@ -661,8 +667,7 @@ def main(argv=None):
                    help="share of the structures kept for the conformal force intervals "
                    "(0: none)")
     p.add_argument("--seed", type=int, default=0, help="of the random split")
-    p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"],
-                   help="n2p2 input.data units")
+    _data_units(p, "the data", None)
     p.set_defaults(func=_calibrate)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")
