@@ -594,3 +594,27 @@ def test_published_mlearn_si_nnp_gives_the_published_errors(tmp_path, capsys):
     assert f"extrapolation: {n_atoms} of {n_atoms} atoms (100.0 %)" in out
     assert "WARNING: the energy RMSE" in out and "--units bohr-hartree" in out
     assert "WARNING: every atom is outside the training range" in out
+
+
+# ------------------------------------------------------ n2p2's own example potentials
+N2P2_SRC = os.environ.get("ASE_NNP_N2P2_SRC")
+NNP_PREDICT = os.environ.get("ASE_NNP_NNP_PREDICT")
+
+
+@pytest.mark.skipif(not (N2P2_SRC and NNP_PREDICT),
+                    reason="set ASE_NNP_N2P2_SRC (an n2p2 source tree with examples/, e.g. "
+                           "release v2.3.0) and ASE_NNP_NNP_PREDICT (its nnp-predict) to "
+                           "compare n2p2's example potentials; n2p2 is GPL and not shipped")
+def test_n2p2_example_potentials_agree_with_nnp_predict():
+    """Every example potential of n2p2 (examples/potentials; in Bohr and Hartree but
+    Cu2S_PBE) imports and agrees with nnp-predict to 1e-10 relative on every structure
+    of examples/configuration-sets with its elements, with the same extrapolation
+    warnings (tests/data/n2p2/check_examples.py, whose table docs/interop.md shows)."""
+    from check_examples import check, table
+    rows = check(N2P2_SRC, NNP_PREDICT)
+    print(table(rows))
+    assert rows
+    for name, units, n, de, df, equal, _, _ in rows:
+        assert n > 0, name
+        assert de <= 1e-10 and df <= 1e-10, (name, de, df)
+        assert equal, name

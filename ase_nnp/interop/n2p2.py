@@ -13,6 +13,11 @@ What is covered
 ---------------
 * symmetry functions of types 2 (radial), 3 (narrow angular) and 9 (wide angular, optional
   trailing r_s), one global ``cutoff_type`` 0-8 with optional inner fraction α;
+* or the polynomial symmetry functions of types 20-25 (Bircher, Singraber and Dellago,
+  Mach. Learn.: Sci. Technol. 2, 035026 (2021); :mod:`ase_nnp.descriptors.
+  polynomial_symmetry_functions`) with their subtypes p1-p4, p1a-p4a, e, read into a
+  ``PolynomialSymmetryFunctions`` descriptor (``cutoff_type`` is written, since n2p2
+  requires it, and ignored);
 * scaling keywords ``scale_symmetry_functions``, ``center_symmetry_functions`` (both
   together = n2p2's ST_SCALECENTER), ``scale_symmetry_functions_sigma``,
   ``scale_min_short``, ``scale_max_short`` (defaults 0 and 1, as in n2p2);
@@ -31,7 +36,8 @@ What is covered
 + charge network and stops at 2 with "Unknown NNP type"; n2p2 master reads 2 = 2G-HDNNP,
 4 = 4G-HDNNP, 10 = Q-HDNNP and stops at 0. Leaving it out is short range in both.
 
-Anything else — other function types (12, 13, 20-25, ...), the charge types (released
+Anything else — other function types (12, 13, ...), Gaussian and polynomial functions
+in one potential (two descriptor families in ase-nnp), the charge types (released
 ``nnp_type 1``; master 4/4G-HDNNP, 10/Q-HDNNP) and their electrostatics keywords,
 per-element topologies, ``normalize_nodes``, other activations, an unknown keyword, a
 number that is NaN or infinite, a file that is not text — raises
@@ -44,6 +50,10 @@ operators of ``SymFncExpRad``, ``SymFncExpAngn``, ``SymFncExpAngw``) by
 
     radial:   type, cutoff type, α, r_c, η, r_s, e1
     angular:  type, cutoff type, α, r_c, η, r_s, ζ, λ, e1, e2        (e1 <= e2)
+    20:       type, subtype, e1, r_c, r_l          (SymFncCompRad and the others
+    21, 22:   type, subtype, e1, e2, r_c, r_l, θ_l, θ_r     of types 20-25)
+    23:       type, subtype, r_c, r_l
+    24, 25:   type, subtype, r_c, r_l, θ_l, θ_r
 
 with elements as indices in atomic-number order, and both the network inputs and the
 rows of ``scaling.data`` follow that sorted order, not the order of the lines in
@@ -57,7 +67,7 @@ Units
 n2p2 computes in whatever units its files hold; RuNNer's convention, and that of many
 published potentials, is Bohr and Hartree. ``read_n2p2(..., units="bohr-hartree")``
 (or ``length_unit`` / ``energy_unit``) converts to Å and eV with ASE's ``Bohr`` and
-``Hartree``: η / L², r_s L, r_c L, atom_energy U, output layer U (L Å and U eV per
+``Hartree``: η / L², r_s L, r_c L, r_l L, atom_energy U, output layer U (L Å and U eV per
 file unit); symmetry-function values and hence ``scaling.data`` are dimensionless and
 stay. Without a units argument a potential with a cutoff beyond 9 (as Å: no atomic
 environment needs that; as Bohr: 4.8 Å, a usual cutoff) is refused with
@@ -376,11 +386,13 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
     With file units of L Å and U eV every number is converted once:
 
         η → η / L²,  r_s → r_s L,  r_c → r_c L               (symmetry functions)
+        r_l → r_l L,  r_c → r_c L  (angles stay)              (polynomial ones)
         atom_energy → atom_energy · U
         output layer W_out → W_out · U, b_out → b_out · U     (after the normalisation
                                                                header is folded in)
 
-    while the symmetry-function values (η r², r/r_c, cos θ: dimensionless), hence
+    while the symmetry-function values (η r², r/r_c, cos θ, windows in r/r_c:
+    dimensionless), hence
     ``scaling.data`` and all hidden layers, are unchanged. So the converted potential
     at positions r·L gives U times the original energy and U/L times its forces.
 
