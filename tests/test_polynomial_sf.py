@@ -16,8 +16,8 @@ from ase_nnp.descriptors import PolynomialSymmetryFunctions
 from ase_nnp.elements import ATOMIC_NUMBERS
 from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
-from conftest import (numerical_forces, numerical_stress, random_atoms, random_cell,
-                      sensitive_potential)
+from conftest import numerical_forces, numerical_stress, sensitive_potential
+from test_forces_stress import _bulk_case, _molecule_case, _slab_case
 
 pytestmark = pytest.mark.filterwarnings("ignore::ase_nnp.exceptions.ExtrapolationWarning")
 ELEMENTS = ["Si", "O", "C"]
@@ -97,26 +97,6 @@ def reference_values(p, atoms):
     return out
 
 
-def _bulk(seed, elements=ELEMENTS):
-    rng = np.random.default_rng(seed)
-    return random_atoms(rng, 10, elements, random_cell(rng, 4.5, 7.0, skew=0.3), True, 1.6)
-
-
-def _slab():
-    rng = np.random.default_rng(5)
-    cell = np.array([[6.0, 0, 0], [2.0, 5.5, 0], [0, 0, 12.0]])
-    atoms = random_atoms(rng, 10, ELEMENTS, cell * [1, 1, 0.5], (True, True, False), 1.6)
-    atoms.set_cell(cell)
-    return atoms
-
-
-def _molecule():
-    rng = np.random.default_rng(6)
-    atoms = random_atoms(rng, 8, ELEMENTS, np.eye(3) * 5.0, False, 1.4)
-    atoms.set_cell(np.zeros((3, 3)))
-    return atoms
-
-
 def _small():
     """A periodic cell smaller than the cutoff: atoms see their own images."""
     cell = np.array([[3.1, 0.0, 0.0], [0.6, 3.3, 0.0], [0.3, -0.4, 3.6]])
@@ -124,8 +104,9 @@ def _small():
                                            [0.3, 0.8, 0.45]], cell=cell, pbc=True)
 
 
-CASES = {"bulk-3el": lambda: _bulk(2), "bulk-3el-b": lambda: _bulk(3), "slab": _slab,
-         "molecule": _molecule, "small-cell": _small}
+CASES = {"bulk-3el": lambda: _bulk_case(2, ELEMENTS),
+         "bulk-3el-b": lambda: _bulk_case(3, ELEMENTS), "slab": _slab_case,
+         "molecule": _molecule_case, "small-cell": _small}
 
 
 def test_values_follow_the_formulas():
@@ -166,7 +147,7 @@ def test_stress_matches_strain_derivative(name):
 def test_modes_and_fused_kernel_agree():
     """backward, jvp and the Jacobian are one derivative; the fused per-atom kernel gives
     the numbers of forward -> network -> backward."""
-    atoms = _bulk(2)
+    atoms = _bulk_case(2, ELEMENTS)
     pot = _calculator(atoms)
     p = pot.descriptor
     nl = build(atoms.positions, atoms.cell[:], atoms.pbc, p.cutoff)
@@ -199,7 +180,7 @@ def test_modes_and_fused_kernel_agree():
 
 
 def test_model_file_round_trip(tmp_path):
-    atoms = _bulk(3)
+    atoms = _bulk_case(3, ELEMENTS)
     pot = _calculator(atoms)
     e, f = atoms.get_potential_energy(), atoms.get_forces()
     pot.save(tmp_path / "poly.nnp")
@@ -216,7 +197,7 @@ def test_labels_and_element_order():
     assert labels[0].startswith("G20[Si<-Si] r=-4.5..4.5 p2")
     assert any(lab.startswith("G24[Si<-Z,Z]") and "angle=20..100" in lab for lab in labels)
     # the same functions with the elements listed in another order give the same values
-    atoms = _bulk(2)
+    atoms = _bulk_case(2, ELEMENTS)
     q = PolynomialSymmetryFunctions(["C", "Si", "O"], 4.5)
     q.add_angular(30, 150, kind="narrow", rl=0.5, rc=4.0, subtype="p4")
     r = PolynomialSymmetryFunctions(ELEMENTS, 4.5)

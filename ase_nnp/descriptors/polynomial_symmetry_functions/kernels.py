@@ -9,8 +9,9 @@ for the wide ones (22, 25), and A(c) = C(arccos c; θ_l, θ_r), whose derivative
 Triplets with |c| >= 1 (collinear) are left out, as n2p2 does. With the four scalar
 partials ∂T/∂c, ∂T/∂r_ij, ∂T/∂r_ik, ∂T/∂r_jk the pair-vector derivatives are those of
 :mod:`ase_nnp.descriptors.symmetry_functions.kernels` (∂c/∂D_ij = (u_ik - c u_ij)/r_ij,
-∂r_ij/∂D_ij = u_ij, ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij)/r_jk), whose scatter this
-module reuses. Radial terms: ∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
+∂r_ij/∂D_ij = u_ij, ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij)/r_jk), whose helpers this
+module reuses (pair geometry, element order, scatter, triplet displacements). Radial terms:
+∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
 
 Layout, as in the Gaussian symmetry functions: the windows of every distinct
 (r_l, r_c, subtype) (*pair parts*) are evaluated once per pair; the angular functions
@@ -27,7 +28,8 @@ import numpy as np
 from numba import njit
 
 from ..base import AtomPieces
-from ..symmetry_functions.kernels import _scatter
+from ..symmetry_functions.kernels import (order_by_element, pair_geometry, scatter,
+                                          triplet_displacements)
 from .compact import compact, window
 
 RADIAL, NARROW, WIDE, W_RADIAL, W_NARROW, W_WIDE = 20, 21, 22, 23, 24, 25
@@ -149,7 +151,8 @@ def build_plan(rows, numbers):
 
 class Scratch(NamedTuple):
     """One worker's arrays for the atom in hand (q: its pairs, t: its triplets); the
-    triplet fields and s_* carry the names :func:`_scatter` reads."""
+    pair, triplet and s_* fields carry the names the shared helpers of
+    :mod:`ase_nnp.descriptors.symmetry_functions.kernels` read."""
     u: np.ndarray       # (max_pairs, 3) unit pair vectors
     r: np.ndarray       # (max_pairs,) distances
     el: np.ndarray      # (max_pairs,) neighbour elements
@@ -197,44 +200,21 @@ def make_scratch(max_pairs, plan, records):
 def _pair_terms(i, first, jn, D, r, species, plan, scr):
     """Unit vectors, distances and elements of the pairs of atom i (ordered by element,
     elements in order of atomic number) and every radial window R_a(r), R_a'(r)."""
-    nel = plan.nel
-    u, rr, el, R, dR, order, eptr = scr.u, scr.r, scr.el, scr.R, scr.dR, scr.order, scr.eptr
-    p0 = first[i]
-    nq = first[i + 1] - p0
-    for e in range(nel):
-        eptr[1, e] = 0
+    R, dR, rr = scr.R, scr.dR, scr.r
+    p0, nq = pair_geometry(i, first, jn, D, r, species, plan.nel, scr)
     for q in range(nq):
-        p = p0 + q
-        rq = r[p]
-        inv = 1.0 / rq
-        u[q, 0] = D[p, 0] * inv
-        u[q, 1] = D[p, 1] * inv
-        u[q, 2] = D[p, 2] * inv
-        rr[q] = rq
-        el[q] = species[jn[p]]
-        eptr[1, el[q]] += 1
         for a in range(plan.pp_left.shape[0]):
-            R[a, q], dR[a, q] = compact(rq, plan.pp_left[a], plan.pp_right[a],
+            R[a, q], dR[a, q] = compact(rr[q], plan.pp_left[a], plan.pp_right[a],
                                         plan.pp_centre[a], plan.pp_scale[a], plan.pp_kind[a],
                                         plan.pp_asym[a])
-    start = 0
-    for k in range(nel):
-        e = plan.by_z[k]
-        n_e = eptr[1, e]
-        eptr[0, e] = start
-        eptr[1, e] = start
-        start += n_e
-    for q in range(nq):
-        e = el[q]
-        order[eptr[1, e]] = q
-        eptr[1, e] += 1
+    order_by_element(nq, plan.nel, plan.by_z, scr)
     return p0, nq
 
 
 @njit(cache=True, error_model="numpy")
 def _segment_rows(key, lo, hi, plan, scr):
     """The rows of one segment: angle windows A, dA/dc and narrow windows X, X'."""
-    tc, tr, tth, tdth = scr.tc, scr.tr, scr.tth, scr.tdth
+    tr, tth, tdth = scr.tr, scr.tth, scr.tdth
     a0 = plan.L_ap_ptr[key]
     for m in range(plan.L_ap_ptr[key + 1] - a0):
         k = plan.L_ap_ids[a0 + m]
@@ -262,7 +242,7 @@ def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
     p0, nq = _pair_terms(i, first, jn, D, r, species, plan, scr)
     c = species[i]
     nel = plan.nel
-    R, u, rr, el, order, eptr = scr.R, scr.u, scr.r, scr.el, scr.order, scr.eptr
+    R, u, el, order, eptr = scr.R, scr.u, scr.el, scr.order, scr.eptr
     tq1, tq2, tc, tr, tth, tdth, seg = (scr.tq1, scr.tq2, scr.tc, scr.tr, scr.tth, scr.tdth,
                                         scr.seg)
     for q in range(nq):
@@ -373,7 +353,7 @@ def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
                 s_c[t] += wt * R1 * R2 * X * dA[t]
                 s_1[t] += wt * dR[a, tq1[t]] * R2 * X * A[t]
                 s_2[t] += wt * R1 * dR[a, tq2[t]] * X * A[t]
-        _scatter(p0, lo, hi, D, scr, g)
+        scatter(p0, lo, hi, D, scr, g)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -399,8 +379,7 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
     p0 = first[i]
     nq = first[i + 1] - p0
     c = species[i]
-    u, rr, el, dR, seg = scr.u, scr.r, scr.el, scr.dR, scr.seg
-    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
+    u, el, dR, seg = scr.u, scr.el, scr.dR, scr.seg
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
         p = p0 + q
@@ -412,25 +391,7 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
         key = seg[sg, 0]
         lo = seg[sg, 1]
         hi = seg[sg, 2]
-        for t in range(lo, hi):               # δc, δr_ij, δr_ik, δr_jk of the triplet
-            q1 = tq1[t]
-            q2 = tq2[t]
-            pa = p0 + q1
-            pb = p0 + q2
-            dc = 0.0
-            v1 = 0.0
-            v2 = 0.0
-            drjk = 0.0
-            for d in range(3):
-                dc += ((u[q2, d] - tc[t] * u[q1, d]) * V[pa, d] / rr[q1]
-                       + (u[q1, d] - tc[t] * u[q2, d]) * V[pb, d] / rr[q2])
-                v1 += u[q1, d] * V[pa, d]
-                v2 += u[q2, d] * V[pb, d]
-                drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
-            s_c[t] = dc
-            s_1[t] = v1
-            s_2[t] = v2
-            s_jk[t] = drjk / tr[t] if tr[t] > 0.0 else 0.0
+        triplet_displacements(p0, lo, hi, D, V, scr)
         for e in range(plan.ent_ptr[key], plan.ent_ptr[key + 1]):
             a, m, k = plan.ent_pp[e], plan.ent_np[e], plan.ent_ap[e]
             s = 0.0

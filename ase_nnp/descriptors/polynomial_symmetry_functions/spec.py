@@ -35,9 +35,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ...elements import ATOMIC_NUMBERS, normalize_elements
-from ...exceptions import DescriptorSpecError, UnknownElementError
+from ...exceptions import DescriptorSpecError
 from ...settings import Setting, choices, number
 from ..base import PairDescriptor, register_atom_pieces, register_family
+from ..symmetry_functions import SymmetryFunctions
 from .compact import SUBTYPE_OF, SUBTYPES, subtype_code
 from .kernels import (ANGULAR_TYPES, NARROW, PIECES, RADIAL, W_NARROW, W_RADIAL, W_WIDE, WIDE,
                       WEIGHTED_TYPES, build_plan)
@@ -158,19 +159,9 @@ class PolynomialSymmetryFunctions(PairDescriptor):
         self._plan_cache = None
 
     # ------------------------------------------------------------------ spec
-    def _element_index(self, e, role):
-        if e is None:
-            return None
-        if isinstance(e, (int, np.integer)):
-            e = normalize_elements([e])[0]
-        if e not in self.elements:
-            raise UnknownElementError(
-                f"{role} element {e!r} is not among this descriptor's elements {self.elements}")
-        return self.elements.index(e)
-
-    def _expand(self, e, role):
-        idx = self._element_index(e, role)
-        return range(len(self.elements)) if idx is None else [idx]
+    # element lookup and expansion as in the Gaussian symmetry functions
+    _element_index = SymmetryFunctions._element_index
+    _expand = SymmetryFunctions._expand
 
     def add_function(self, type_, center, n1=-1, n2=-1, rl=None, rc=None, angle_left=0.0,
                      angle_right=0.0, subtype=None):
