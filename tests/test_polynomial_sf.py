@@ -13,6 +13,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 
 from ase_nnp import NNPCalculator, load
 from ase_nnp.descriptors import PolynomialSymmetryFunctions
+from ase_nnp.descriptors.polynomial_symmetry_functions.kernels import COLLINEAR
 from ase_nnp.elements import ATOMIC_NUMBERS
 from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
@@ -85,7 +86,7 @@ def reference_values(p, atoms):
                         else:
                             w = Z[ea] * Z[eb]
                         c = Ds[a] @ Ds[b] / (ra * rb)
-                        if abs(c) >= 1.0:
+                        if abs(c) >= COLLINEAR:
                             continue
                         t = w * radial(ra) * radial(rb) * _window(
                             math.acos(c), math.radians(row.angle_left),
@@ -206,6 +207,23 @@ def test_labels_and_element_order():
     assert np.abs(Gr).max() > 0.1
     np.testing.assert_allclose(np.sort(Gq, axis=1), np.sort(Gr, axis=1), rtol=1e-13,
                                atol=1e-15)
+
+
+def test_collinear_triplets_are_left_out_whatever_the_rounding():
+    """A triplet at exactly 180 degrees is left out (n2p2's rule), however the rotation
+    rounds cos θ; bent by 1e-3 rad it counts with C(θ) ≈ 1 of a window centred on 180."""
+    p = PolynomialSymmetryFunctions(["C", "O"], 4.0)
+    p.add_angular(90.0, 270.0, center="C", neighbors=("O", "O"))
+    line = np.array([[-1.16, 0.0, 0.0], [0.0, 0.0, 0.0], [1.16, 0.0, 0.0]])
+    radial = (1.0 - (1.16 / 4.0) ** 3 * (10.0 - 15.0 * 1.16 / 4.0 + 6.0 * (1.16 / 4.0) ** 2)) ** 2
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        atoms = Atoms("OCO", positions=line @ q.T + rng.normal(size=3))
+        assert p.compute(atoms)[1, 0] == 0.0
+    bent = line.copy()
+    bent[2] = 1.16 * np.array([math.cos(1e-3), math.sin(1e-3), 0.0])
+    assert p.compute(Atoms("OCO", positions=bent))[1, 0] == pytest.approx(radial, rel=1e-5)
 
 
 @pytest.mark.parametrize("call,message", [

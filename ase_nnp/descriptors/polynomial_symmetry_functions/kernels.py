@@ -6,7 +6,14 @@ for the wide ones (22, 25), and A(c) = C(arccos c; θ_l, θ_r), whose derivative
 
     dA/dc = C'(θ) dθ/dc,   dθ/dc = -1 / sqrt(1 - c²).
 
-Triplets with |c| >= 1 (collinear) are left out, as n2p2 does. With the four scalar
+Collinear triplets (θ = 0° or 180°) are left out, as n2p2 v2.3.0 intends ("our polynomial
+is zero at 0 and 180 deg"); n2p2 tests |c| >= 1 on its rounded c, so whether it leaves out
+an exactly collinear triplet (an atom between two of its own periodic images, say) depends
+on the last bit of c. Here a triplet counts as collinear when |c| >= :data:`COLLINEAR`
+(1 - 1e-14, θ within 1.4e-7 rad of 0° or 180°), which leaves out every exactly collinear triplet
+whatever the rounding. (C'(θ) vanishes at 0° and 180° for every window n2p2 accepts, so
+only the value C(θ) of a window centred on 0° or 180° changes by the choice.)
+With the four scalar
 partials ∂T/∂c, ∂T/∂r_ij, ∂T/∂r_ik, ∂T/∂r_jk the pair-vector derivatives are those of
 :mod:`ase_nnp.descriptors.symmetry_functions.kernels` (∂c/∂D_ij = (u_ik - c u_ij)/r_ij,
 ∂r_ij/∂D_ij = u_ij, ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij)/r_jk), whose helpers this
@@ -35,6 +42,8 @@ from .compact import compact, window
 RADIAL, NARROW, WIDE, W_RADIAL, W_NARROW, W_WIDE = 20, 21, 22, 23, 24, 25
 ANGULAR_TYPES = (NARROW, WIDE, W_NARROW, W_WIDE)
 WEIGHTED_TYPES = (W_RADIAL, W_NARROW, W_WIDE)
+#: |cos θ| from which a triplet counts as collinear and is left out (module docstring)
+COLLINEAR = 1.0 - 1e-14
 
 
 class Plan(NamedTuple):
@@ -266,8 +275,8 @@ def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
                 for a2 in range(a1 + 1 if e1 == e2 else eptr[0, e2], eptr[1, e2]):
                     q2 = order[a2]
                     cth = u[q1, 0] * u[q2, 0] + u[q1, 1] * u[q2, 1] + u[q1, 2] * u[q2, 2]
-                    if cth <= -1.0 or cth >= 1.0:
-                        continue                  # collinear: left out, as in n2p2
+                    if abs(cth) >= COLLINEAR:
+                        continue                  # collinear to rounding (module docstring)
                     dx = D[p0 + q2, 0] - D[p0 + q1, 0]
                     dy = D[p0 + q2, 1] - D[p0 + q1, 1]
                     dz = D[p0 + q2, 2] - D[p0 + q1, 2]
