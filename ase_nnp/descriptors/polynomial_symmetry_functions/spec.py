@@ -18,7 +18,8 @@ with the radial windows on (r_l, r_c) (r_l may be negative: r_l = -r_c centres t
 on the atom, a cutoff function of radius r_c), θ_ijk in [0°, 180°] and the angle window
 on (θ_l, θ_r) in degrees, Z the atomic number. The radial windows of the angular types use
 the subtype's asymmetric variant if it has one; the angle window always the symmetric core
-of the same order (as n2p2). Triplets with θ_ijk = 0° or 180° exactly contribute nothing.
+of the same order (as n2p2). Collinear triplets (θ_ijk = 0° or 180°, to rounding:
+:data:`.kernels.COLLINEAR`) contribute nothing, as in n2p2.
 Angle windows must lie in [0°, 180°] unless centred on 0° or 180° (e.g. -90..90 or
 90..270), which also keeps them within 360°.
 
