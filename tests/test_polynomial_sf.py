@@ -15,6 +15,7 @@ from ase_nnp import NNPCalculator, load
 from ase_nnp.descriptors import PolynomialSymmetryFunctions
 from ase_nnp.descriptors.polynomial_symmetry_functions.kernels import COLLINEAR
 from ase_nnp.elements import ATOMIC_NUMBERS
+from ase_nnp.engine import has_fused_kernel
 from ase_nnp.exceptions import DescriptorSpecError
 from ase_nnp.neighbors import build
 from conftest import numerical_forces, numerical_stress, sensitive_potential
@@ -174,6 +175,7 @@ def test_modes_and_fused_kernel_agree():
             Gm = p.forward(replace(nl, D=Dm, r=np.linalg.norm(Dm, axis=1)), sp)
             fd = (Gp - Gm)[nl.i[p_]] / (2 * h)
             assert np.abs(fd - J[p_, :, d]).max() < 1e-6
+    assert has_fused_kernel(p)
     E1, g1 = pot.energies_and_pair_gradients(nl, sp, fused=True)
     E2, g2 = pot.energies_and_pair_gradients(nl, sp, fused=False)
     np.testing.assert_allclose(E1, E2, rtol=1e-12, atol=1e-12)
