@@ -244,3 +244,18 @@ def test_bad_input_is_refused_by_name(call, message):
     p = PolynomialSymmetryFunctions(["Si", "O"], 4.0)
     with pytest.raises(DescriptorSpecError, match=message):
         call(p)
+
+
+def test_from_config_grid():
+    """The training configuration's grid: n shifted radial windows covering (0, r_c) per
+    element pair and angle windows centred at k 180/(n-1) degrees per element triple."""
+    settings = {"cutoff": 5.0, "poly_subtype": "p3a", "poly_radial_n": 4,
+                "poly_angular_n": 3, "poly_angular_kind": "narrow"}
+    p = PolynomialSymmetryFunctions.from_config(["Si", "O"], settings)
+    assert p.n_features("Si") == 4 * 2 + 3 * 3 and p.cutoff == 5.0
+    radial = [f for f in p.functions("O") if f.type == 20 and f.neighbor1 == 0]
+    assert [(f.rl, f.rc) for f in radial] == [(-1.25, 1.25), (0.0, 2.5), (1.25, 3.75),
+                                              (2.5, 5.0)]
+    angles = sorted({(f.angle_left, f.angle_right) for f in p.functions("O") if f.type == 21})
+    assert angles == [(-90.0, 90.0), (0.0, 180.0), (90.0, 270.0)]
+    assert {f.subtype for f in p.functions()} == {"p3a"}
