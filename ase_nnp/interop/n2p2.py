@@ -13,6 +13,11 @@ What is covered
 ---------------
 * symmetry functions of types 2 (radial), 3 (narrow angular) and 9 (wide angular, optional
   trailing r_s), one global ``cutoff_type`` 0-8 with optional inner fraction α;
+* or the polynomial symmetry functions of types 20-25 (Bircher, Singraber and Dellago,
+  Mach. Learn.: Sci. Technol. 2, 035026 (2021); :mod:`ase_nnp.descriptors.
+  polynomial_symmetry_functions`) with their subtypes p1-p4, p1a-p4a, e, read into a
+  ``PolynomialSymmetryFunctions`` descriptor (``cutoff_type`` is written, since n2p2
+  requires it, and ignored);
 * scaling keywords ``scale_symmetry_functions``, ``center_symmetry_functions`` (both
   together = n2p2's ST_SCALECENTER), ``scale_symmetry_functions_sigma``,
   ``scale_min_short``, ``scale_max_short`` (defaults 0 and 1, as in n2p2);
@@ -31,7 +36,8 @@ What is covered
 + charge network and stops at 2 with "Unknown NNP type"; n2p2 master reads 2 = 2G-HDNNP,
 4 = 4G-HDNNP, 10 = Q-HDNNP and stops at 0. Leaving it out is short range in both.
 
-Anything else — other function types (12, 13, 20-25, ...), the charge types (released
+Anything else — other function types (12, 13, ...), Gaussian and polynomial functions
+in one potential (two descriptor families in ase-nnp), the charge types (released
 ``nnp_type 1``; master 4/4G-HDNNP, 10/Q-HDNNP) and their electrostatics keywords,
 per-element topologies, ``normalize_nodes``, other activations, an unknown keyword, a
 number that is NaN or infinite, a file that is not text — raises
@@ -44,6 +50,10 @@ operators of ``SymFncExpRad``, ``SymFncExpAngn``, ``SymFncExpAngw``) by
 
     radial:   type, cutoff type, α, r_c, η, r_s, e1
     angular:  type, cutoff type, α, r_c, η, r_s, ζ, λ, e1, e2        (e1 <= e2)
+    20:       type, subtype, e1, r_c, r_l          (SymFncCompRad and the others
+    21, 22:   type, subtype, e1, e2, r_c, r_l, θ_l, θ_r     of types 20-25)
+    23:       type, subtype, r_c, r_l
+    24, 25:   type, subtype, r_c, r_l, θ_l, θ_r
 
 with elements as indices in atomic-number order, and both the network inputs and the
 rows of ``scaling.data`` follow that sorted order, not the order of the lines in
@@ -57,7 +67,7 @@ Units
 n2p2 computes in whatever units its files hold; RuNNer's convention, and that of many
 published potentials, is Bohr and Hartree. ``read_n2p2(..., units="bohr-hartree")``
 (or ``length_unit`` / ``energy_unit``) converts to Å and eV with ASE's ``Bohr`` and
-``Hartree``: η / L², r_s L, r_c L, atom_energy U, output layer U (L Å and U eV per
+``Hartree``: η / L², r_s L, r_c L, r_l L, atom_energy U, output layer U (L Å and U eV per
 file unit); symmetry-function values and hence ``scaling.data`` are dimensionless and
 stay. Without a units argument a potential with a cutoff beyond 9 (as Å: no atomic
 environment needs that; as Bohr: 4.8 Å, a usual cutoff) is refused with
@@ -82,10 +92,10 @@ import numpy as np
 from ase.units import Bohr, Hartree
 
 from ..atomic import atomic_path
-from ..descriptors import SymmetryFunctions
+from ..descriptors import PolynomialSymmetryFunctions, SymmetryFunctions
 from ..descriptors.symmetry_functions.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..exceptions import InteropError, UnitsError
+from ..exceptions import DescriptorSpecError, InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
 from ..potential import Potential
@@ -140,6 +150,10 @@ CHARGE_TYPES = {
                 "Finkler, Goedecker and Behler, Nat. Commun. 2021)",
 }
 _RADIAL, _NARROW, _WIDE = 2, 3, 9
+#: polynomial symmetry functions: type -> number of fields of its symfunction_short line
+#: (n2p2 v2.3.0: 'e 20 e1 rl rc sub', 'e 21|22 e1 e2 rl rc al ar sub', 'e 23 rl rc sub',
+#: 'e 24|25 rl rc al ar sub')
+_POLY_FIELDS = {20: 6, 21: 9, 22: 9, 23: 5, 24: 7, 25: 7}
 
 # ------------------------------------------------------------------ units
 #: length units of n2p2/RuNNer files: name -> Å per unit (ASE's CODATA value of the Bohr)
@@ -331,13 +345,26 @@ def _sort_key(row, z_rank):
     return (kind, ctype, alpha, rc, eta, rs, zeta, lam, e1, e2)
 
 
+def _poly_sort_key(row, z_rank):
+    """n2p2's comparison key of a polynomial function (module docstring)."""
+    head = (row.type, row.subtype)
+    if row.type == 20:
+        return head + (z_rank[row.neighbor1], row.rc, row.rl)
+    angles = (row.angle_left, row.angle_right)
+    if row.type in (21, 22):
+        e1, e2 = sorted((z_rank[row.neighbor1], z_rank[row.neighbor2]))
+        return head + (e1, e2, row.rc, row.rl) + angles
+    return head + (row.rc, row.rl) + (angles if row.type != 23 else ())
+
+
 def n2p2_order(descriptor, element):
     """Column indices of ``element`` in n2p2's sorted order: network input k of n2p2 is
     ase-nnp column ``n2p2_order(...)[k]``."""
     rows = descriptor.functions(element)
     by_z = sorted(descriptor.elements, key=ATOMIC_NUMBERS.get)
     z_rank = [by_z.index(e) for e in descriptor.elements]
-    return sorted(range(len(rows)), key=lambda k: _sort_key(rows[k], z_rank))
+    key = _poly_sort_key if isinstance(descriptor, PolynomialSymmetryFunctions) else _sort_key
+    return sorted(range(len(rows)), key=lambda k: key(rows[k], z_rank))
 
 
 def _read_columns(path, what):
@@ -359,11 +386,13 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
     With file units of L Å and U eV every number is converted once:
 
         η → η / L²,  r_s → r_s L,  r_c → r_c L               (symmetry functions)
+        r_l → r_l L,  r_c → r_c L  (angles stay)              (polynomial ones)
         atom_energy → atom_energy · U
         output layer W_out → W_out · U, b_out → b_out · U     (after the normalisation
                                                                header is folded in)
 
-    while the symmetry-function values (η r², r/r_c, cos θ: dimensionless), hence
+    while the symmetry-function values (η r², r/r_c, cos θ, windows in r/r_c:
+    dimensionless), hence
     ``scaling.data`` and all hidden layers, are unchanged. So the converted potential
     at positions r·L gives U times the original energy and U/L times its forces.
 
@@ -417,12 +446,7 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
         return eidx[e]
 
     # cutoff and symmetry functions
-    (ct, no) = _single(st, "cutoff_type", path)
-    ctype = _value(st, "cutoff_type", path, kind=int)
-    if ctype not in CUTOFF_NAMES:
-        raise InteropError(f"{path}:{no}: cutoff_type {ctype} is not one of n2p2's 0-8")
-    alpha = _number(ct[1], path, no, "cutoff_type") if len(ct) > 1 else 0.0
-    rows = []
+    rows, poly = [], []
     for args, no in st.get("symfunction_short", []):
         if len(args) < 2:
             raise InteropError(f"{path}:{no}: symfunction_short needs an element and a type")
@@ -438,32 +462,62 @@ def read_n2p2(directory, length_unit=None, energy_unit=None, units=None):
             eta, lam, zeta, rc = (_number(a, path, no, "symfunction_short") for a in args[4:8])
             rs = _number(args[8], path, no, "symfunction_short") if len(args) == 9 else 0.0
             rows.append((kind, c, n1, n2, eta, rs, zeta, lam, rc, no))
+        elif _POLY_FIELDS.get(kind) == len(args):
+            neighbours = {20: 1, 21: 2, 22: 2}.get(kind, 0)
+            n1, n2 = ([element(a, no, "symfunction_short") for a in args[2:2 + neighbours]]
+                      + [-1, -1])[:2]
+            numbers = [_number(a, path, no, "symfunction_short") for a in args[2 + neighbours:-1]]
+            rl, rc = numbers[:2]
+            left, right = numbers[2:] if len(numbers) == 4 else (0.0, 0.0)
+            poly.append((kind, c, n1, n2, rl, rc, left, right, args[-1], no))
         else:
             raise InteropError(
                 f"{path}:{no}: symfunction_short of type {kind} with {len(args)} fields is not "
                 "supported (ase-nnp covers types 2: 'e 2 e1 eta rs rc', 3 and 9: "
-                "'e t e1 e2 eta lambda zeta rc [rs]')")
-    if not rows:
+                "'e t e1 e2 eta lambda zeta rc [rs]', 20: 'e 20 e1 rl rc subtype', 21 and 22: "
+                "'e t e1 e2 rl rc angle_left angle_right subtype', 23: 'e 23 rl rc subtype', "
+                "24 and 25: 'e t rl rc angle_left angle_right subtype')")
+    if not rows and not poly:
         raise InteropError(f"{path}: no symfunction_short lines")
-    longest = max(r[8] for r in rows)
+    if rows and poly:
+        raise InteropError(
+            f"{path}:{poly[0][-1]}: this potential mixes Gaussian symmetry functions (types 2, "
+            "3, 9) with polynomial ones (types 20-25); ase-nnp keeps them in two descriptor "
+            "families and a potential has one descriptor, so it cannot read this file")
+    cutoffs = [(r[8], r[-1]) for r in rows] + [(r[5], r[-1]) for r in poly]
+    longest = max(rc for rc, _ in cutoffs)
     if not unit.explicit and longest > SUSPICIOUS_CUTOFF:
-        line = next(r[9] for r in rows if r[8] == longest)
+        line = next(no for rc, no in cutoffs if rc == longest)
         raise UnitsError(
             f"{path}:{line}: cutoff {longest:g} - read as Å it is far beyond any atomic "
             f"environment, so this potential is most likely in Bohr and Hartree (RuNNer's "
             f"convention; {longest:g} Bohr = {longest * Bohr:.4g} Å). Say which: "
             "`ase-nnp import --units bohr-hartree` (read_n2p2(..., units='bohr-hartree')) "
             "converts it to Å and eV; --units angstrom-ev reads it as it stands")
-    # lengths to Å: η in length⁻², r_s and r_c in lengths (module docstring)
-    rows = [(kind, c, n1, n2, eta / (L * L), rs * L, zeta, lam, rc * L, no)
-            for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows]
-    sf = SymmetryFunctions(elements, cutoff=max(r[8] for r in rows),
-                           cutoff_function=CUTOFF_NAMES[ctype], alpha=alpha)
-    for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows:
-        try:
-            sf.add_function(kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha)
-        except ValueError as err:
-            raise InteropError(f"{path}:{no}: symfunction_short: {err}") from None
+    if poly:
+        # lengths to Å: r_l and r_c; angles and subtypes stay
+        sf = PolynomialSymmetryFunctions(elements, cutoff=longest * L)
+        for kind, c, n1, n2, rl, rc, left, right, subtype, no in poly:
+            try:
+                sf.add_function(kind, c, n1, n2, rl * L, rc * L, left, right, subtype)
+            except DescriptorSpecError as err:
+                raise InteropError(f"{path}:{no}: symfunction_short: {err}") from None
+    else:
+        (ct, no) = _single(st, "cutoff_type", path)
+        ctype = _value(st, "cutoff_type", path, kind=int)
+        if ctype not in CUTOFF_NAMES:
+            raise InteropError(f"{path}:{no}: cutoff_type {ctype} is not one of n2p2's 0-8")
+        alpha = _number(ct[1], path, no, "cutoff_type") if len(ct) > 1 else 0.0
+        # lengths to Å: η in length⁻², r_s and r_c in lengths (module docstring)
+        rows = [(kind, c, n1, n2, eta / (L * L), rs * L, zeta, lam, rc * L, no)
+                for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows]
+        sf = SymmetryFunctions(elements, cutoff=max(r[8] for r in rows),
+                               cutoff_function=CUTOFF_NAMES[ctype], alpha=alpha)
+        for kind, c, n1, n2, eta, rs, zeta, lam, rc, no in rows:
+            try:
+                sf.add_function(kind, c, n1, n2, eta, rs, zeta, lam, rc, ctype, alpha)
+            except ValueError as err:
+                raise InteropError(f"{path}:{no}: symfunction_short: {err}") from None
     for e in elements:
         if sf.n_features(e) == 0:
             raise InteropError(f"{path}: element {e} has no symfunction_short lines")
@@ -573,6 +627,21 @@ def _g(x):
     return repr(float(x))
 
 
+def _polynomial_line(e, row, el, z_rank, L):
+    """The symfunction_short line of polynomial function ``row`` (centre ``e``; lengths
+    divided by L, the file's length unit in Å)."""
+    window = f"{_g(row.rl / L)} {_g(row.rc / L)}"
+    angles = f" {_g(row.angle_left)} {_g(row.angle_right)}"
+    if row.type == 20:
+        body = f"{el[row.neighbor1]} {window}"
+    elif row.type in (21, 22):
+        a, b = sorted((el[row.neighbor1], el[row.neighbor2]), key=z_rank.get)
+        body = f"{a} {b} {window}{angles}"
+    else:
+        body = window + (angles if row.type != 23 else "")
+    return f"symfunction_short {e} {row.type} {body} {row.subtype}"
+
+
 def write_n2p2(potential, directory, normalization=None, without_repulsion=False,
                units=None, length_unit=None, energy_unit=None):
     """Write ``potential`` as an n2p2 directory (input.nn, scaling.data, weights.ZZZ.data).
@@ -598,10 +667,12 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
             "repulsion with pair_style hybrid/overlay hdnnp ... zbl (the lines of "
             "ase_nnp.interop.lammps.pair_lines, which `ase-nnp export` prints)")
     sf = potential.descriptor
-    if not isinstance(sf, SymmetryFunctions):
-        raise InteropError(f"n2p2 has no {sf.kind} descriptors; only symmetry functions can "
-                           "be exported")
-    cut = {(r.cutoff_type, r.alpha) for r in sf.functions()}
+    polynomial = isinstance(sf, PolynomialSymmetryFunctions)
+    if not (polynomial or isinstance(sf, SymmetryFunctions)):
+        raise InteropError(f"n2p2 has no {sf.kind} descriptors; only symmetry functions "
+                           "(Gaussian or polynomial) can be exported")
+    # n2p2 requires cutoff_type even where, as for the polynomial functions, none is used
+    cut = {(1, 0.0)} if polynomial else {(r.cutoff_type, r.alpha) for r in sf.functions()}
     if len(cut) != 1:
         raise InteropError(f"n2p2 uses one cutoff type and α for all functions; this potential "
                            f"has {sorted((CUTOFF_NAMES[t], a) for t, a in cut)}")
@@ -653,6 +724,9 @@ def write_n2p2(potential, directory, normalization=None, without_repulsion=False
               "global_nodes_short " + " ".join(str(h) for h in hidden[:-1]),
               "global_activation_short " + " ".join(LETTER_OF[a] for a in acts)]
     for e in elements:
+        if polynomial:
+            lines += [_polynomial_line(e, row, el, z_rank, L) for row in sf.functions(e)]
+            continue
         for row in sf.functions(e):
             kind, n1, n2, eta, rs, zeta, lam, rc = (row.type, row.neighbor1, row.neighbor2,
                                                      row.eta * (L * L), row.rs / L, row.zeta,

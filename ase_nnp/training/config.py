@@ -56,8 +56,9 @@ SCHEMA = {
                    "functions at 6.5 Å, Si only)"),
         "family": ("symmetry_functions", str, "a registered descriptor family: "
                    "'symmetry_functions' (the cutoff_function to lambdas keys), "
-                   "'spherical_bessel' (Kocer et al.: the n_max, l_max and bessel_mode keys) "
-                   "or 'bispectrum' (SNAP, Thompson et al.: the twojmax to chemflag keys)"),
+                   "'spherical_bessel' (Kocer et al.: the n_max, l_max and bessel_mode keys), "
+                   "'bispectrum' (SNAP, Thompson et al.: the twojmax to chemflag keys) or "
+                   "'polynomial_symmetry_functions' (Bircher et al.: the poly_* keys)"),
         "elements": ([], _LIST, "element symbols, in network order; empty = the elements "
                      "found in the data, by atomic number"),
         "cutoff": (6.0, float, "cutoff radius r_c (Å)"),

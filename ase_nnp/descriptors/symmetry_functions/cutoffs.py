@@ -54,6 +54,32 @@ def cutoff_code(name_or_code):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def core(kind, x):
+    """(f(x), df/dx) of the shapes of the table above for 0 <= x < 1: exp (code 4) and
+    poly1-poly4 (5-8). They fall from f(0) = 1 to f(1) = 0 with f'(0) = f'(1) = 0 (the
+    polynomials of order n with their first n derivatives zero at both ends); n2p2 calls
+    them core functions and builds its cutoffs and its compact polynomial functions
+    (:mod:`ase_nnp.descriptors.polynomial_symmetry_functions.compact`) from them."""
+    if kind == 4:
+        d = 1.0 - x * x
+        f = math.exp(1.0 - 1.0 / d)
+        return f, -2.0 * x * f / (d * d)
+    xm = x - 1.0
+    if kind == 5:
+        return (2.0 * x - 3.0) * x * x + 1.0, 6.0 * x * xm
+    x2 = x * x
+    if kind == 6:
+        return ((15.0 - 6.0 * x) * x - 10.0) * x2 * x + 1.0, -30.0 * x2 * xm * xm
+    if kind == 7:
+        return ((x * (x * (20.0 * x - 70.0) + 84.0) - 35.0) * x2 * x2 + 1.0,
+                140.0 * x2 * x * xm * xm * xm)
+    # kind == 8
+    xm2 = xm * xm
+    return ((x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x2 * x2 * x + 1.0,
+            -630.0 * x2 * x2 * xm2 * xm2)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def cutoff(kind, r, rc, alpha):
     """(f_c(r), df_c/dr) for cutoff code ``kind``; see the module docstring."""
     if r >= rc:
@@ -72,20 +98,5 @@ def cutoff(kind, r, rc, alpha):
     x = (r - rci) * inv_w
     if kind == 1:
         return 0.5 * (math.cos(math.pi * x) + 1.0), -0.5 * math.pi * math.sin(math.pi * x) * inv_w
-    if kind == 4:
-        d = 1.0 - x * x
-        f = math.exp(1.0 - 1.0 / d)
-        return f, -2.0 * x * f / (d * d) * inv_w
-    xm = x - 1.0
-    if kind == 5:
-        return (2.0 * x - 3.0) * x * x + 1.0, 6.0 * x * xm * inv_w
-    x2 = x * x
-    if kind == 6:
-        return ((15.0 - 6.0 * x) * x - 10.0) * x2 * x + 1.0, -30.0 * x2 * xm * xm * inv_w
-    if kind == 7:
-        return ((x * (x * (20.0 * x - 70.0) + 84.0) - 35.0) * x2 * x2 + 1.0,
-                140.0 * x2 * x * xm * xm * xm * inv_w)
-    # kind == 8
-    xm2 = xm * xm
-    return ((x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x2 * x2 * x + 1.0,
-            -630.0 * x2 * x2 * xm2 * xm2 * inv_w)
+    f, df = core(kind, x)
+    return f, df * inv_w

@@ -285,15 +285,11 @@ def _gaussian_term(eta, rs, r, fc, dfc):
 # forward pass.
 
 @njit(cache=True, inline="always", error_model="numpy")
-def pair_terms(i, first, jn, D, r, species, plan, scr):
-    """Unit vectors, distances, neighbour elements (and the pairs ordered by them),
-    f_c per cutoff group and the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r)
-    of every pair of atom i."""
-    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
-    pp_group, pp_eta, pp_rs = plan.pp_group, plan.pp_eta, plan.pp_rs
-    u, rr, el, fc, dfc, R, dR = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.R, scr.dR
-    order, eptr = scr.order, scr.eptr
-    nel = plan.nel
+def pair_geometry(i, first, jn, D, r, species, nel, scr):
+    """Unit vectors ``scr.u``, distances ``scr.r`` and neighbour elements ``scr.el`` of
+    the pairs of atom i, and the count of each element in ``scr.eptr[1]``; returns (first
+    pair, number of pairs). Shared with the polynomial symmetry functions."""
+    u, rr, el, eptr = scr.u, scr.r, scr.el, scr.eptr
     p0 = first[i]
     nq = first[i + 1] - p0
     for e in range(nel):
@@ -308,6 +304,39 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
         rr[q] = rq
         el[q] = species[jn[p]]
         eptr[1, el[q]] += 1
+    return p0, nq
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def order_by_element(nq, nel, by_z, scr):
+    """Counting sort of the pairs by element (counts in ``scr.eptr[1]`` from
+    :func:`pair_geometry`), the blocks in order of atomic number (``by_z``): element e's
+    pairs are scr.order[eptr[0, e]:eptr[1, e]]."""
+    el, order, eptr = scr.el, scr.order, scr.eptr
+    start = 0
+    for k in range(nel):
+        e = by_z[k]
+        n_e = eptr[1, e]
+        eptr[0, e] = start
+        eptr[1, e] = start                   # the fill position, then the block's end
+        start += n_e
+    for q in range(nq):
+        e = el[q]
+        order[eptr[1, e]] = q
+        eptr[1, e] += 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pair_terms(i, first, jn, D, r, species, plan, scr):
+    """Unit vectors, distances, neighbour elements (and the pairs ordered by them),
+    f_c per cutoff group and the angular Gaussians R_a = exp(-η_a (r - r_s,a)²) f_c(r)
+    of every pair of atom i."""
+    g_rc, g_type, g_alpha = plan.g_rc, plan.g_type, plan.g_alpha
+    pp_group, pp_eta, pp_rs = plan.pp_group, plan.pp_eta, plan.pp_rs
+    rr, fc, dfc, R, dR = scr.r, scr.fc, scr.dfc, scr.R, scr.dR
+    p0, nq = pair_geometry(i, first, jn, D, r, species, plan.nel, scr)
+    for q in range(nq):
+        rq = rr[q]
         for gg in range(g_rc.shape[0]):
             fc[gg, q], dfc[gg, q] = cutoff(g_type[gg], rq, g_rc[gg], g_alpha[gg])
         for a in range(pp_eta.shape[0]):
@@ -318,19 +347,7 @@ def pair_terms(i, first, jn, D, r, species, plan, scr):
             else:
                 R[a, q], dR[a, q] = _gaussian_term(pp_eta[a], pp_rs[a], rq, fc[gg, q],
                                                    dfc[gg, q])
-    # counting sort of the pairs by element, the blocks in order of atomic number
-    # (plan.by_z): element e's pairs are order[eptr[0, e]:eptr[1, e]]
-    start = 0
-    for k in range(nel):
-        e = plan.by_z[k]
-        n_e = eptr[1, e]
-        eptr[0, e] = start
-        eptr[1, e] = start                   # the fill position, then the block's end
-        start += n_e
-    for q in range(nq):
-        e = el[q]
-        order[eptr[1, e]] = q
-        eptr[1, e] += 1
+    order_by_element(nq, plan.nel, plan.by_z, scr)
     return p0, nq
 
 
@@ -571,7 +588,7 @@ def _entry_rows(e, plan, scr):
 
 
 @njit(cache=True, error_model="numpy")
-def _scatter(p0, lo, hi, D, scr, g):
+def scatter(p0, lo, hi, D, scr, g):
     """g += the pair vectors of the contracted partials s_c, s_1, s_2, s_jk of
     triplets lo..hi-1 (through ∂c/∂D, u and ∂r_jk/∂D of the module docstring)."""
     u, rr, tq1, tq2, tc, tr = scr.u, scr.r, scr.tq1, scr.tq2, scr.tc, scr.tr
@@ -589,6 +606,35 @@ def _scatter(p0, lo, hi, D, scr, g):
             djk = (D[pb, d] - D[pa, d]) * hjk
             g[pa, d] += cj * (u[q2, d] - cth * u[q1, d]) + s_1[t] * u[q1, d] - djk
             g[pb, d] += ck * (u[q1, d] - cth * u[q2, d]) + s_2[t] * u[q2, d] + djk
+
+
+@njit(cache=True, error_model="numpy")
+def triplet_displacements(p0, lo, hi, D, V, scr):
+    """s_c, s_1, s_2, s_jk of triplets lo..hi-1: the changes δc, δr_ij, δr_ik, δr_jk
+    under pair displacements V (through the geometric derivatives of the module
+    docstring), for the Jacobian–vector products."""
+    u, rr, tq1, tq2, tc, tr = scr.u, scr.r, scr.tq1, scr.tq2, scr.tc, scr.tr
+    s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
+    for t in range(lo, hi):
+        q1 = tq1[t]
+        q2 = tq2[t]
+        pa = p0 + q1
+        pb = p0 + q2
+        cth = tc[t]
+        dc = 0.0
+        v1 = 0.0
+        v2 = 0.0
+        drjk = 0.0
+        for d in range(3):
+            dc += ((u[q2, d] - cth * u[q1, d]) * V[pa, d] / rr[q1]
+                   + (u[q1, d] - cth * u[q2, d]) * V[pb, d] / rr[q2])
+            v1 += u[q1, d] * V[pa, d]
+            v2 += u[q2, d] * V[pb, d]
+            drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
+        s_c[t] = dc
+        s_1[t] = v1
+        s_2[t] = v2
+        s_jk[t] = drjk / tr[t] if tr[t] > 0.0 else 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -645,7 +691,7 @@ def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
             _accumulate(s_1, wt, A, P1, lo, hi)
             _accumulate(s_2, wt, A, P2, lo, hi)
             _accumulate(s_jk, wt, A, Pjk, lo, hi)
-        _scatter(p0, lo, hi, D, scr, g)
+        scatter(p0, lo, hi, D, scr, g)
 
 
 @njit(cache=True, error_model="numpy")
@@ -655,7 +701,6 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
-    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
         p = p0 + q
@@ -668,26 +713,7 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
         key = seg[sg, 0]
         lo = seg[sg, 1]
         hi = seg[sg, 2]
-        for t in range(lo, hi):              # δc, δr_ij, δr_ik, δr_jk of the triplet
-            q1 = tq1[t]
-            q2 = tq2[t]
-            pa = p0 + q1
-            pb = p0 + q2
-            cth = tc[t]
-            dc = 0.0
-            v1 = 0.0
-            v2 = 0.0
-            drjk = 0.0
-            for d in range(3):
-                dc += ((u[q2, d] - cth * u[q1, d]) * V[pa, d] / rr[q1]
-                       + (u[q1, d] - cth * u[q2, d]) * V[pb, d] / rr[q2])
-                v1 += u[q1, d] * V[pa, d]
-                v2 += u[q2, d] * V[pb, d]
-                drjk += (D[pb, d] - D[pa, d]) * (V[pb, d] - V[pa, d])
-            s_c[t] = dc
-            s_1[t] = v1
-            s_2[t] = v2
-            s_jk[t] = drjk / tr[t] if tr[t] > 0.0 else 0.0
+        triplet_displacements(p0, lo, hi, D, V, scr)
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
             A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
             s = 0.0

@@ -1,15 +1,20 @@
 """Make the n2p2 golden data: potentials exported by ase-nnp, evaluated by n2p2 itself.
 
-    python tests/data/n2p2/make_golden.py --nnp-predict /path/to/n2p2/bin/nnp-predict
+    python tests/data/n2p2/make_golden.py --nnp-predict /path/to/n2p2-2.3.0/bin/nnp-predict
 
 For every case below this writes ``<case>/`` with the potential (``write_n2p2``:
 input.nn, scaling.data, weights.ZZZ.data), one ``<structure>.data`` per structure
-(``write_input_data``) and, from running ``nnp-predict 0`` on each, n2p2's printed
-``<structure>.energy.out`` and ``<structure>.nnforces.out``. ``tests/test_n2p2.py``
-reads the potentials back with ``read_n2p2`` and compares ase-nnp's energies and
-forces with those files. The cases together use every cutoff type 0-8, every scaling
-mode, the activations l, t, s, p, angular types 3 and 9 with and without r_s, per-element
-energy offsets, the normalisation header, and 1-3 elements; the structures are a
+(``write_input_data``) and, from running ``nnp-predict 0`` on each, n2p2's
+``output.data`` as ``<structure>.output.data`` (the structure with n2p2's energy and
+forces, 17 significant digits; the same layout in n2p2's releases and master, unlike
+energy.out and nnforces.out). ``tests/test_n2p2.py`` reads the potentials back with
+``read_n2p2`` and compares ase-nnp's energies and forces with those files.
+
+:data:`CASES` (Gaussian symmetry functions, types 2, 3, 9) together use every cutoff type
+0-8, every scaling mode, the activations l, t, s, p, angular types 3 and 9 with and without
+r_s, per-element energy offsets, the normalisation header, and 1-3 elements;
+:data:`POLY_CASES` the polynomial symmetry functions, types 20-25 with every subtype
+(p1-p4, p1a-p4a, e), one of them written in Bohr and Hartree. The structures are a
 triclinic periodic cell, a periodic cell smaller than the cutoff and an open cluster.
 """
 
@@ -24,7 +29,7 @@ import numpy as np
 from ase import Atoms
 
 from ase_nnp import Potential
-from ase_nnp.descriptors import SymmetryFunctions
+from ase_nnp.descriptors import PolynomialSymmetryFunctions, SymmetryFunctions
 from ase_nnp.interop import write_input_data, write_n2p2
 from ase_nnp.neighbors import build
 from ase_nnp.network import Network
@@ -54,6 +59,17 @@ CASES = {
                                ["tanh", "softplus", "identity"], (-2.0, 4.0, 1.0)),
 }
 CUTOFF = 4.2
+# name: (elements, subtypes (default first), scaling mode, (smin, smax), activations,
+#        normalization, units of the files)
+POLY_CASES = {
+    "sioc_poly_scalecenter_norm": (["Si", "O", "C"], ("p2", "p2a", "p3", "p1a", "p4", "e"),
+                                   "scale_center", (-1.0, 1.0), ["tanh", "softplus", "identity"],
+                                   (-3.1, 1.7, 1.3), "angstrom-ev"),
+    "ho_poly_sigma_bohr": (["H", "O"], ("p4a", "p1", "e", "p3a", "p2", "p4"), "sigma",
+                           (0.0, 1.0), ["logistic", "tanh", "identity"], None, "bohr-hartree"),
+    "cu_poly_scale": (["Cu"], ("p3", "p4a", "p2", "p1", "e", "p2a"), "scale", (0.0, 1.0),
+                      ["softplus", "identity"], None, "angstrom-ev"),
+}
 
 
 def structures(elements, seed):
@@ -84,6 +100,7 @@ def _place(rng, n, elements, cell, periodic, min_dist=1.5):
 
 
 def potential(name, elements, ctype, alpha, mode, srange, acts, seed):
+    """A Gaussian-symmetry-function case of :data:`CASES`."""
     sf = SymmetryFunctions(elements, CUTOFF, cutoff_function=ctype, alpha=alpha)
     for eta, rs in ((0.02, 0.0), (0.4, 1.6), (1.0, 2.6)):
         sf.add_radial(eta, rs)
@@ -91,8 +108,34 @@ def potential(name, elements, ctype, alpha, mode, srange, acts, seed):
     sf.add_angular(0.03, 2, -1, kind="narrow", rs=0.5)
     sf.add_angular(0.02, 4, 1, kind="wide")
     sf.add_angular(0.05, 1, -1, kind="wide", rs=1.2)
-    hidden = [7, 5][:len(acts) - 1]
-    pot = Potential(elements, sf, hidden_layers=hidden, seed=seed)
+    return fitted(sf, elements, mode, srange, acts, seed)
+
+
+def poly_potential(name, elements, subtypes, mode, srange, acts, seed):
+    """A polynomial-symmetry-function case of :data:`POLY_CASES`: every type 20-25, radial
+    windows centred on the atom and shifted, angle windows inside [0, 180] degrees and
+    centred on 0 and 180. (No two narrow functions of one centre and neighbour pair share
+    r_l and r_c with different subtypes: n2p2 v2.3.0's SymGrpCompAngn reuses the C(r_jk) of
+    the previous function of its group in that case, docs/interop.md.)"""
+    a, b, c, d, e, f = subtypes
+    p = PolynomialSymmetryFunctions(elements, CUTOFF, subtype=a)
+    p.add_radial()
+    p.add_radial(rl=0.8, rc=3.1, subtype=b)
+    p.add_radial(rl=1.9, rc=CUTOFF, subtype=c)
+    p.add_angular(-90.0, 90.0)
+    p.add_angular(60.0, 180.0, kind="narrow", rl=-3.9, rc=3.9, subtype=d)
+    p.add_angular(90.0, 270.0, kind="wide", rl=0.3, rc=4.0, subtype=e)
+    p.add_angular(20.0, 110.0, kind="narrow", subtype=f)
+    p.add_weighted_radial(rl=-1.0, rc=4.1, subtype=d)
+    p.add_weighted_angular(0.0, 180.0, kind="wide", subtype=e)
+    p.add_weighted_angular(30.0, 150.0, kind="narrow", rl=-0.5, rc=4.0, subtype=b)
+    return fitted(p, elements, mode, srange, acts, seed)
+
+
+def fitted(descriptor, elements, mode, srange, acts, seed):
+    """A random potential on ``descriptor`` whose scaling statistics are those of the
+    case's structures, with random energy offsets."""
+    pot = Potential(elements, descriptor, hidden_layers=[7, 5][:len(acts) - 1], seed=seed)
     for e in elements:
         net = pot.networks[e]
         pot.networks[e] = Network(net.weights, net.biases, acts)
@@ -100,9 +143,10 @@ def potential(name, elements, ctype, alpha, mode, srange, acts, seed):
     rows = {e: [] for e in elements}
     for atoms in structures(elements, seed).values():
         sp = pot.species_indices(atoms.numbers)
-        G = sf.forward(build(atoms.positions, atoms.cell[:], atoms.pbc, CUTOFF), sp)
+        G = descriptor.forward(build(atoms.positions, atoms.cell[:], atoms.pbc,
+                                     descriptor.cutoff), sp)
         for k, e in enumerate(elements):
-            rows[e].append(G[sp == k, :sf.n_features(e)])
+            rows[e].append(G[sp == k, :descriptor.n_features(e)])
     for e in elements:
         G = np.concatenate(rows[e])
         lo, hi = G.min(0), G.max(0)
@@ -111,6 +155,20 @@ def potential(name, elements, ctype, alpha, mode, srange, acts, seed):
         pot.scalings[e] = Scaling(mode, lo, hi, G.mean(0), sigma, *srange)
         pot.energy_offsets[e] = float(rng.normal(-3.0, 1.0))
     return pot
+
+
+def all_cases():
+    """(name, elements, potential, normalization, units) of every case; seeds by order."""
+    out = []
+    for seed, (name, (elements, ctype, alpha, mode, srange, acts, norm)) in enumerate(
+            CASES.items()):
+        out.append((name, elements, potential(name, elements, ctype, alpha, mode, srange,
+                                              acts, seed), norm, "angstrom-ev", seed))
+    for seed, (name, (elements, subtypes, mode, srange, acts, norm, units)) in enumerate(
+            POLY_CASES.items(), len(CASES)):
+        out.append((name, elements, poly_potential(name, elements, subtypes, mode, srange,
+                                                   acts, seed), norm, units, seed))
+    return out
 
 
 FD_COMPONENTS = ((0, 0), (1, 1), (2, 2), (0, 2))
@@ -131,10 +189,17 @@ def predict(exe, case, structure):
     return tmp
 
 
-def read_energy(path):
-    """Ennp, the fourth column of nnp-predict's energy.out."""
-    rows = [line.split() for line in open(path) if line.strip() and not line.startswith("#")]
-    return float(rows[0][3])
+def read_output(path):
+    """(energy, forces) of nnp-predict's output.data (one structure), in the files'
+    units: the 'energy' line and the last three fields of every 'atom' line."""
+    energy, forces = None, []
+    for line in open(path):
+        w = line.split()
+        if w and w[0] == "energy":
+            energy = float(w[1])
+        elif w and w[0] == "atom":
+            forces.append([float(x) for x in w[-3:]])
+    return energy, np.array(forces)
 
 
 def main():
@@ -142,18 +207,16 @@ def main():
     ap.add_argument("--nnp-predict", required=True, help="path of n2p2's nnp-predict binary")
     args = ap.parse_args()
     exe = os.path.abspath(args.nnp_predict)
-    for seed, (name, (elements, ctype, alpha, mode, srange, acts, norm)) in enumerate(
-            CASES.items()):
-        pot = potential(name, elements, ctype, alpha, mode, srange, acts, seed)
+    for name, elements, pot, norm, units, seed in all_cases():
         case = os.path.join(HERE, name)
         if os.path.isdir(case):
             shutil.rmtree(case)
-        write_n2p2(pot, case, normalization=norm)
+        write_n2p2(pot, case, normalization=norm, units=units)
         for sname, atoms in structures(elements, seed).items():
-            write_input_data([atoms], os.path.join(case, f"{sname}.data"))
+            write_input_data([atoms], os.path.join(case, f"{sname}.data"), units=units)
             tmp = predict(exe, case, os.path.join(case, f"{sname}.data"))
-            for out in ("energy.out", "nnforces.out"):
-                shutil.copy(os.path.join(tmp, out), os.path.join(case, f"{sname}.{out}"))
+            shutil.copy(os.path.join(tmp, "output.data"),
+                        os.path.join(case, f"{sname}.output.data"))
             shutil.rmtree(tmp)
             if sname == "small":
                 # n2p2's own energies at displaced positions, for central differences
@@ -164,17 +227,17 @@ def main():
                         moved = atoms.copy()
                         moved.positions[a, d] += sign * FD_STEP
                         path = os.path.join(tempfile.mkdtemp(), "moved.data")
-                        write_input_data([moved], path)
+                        write_input_data([moved], path, units=units)
                         tmp = predict(exe, case, path)
-                        e.append(read_energy(os.path.join(tmp, "energy.out")))
+                        e.append(read_output(os.path.join(tmp, "output.data"))[0])
                         shutil.rmtree(tmp)
                         shutil.rmtree(os.path.dirname(path))
                     rows.append(f"{a} {d} {FD_STEP!r} {e[0]!r} {e[1]!r}")
                 with open(os.path.join(case, "small.fd.out"), "w") as fh:
-                    fh.write("# atom component step E(+step) E(-step), by n2p2's nnp-predict\n"
+                    fh.write("# atom component step(Angstrom) E(+step) E(-step) (in the "
+                             "files' energy unit), by n2p2's nnp-predict\n"
                              + "\n".join(rows) + "\n")
-        print(f"{name}: {', '.join(elements)}, cutoff {ctype} α={alpha}, scaling {mode}, "
-              f"activations {acts}, normalisation {norm}")
+        print(f"{name}: {', '.join(elements)}, {pot.descriptor!r}, units {units}")
 
 
 if __name__ == "__main__":
