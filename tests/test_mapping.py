@@ -199,10 +199,25 @@ def test_command_line_mapping(sw, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "eos_0.85" in text and "shear_+0.03" in text and "r_g =" in text
     assert "ΔĒ_at(bulk)" in text
+    # one potential, no σ: no verdict, and the reason says to train an ensemble
+    assert "verdict: UNDECIDED" in text and "train an ensemble" in text
     for f in ("mapping_eos.png", "mapping_pca.png", "mapping_distances.png"):
         assert (out / f).stat().st_size > 1000
     assert main(["mapping", SI, "--reference", "nonsense"]) == 2
     assert "unknown --reference" in capsys.readouterr().err
+
+
+def test_report_verdict_is_the_statistic_of_its_table(si, sw):
+    from ase_nnp.analysis.mapping_report import report
+    from ase_nnp.analysis.verdict import mapping_verdict
+    from ase_nnp.committee import Ensemble
+    lines = []
+    rep = report(Ensemble([si, si]), sw, bulk("Si", "diamond", a=A0), "eos",
+                 log=lines.append, validation_rmse=0.0002)
+    expected = mapping_verdict(rep.table.error, rep.table.std, 0.0002)
+    assert rep.verdict.statistic == pytest.approx(expected.statistic)
+    assert any(line.startswith(f"verdict: {expected.verdict.upper()}") for line in lines)
+    assert any("why:" in line for line in lines)
 
 
 def test_report_connectivity_is_that_of_the_training_atoms(si, sw):

@@ -10,7 +10,10 @@ For a model (a potential or an ensemble) and a reference calculator it gives
    space (:mod:`ase_nnp.analysis.connectivity`), the distribution of nearest-neighbour
    distances inside the training set and each invariant point's distance to it
    (:mod:`ase_nnp.analysis.distance`);
-4. plots (``out_dir``): ``mapping_eos.png`` (E_at of model and reference along the
+4. the verdict (:mod:`ase_nnp.analysis.verdict`): Z = RMS of ΔE_at / √(σ² + ε²) over the
+   invariant points within the training data (all points without ``train``), "ad hoc"
+   above 3, with the reason; ε is ``validation_rmse`` or the model file's stored one;
+5. plots (``out_dir``): ``mapping_eos.png`` (E_at of model and reference along the
    equation of state with the ±σ band, and ΔE_at), ``mapping_pca.png`` (the training
    points and the invariant points on the first two principal axes) and
    ``mapping_distances.png`` (the distance histograms).
@@ -25,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import mapping
+from . import verdict as judge
 from .connectivity import rg
 from .distance import nearest_distances, pca, within_set_distances
 
@@ -45,6 +49,7 @@ class MappingReport(NamedTuple):
     regional: list          # (name, RegionalErrors) per slab
     connectivity: dict      # element -> ElementConnectivity
     plots: list             # files written
+    verdict: judge.Verdict  # None when no validation RMSE is known
 
 
 def training_points(potential, structures):
@@ -64,11 +69,13 @@ def training_points(potential, structures):
 
 
 def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir=None,
-           max_points=100000, fraction=0.5, bulk_tolerance=0.1, seed=0, log=print):
+           max_points=100000, fraction=0.5, bulk_tolerance=0.1, seed=0, log=print,
+           validation_rmse=None):
     """Compute (and print through ``log``) the report of the module docstring.
     ``crystal``: an ASE Atoms prototype; ``slabs``: (name, Atoms) pairs; ``train``: ASE
     Atoms of the training data; at most ``max_points`` random training atoms per element
-    enter r_g (exact but O(n²))."""
+    enter r_g (exact but O(n²)); ``validation_rmse``: ε of the verdict (eV/atom; None: the
+    model file's)."""
     pot = mapping.load_potential(model)
     points = mapping.invariant_points(crystal, strains)
     table = mapping.mapping_table(pot, points, reference)
@@ -115,10 +122,33 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
                 f"{np.median(within):.3g}, 95 % {np.percentile(within, 95):.3g}"
                 + (f"; invariant points to the set: {d_inv.min():.3g} … {d_inv.max():.3g}"
                    if len(d_inv) else ""))
+    verdict = _verdict(pot, table, connectivity, crystal, validation_rmse, log)
     plots = _plots(out_dir, table, has_std, inv, train_x, connectivity) if out_dir else []
     for p in plots:
         log(f"wrote {p}")
-    return MappingReport(table, regional, connectivity, plots)
+    return MappingReport(table, regional, connectivity, plots, verdict)
+
+
+def _verdict(pot, table, connectivity, crystal, validation_rmse, log):
+    """The verdict of the module docstring, logged with its reason (None without ε)."""
+    eps = judge.validation_rmse(pot) if validation_rmse is None else validation_rmse
+    if not np.isfinite(eps) or eps <= 0:
+        log("verdict: none — the model file stores no validation RMSE; give it "
+            "(--validation-rmse, meV/atom)")
+        return None
+    element = crystal.get_chemical_symbols()[0]
+    c = connectivity.get(element)
+    used = (judge.learnable(c.invariant_distance, c.within)
+            if c is not None and len(c.invariant_distance) == len(table.error) else None)
+    where = (f"{int(used.sum())} of {len(used)} invariant points lie within the training data"
+             if used is not None else "all invariant points judged (no training data given; "
+             "--train limits the verdict to the points within it)")
+    v = judge.mapping_verdict(table.error, table.std, eps, used)
+    log(f"verdict: {v.verdict.upper()}"
+        + (f" (Z = {v.statistic:.2f}, threshold {v.threshold:g})" if np.isfinite(v.statistic)
+           else "") + f"; {where}")
+    log(f"  why: {v.reason}")
+    return v
 
 
 def _plots(out_dir, table, has_std, inv, train_x, connectivity):
