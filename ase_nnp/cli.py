@@ -305,7 +305,8 @@ def _mapping(args):
             out_dir = None
     report(pot, reference, crystal, args.strains, slabs, train, out_dir, args.max_points,
            args.fraction, args.bulk_tolerance, validation_rmse=(
-               None if args.validation_rmse is None else args.validation_rmse / 1000))
+               None if args.validation_rmse is None else args.validation_rmse / 1000),
+           atoms_per_structure=args.atoms_per_structure)
     return 0
 
 
@@ -534,6 +535,9 @@ def main(argv=None):
     p.add_argument("--validation-rmse", type=float, default=None, metavar="MEV",
                    help="the verdict's validation energy RMSE (meV/atom; default: the one "
                         "stored in the model file)")
+    p.add_argument("--atoms-per-structure", type=float, default=None, metavar="N",
+                   help="the verdict's mean atoms per training structure (default: from "
+                        "--train, else the model file's training summary)")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
     p.add_argument("--units", choices=["angstrom-ev", "bohr-hartree"], default="angstrom-ev",
                    help="units of n2p2/RuNNer input.data files among --slab and --train "

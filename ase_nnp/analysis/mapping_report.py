@@ -10,9 +10,10 @@ For a model (a potential or an ensemble) and a reference calculator it gives
    space (:mod:`ase_nnp.analysis.connectivity`), the distribution of nearest-neighbour
    distances inside the training set and each invariant point's distance to it
    (:mod:`ase_nnp.analysis.distance`);
-4. the verdict (:mod:`ase_nnp.analysis.verdict`): Z = RMS of ΔE_at / √(σ² + ε²) over the
+4. the verdict (:mod:`ase_nnp.analysis.verdict`): Z = RMS of ΔE_at / (ε √N̄) over the
    invariant points within the training data (all points without ``train``), "ad hoc"
-   above 3, with the reason; ε is ``validation_rmse`` or the model file's stored one;
+   above 3, with the reason; ε (validation RMSE of the energy per atom) and N̄ (atoms per
+   training structure) as given, else from the training data and the model file;
 5. plots (``out_dir``): ``mapping_eos.png`` (E_at of model and reference along the
    equation of state with the ±σ band, and ΔE_at), ``mapping_pca.png`` (the training
    points and the invariant points on the first two principal axes) and
@@ -70,12 +71,13 @@ def training_points(potential, structures):
 
 def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir=None,
            max_points=100000, fraction=0.5, bulk_tolerance=0.1, seed=0, log=print,
-           validation_rmse=None):
+           validation_rmse=None, atoms_per_structure=None):
     """Compute (and print through ``log``) the report of the module docstring.
     ``crystal``: an ASE Atoms prototype; ``slabs``: (name, Atoms) pairs; ``train``: ASE
     Atoms of the training data; at most ``max_points`` random training atoms per element
     enter r_g (exact but O(n²)); ``validation_rmse``: ε of the verdict (eV/atom; None: the
-    model file's)."""
+    model file's), ``atoms_per_structure``: its N̄ (None: from ``train``, else the model
+    file's training summary)."""
     pot = mapping.load_potential(model)
     points = mapping.invariant_points(crystal, strains)
     table = mapping.mapping_table(pot, points, reference)
@@ -122,19 +124,24 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
                 f"{np.median(within):.3g}, 95 % {np.percentile(within, 95):.3g}"
                 + (f"; invariant points to the set: {d_inv.min():.3g} … {d_inv.max():.3g}"
                    if len(d_inv) else ""))
-    verdict = _verdict(pot, table, connectivity, crystal, validation_rmse, log)
+    verdict = _verdict(pot, table, connectivity, crystal, validation_rmse, atoms_per_structure,
+                       train, log)
     plots = _plots(out_dir, table, has_std, inv, train_x, connectivity) if out_dir else []
     for p in plots:
         log(f"wrote {p}")
     return MappingReport(table, regional, connectivity, plots, verdict)
 
 
-def _verdict(pot, table, connectivity, crystal, validation_rmse, log):
-    """The verdict of the module docstring, logged with its reason (None without ε)."""
+def _verdict(pot, table, connectivity, crystal, validation_rmse, n_atoms, train, log):
+    """The verdict of the module docstring, logged with its reason (None without ε or
+    N̄)."""
     eps = judge.validation_rmse(pot) if validation_rmse is None else validation_rmse
-    if not np.isfinite(eps) or eps <= 0:
-        log("verdict: none — the model file stores no validation RMSE; give it "
-            "(--validation-rmse, meV/atom)")
+    if n_atoms is None:
+        n_atoms = (np.mean([len(a) for a in train]) if train else
+                   judge.atoms_per_structure(pot))
+    if not (np.isfinite(eps) and eps > 0 and np.isfinite(n_atoms)):
+        log("verdict: none — the model file stores no validation RMSE or training-set size; "
+            "give --validation-rmse (meV/atom) and --train (or --atoms-per-structure)")
         return None
     element = crystal.get_chemical_symbols()[0]
     c = connectivity.get(element)
@@ -143,7 +150,7 @@ def _verdict(pot, table, connectivity, crystal, validation_rmse, log):
     where = (f"{int(used.sum())} of {len(used)} invariant points lie within the training data"
              if used is not None else "all invariant points judged (no training data given; "
              "--train limits the verdict to the points within it)")
-    v = judge.mapping_verdict(table.error, table.std, eps, used)
+    v = judge.mapping_verdict(table.error, eps, n_atoms, used, table.std, labels=table.label)
     log(f"verdict: {v.verdict.upper()}"
         + (f" (Z = {v.statistic:.2f}, threshold {v.threshold:g})" if np.isfinite(v.statistic)
            else "") + f"; {where}")

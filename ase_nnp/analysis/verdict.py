@@ -1,33 +1,34 @@
 r"""A verdict on the atomic-energy mapping: sound or ad hoc, with the reason.
 
 The invariant points of :mod:`ase_nnp.analysis.mapping` measure the mapping error
-ΔE_k = E_at^NN − E_ref/N at point k. How large may it be? Two things bound the error a
-sound fit makes there:
+ΔE_k = E_at^NN − E_ref/N at point k. How large may it be in a sound fit?
 
-* ε, the fit's own error floor: the validation RMSE of the energy per atom;
-* σ_k, the ensemble's spread of E_at^NN at the point: how much potentials trained on
-  the same data (other initial weights, bootstrap resamples) disagree there, i.e. how far
-  the data leave the atomic energy free at that point.
+The fit is judged on total energies: ε, the validation RMSE of the energy per atom, is
+the RMS of (1/N) Σ_i e_i over structures of N atoms, e_i the error of atom i's energy.
+If the atomic errors of a structure were independent, each of RMS s, the error per atom
+would be s/√N, so a fit with validation RMSE ε has atomic errors of at most
 
-A mapping that the data fix, learned as well as the fit allows, has errors of that size.
-Ad hoc mapping (Yoo, Lee, Jeong, Watanabe and Han, Phys. Rev. Materials 3, 093802 (2019))
-is an offset that every member learns alike — the cancelling offsets that leave every
-training total unchanged are the same for all members when the same training data
-steer them — so it is large against both. The statistic is
+    s = ε √N̄           (N̄: the mean number of atoms per training structure)
 
-    z_k = ΔE_k / √(σ_k² + ε²),        Z = √( (1/n) Σ_{k ∈ used} z_k² ),
+without any cancellation between the atoms of a structure. Larger atomic errors need
+errors that cancel inside every training structure — offsets between environments, or
+between species, that no training total sees: the "ad hoc" mapping of Yoo, Lee, Jeong,
+Watanabe and Han (Phys. Rev. Materials 3, 093802 (2019)). An invariant point is a
+structure whose atomic energy is known, so its error is an atomic error:
 
-over the ``used`` points (those within the training data where that is known: a point
-far from every training atom is extrapolation, not mapping — their Fig. S3 criterion in
-:func:`learnable`). If the members' spread and the floor described the error, z_k would
-be of order one and Z² ≈ χ²_n / n (its 99.7 % point is 9 for n = 1 and falls with n);
-**Z > 3 (the threshold) is the verdict "ad hoc"**: the invariant points are off by more
-than three times what the model's own uncertainty explains.
+    z_k = ΔE_k / (ε √N̄),        Z = √( (1/n) Σ_{k ∈ used} z_k² ),
 
-Without an ensemble σ_k = 0 and Z is the error in units of the validation RMSE: true
-ad hoc mappings still give Z ≫ 3, but so do sound ones (the per-atom error of a sound
-fit is several times its total-energy RMSE), so the verdict is then "undecided" and says
-to train an ensemble.
+over the ``used`` points: those within the training data (a point far from every
+training atom is extrapolation, not mapping — their Fig. S3 criterion, :func:`learnable`).
+**Z > 3 (the threshold) is the verdict "ad hoc"**: the atomic energies at the points the
+data cover are off by more than three times the most that uncorrelated atomic errors
+allow. With no used point the verdict is "undecided".
+
+The ensemble's spread σ_k is reported beside it but is not in the statistic: the members
+may agree on an offset (σ small, ad hoc all the same) or disagree because the data leave
+the atomic energy free (σ large: the same failure, seen) — neither makes a large error
+sound. The 3× rule of the first mapping study (ΔE against ε alone) ignores the √N̄: it
+flags sound fits of 64-atom cells, whose atomic errors may be 8 ε.
 """
 
 from typing import NamedTuple
@@ -40,60 +41,65 @@ THRESHOLD = 3.0
 
 class Verdict(NamedTuple):
     """``z`` per point (NaN for points not used), ``statistic`` Z, ``threshold``,
-    ``used`` (bool mask), ``verdict`` ("ad hoc", "sound" or "undecided") and ``reason``
-    (one sentence with the numbers)."""
+    ``used`` (bool mask), ``verdict`` ("ad hoc", "sound" or "undecided"), ``reason``
+    (one sentence with the numbers) and ``scale`` ε √N̄ (eV/atom)."""
     z: np.ndarray
     statistic: float
     threshold: float
     used: np.ndarray
     verdict: str
     reason: str
+    scale: float
 
 
-def mapping_verdict(errors, std, validation_rmse, used=None, threshold=THRESHOLD):
-    """The :class:`Verdict` of invariant-point errors ``errors`` (eV/atom), the ensemble's
-    ``std`` σ_k (eV/atom; None for a single potential) and the validation energy RMSE
-    ``validation_rmse`` ε (eV/atom). ``used``: mask of the points to judge (default all).
-    ValueError when ε is not a positive number, the arrays do not match, or no point is
-    used."""
+def mapping_verdict(errors, validation_rmse, atoms_per_structure, used=None, std=None,
+                    threshold=THRESHOLD, labels=None):
+    """The :class:`Verdict` of invariant-point errors ``errors`` (eV/atom) for a fit with
+    validation energy RMSE ``validation_rmse`` ε (eV/atom) on structures of
+    ``atoms_per_structure`` N̄ atoms on average. ``used``: mask of the points to judge
+    (default all; none: "undecided"); ``std``: the ensemble's σ per point (eV/atom; only
+    reported); ``labels``: point names for the reason. ValueError when ε or N̄ is not a
+    positive number or the arrays do not match."""
     e = np.asarray(errors, dtype=np.float64).reshape(-1)
     if not (np.isfinite(validation_rmse) and validation_rmse > 0):
         raise ValueError(f"validation_rmse = {validation_rmse!r}: the verdict needs the "
                          "validation RMSE of the energy per atom (eV/atom, > 0); read it from "
                          "the training log or the model file's training summary")
-    s = np.zeros_like(e) if std is None else np.asarray(std, dtype=np.float64).reshape(-1)
+    if not (np.isfinite(atoms_per_structure) and atoms_per_structure >= 1):
+        raise ValueError(f"atoms_per_structure = {atoms_per_structure!r}: give the mean "
+                         "number of atoms per training structure (>= 1)")
     mask = np.ones(len(e), bool) if used is None else np.asarray(used, bool).reshape(-1)
-    if s.shape != e.shape or mask.shape != e.shape:
-        raise ValueError(f"{len(e)} errors, {len(s)} spreads and {len(mask)} mask entries: "
-                         "give one of each per invariant point")
+    s = None if std is None else np.asarray(std, dtype=np.float64).reshape(-1)
+    if mask.shape != e.shape or (s is not None and s.shape != e.shape):
+        raise ValueError(f"{len(e)} errors, {len(mask)} mask entries"
+                         + ("" if s is None else f" and {len(s)} spreads")
+                         + ": give one of each per invariant point")
+    scale = float(validation_rmse * np.sqrt(atoms_per_structure))
     if not mask.any():
         return Verdict(np.full(len(e), np.nan), np.nan, threshold, mask, "undecided",
                        "no invariant point lies within the training data: their errors "
                        "measure extrapolation, not the mapping; add invariant points near "
-                       "the data (other strains, other crystals)")
-    if not (np.all(np.isfinite(e[mask])) and np.all(np.isfinite(s[mask]))):
-        raise ValueError("the errors and spreads of the used points must be finite")
+                       "the data (other strains, other crystals)", scale)
+    if not np.all(np.isfinite(e[mask])):
+        raise ValueError("the errors of the used points must be finite")
     z = np.full(len(e), np.nan)
-    z[mask] = e[mask] / np.sqrt(s[mask] ** 2 + validation_rmse ** 2)
+    z[mask] = e[mask] / scale
     Z = float(np.sqrt(np.mean(z[mask] ** 2)))
     n = int(mask.sum())
     worst = int(np.nanargmax(np.abs(z)))
-    what = (f"over {n} invariant point{'s' if n > 1 else ''}, the error is {Z:.2f} times what "
-            f"the ensemble spread and the validation RMSE ({1000 * validation_rmse:.2f} "
-            f"meV/atom) explain (RMS of z = ΔE/√(σ² + ε²); worst point {worst}: ΔE "
-            f"{1000 * e[worst]:.1f} meV/atom, σ {1000 * s[worst]:.1f} meV/atom)")
-    if std is None:
-        return Verdict(z, Z, threshold, mask, "undecided",
-                       f"{what}; without an ensemble there is no σ, and a sound mapping's "
-                       "per-atom error is itself several validation RMSEs: train an ensemble "
-                       "(ensemble_size >= 3) for a verdict")
+    name = labels[worst] if labels is not None else f"point {worst}"
+    what = (f"over {n} invariant point{'s' if n > 1 else ''} within the data the atomic-energy "
+            f"error is {Z:.2f} times ε √N̄ = {1000 * validation_rmse:.2f} meV/atom × "
+            f"√{atoms_per_structure:.4g} = {1000 * scale:.1f} meV/atom, the most uncorrelated "
+            f"atomic errors allow (worst: {name}, ΔE {1000 * e[worst]:.1f} meV/atom"
+            + (f", ensemble σ {1000 * s[worst]:.1f}" if s is not None else "") + ")")
     if Z > threshold:
         return Verdict(z, Z, threshold, mask, "ad hoc",
-                       f"{what} > {threshold:g}: the members agree on an atomic energy the "
-                       "reference does not have — an offset the training totals leave free")
+                       f"{what} > {threshold:g}: errors this large cancel inside the training "
+                       "structures — an offset between environments (or species) that the "
+                       "training totals leave free", scale)
     return Verdict(z, Z, threshold, mask, "sound",
-                   f"{what} <= {threshold:g}: the invariant-point errors are within the "
-                   "model's own uncertainty")
+                   f"{what} <= {threshold:g}: within what the validation RMSE allows", scale)
 
 
 def learnable(point_distances, within_distances, percentile=99.0):
@@ -124,3 +130,18 @@ def validation_rmse(potential):
         values = [validation_rmse(m) * 1000 for m in potential.members]
         values = [v for v in values if np.isfinite(v)]
     return float(np.mean(values)) / 1000 if values else np.nan
+
+
+def atoms_per_structure(potential):
+    """N̄, the mean number of atoms per training structure, from a model's training summary
+    ("1679 structures, 78049 atoms …"; an ensemble's first member that has one); NaN when
+    the file has none."""
+    import re
+    for meta in [getattr(potential, "metadata", {})] + [
+            getattr(m, "metadata", {}) for m in getattr(potential, "members", [])]:
+        text = str(((meta or {}).get("training", {}) or {}).get("data", ""))
+        m = re.match(r"\s*(\d+) structures, (\d+) atoms", text)
+        if m and int(m.group(1)) > 0:
+            return int(m.group(2)) / int(m.group(1))
+    return np.nan
+
