@@ -62,7 +62,6 @@ def main():
     aem.quiet()
     from ase_nnp import Potential
     from ase_nnp.analysis.distance import pca
-    from ase_nnp.descriptors import SymmetryFunctions
     from ase_nnp.descriptors.symmetry_functions.presets import PRESETS
     from ase_nnp.training import LossWeights, loss_and_gradient
     from ase_nnp.training.preprocess import fit_energy_offsets, fit_scaling
@@ -71,9 +70,11 @@ def main():
     mask = bulk_mask(slab)
     data = {T: aem.md(slab, calc, T, args.snapshots, np.random.default_rng(100 + T))
             for T in (100, 1000)}
+    from ase_nnp.training.config import TrainingConfig
+    from ase_nnp.training.trainer import build_descriptor
     descriptors = {"6.5 Å, 26 functions (si-yoo2019)": PRESETS["si-yoo2019"][1](),
-                   "3.8 Å, data/si.toml": SymmetryFunctions.from_config(["Si"], aem.DESCRIPTOR)
-                   if hasattr(SymmetryFunctions, "from_config") else None}
+                   "3.8 Å, data/si.toml": build_descriptor(
+                       TrainingConfig(dict(train=["unused"], **aem.DESCRIPTOR)), ["Si"])}
     out = {"pca": {}, "cost": {}}
     import matplotlib
     matplotlib.use("Agg")

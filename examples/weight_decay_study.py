@@ -86,7 +86,10 @@ def main():
     aem.quiet()
     import ase_nnp
     from ase_nnp import NNPCalculator
+    from ase_nnp.analysis.distance import nearest_distances, within_set_distances
     from ase_nnp.analysis.mapping import invariant_points, mapping_table
+    from ase_nnp.analysis.mapping_report import training_points
+    from ase_nnp.analysis.verdict import learnable, mapping_verdict
     t0 = time.time()
     calc = aem.sw()
     start = slabs(calc)
@@ -118,13 +121,22 @@ def main():
         pot = ase_nnp.load(path)
         tab = mapping_table(pot, points, calc)
         monitor = 1000 * float(np.sqrt(np.mean(tab.error ** 2)))
+        Z, verdict, n_used = np.nan, "", 0
+        if np.isfinite(v):
+            X = training_points(pot, images)["Si"]
+            d = nearest_distances(training_points(pot, points)["Si"], X).distances
+            used = learnable(d.reshape(len(points), -1).max(axis=1),
+                             within_set_distances(X).distances)
+            res = mapping_verdict(tab.error, v / 1000, np.mean([len(a) for a in images]), used)
+            Z, verdict, n_used = res.statistic, res.verdict, int(used.sum())
         g = surface_energies(NNPCalculator(pot), start)
         err = {k: 100 * (g[k] - ref[k]) / ref[k] for k in g}
         rows.append(dict(name=name, weight_decay=lam, val_E=v, epochs=epochs, monitor=monitor,
+                         Z=Z, verdict=verdict, n_used=n_used,
                          gamma=g, gamma_error_pct=err,
                          max_abs_error_pct=max(abs(x) for x in err.values())))
         print(f"  {name}: {epochs} epochs, validation E {v:.2f} meV/atom, monitor (EOS RMS) "
-              f"{monitor:.1f} meV/atom; γ error " + ", ".join(f"{k} {x:+.1f} %"
+              f"{monitor:.1f} meV/atom, verdict {verdict} (Z {Z:.2f}, {n_used} points); γ error " + ", ".join(f"{k} {x:+.1f} %"
                                                              for k, x in err.items())
               + f" ({time.time() - t:.0f} s)")
     out = dict(reference=ref, rows=rows, minutes=(time.time() - t0) / 60,
