@@ -14,6 +14,9 @@ at such a point is
 
     ΔE_at = E_at^NN − E_ref / N            (eV/atom).
 
+With several elements, a crystal whose atoms of each element are equivalent (rocksalt,
+L1_2 Cu3Au) is a multicomponent invariant point: each species has one E_at^NN there, and
+E_ref/N is their composition-weighted mean (:mod:`ase_nnp.analysis.species`).
 Crystals with one atom per primitive cell (fcc, bcc, sc) are invariant points under any
 homogeneous strain; so are diamond and hcp, whose two atoms are related by inversion,
 which a homogeneous strain keeps. :func:`invariant_points` strains a prototype cell
