@@ -1,6 +1,7 @@
 """Fig. 2c of Yoo et al. and what Fig. 2b costs at their scale, measured.
 
     python examples/slab_scale_fig2c.py [--workdir fig2c] [--snapshots 30] [--train-epochs 200]
+    python examples/slab_scale_fig2c.py --quick      # a smoke run
 
 Yoo, Lee, Jeong, Watanabe and Han (Phys. Rev. Materials 3, 093802 (2019), Fig. 2c) show the
 training points of the Si(100) slab at 100 K and 1,000 K on their first two principal
@@ -94,7 +95,11 @@ def main():
     ap.add_argument("--train-epochs", type=int, default=0,
                     help="also train the reduced Fig. 2b (0: only the PCA and the cost)")
     ap.add_argument("--minutes", type=float, default=5.0, help="time limit per potential")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 4 snapshots, 2 for the "
+                    "cost, no training")
     args = ap.parse_args()
+    if args.quick:
+        args.snapshots, args.train_epochs = 4, 0
     os.makedirs(args.workdir, exist_ok=True)
     aem.quiet()
     from ase_nnp import Potential
@@ -146,7 +151,8 @@ def main():
     from ase.build import diamond100
     big = diamond100("Si", size=(4, 2, 16), a=aem.A0, vacuum=10.0)
     big.rattle(0.05, seed=1)
-    images = aem.md(big, calc, 1000, 10, np.random.default_rng(5), equilibrate_fs=40.0)
+    images = aem.md(big, calc, 1000, 2 if args.quick else 10, np.random.default_rng(5),
+                    equilibrate_fs=40.0)
     desc = PRESETS["si-yoo2019"][1]()
     t = time.perf_counter()
     fs = frameset(desc, images)
