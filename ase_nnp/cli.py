@@ -375,7 +375,9 @@ def _mapping(args):
             print("no plots: they need matplotlib (pip install 'ase-nnp[plot]')", file=sys.stderr)
             out_dir = None
     report(pot, reference, crystal, args.strains, slabs, train, out_dir, args.max_points,
-           args.fraction, args.bulk_tolerance)
+           args.fraction, args.bulk_tolerance, validation_rmse=(
+               None if args.validation_rmse is None else args.validation_rmse / 1000),
+           atoms_per_structure=args.atoms_per_structure)
     return 0
 
 
@@ -646,6 +648,12 @@ def main(argv=None):
                    help="r_g from at most this many random training atoms per element")
     p.add_argument("--bulk-tolerance", type=float, default=0.1,
                    help="slab atoms this close to the crystal in scaled descriptor space are bulk")
+    p.add_argument("--validation-rmse", type=float, default=None, metavar="MEV",
+                   help="the verdict's validation energy RMSE (meV/atom; default: the one "
+                        "stored in the model file)")
+    p.add_argument("--atoms-per-structure", type=float, default=None, metavar="N",
+                   help="the verdict's mean atoms per training structure (default: from "
+                        "--train, else the model file's training summary)")
     p.add_argument("--out-dir", default=".", help="where the plots go ('' for none)")
     _data_units(p, "--slab and --train")
     p.set_defaults(func=_mapping)

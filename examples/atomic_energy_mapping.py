@@ -114,14 +114,14 @@ def relaxed(atoms, calc, fmax=1e-3):
     return atoms
 
 
-def si100_slab(calc):
-    """8-layer (100) slab, 4×2 surface cells (64 atoms), 10 Å vacuum, with the 2×1
+def si100_slab(calc, layers=8):
+    """``layers``-layer (100) slab, 4×2 surface cells (64 atoms for 8), 10 Å vacuum, with the 2×1
     symmetric dimer rows on both faces: the surface atoms are paired (moved 0.6 Å towards
     each other) along x or along y, whichever relaxes lower with SW (the dimers form
     across the back bonds, so the direction depends on the face), then relaxed."""
     best = None
     for axes in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        slab = diamond100("Si", size=(4, 2, 8), a=A0, vacuum=10.0)
+        slab = diamond100("Si", size=(4, 2, layers), a=A0, vacuum=10.0)
         z = slab.positions[:, 2].copy()
         for layer, ax in zip((z.max(), z.min()), axes):
             top = np.flatnonzero(np.abs(z - layer) < 0.1)
@@ -134,9 +134,11 @@ def si100_slab(calc):
         if best is None or e < best[0]:
             best = (e, slab)
     slab = relaxed(best[1], calc)
-    # bulk: the middle four of the eight layers (32 atoms), as the inner atoms of their Fig. 2a
+    # bulk: the middle half of the layers (four of eight, 32 atoms), as the inner atoms of
+    # their Fig. 2a
     order = np.argsort(np.argsort(slab.positions[:, 2]))
-    slab.arrays["bulk"] = (order >= 16) & (order < 48)
+    n = len(slab)
+    slab.arrays["bulk"] = (order >= n // 4) & (order < 3 * n // 4)
     return slab
 
 

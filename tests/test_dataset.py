@@ -111,3 +111,16 @@ def test_a_compressed_file_reads_as_the_plain_one(tmp_path, suffix):
             assert x.energy == y.energy
     with pytest.raises(DatasetError, match="no such file"):
         read([tmp_path / f"missing.extxyz{suffix}"])
+
+
+def test_min_pair_distances_are_exactly_symmetric():
+    """The distance of an A-B pair is found from A and from B, with rounding that may
+    differ in the last bit; the matrix (which Potential requires symmetric) takes one.
+    Seed 4 gives such a pair (the Cu-Au distance differed in its last bit)."""
+    from ase_nnp.training.baseline import min_pair_distances
+    from conftest import random_atoms, random_cell
+    rng = np.random.default_rng(4)
+    a = random_atoms(rng, 12, ["Cu", "Au"], random_cell(rng, 5, 7, 0.3), True, 1.8)
+    a.calc = SinglePointCalculator(a, energy=0.0)
+    md = min_pair_distances(read([a]), ["Cu", "Au"], 5.0)
+    np.testing.assert_array_equal(md, md.T)

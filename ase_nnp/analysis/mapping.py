@@ -14,6 +14,9 @@ at such a point is
 
     ΔE_at = E_at^NN − E_ref / N            (eV/atom).
 
+With several elements, a crystal whose atoms of each element are equivalent (rocksalt,
+L1_2 Cu3Au) is a multicomponent invariant point: each species has one E_at^NN there, and
+E_ref/N is their composition-weighted mean (:mod:`ase_nnp.analysis.species`).
 Crystals with one atom per primitive cell (fcc, bcc, sc) are invariant points under any
 homogeneous strain; so are diamond and hcp, whose two atoms are related by inversion,
 which a homogeneous strain keeps. :func:`invariant_points` strains a prototype cell
@@ -150,13 +153,12 @@ def invariant_points(crystal, strains="eos"):
     cell F^T. ``strains``: ``"eos"`` (volume ratios :data:`EOS_VOLUME_RATIOS`),
     ``"uniaxial"`` (ε_xx in :data:`UNIAXIAL_STRAINS`), ``"shear"`` (ε_xy),
     ``"all"``, or a list of 3×3 deformation gradients F. Each copy carries
-    ``info["invariant"]`` (a label) and ``info["volume_ratio"]``. The atoms must be of
-    one element; their equivalence is checked against a descriptor by
-    :func:`check_invariant`."""
-    if len(set(crystal.numbers)) != 1:
-        raise NotInvariantError(f"the crystal holds {sorted(set(crystal.get_chemical_symbols()))}:"
-                                " an invariant point needs one element (E_tot/N is otherwise "
-                                "a mean over different atoms)")
+    ``info["invariant"]`` (a label) and ``info["volume_ratio"]``. The equivalence of the
+    atoms is checked against a descriptor by :func:`check_invariant`.
+    A crystal of several elements whose atoms of each element are equivalent (rocksalt,
+    zincblende, L1_2 Cu3Au) is a multicomponent invariant point: E_ref/N is then the
+    composition-weighted mean of the per-species atomic energies
+    (:mod:`ase_nnp.analysis.species` separates them)."""
     if not crystal.pbc.all():
         raise NotInvariantError("the crystal must be periodic in all three directions")
     out = []
@@ -203,25 +205,31 @@ def crystal(element, crystalstructure="", a=0.0):
 
 def check_invariant(potential, atoms, tolerance=1e-8):
     """Raise :class:`NotInvariantError` unless every atom of ``atoms`` has the same
-    descriptor row under ``potential``'s descriptor: |G_ik − G_0k| ≤ tolerance ·
-    max(max_i |G_ik|, 1e-12) for every column k. Returns the largest relative
-    deviation found."""
+    descriptor row under ``potential``'s descriptor as the first atom of its element:
+    |G_ik − G_{0(i)k}| ≤ tolerance · max(max_j |G_jk|, 1e-12) for every column k, 0(i) the
+    first atom of i's element, the maximum over that element's atoms. With one element
+    this is Yoo et al.'s invariant point (E_at = E_tot/N); with several, every species has
+    one atomic energy there (a multicomponent invariant point). Returns the largest
+    relative deviation found."""
     pot = load_potential(potential)
-    if len(set(atoms.numbers)) != 1:
-        raise NotInvariantError(f"structure {atoms.info.get('invariant', '')!s} holds "
-                                f"{sorted(set(atoms.get_chemical_symbols()))}; an invariant "
-                                "point needs one element")
-    G, _ = _descriptor_rows(pot, atoms)
-    scale = np.maximum(np.abs(G).max(axis=0), 1e-12)
-    dev = np.abs(G - G[0]) / scale
+    G, species = _descriptor_rows(pot, atoms)
+    dev = np.zeros_like(G)
+    first = np.zeros(len(G), dtype=np.int64)
+    for s in np.unique(species):
+        idx = np.flatnonzero(species == s)
+        first[idx] = idx[0]
+        scale = np.maximum(np.abs(G[idx]).max(axis=0), 1e-12)
+        dev[idx] = np.abs(G[idx] - G[idx[0]]) / scale
     worst = float(dev.max()) if dev.size else 0.0
     if worst > tolerance:
         i, k = np.unravel_index(int(np.argmax(dev)), dev.shape)
         raise NotInvariantError(
-            f"atom {i} differs from atom 0 in descriptor column {k} by {worst:.3g} (relative; "
+            f"atom {i} differs from atom {first[i]} (the first of its element) in descriptor "
+            f"column {k} by {worst:.3g} (relative; "
             f"tolerance {tolerance:g}): the atoms are not equivalent, so E_tot/N is not an "
-            "atomic energy. Use a cell whose atoms are all equivalent (a Bravais lattice, or "
-            "diamond/hcp under homogeneous strain, internal coordinates unrelaxed)")
+            "atomic energy. Use a cell whose atoms of each element are all equivalent (a "
+            "Bravais lattice, diamond/hcp, rocksalt under homogeneous strain, internal "
+            "coordinates unrelaxed)")
     return worst
 
 

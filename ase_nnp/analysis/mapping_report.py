@@ -10,7 +10,11 @@ For a model (a potential or an ensemble) and a reference calculator it gives
    space (:mod:`ase_nnp.analysis.connectivity`), the distribution of nearest-neighbour
    distances inside the training set and each invariant point's distance to it
    (:mod:`ase_nnp.analysis.distance`);
-4. plots (``out_dir``): ``mapping_eos.png`` (E_at of model and reference along the
+4. the verdict (:mod:`ase_nnp.analysis.verdict`): Z = RMS of ΔE_at / (ε √N̄) over the
+   invariant points within the training data (all points without ``train``), "ad hoc"
+   above 3, with the reason; ε (validation RMSE of the energy per atom) and N̄ (atoms per
+   training structure) as given, else from the training data and the model file;
+5. plots (``out_dir``): ``mapping_eos.png`` (E_at of model and reference along the
    equation of state with the ±σ band, and ΔE_at), ``mapping_pca.png`` (the training
    points and the invariant points on the first two principal axes) and
    ``mapping_distances.png`` (the distance histograms).
@@ -25,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import mapping
+from . import verdict as judge
 from .connectivity import rg
 from .distance import nearest_distances, pca, within_set_distances
 
@@ -45,6 +50,7 @@ class MappingReport(NamedTuple):
     regional: list          # (name, RegionalErrors) per slab
     connectivity: dict      # element -> ElementConnectivity
     plots: list             # files written
+    verdict: judge.Verdict  # None when no validation RMSE is known
 
 
 def training_points(potential, structures):
@@ -64,11 +70,14 @@ def training_points(potential, structures):
 
 
 def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir=None,
-           max_points=100000, fraction=0.5, bulk_tolerance=0.1, seed=0, log=print):
+           max_points=100000, fraction=0.5, bulk_tolerance=0.1, seed=0, log=print,
+           validation_rmse=None, atoms_per_structure=None):
     """Compute (and print through ``log``) the report of the module docstring.
     ``crystal``: an ASE Atoms prototype; ``slabs``: (name, Atoms) pairs; ``train``: ASE
     Atoms of the training data; at most ``max_points`` random training atoms per element
-    enter r_g (exact but O(n²))."""
+    enter r_g (exact but O(n²)); ``validation_rmse``: ε of the verdict (eV/atom; None: the
+    model file's), ``atoms_per_structure``: its N̄ (None: from ``train``, else the model
+    file's training summary)."""
     pot = mapping.load_potential(model)
     points = mapping.invariant_points(crystal, strains)
     table = mapping.mapping_table(pot, points, reference)
@@ -115,10 +124,38 @@ def report(model, reference, crystal, strains="all", slabs=(), train=(), out_dir
                 f"{np.median(within):.3g}, 95 % {np.percentile(within, 95):.3g}"
                 + (f"; invariant points to the set: {d_inv.min():.3g} … {d_inv.max():.3g}"
                    if len(d_inv) else ""))
+    verdict = _verdict(pot, table, connectivity, crystal, validation_rmse, atoms_per_structure,
+                       train, log)
     plots = _plots(out_dir, table, has_std, inv, train_x, connectivity) if out_dir else []
     for p in plots:
         log(f"wrote {p}")
-    return MappingReport(table, regional, connectivity, plots)
+    return MappingReport(table, regional, connectivity, plots, verdict)
+
+
+def _verdict(pot, table, connectivity, crystal, validation_rmse, n_atoms, train, log):
+    """The verdict of the module docstring, logged with its reason (None without ε or
+    N̄)."""
+    eps = judge.validation_rmse(pot) if validation_rmse is None else validation_rmse
+    if n_atoms is None:
+        n_atoms = (np.mean([len(a) for a in train]) if train else
+                   judge.atoms_per_structure(pot))
+    if not (np.isfinite(eps) and eps > 0 and np.isfinite(n_atoms)):
+        log("verdict: none — the model file stores no validation RMSE or training-set size; "
+            "give --validation-rmse (meV/atom) and --train (or --atoms-per-structure)")
+        return None
+    element = crystal.get_chemical_symbols()[0]
+    c = connectivity.get(element)
+    used = (judge.learnable(c.invariant_distance, c.within)
+            if c is not None and len(c.invariant_distance) == len(table.error) else None)
+    where = (f"{int(used.sum())} of {len(used)} invariant points lie within the training data"
+             if used is not None else "all invariant points judged (no training data given; "
+             "--train limits the verdict to the points within it)")
+    v = judge.mapping_verdict(table.error, eps, n_atoms, used, table.std, labels=table.label)
+    log(f"verdict: {v.verdict.upper()}"
+        + (f" (Z = {v.statistic:.2f}, threshold {v.threshold:g})" if np.isfinite(v.statistic)
+           else "") + f"; {where}")
+    log(f"  why: {v.reason}")
+    return v
 
 
 def _plots(out_dir, table, has_std, inv, train_x, connectivity):

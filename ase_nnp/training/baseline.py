@@ -37,6 +37,8 @@ def min_pair_distances(refs, elements, cutoff):
             continue
         species = element_indices(a.numbers, elements, "training data")
         np.minimum.at(out, (species[nl.i], species[nl.j]), nl.r)
+    # r of (i, j) and of (j, i) may differ in the last bit: the pair's distance is one
+    out = np.minimum(out, out.T)
     out[np.isinf(out)] = np.nan
     return out
 

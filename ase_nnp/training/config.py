@@ -19,6 +19,7 @@ from ..descriptors import FAMILIES
 from ..descriptors.symmetry_functions.presets import PRESETS
 from ..network import ACTIVATIONS
 from ..scaling import MODES
+from .regularization import check_method
 
 _LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
@@ -92,6 +93,11 @@ SCHEMA = {
         "stress_weight": (1.0, float, "weight of the stress-component MSE (eV²/Å⁶)"),
         "atomic_energies_weight": (0.0, float, "weight of the per-atom energy MSE (needs "
                                    "per-atom reference energies)"),
+        "weight_decay": (0.0, float, "L2 regularisation λ Σ W² over the network weights "
+                         "(biases excluded), added to the L-BFGS and Adam objective, in the "
+                         "loss's units (eV²/atom²; ~1e-9 is comparable to meV/atom errors); "
+                         "choose it with the [monitor] invariant points. Not with the Kalman "
+                         "filter or the linear kinds (their ridge)"),
         "group_weights": ({}, _TABLE, "factor per group (atoms.info['config_type']) that "
                           "multiplies each structure's weight (atoms.info['weight'], default 1), "
                           "e.g. {slab = 3.0}; groups not named keep factor 1"),
@@ -276,7 +282,7 @@ def _rule(key, items=False):
 def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
     rules = {k: _number(0) for k in ("energy_weight", "forces_weight", "stress_weight",
-                                     "atomic_energies_weight", "patience", "time_limit",
+                                     "atomic_energies_weight", "weight_decay", "patience", "time_limit",
                                      "checkpoint_every", "test_every")}
     rules["ensemble_size"] = _number(1)
     rules["workers"] = _number(1)
@@ -449,6 +455,7 @@ class TrainingConfig:
             self.values[key] = _check_type(section, key, value)
         self._check_family_keys(values or {})
         self._check_kalman_keys()
+        check_method(self.values["weight_decay"], self.values["method"], self.values["kind"])
         if self.values["train"] is None:
             raise ConfigError("[data] train is required: the files with the training structures")
         for key in PATH_KEYS:

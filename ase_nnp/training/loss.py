@@ -55,11 +55,15 @@ from ..threads import threads_for
 
 @dataclass
 class LossWeights:
-    """The factors λ of the four standard terms (see the module docstring)."""
+    """The factors λ of the four standard terms (see the module docstring) and the L2
+    strength ``weight_decay`` that the gradient optimisers add to the objective
+    (:mod:`ase_nnp.training.regularization`; not a term of the loss itself, so validation
+    losses stay comparable)."""
     energy: float = 1.0
     forces: float = 1.0
     stress: float = 1.0
     atomic_energies: float = 0.0
+    weight_decay: float = 0.0
 
     def terms(self):
         """The loss terms these factors define, in the order of the module docstring."""

@@ -36,6 +36,7 @@ from scipy.linalg import blas, solve_triangular
 from scipy.optimize import line_search
 
 from .loss import STRESS_MULTIPLICITY, LossWeights, Residuals, loss_and_gradient
+from .regularization import check_method, weight_decay
 
 
 class ParameterVector:
@@ -473,13 +474,22 @@ OPTIMIZERS = {"lbfgs": LBFGS, "adam": Adam, "kalman": KalmanFilter}
 
 def objective_for(potential, fs, weights=LossWeights(), on_full_batch=None):
     """(ParameterVector, objective(θ, frames) → (loss, flat gradient)) over FrameSet ``fs``.
-    ``on_full_batch(θ, parts)`` sees the loss parts of every full-batch evaluation."""
+    ``on_full_batch(θ, parts)`` sees the loss parts of every full-batch evaluation. With
+    ``weights.weight_decay`` = λ > 0 the objective is loss + λ Σ W² over the network
+    weights (:mod:`ase_nnp.training.regularization`), on every batch; ``parts`` then holds
+    the penalty as ``parts["weight_decay"]``."""
     pv = ParameterVector(potential)
+    strength = getattr(weights, "weight_decay", 0.0)
 
     def objective(theta, frames=None):
         pv.set(theta)
         batch = fs if frames is None else fs.subset(np.sort(frames))
         loss, grads, parts = loss_and_gradient(potential, batch, weights)
+        if strength > 0:
+            penalty, extra = weight_decay(potential, strength)
+            loss += penalty
+            parts["weight_decay"] = penalty
+            grads = {e: grads[e] + extra[e] for e in grads}
         if frames is None and on_full_batch is not None:
             on_full_batch(theta, parts)
         return loss, pv.flatten(grads)
@@ -516,7 +526,9 @@ def adam(potential, fs, weights=LossWeights(), epochs=10, batch_size=32, lr=1e-3
 
 def kalman(potential, fs, weights=LossWeights(), epochs=10, seed=0, **settings):
     """Fit in place with the Kalman filter (``settings``: :class:`KalmanFilter`'s
-    keywords); returns the loss after each epoch."""
+    keywords); returns the loss after each epoch. ConfigError for ``weights.weight_decay``
+    > 0, which the filter cannot apply."""
+    check_method(getattr(weights, "weight_decay", 0.0), "kalman")
     pv, objective = objective_for(potential, fs, weights)
     opt = KalmanFilter(len(pv.get()), seed=seed, **settings)
     theta, history = pv.get(), []

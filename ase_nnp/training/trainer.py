@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase import units
 
+from ..analysis.species import composition_counts, rank_warning
 from ..atomic import atomic_path
 from ..exceptions import CheckpointError, ConfigError, DescriptorSpecError
 from ..potential import Potential
@@ -128,7 +129,8 @@ class Trainer:
         self.log = _tee(log or (lambda *a, **k: None), config.log_file)
         self.descriptor = descriptor
         self.weights = LossWeights(config.energy_weight, config.forces_weight,
-                                   config.stress_weight, config.atomic_energies_weight)
+                                   config.stress_weight, config.atomic_energies_weight,
+                                   config.weight_decay)
 
     # ------------------------------------------------------------ setup
     def prepare(self):
@@ -193,6 +195,10 @@ class Trainer:
             self.log(f"bootstrap: {len(keep)} distinct structures of {len(train_idx)} drawn")
         self.val_set = fs_all.subset(val_idx) if len(val_idx) else None
         self.log(f"split: {len(train_idx)} training, {len(val_idx)} validation structures")
+        offsets = rank_warning(composition_counts(self.train_set.frame, self.train_set.species,
+                                                  len(elements)), elements)
+        if offsets:
+            self.log(offsets)
         self.gdf = None
         if cfg.gdf:
             self.gdf = gdf_weighting.apply(self.train_set, self.descriptor, elements, cfg,
