@@ -165,10 +165,11 @@ def _calibrate(ensemble, training, held, log):
         log(f"uncertainty: not calibrated ({err}); the model reports the members' raw spreads")
         return
     stats = cal.metadata.get("statistics", {})
+    units = {"energy": (1000, "meV/atom"), "forces": (1, "eV/Å"), "stress": (1, "eV/Å³")}
     log(f"uncertainty: active sets from {len(training)} training structures, calibration on "
-        f"{len(held)} held-out ones ({time.perf_counter() - t:.1f} s): "
-        + ", ".join(f"{q} RMSE {v['rmse']:.4g} over {v['values']} values"
-                    for q, v in stats.items()))
+        f"{len(held)} held-out ones ({time.perf_counter() - t:.1f} s); the errors it was fitted "
+        "to (RMSE): " + ", ".join(f"{q} {v['rmse'] * units[q][0]:.4g} {units[q][1]} "
+                                  f"({v['values']} values)" for q, v in stats.items()))
 
 
 def train_with_partner(cfg, resume=False, descriptor=None, log=print):
