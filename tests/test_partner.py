@@ -150,6 +150,14 @@ def test_training_with_a_partner_holds_out_fits_and_mixes(tmp_path, capsys):
     held = model.metadata["training"]["holdout"]
     assert len(held) == 3
     assert model.calibration is None          # 3 held-out structures are too few for a map
+    # the partner mixed in is the solve on every structure, not the one that chose w
+    holdout_partner = load(str(tmp_path / "m.partner_holdout.nnp"))
+    final_partner = load(str(tmp_path / "m.partner.nnp"))
+    e = "Cu"
+    assert np.array_equal(model.partner.networks[e].weights[0],
+                          final_partner.networks[e].weights[0])
+    assert not np.allclose(holdout_partner.networks[e].weights[0],
+                           final_partner.networks[e].weights[0])
     # the mixture is never worse than the better of its parts in the loss it minimises
     def loss(e):
         return e["energy"] ** 2 / 1e6 + 0.002 * e["forces"] ** 2 + 1.0 * e["stress"] ** 2
