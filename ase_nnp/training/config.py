@@ -466,8 +466,7 @@ class TrainingConfig:
                 self.values[key] = self._path(v)
         if self.values["invariant_points"] not in ("", *STRAIN_SETS):
             self.values["invariant_points"] = self._path(self.values["invariant_points"])
-        model = self.values["model"]
-        stem = model[:-4] if model.endswith(".nnp") else model
+        stem = model_stem(self.values["model"])
         for key, suffix in (("cache", ".cache.h5"), ("checkpoint", ".checkpoint.h5"),
                             ("learning_curve", ".curve.csv"), ("log_file", ".log")):
             if self.values[key] == "auto":
@@ -570,6 +569,11 @@ class TrainingConfig:
 
     def to_json(self):
         return json.dumps(self.fingerprint(), sort_keys=True)
+
+
+def model_stem(model):
+    """The model file's path without its ``.nnp``: the base of the files written beside it."""
+    return model[:-4] if model.endswith(".nnp") else model
 
 
 def load_toml(path):

@@ -37,7 +37,7 @@ from ..atomic import atomic_path
 from ..committee import Ensemble
 from ..exceptions import WorkerError
 from ..potential import Potential
-from .config import TrainingConfig
+from .config import TrainingConfig, model_stem
 from .trainer import Trainer, _fmt
 
 
@@ -49,16 +49,20 @@ class EnsembleTrainingResult:
     mixing: object = None       # with a partner: its ase_nnp.training.partner.Mixing
 
 
-def _member_paths(model, k):
-    stem = model[:-4] if model.endswith(".nnp") else model
-    base = f"{stem}.member{k}"
+def derived_paths(model, name):
+    """The model, checkpoint and learning-curve files of a run derived from the one that
+    writes ``model`` (an ensemble member, a partner): ``<model stem>.<name>.nnp`` etc."""
+    base = f"{model_stem(model)}.{name}"
     return {"model": base + ".nnp", "checkpoint": base + ".checkpoint.h5",
             "learning_curve": base + ".curve.csv"}
 
 
+def _member_paths(model, k):
+    return derived_paths(model, f"member{k}")
+
+
 def _state_path(model):
-    stem = model[:-4] if model.endswith(".nnp") else model
-    return stem + ".ensemble.json"
+    return model_stem(model) + ".ensemble.json"
 
 
 def _read_state(path, fingerprint):

@@ -55,7 +55,7 @@ from ..exceptions import ConfigError, DatasetError
 from ..potential import Potential
 from .config import TrainingConfig, family_of
 from .dataset import read
-from .ensemble import _limit_threads, _portable, train_ensemble
+from .ensemble import _limit_threads, _portable, derived_paths, train_ensemble
 from .trainer import Trainer, _fmt, _tee
 
 
@@ -94,11 +94,9 @@ def partner_config(cfg, frames, name="partner"):
     model (``<model stem>.<name>.nnp``)."""
     values = {k: v for k, v in cfg.changed().items()
               if family_of(k) in (None, "bispectrum") and k not in _NOT_FOR_PARTNER}
-    stem = cfg.model[:-4] if cfg.model.endswith(".nnp") else cfg.model
     values.update(train=list(frames), family="bispectrum", twojmax=cfg.partner_twojmax,
-                  kind=cfg.partner, validation_fraction=0.0, cache="",
-                  model=f"{stem}.{name}.nnp", checkpoint=f"{stem}.{name}.checkpoint.h5",
-                  learning_curve=f"{stem}.{name}.curve.csv", log_file="")
+                  kind=cfg.partner, validation_fraction=0.0, cache="", log_file="",
+                  **derived_paths(cfg.model, name))
     return TrainingConfig(values, base_dir=cfg.base_dir)
 
 
