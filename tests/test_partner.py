@@ -141,7 +141,8 @@ def test_training_with_a_partner_holds_out_fits_and_mixes(tmp_path, capsys):
     frames = _emt_frames(24)
     res = train(frames, model=str(tmp_path / "m.nnp"), cutoff=4.0, radial_n=5, angular_n=2,
                 hidden_layers=[6], ensemble_size=2, partner="quadratic", partner_twojmax=4,
-                method="kalman", max_epochs=3, progress=False, cache="", log=None)
+                partner_ridge="auto", method="kalman", max_epochs=3, progress=False, cache="",
+                log=None)
     mixing = res.mixing
     model = load(str(tmp_path / "m.nnp"))
     assert isinstance(model, Ensemble) and model.partner is not None
@@ -150,6 +151,10 @@ def test_training_with_a_partner_holds_out_fits_and_mixes(tmp_path, capsys):
     held = model.metadata["training"]["holdout"]
     assert len(held) == 3
     assert model.calibration is None          # 3 held-out structures are too few for a map
+    # the partner's ridge, chosen on the held-out structures, is the one refitted with
+    rho = model.metadata["training"]["partner_ridge"]
+    assert load(str(tmp_path / "m.partner_holdout.nnp")).metadata["training"]["ridge"] == rho
+    assert load(str(tmp_path / "m.partner.nnp")).metadata["training"]["ridge"] == rho
     # the partner mixed in is the solve on every structure, not the one that chose w
     holdout_partner = load(str(tmp_path / "m.partner_holdout.nnp"))
     final_partner = load(str(tmp_path / "m.partner.nnp"))

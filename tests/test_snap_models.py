@@ -91,6 +91,31 @@ def test_linear_fit_is_the_loss_minimum(flags):
         assert abs(b0 - c0) < 1e-8 * max(1, abs(b0)) and np.abs(b - c).max() < 1e-7 * np.abs(b).max()
 
 
+def test_auto_ridge_is_the_grid_value_with_the_lowest_validation_loss():
+    """ridge = "auto": the scan's losses are the validation loss of each ρ's own fit
+    (computed here by the network loss, not by the Gram form the fit uses), and the
+    chosen ρ is their minimum; too many columns for the data make ρ > 0 win."""
+    from ase_nnp.training.linear import RIDGE_GRID
+    desc = Bispectrum(ELEMENTS, twojmax=4, rcutfac=4.0, radelem=RADELEM, wj=WJ,
+                      quadraticflag=1)
+    data = _structures(16, seed=3)
+    fs, val = FrameSet.from_arrays(desc, data[:9]), FrameSet.from_arrays(desc, data[9:])
+    weights = LossWeights(energy=1.0, forces=0.3, stress=2.0)
+    sol = fit(_linear_potential(desc, fs), fs, weights, ridge="auto", validation=val,
+              block_atoms=30)
+    assert [rho for rho, _ in sol.ridge_scan] == list(RIDGE_GRID)
+    losses = []
+    for rho, scanned in sol.ridge_scan:
+        pot = _linear_potential(desc, fs)
+        fit(pot, fs, weights, ridge=rho)
+        losses.append(loss_and_gradient(pot, val, weights)[0])
+        assert scanned == pytest.approx(losses[-1], rel=1e-6, abs=1e-12)
+    assert sol.ridge == RIDGE_GRID[int(np.argmin(losses))] and sol.ridge > 0
+    assert min(losses) < 0.9 * losses[0]           # 495 columns, 9 structures: ρ pays
+    with pytest.raises(ValueError, match="validation"):
+        fit(_linear_potential(desc, fs), fs, weights, ridge="auto")
+
+
 def test_linear_snap_trains_from_config_and_runs_in_the_calculator(tmp_path):
     from test_trainer import _sw_data
     from ase.io import write
@@ -122,6 +147,17 @@ def test_linear_snap_trains_from_config_and_runs_in_the_calculator(tmp_path):
               log=None)
     assert load(str(tmp_path / "q.nnp")).descriptor.flags["quadraticflag"] == 1
     assert np.isfinite(q.validation_errors["forces"])
+    a = train(str(data), model=str(tmp_path / "a.nnp"), family="bispectrum", cutoff=3.8,
+              twojmax=2, kind="quadratic", ridge="auto", forces_weight=1e-2, progress=False,
+              log=None)
+    assert load(str(tmp_path / "a.nnp")).metadata["training"]["ridge"] >= 0
+    assert np.isfinite(a.validation_errors["forces"])
+    with pytest.raises(ConfigError, match="ridge.*validation"):
+        train(str(data), model=model, family="bispectrum", cutoff=3.8, kind="linear",
+              ridge="auto", validation_fraction=0.0, progress=False, log=None)
+    with pytest.raises(ConfigError, match="ridge"):
+        train(str(data), model=model, family="bispectrum", cutoff=3.8, kind="linear",
+              ridge="big", progress=False, log=None)
 
 
 def _cells():

@@ -87,22 +87,27 @@ def split_holdout(n, fraction, seed):
     return np.sort(order[:n_hold]), np.sort(order[n_hold:])
 
 
-def partner_config(cfg, frames, name="partner"):
+def partner_config(cfg, frames, name="partner", validation=(), ridge=None):
     """The partner's configuration: the run's shared keys (cutoff, elements, loss, data
     units, test files) with the bispectrum of ``partner_twojmax``, ``kind = partner``, all
-    of ``frames`` fitted (no validation split, no cache) and its own files beside the
-    model (``<model stem>.<name>.nnp``)."""
+    of ``frames`` fitted (no validation split, no cache), ridge ``ridge`` (default the
+    run's ``partner_ridge``; ``"auto"`` chooses it on the structures ``validation``) and
+    its own files beside the model (``<model stem>.<name>.nnp``)."""
     values = {k: v for k, v in cfg.changed().items()
               if family_of(k) in (None, "bispectrum") and k not in _NOT_FOR_PARTNER}
     values.update(train=list(frames), family="bispectrum", twojmax=cfg.partner_twojmax,
                   kind=cfg.partner, validation_fraction=0.0, cache="", log_file="",
+                  ridge=cfg.partner_ridge if ridge is None else ridge,
                   **derived_paths(cfg.model, name))
+    if len(validation):
+        values["validation"] = list(validation)
     return TrainingConfig(values, base_dir=cfg.base_dir)
 
 
 #: keys of the run that the partner's solve does not take
-_NOT_FOR_PARTNER = {"preset", "family", "kind", "ensemble_size", "workers", "bootstrap",
-                    "partner", "partner_twojmax", "holdout_fraction", "validation",
+_NOT_FOR_PARTNER = {"preset", "family", "kind", "ridge", "ensemble_size", "workers",
+                    "bootstrap", "partner", "partner_twojmax", "partner_ridge",
+                    "holdout_fraction", "validation",
                     "init_model", "init_member", "gdf", "invariant_points", "repulsion"}
 
 
@@ -111,6 +116,15 @@ def _fit_partner(values, base_dir):
     cfg = TrainingConfig(dict(values, progress=False), base_dir=base_dir)
     result = Trainer(cfg, log=None).run()
     return cfg.model, result.validation_errors or result.train_errors
+
+
+def _fit_partners(holdout_values, all_values, base_dir):
+    """Worker: the partner without the held-out structures (its ridge chosen on them when
+    ``partner_ridge = "auto"``), then the partner on every structure with that ridge.
+    Returns ((path, errors), (path, errors), ridge)."""
+    first = _fit_partner(holdout_values, base_dir)
+    ridge = Potential.load(first[0]).metadata["training"]["ridge"]
+    return first, _fit_partner(dict(all_values, ridge=ridge), base_dir), ridge
 
 
 def _residuals(model, frames):
@@ -194,27 +208,26 @@ def train_with_partner(cfg, resume=False, descriptor=None, log=print):
     log(f"partner: {len(held)} of {len(refs)} training structures held out to choose the "
         f"mixing weight; the networks and a {cfg.partner} SNAP (2J_max = "
         f"{cfg.partner_twojmax}) are fitted on the other {len(kept)}")
-    pcfg = partner_config(cfg, kept_frames, "partner_holdout")
-    final_cfg = partner_config(cfg, frames, "partner")
+    pcfg = partner_config(cfg, kept_frames, "partner_holdout",
+                          validation=[frames[i] for i in held])
+    final_cfg = partner_config(cfg, frames, "partner", ridge=0.0)
     members_cfg = TrainingConfig(dict(cfg.changed(), train=kept_frames, partner="none"),
                                  base_dir=cfg.base_dir)
     with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_limit_threads,
                              initargs=(1,)) as pool:
         # both solves in one process, one after the other, while the members train
-        future = pool.submit(_fit_partner, _portable(pcfg.values), pcfg.base_dir)
-        future_all = pool.submit(_fit_partner, _portable(final_cfg.values),
-                                 final_cfg.base_dir)
+        future = pool.submit(_fit_partners, _portable(pcfg.values),
+                             _portable(final_cfg.values), pcfg.base_dir)
         result = train_ensemble(members_cfg, resume=resume, descriptor=descriptor, log=log,
                                 save=False)
         if result.interrupted:
             future.cancel()
-            future_all.cancel()
             return result
-        path, errs = future.result()
-        path_all, errs_all = future_all.result()
+        (path, errs), (path_all, errs_all), ridge = future.result()
     partner = Potential.load(path)
-    log(f"partner: {cfg.partner} SNAP fitted without the held-out structures ({path}); "
-        f"training errors {_fmt(errs)}")
+    chosen = " chosen on the held-out structures" if cfg.partner_ridge == "auto" else ""
+    log(f"partner: {cfg.partner} SNAP fitted without the held-out structures ({path}; "
+        f"ridge {ridge:g}{chosen}); validation errors {_fmt(errs)}")
     networks = result.ensemble
     r_n, r_p = _residuals(networks, held_refs), _residuals(partner, held_refs)
     w = choose_weight(r_n, r_p, {"energy": cfg.energy_weight, "forces": cfg.forces_weight,
@@ -228,7 +241,7 @@ def train_with_partner(cfg, resume=False, descriptor=None, log=print):
         log(f"  {label:9s} " + "  ".join(f"{k} {v:.4g}" for k, v in e.items()))
     metadata = dict(networks.metadata)
     metadata["training"] = dict(metadata.get("training", {}), partner=cfg.partner,
-                                partner_twojmax=cfg.partner_twojmax,
+                                partner_twojmax=cfg.partner_twojmax, partner_ridge=ridge,
                                 holdout=[int(i) for i in held],
                                 mixing={"weight": w, "networks": mixing.networks,
                                         "partner": mixing.partner, "mixture": mixing.mixture})

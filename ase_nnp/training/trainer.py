@@ -549,7 +549,12 @@ class Trainer:
         learning curve (one row) and summary."""
         cfg = self.cfg
         t = time.perf_counter()
-        sol = linear.fit(self.potential, self.train_set, self.weights, ridge=cfg.ridge)
+        if cfg.ridge == "auto" and self.val_set is None:
+            raise ConfigError('[model] ridge = "auto" chooses ρ on the validation structures, '
+                              "but this run has none: set [data] validation_fraction > 0 or "
+                              "validation files, or give ridge a number")
+        sol = linear.fit(self.potential, self.train_set, self.weights, ridge=cfg.ridge,
+                         validation=self.val_set)
         elapsed = time.perf_counter() - t
         theta = self.pv.get()
         train_loss, train_errors = self._evaluate(self.train_set, theta)
@@ -557,7 +562,10 @@ class Trainer:
         test_errors = self._test_errors(theta)
         self.log(f"{cfg.kind} model: {sol.n_columns} coefficients from {sol.n_rows} rows in "
                  f"{elapsed:.1f} s (rank {sol.rank}, condition {sol.condition:.3g}"
-                 f"{f', ridge {cfg.ridge:g}' if cfg.ridge else ''})")
+                 f"{f', ridge {sol.ridge:g}' if sol.ridge else ''})")
+        if sol.ridge_scan:
+            self.log("  ridge chosen on the validation structures (ρ: validation loss): "
+                     + ", ".join(f"{rho:g}: {loss:.4g}" for rho, loss in sol.ridge_scan))
         if sol.rank < sol.n_columns:
             self.log(f"  note: {sol.n_columns - sol.rank} direction(s) of the coefficients are "
                      "not fixed by the data (dependent or constant columns); they got the "
@@ -569,7 +577,8 @@ class Trainer:
                    + (self._test_row(test_errors) if self.test_columns else ())
                    + self._monitor_row(theta, 1)]
         self._save_model(theta, {"epoch": 1, "elapsed": elapsed}, val_errors or train_errors,
-                         model=cfg.kind, rank=sol.rank, condition=sol.condition)
+                         model=cfg.kind, rank=sol.rank, condition=sol.condition,
+                         ridge=sol.ridge)
         self._write_curve(history)
         self.log(f"solved; {cfg.kind} model written to {cfg.model}")
         self._log_errors(train_errors, val_errors, test_errors)
