@@ -17,8 +17,8 @@ With the four scalar
 partials ∂T/∂c, ∂T/∂r_ij, ∂T/∂r_ik, ∂T/∂r_jk the pair-vector derivatives are those of
 :mod:`ase_nnp.descriptors.symmetry_functions.kernels` (∂c/∂D_ij = (u_ik - c u_ij)/r_ij,
 ∂r_ij/∂D_ij = u_ij, ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij)/r_jk), whose helpers this
-module reuses (pair geometry, element order, segments, scatter, triplet displacements). Radial terms:
-∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
+module reuses (pair geometry, element order, segments, scatter, triplet displacements).
+Radial terms: ∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
 
 Layout, as in the Gaussian symmetry functions: the windows of every distinct
 (r_l, r_c, subtype) (*pair parts*) are evaluated once per pair; the angular functions
