@@ -72,7 +72,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .distance import checked_rows
+from .distance import add_squared_distances, checked_rows
 
 _CHUNK = 256          # points per chunk (one entry of the chunk minima)
 _DIMS = 4             # components summed between two early-exit tests
@@ -324,12 +324,7 @@ def _prim(G, Y, e, order, scale, gamma, edges, squared):
             k = 0
             while k < D and alive > 0:          # leave the chunk once no point can gain
                 kend = min(D, k + _DIMS)
-                for kk in range(k, kend):
-                    yk = yq[kk]
-                    row = Y[kk]
-                    for t in range(m):
-                        diff = row[lo + t] - yk
-                        acc[t] += diff * diff
+                add_squared_distances(acc, Y, lo, m, yq, k, kend)
                 alive = 0
                 for t in range(m):
                     alive += acc[t] <= thr[t]

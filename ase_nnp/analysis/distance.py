@@ -32,6 +32,7 @@ import operator
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy.spatial import cKDTree
 
 
@@ -40,6 +41,21 @@ class Nearest(NamedTuple):
     ``indices[i]``: that reference row."""
     distances: np.ndarray   # (m,) float64
     indices: np.ndarray     # (m,) int64
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def add_squared_distances(acc, YT, j0, m, y, k0, k1):
+    """acc[t] += Σ_{k0 <= k < k1} (YT[k, j0 + t] - y[k])² for 0 <= t < m: the squared
+    distances from the point y to the points j0 .. j0 + m - 1 stored as the columns of
+    YT (components × points), summed over the components k0 .. k1 - 1 in k order. The
+    inner loop runs along a row of YT, so it vectorises: the brute-force sweeps of
+    :mod:`.connectivity` (float32, a few components at a time) and :mod:`.gdf` share it."""
+    for k in range(k0, k1):
+        yk = y[k]
+        row = YT[k]
+        for t in range(m):
+            diff = row[j0 + t] - yk
+            acc[t] += diff * diff
 
 
 def nearest_distances(points, reference):

@@ -42,6 +42,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .distance import add_squared_distances
+
 _TILE = 512      # columns whose distances are accumulated together
 _ROWS = 64       # rows per parallel block
 _EXP_UNDERFLOW = 746.0   # exp(-x) rounds to 0.0 for x > 745.14
@@ -124,12 +126,7 @@ def _density(G, RT, scale, out):
                 i = i0 + r
                 for q in range(m):
                     d2[q] = 0.0
-                for k in range(D):
-                    gik = G[i, k]
-                    row = RT[k]
-                    for q in range(m):
-                        diff = row[j0 + q] - gik
-                        d2[q] += diff * diff
+                add_squared_distances(d2, RT, j0, m, G[i], 0, D)
                 s = 0.0
                 for q in range(m):
                     x = scale * d2[q]

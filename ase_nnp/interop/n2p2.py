@@ -95,7 +95,7 @@ from ..atomic import atomic_path
 from ..descriptors import PolynomialSymmetryFunctions, SymmetryFunctions
 from ..descriptors.symmetry_functions.cutoffs import CUTOFF_NAMES
 from ..elements import ATOMIC_NUMBERS, normalize_elements
-from ..exceptions import DescriptorSpecError, InteropError, UnitsError
+from ..exceptions import DescriptorSpecError, InputDataError, InteropError, UnitsError
 from ..network import Network
 from ..scaling import Scaling
 from ..potential import Potential
@@ -306,16 +306,27 @@ def _single(settings, key, path, default=None):
     return entries[0]
 
 
-def _number(text, path, no, key, kind=float):
+#: how :func:`_number` words a field that is (not a number, not finite), in the potential's
+#: files (input.nn, scaling.data, the weights) and in structure files (input.data)
+_MODEL_FILE = ("{key}: {token!r} is not a number",
+               "{key}: {token!r} is not a finite number; the file is damaged or comes from a "
+               "diverged training - re-export the potential from a good state")
+_INPUT_DATA = ("{key} {token!r} is not a number",
+               "{key} is {token}; every number in input.data must be finite")
+
+
+def _number(text, path, no, key, kind=float, error=InteropError, says=_MODEL_FILE, token=None):
+    """``kind(text)`` when that is a finite number; otherwise ``error`` at ``path:no``
+    naming the field ``key`` and the ``token`` read (``text`` unless given), worded as
+    ``says``. The one number parser of the n2p2 readers."""
     try:
         x = kind(text)
     except ValueError:
-        raise InteropError(f"{path}:{no}: {key}: {text!r} is not a number") from None
-    if not math.isfinite(x):
-        raise InteropError(f"{path}:{no}: {key}: {text!r} is not a finite number; the file is "
-                           "damaged or comes from a diverged training - re-export the "
-                           "potential from a good state")
-    return x
+        x = None
+    if x is not None and math.isfinite(x):
+        return x
+    said = says[x is not None].format(key=key, token=text if token is None else token)
+    raise error(f"{path}:{no}: {said}")
 
 
 def _value(settings, key, path, default=None, kind=float):
@@ -814,7 +825,6 @@ def _open_binary(path):
 def _input_data_text(path):
     """The lines of a structure file; InputDataError naming file and line when it holds
     bytes that are not text."""
-    from ..exceptions import InputDataError
     try:
         with _open_binary(path) as fh:
             data = fh.read()
@@ -836,17 +846,10 @@ def _input_data_text(path):
 
 
 def _float(token, path, no, what):
-    """A finite float from an input.data field (Fortran's 1.0D+00 accepted)."""
-    from ..exceptions import InputDataError
+    """A finite float from an input.data field (Fortran's 1.0D+00 accepted, Python's
+    1_000 not)."""
     text = token.replace("D", "e").replace("d", "e") if "_" not in token else "x"
-    try:
-        x = float(text)
-    except ValueError:
-        raise InputDataError(f"{path}:{no}: {what} {token!r} is not a number") from None
-    if not math.isfinite(x):
-        raise InputDataError(f"{path}:{no}: {what} is {token}; every number in input.data "
-                             "must be finite")
-    return x
+    return _number(text, path, no, what, float, InputDataError, _INPUT_DATA, token)
 
 
 _ATOM_LAYOUT = "atom x y z element charge n fx fy fz"
@@ -857,7 +860,6 @@ _ONCE = {"energy": ("energy E", "energy"), "charge": ("charge Q", "total charge"
 def _structure_blocks(path, lines):
     """[(first, last)] 1-based line numbers of each ``begin`` and its ``end``; every other
     line with content must lie between the two."""
-    from ..exceptions import InputDataError
     blocks, start = [], None
     for no, line in enumerate(lines, 1):
         words = line.split(None, 1)
@@ -888,7 +890,6 @@ def _parse_structure(path, lines, first, last, unit):
     """One ``begin`` ... ``end`` block (1-based lines first..last) as ase.Atoms."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
-    from ..exceptions import InputDataError
 
     def fail(no, text):
         raise InputDataError(f"{path}:{no}: {text}")
@@ -1021,7 +1022,6 @@ def read_input_data(path, units="angstrom-ev", index=":"):
     number (Fortran's ``1.0D+00`` is accepted), an unknown element, one or two lattice
     lines, a singular cell, two ``energy`` or ``charge`` lines, a structure without atoms.
     """
-    from ..exceptions import InputDataError
     from ase.io.formats import string2index
     unit = units if isinstance(units, Units) else resolve_units(units=units)
     lines = _input_data_text(path)

@@ -1,4 +1,5 @@
-"""The training configuration: TOML sections and keys, each with a default and a meaning.
+"""The training configuration: TOML sections and keys, each with a default and a meaning
+(the table ``schema.toml`` beside this module, read into :data:`SCHEMA`).
 
 ``ase-nnp train --show-config`` prints this table; the README copies it.
 Every key name is unique across sections, so :func:`ase_nnp.train` takes them
@@ -11,6 +12,7 @@ import json
 import math
 import os
 import re
+from importlib import resources
 
 from ..analysis.mapping import STRAIN_SETS   # [monitor] invariant_points; else a file path
 from ..exceptions import ConfigError
@@ -24,228 +26,41 @@ from .regularization import check_method
 _LIST = list
 _TABLE = "table"        # a TOML (inline) table: a dict of names to finite numbers >= 0
 _NUMBER_OR_AUTO = "number or 'auto'"    # the string "auto" or a finite number (its rule applies)
-#: section -> key -> (default, type, meaning): the keys every run has; :func:`schema` adds
-#: the keys of every registered descriptor family to [descriptor]
-SCHEMA = {
-    "data": {
-        "train": (None, _LIST, "files (any ase.io format) or ase.Atoms with the training "
-                  "structures; required"),
-        "validation": ([], _LIST, "explicit validation files; when empty, validation_fraction "
-                       "of the training structures is held out"),
-        "validation_fraction": (0.1, float, "fraction held out for validation (0 disables "
-                                "validation; early stopping then watches the training loss)"),
-        "test": ([], _LIST, "files evaluated once with the best model at the end (never used "
-                 "for fitting or model selection)"),
-        "test_every": (0, int, "also evaluate the test files every this many epochs, as the "
-                       "learning curve's test_* columns (time to accuracy; the seconds column "
-                       "leaves this time out); 0: only once at the end"),
-        "index": (":", str, "ase.io index applied to every file"),
-        "units": ("angstrom-ev", str, "units of the n2p2/RuNNer structure files (input.data) "
-                  "among the data: 'angstrom-ev' (numbers as they are) or 'bohr-hartree' "
-                  "(RuNNer's convention, converted to Å and eV); other formats carry their own "
-                  "units and are not affected"),
-        "split_seed": (0, int, "seed of the train/validation split"),
-        "cache": ("auto", str, "HDF5 cache of descriptors and derivatives: 'auto' = "
-                  "<model>.cache.h5, '' = no cache, or a path"),
-        "memory_limit": ("auto", str, "the most memory the stored derivatives dG/dD may take, "
-                         "e.g. '8GB' or '500MB'; 'auto' = a quarter of the machine's memory. "
-                         "Above it they are not stored but recomputed by the descriptor's "
-                         "kernels at every evaluation (same numbers, less memory, slower)"),
-    },
-    "descriptor": {
-        "preset": ("", str, "'' (build from the keys below) or 'si-yoo2019' (Yoo et al. 2019's 26 "
-                   "functions at 6.5 Å, Si only)"),
-        "family": ("symmetry_functions", str, "a registered descriptor family: "
-                   "'symmetry_functions' (the cutoff_function to lambdas keys), "
-                   "'spherical_bessel' (Kocer et al.: the n_max, l_max and bessel_mode keys), "
-                   "'bispectrum' (SNAP, Thompson et al.: the twojmax to chemflag keys) or "
-                   "'polynomial_symmetry_functions' (Bircher et al.: the poly_* keys)"),
-        "elements": ([], _LIST, "element symbols, in network order; empty = the elements "
-                     "found in the data, by atomic number"),
-        "cutoff": (6.0, float, "cutoff radius r_c (Å)"),
-        # then each registered family's own keys (schema())
-    },
-    "model": {
-        "kind": ("network", str, "'network' (per-element networks, the [network] section), "
-                 "'linear' (E_i = β_0 + β·G_i: linear SNAP on the bispectrum) or 'quadratic' "
-                 "(the bispectrum with its products B_k B_l: quadratic SNAP), the linear kinds "
-                 "fitted in one weighted least-squares solve of the same loss"),
-        "ridge": (0.0, _NUMBER_OR_AUTO, "linear kinds: ridge factor ρ of ρ Σ_k (s_k β_k)² "
-                  "(s_k the column's spread over the training atoms; 0 = none), or 'auto': "
-                  "the ρ of 0, 1e-9 ... 1e-1 with the lowest loss on the validation structures"),
-    },
-    "network": {
-        "hidden_layers": ([30, 30], _LIST, "neurons per hidden layer"),
-        "activation": ("tanh", str, "tanh, logistic, softplus, shifted_softplus or identity"),
-        "init_seed": (0, int, "seed of the Glorot initial weights"),
-        "init_model": ("", str, "warm start: begin from the networks of this model file "
-                       "(same elements, descriptor and layers), re-expressed in this run's "
-                       "scaling and reference energies, so the fit starts from that potential; "
-                       "'' = random initial weights"),
-        "init_member": (0, int, "warm start from an ensemble file: the member to start from "
-                        "(ensemble member k of this run starts from member init_member + k, "
-                        "cycling)"),
-        "scaling": ("scale_center", str, "input scaling: none, scale, center, scale_center, "
-                    "sigma"),
-    },
-    "loss": {
-        "energy_weight": (1.0, float, "weight of the energy-per-atom MSE (eV²/atom²)"),
-        "forces_weight": (1.0, float, "weight of the force-component MSE (eV²/Å²)"),
-        "stress_weight": (1.0, float, "weight of the stress-component MSE (eV²/Å⁶)"),
-        "atomic_energies_weight": (0.0, float, "weight of the per-atom energy MSE (needs "
-                                   "per-atom reference energies)"),
-        "weight_decay": (0.0, float, "L2 regularisation λ Σ W² over the network weights "
-                         "(biases excluded), added to the L-BFGS and Adam objective, in the "
-                         "loss's units (eV²/atom²; ~1e-9 is comparable to meV/atom errors); "
-                         "choose it with the [monitor] invariant points. Not with the Kalman "
-                         "filter or the linear kinds (their ridge)"),
-        "group_weights": ({}, _TABLE, "factor per group (atoms.info['config_type']) that "
-                          "multiplies each structure's weight (atoms.info['weight'], default 1), "
-                          "e.g. {slab = 3.0}; groups not named keep factor 1"),
-        "gdf": (False, bool, "GDF weighting (Jeong et al., J. Phys. Chem. C 2018): multiply each training atom's "
-                "force weight by its GDF weight, high where the training atoms of its element "
-                "are sparse in descriptor space (see GDF weighting)"),
-        "gdf_sigma": (0.02, float, "GDF: Gaussian width σ in the descriptor space scaled to "
-                      "[-1, 1] per component"),
-        "gdf_b": (1.0, float, "GDF: steepness b of the sigmoid Θ(x) = x / (1 + exp(-b (x - c))) "
-                  "of x = 1/ρ"),
-        "gdf_c": ("auto", _NUMBER_OR_AUTO, "GDF: the sigmoid's threshold c, a number > 0 or "
-                  "'auto' (SIMPLE-NN's rule, per element)"),
-        "gdf_exact_max": (100000, int, "GDF: an element with at most this many training atoms "
-                          "gets the exact O(n²) density; above, each density is estimated from "
-                          "a seeded random subset of this many of its atoms"),
-    },
-    "repulsion": {
-        "repulsion": ("none", str, "short-range pair repulsion under the networks: 'none' or "
-                      "'zbl' (Ziegler-Biersack-Littmark screened nuclear repulsion, a fixed "
-                      "baseline subtracted from the references before fitting)"),
-        "repulsion_outer": (0.0, float, "distance (Å) where the repulsion has switched off; 0 = "
-                            "for each element pair, the smallest distance of that pair in the "
-                            "training data (so the baseline is zero on every training structure)"),
-        "repulsion_inner_fraction": (0.5, float, "the switching starts at this fraction of the "
-                                     "outer distance (LAMMPS pair_style zbl's inner cutoff)"),
-    },
-    "optimizer": {
-        "method": ("lbfgs", str, "'lbfgs' (full batch, one iteration per epoch), 'adam' "
-                   "(mini-batch) or 'kalman' (n2p2's global extended Kalman filter: one update "
-                   "per energy, force-component group or stress, the kalman_* and selection keys)"),
-        "max_epochs": (1000, int, "epochs at most"),
-        "patience": (100, int, "stop after this many epochs without a better validation loss "
-                     "(0: never); Kalman epochs are few and long, so 5-10 suits them"),
-        "time_limit": (0.0, float, "stop after this many minutes of training (0: no limit)"),
-        "memory": (10, int, "L-BFGS history length"),
-        "batch_size": (32, int, "Adam: structures per batch"),
-        "learning_rate": (1e-3, float, "Adam: initial learning rate"),
-        "lr_decay": (1.0, float, "Adam: learning rate factor per epoch"),
-        "kalman_type": ("standard", str, "Kalman: 'standard' (measurement noise 1/η) or "
-                        "'fading_memory' (forgetting factor λ; n2p2's kalman_type 0 and 1)"),
-        "kalman_epsilon": (0.01, float, "Kalman: initial error covariance P = I/ε"),
-        "kalman_q0": (0.01, float, "Kalman: initial process noise q0 (added to P's diagonal "
-                      "after every update)"),
-        "kalman_qtau": (2.302, float, "Kalman: process noise decay per epoch, q = max(q0 "
-                        "exp(-qtau · epochs done), qmin) (2.302: a factor 10 per epoch)"),
-        "kalman_qmin": (1e-6, float, "Kalman: smallest process noise qmin"),
-        "kalman_eta": (0.01, float, "Kalman, standard: initial η of the measurement noise "
-                       "1/η (n2p2's 'learning rate')"),
-        "kalman_etatau": (2.302, float, "Kalman, standard: η grows as η0 exp(etatau · epochs "
-                          "done) up to kalman_etamax (0: constant)"),
-        "kalman_etamax": (1.0, float, "Kalman, standard: largest η (at least kalman_eta)"),
-        "kalman_lambda_short": (0.96, float, "Kalman, fading memory: initial forgetting "
-                                "factor λ0 (0 < λ ≤ 1; the measurement noise and P /= λ)"),
-        "kalman_nue_short": (0.9995, float, "Kalman, fading memory: λ ← ν λ + 1 - ν after "
-                             "every update (λ → 1)"),
-        "kalman_force_group": (1, int, "Kalman: force components per force update, one "
-                               "observation of that many rows (n2p2: 1)"),
-        "short_energy_fraction": (1.0, float, "Kalman: energy updates per epoch as a "
-                                  "fraction of the training structures"),
-        "short_force_fraction": (0.02315, float, "Kalman: force components used per epoch as "
-                                 "a fraction of all training force components"),
-        "force_energy_ratio": (3.0, float, "Kalman: at least this many force updates per "
-                               "energy update (n2p2 2.2's force_energy_ratio), so a set of small "
-                               "structures still gets force updates; 0: short_force_fraction "
-                               "alone"),
-        "kalman_normalization": ("data", str, "Kalman: the scale of the residuals the filter "
-                                 "sees: 'data' (each kind divided by the data's own spread, "
-                                 "n2p2's normalize_data_set: order one against the noise 1/η; "
-                                 "the *_weight keys only switch a kind on), 'loss' (the loss's "
-                                 "weighted residuals over the whole data's loss: the weights' "
-                                 "ratios kept) or 'none' (weighted residuals in eV, Å units)"),
-        "short_stress_fraction": (0.0, float, "Kalman: stress updates per epoch (all six "
-                                  "components of one structure each) as a fraction of the "
-                                  "training structures with stress; 0: the stress is not "
-                                  "fitted (n2p2 has no stress updates)"),
-        "selection_mode": ("threshold", str, "Kalman: how update candidates are picked: "
-                           "'random' (a seeded random order), 'sort' (largest error at the "
-                           "epoch's start first) or 'threshold' (random, skipping candidates "
-                           "below the error thresholds; n2p2's selection_mode 0, 1, 2)"),
-        "short_energy_error_threshold": (0.0, float, "Kalman, threshold selection: an energy "
-                                         "candidate is used when its absolute error per atom exceeds "
-                                         "this many training RMSEs"),
-        "short_force_error_threshold": (1.0, float, "Kalman, threshold selection: a force "
-                                        "component is used when its absolute error exceeds this "
-                                        "many training RMSEs"),
-        "rmse_threshold_trials": (3, int, "Kalman, threshold selection: candidates tried per "
-                                  "pick; when none passes, the largest error seen is used"),
-    },
-    "ensemble": {
-        "ensemble_size": (1, int, "members K; K > 1 trains K potentials (member k with "
-                          "split_seed + k and init_seed + k, its own reference energies and "
-                          "scaling) and writes them as one ensemble model file"),
-        "bootstrap": (False, bool, "resample each member's training structures with "
-                      "replacement (a structure drawn n times has weight n)"),
-        "workers": (1, int, "members trained at once, each in a process of its own with "
-                    "cores / workers threads (1: one after another; members are independent, "
-                    "so 2 workers on 2 cores train an ensemble in about half the time). "
-                    "time_limit holds for each member"),
-        "partner": ("none", str, "'none', or 'quadratic' / 'linear': a SNAP model on the "
-                    "bispectrum (2J_max = partner_twojmax, the networks' cutoff) fitted in one "
-                    "solve beside the networks and mixed into every member with a weight "
-                    "chosen on held-out structures (ase_nnp.training.partner)"),
-        "partner_twojmax": (6, int, "the partner's bispectrum resolution 2J_max (6: 30 "
-                            "components, 8: 55)"),
-        "holdout_fraction": (0.1, float, "with a partner: the fraction of the training "
-                             "structures held out of every fit, on which the mixing weight "
-                             "is chosen"),
-        "partner_ridge": (0.0, _NUMBER_OR_AUTO, "the partner's ridge factor ρ (see [model] "
-                          "ridge); 'auto': chosen on the held-out structures (on the mlearn "
-                          "sets it chose 1e-4 for Mo and raised the test energy error from 3.9 "
-                          "to 5.2 meV/atom: 0 is the default)"),
-    },
-    "monitor": {
-        "invariant_points": ("", str, "mapping errors E_at^NN - E_ref/N as learning-curve "
-                             "columns (Yoo et al., Phys. Rev. Materials 2019): '' (off), 'eos', "
-                             "'uniaxial', 'shear' or 'all' (strained crystals of each element, "
-                             "labelled with monitor_reference), or a file of invariant-point "
-                             "structures with reference energies"),
-        "monitor_reference": ("", str, "calculator for the monitor's reference energies: 'sw', "
-                              "'emt' or 'module:function'; '' = the energies stored in the "
-                              "files"),
-        "monitor_crystal": ("", str, "crystal structure of the strained crystals "
-                            "(ase.build.bulk's crystalstructure, e.g. 'diamond'); '' = ASE's "
-                            "reference state of the element"),
-        "monitor_a": (0.0, float, "lattice constant of the strained crystals (Å); 0 = ASE's"),
-        "monitor_slab": ("", str, "a structure file (its first frame) whose regional mapping "
-                         "errors (bulk, surface) against the unstrained crystal become columns; "
-                         "its per-atom 'bulk' column, if any, marks the bulk atoms"),
-        "monitor_bulk_tolerance": (0.1, float, "without a 'bulk' column: the distance in "
-                                   "scaled descriptor space within which a slab atom counts "
-                                   "as bulk"),
-        "monitor_every": (10, int, "epochs between monitor evaluations (and the first epoch); "
-                          "other rows hold NaN"),
-    },
-    "output": {
-        "model": ("model.nnp", str, "the best model (lowest validation loss), written "
-                  "atomically whenever it improves"),
-        "checkpoint": ("auto", str, "trainer state for --resume: 'auto' = "
-                       "<model>.checkpoint.h5"),
-        "checkpoint_every": (10, int, "epochs between checkpoints (also written at the end "
-                             "and on Ctrl-C; 0: only then)"),
-        "learning_curve": ("auto", str, "CSV, one row per epoch: 'auto' = <model>.curve.csv"),
-        "log_file": ("auto", str, "the run's log, appended to: 'auto' = <model>.log, '' = none"),
-        "progress": (True, bool, "show a progress bar (tqdm when installed, else a line per "
-                     "epoch)"),
-    },
-}
+#: the type names of schema.toml
+_TYPES = {"float": float, "int": int, "str": str, "bool": bool, "list": _LIST, "table": _TABLE,
+          _NUMBER_OR_AUTO: _NUMBER_OR_AUTO}
+
+
+def load_toml(path):
+    """The TOML document at ``path``; ConfigError when it is missing or not valid TOML."""
+    try:
+        import tomllib
+    except ImportError:         # Python < 3.11
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+
+
+def _read_schema():
+    """schema.toml (beside this module) as section -> key -> (default, type, meaning), in
+    its order; the default of a required key is None."""
+    with resources.as_file(resources.files(__package__) / "schema.toml") as path:
+        table = load_toml(path)
+    return {section: {key: (entry.get("default"), _TYPES[entry["type"]], entry["meaning"])
+                      for key, entry in keys.items()}
+            for section, keys in table.items()}
+
+
+#: section -> key -> (default, type, meaning): the keys every run has, a table in
+#: schema.toml; :func:`schema` adds the keys of every registered descriptor family to
+#: [descriptor]
+SCHEMA = _read_schema()
+
 
 def _families():
     return FAMILIES
@@ -580,21 +395,6 @@ class TrainingConfig:
 def model_stem(model):
     """The model file's path without its ``.nnp``: the base of the files written beside it."""
     return model[:-4] if model.endswith(".nnp") else model
-
-
-def load_toml(path):
-    """The TOML document at ``path``; ConfigError when it is missing or not valid TOML."""
-    try:
-        import tomllib
-    except ImportError:         # Python < 3.11
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
 
 def describe():

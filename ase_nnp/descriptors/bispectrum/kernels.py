@@ -376,8 +376,7 @@ def _blist(i, species, plan, scr):
 def _features(plan, b, out):
     """out = B, then the quadratic products ½ B_k² (k = l) and B_k B_l (k < l)."""
     n = plan.n_lin
-    for k in range(n):
-        out[k] = b[k]
+    out[:n] = b[:n]
     for q in range(plan.quad_k.shape[0]):
         k = plan.quad_k[q]
         l = plan.quad_l[q]
@@ -389,8 +388,7 @@ def _linear_weights(plan, b, W, beta):
     """β_k = ∂(Σ_f W_f G_f)/∂B_k: W of the linear columns plus the chain rule through
     the products (∂(½ B_k²) = B_k ∂B_k, ∂(B_k B_l) = B_l ∂B_k + B_k ∂B_l)."""
     n = plan.n_lin
-    for k in range(n):
-        beta[k] = W[k]
+    beta[:n] = W[:n]
     for q in range(plan.quad_k.shape[0]):
         k = plan.quad_k[q]
         l = plan.quad_l[q]

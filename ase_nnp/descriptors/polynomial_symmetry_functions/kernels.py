@@ -17,8 +17,8 @@ With the four scalar
 partials ∂T/∂c, ∂T/∂r_ij, ∂T/∂r_ik, ∂T/∂r_jk the pair-vector derivatives are those of
 :mod:`ase_nnp.descriptors.symmetry_functions.kernels` (∂c/∂D_ij = (u_ik - c u_ij)/r_ij,
 ∂r_ij/∂D_ij = u_ij, ∂r_jk/∂D_ik = -∂r_jk/∂D_ij = (D_ik - D_ij)/r_jk), whose helpers this
-module reuses (pair geometry, element order, scatter, triplet displacements). Radial terms:
-∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
+module reuses (pair geometry, element order, segments, scatter, triplet displacements).
+Radial terms: ∂R(r_ij)/∂D_ij = R'(r_ij) u_ij.
 
 Layout, as in the Gaussian symmetry functions: the windows of every distinct
 (r_l, r_c, subtype) (*pair parts*) are evaluated once per pair; the angular functions
@@ -35,8 +35,9 @@ import numpy as np
 from numba import njit
 
 from ..base import AtomPieces
-from ..symmetry_functions.kernels import (order_by_element, pair_geometry, scatter,
-                                          triplet_displacements)
+from ..symmetry_functions.kernels import (add_along, add_segment, atom_span, clear_partials,
+                                          order_by_element, pair_geometry, scatter, segment,
+                                          segment_count, triplet, triplet_displacements)
 from .compact import compact, window
 
 RADIAL, NARROW, WIDE, W_RADIAL, W_NARROW, W_WIDE = 20, 21, 22, 23, 24, 25
@@ -206,6 +207,28 @@ def make_scratch(max_pairs, plan, records):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _in_window(x, window):
+    """(C(x), C'(x)) of ``window``: the arguments of :func:`.compact.compact` after x
+    (:func:`_pair_window`, :func:`_angle_window`)."""
+    left, right, centre, scale, kind, asymmetric = window
+    return compact(x, left, right, centre, scale, kind, asymmetric)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _pair_window(plan, a):
+    """The radial window of pair part a (:func:`_in_window`)."""
+    return (plan.pp_left[a], plan.pp_right[a], plan.pp_centre[a], plan.pp_scale[a],
+            plan.pp_kind[a], plan.pp_asym[a])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _angle_window(plan, k):
+    """The window of angle part k (radians; always the symmetric core; :func:`_in_window`)."""
+    return (plan.ap_left[k], plan.ap_right[k], plan.ap_centre[k], plan.ap_scale[k],
+            plan.ap_kind[k], 0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _pair_terms(i, first, jn, D, r, species, plan, scr):
     """Unit vectors, distances and elements of the pairs of atom i (ordered by element,
     elements in order of atomic number) and every radial window R_a(r), R_a'(r)."""
@@ -213,35 +236,33 @@ def _pair_terms(i, first, jn, D, r, species, plan, scr):
     p0, nq = pair_geometry(i, first, jn, D, r, species, plan.nel, scr)
     for q in range(nq):
         for a in range(plan.pp_left.shape[0]):
-            R[a, q], dR[a, q] = compact(rr[q], plan.pp_left[a], plan.pp_right[a],
-                                        plan.pp_centre[a], plan.pp_scale[a], plan.pp_kind[a],
-                                        plan.pp_asym[a])
+            R[a, q], dR[a, q] = _in_window(rr[q], _pair_window(plan, a))
     order_by_element(nq, plan.nel, plan.by_z, scr)
     return p0, nq
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _window_row(x, lo, hi, window, V, dV, slope, chained):
+    """V[t], dV[t] = C(x[t]), C'(x[t]) of ``window`` for lo <= t < hi, C' times slope[t]
+    (the chain rule to another variable) when ``chained``."""
+    for t in range(lo, hi):
+        v, dv = _in_window(x[t], window)
+        V[t] = v
+        dV[t] = dv * slope[t] if chained else dv
+
+
 @njit(cache=True, error_model="numpy")
 def _segment_rows(key, lo, hi, plan, scr):
-    """The rows of one segment: angle windows A, dA/dc and narrow windows X, X'."""
-    tr, tth, tdth = scr.tr, scr.tth, scr.tdth
+    """The rows of one segment: angle windows A(c) = C(θ), dA/dc = C'(θ) dθ/dc, and narrow
+    windows X(r_jk), X'(r_jk)."""
     a0 = plan.L_ap_ptr[key]
     for m in range(plan.L_ap_ptr[key + 1] - a0):
-        k = plan.L_ap_ids[a0 + m]
-        A = scr.rA[m]
-        dA = scr.rdA[m]
-        for t in range(lo, hi):
-            v, dv = compact(tth[t], plan.ap_left[k], plan.ap_right[k], plan.ap_centre[k],
-                            plan.ap_scale[k], plan.ap_kind[k], 0)
-            A[t] = v
-            dA[t] = dv * tdth[t]
+        window = _angle_window(plan, plan.L_ap_ids[a0 + m])
+        _window_row(scr.tth, lo, hi, window, scr.rA[m], scr.rdA[m], scr.tdth, True)
     n0 = plan.L_np_ptr[key]
     for m in range(plan.L_np_ptr[key + 1] - n0):
-        a = plan.L_np_ids[n0 + m]
-        X = scr.rX[m]
-        dX = scr.rdX[m]
-        for t in range(lo, hi):
-            X[t], dX[t] = compact(tr[t], plan.pp_left[a], plan.pp_right[a], plan.pp_centre[a],
-                                  plan.pp_scale[a], plan.pp_kind[a], plan.pp_asym[a])
+        window = _pair_window(plan, plan.L_np_ids[n0 + m])
+        _window_row(scr.tr, lo, hi, window, scr.rX[m], scr.rdX[m], scr.tdth, False)
 
 
 @njit(cache=True, error_model="numpy")
@@ -303,18 +324,15 @@ def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
                     for t in range(lo, n):
                         s += Ra[tq1[t]] * Ra[tq2[t]] * A[t]
                 Gi[plan.ent_col[e]] += plan.ent_w[e] * s
-            seg[n_seg, 0] = key
-            seg[n_seg, 1] = lo
-            seg[n_seg, 2] = n
-            n_seg += 1
+            n_seg = add_segment(seg, n_seg, key, lo, n)
     seg[seg.shape[0] - 1, 0] = n_seg
     return n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _radial_slope(i, q, w, plan, scr, species):
-    """Σ_f w_f ∂G_f/∂r for the radial functions of pair q of atom i."""
-    key = species[i] * plan.nel + scr.el[q]
+def _radial_slope(c, q, w, plan, scr):
+    """Σ_f w_f ∂G_f/∂r for the radial functions of pair q of the atom in hand (element c)."""
+    key = c * plan.nel + scr.el[q]
     s = 0.0
     for t in range(plan.rad_ptr[key], plan.rad_ptr[key + 1]):
         s += w[plan.rad_col[t]] * plan.rad_w[t] * scr.dR[plan.rad_pp[t], q]
@@ -325,25 +343,14 @@ def _radial_slope(i, q, w, plan, scr, species):
 def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
     """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the rows of
     ``atom_values(records=True)``."""
-    p0 = first[i]
-    nq = first[i + 1] - p0
-    u, R, dR, tq1, tq2, seg = scr.u, scr.R, scr.dR, scr.tq1, scr.tq2, scr.seg
+    c, p0, nq = atom_span(i, first, species)
+    R, dR, tq1, tq2, seg = scr.R, scr.dR, scr.tq1, scr.tq2, scr.seg
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
-        s = _radial_slope(i, q, w, plan, scr, species)
-        p = p0 + q
-        g[p, 0] += s * u[q, 0]
-        g[p, 1] += s * u[q, 1]
-        g[p, 2] += s * u[q, 2]
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
-        for t in range(lo, hi):
-            s_c[t] = 0.0
-            s_1[t] = 0.0
-            s_2[t] = 0.0
-            s_jk[t] = 0.0
+        add_along(g, p0 + q, _radial_slope(c, q, w, plan, scr), scr.u, q)
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
+        clear_partials(scr, lo, hi)
         for e in range(plan.ent_ptr[key], plan.ent_ptr[key + 1]):
             wt = w[plan.ent_col[e]] * plan.ent_w[e]
             if wt == 0.0:
@@ -385,9 +392,7 @@ def _triplet_partials(a, m, k, t, plan, scr):
 @njit(cache=True, error_model="numpy")
 def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
     """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the rows."""
-    p0 = first[i]
-    nq = first[i + 1] - p0
-    c = species[i]
+    c, p0, nq = atom_span(i, first, species)
     u, el, dR, seg = scr.u, scr.el, scr.dR, scr.seg
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
@@ -396,10 +401,8 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
         key = c * plan.nel + el[q]
         for t in range(plan.rad_ptr[key], plan.rad_ptr[key + 1]):
             dGi[plan.rad_col[t]] += plan.rad_w[t] * dR[plan.rad_pp[t], q] * vr
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
         triplet_displacements(p0, lo, hi, D, V, scr)
         for e in range(plan.ent_ptr[key], plan.ent_ptr[key + 1]):
             a, m, k = plan.ent_pp[e], plan.ent_np[e], plan.ent_ap[e]
@@ -413,39 +416,32 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
 @njit(cache=True, error_model="numpy")
 def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
     """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the rows."""
-    p0 = first[i]
-    nq = first[i + 1] - p0
-    c = species[i]
-    u, rr, el, dR, seg = scr.u, scr.r, scr.el, scr.dR, scr.seg
-    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
+    c, p0, nq = atom_span(i, first, species)
+    u, rr, tr, el, dR, seg = scr.u, scr.r, scr.tr, scr.el, scr.dR, scr.seg
     for q in range(nq):
         key = c * plan.nel + el[q]
         for t in range(plan.rad_ptr[key], plan.rad_ptr[key + 1]):
             dT = plan.rad_w[t] * dR[plan.rad_pp[t], q]
             for d in range(3):
                 J[p0 + q - j0, plan.rad_col[t], d] += dT * u[q, d]
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
         for e in range(plan.ent_ptr[key], plan.ent_ptr[key + 1]):
             a, m, k = plan.ent_pp[e], plan.ent_np[e], plan.ent_ap[e]
             wt = plan.ent_w[e]
             f = plan.ent_col[e]
             for t in range(lo, hi):
                 Tc, T1, T2, Tjk = _triplet_partials(a, m, k, t, plan, scr)
-                q1 = tq1[t]
-                q2 = tq2[t]
-                cth = tc[t]
+                q1, q2, pa, pb, cth = triplet(t, p0 - j0, scr)
                 cj = wt * Tc / rr[q1]
                 ck = wt * Tc / rr[q2]
                 hjk = wt * Tjk / tr[t] if tr[t] > 0.0 else 0.0
                 for d in range(3):
                     djk = (D[p0 + q2, d] - D[p0 + q1, d]) * hjk
-                    J[p0 + q1 - j0, f, d] += (cj * (u[q2, d] - cth * u[q1, d])
-                                              + wt * T1 * u[q1, d] - djk)
-                    J[p0 + q2 - j0, f, d] += (ck * (u[q1, d] - cth * u[q2, d])
-                                              + wt * T2 * u[q2, d] + djk)
+                    J[pa, f, d] += (cj * (u[q2, d] - cth * u[q1, d]) + wt * T1 * u[q1, d]
+                                    - djk)
+                    J[pb, f, d] += (ck * (u[q1, d] - cth * u[q2, d]) + wt * T2 * u[q2, d]
+                                    + djk)
 
 
 #: the family's per-atom pieces (registered by :mod:`.spec`)

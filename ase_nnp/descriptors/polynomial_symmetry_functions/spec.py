@@ -38,7 +38,7 @@ import numpy as np
 from ...elements import ATOMIC_NUMBERS, normalize_elements
 from ...exceptions import DescriptorSpecError
 from ...settings import Setting, choices, number
-from ..base import PairDescriptor, register_atom_pieces, register_family
+from ..base import PairDescriptor, check_shapes, register_atom_pieces, register_family
 from ..symmetry_functions import SymmetryFunctions
 from .compact import SUBTYPE_OF, SUBTYPES, subtype_code
 from .kernels import (ANGULAR_TYPES, NARROW, PIECES, RADIAL, W_NARROW, W_RADIAL, W_WIDE, WIDE,
@@ -101,10 +101,9 @@ class PolynomialSymmetryFunctions(PairDescriptor):
 
     Parameters
     ----------
-    elements : list of str
-        Chemical symbols; their order is the element index order.
-    cutoff : float
-        Default r_c (Å) of the functions added later.
+    elements, cutoff
+        As for :class:`~ase_nnp.descriptors.SymmetryFunctions` (``cutoff``: the default
+        r_c of the functions added later).
     subtype : str
         Default n2p2 subtype (core function): p1-p4, p1a-p4a (asymmetric radial windows)
         or e.
@@ -273,16 +272,10 @@ class PolynomialSymmetryFunctions(PairDescriptor):
                  if row.type in ANGULAR_TYPES else "")
         return f"G{row.type}[{el[row.center]}<-{nb}] r={row.rl:g}..{row.rc:g}{angle} {row.subtype}"
 
-    def feature_labels(self, element):
-        """Human-readable description of every column for ``element``."""
-        return [self._label(row) for row in self.functions(element)]
-
-    def __len__(self):
-        return len(self._rows)
-
-    def __repr__(self):
-        counts = {e: self.n_features(e) for e in self.elements}
-        return f"PolynomialSymmetryFunctions(elements={self.elements}, n_features={counts})"
+    # labels, length and repr as in the Gaussian symmetry functions
+    feature_labels = SymmetryFunctions.feature_labels
+    __len__ = SymmetryFunctions.__len__
+    __repr__ = SymmetryFunctions.__repr__
 
     # ------------------------------------------------------- serialisation
     def to_arrays(self):
@@ -307,10 +300,7 @@ class PolynomialSymmetryFunctions(PairDescriptor):
     def from_arrays(cls, a):
         elements = normalize_elements([int(z) for z in a["elements"]])
         n = len(a["type"])
-        for key in cls.ARRAY_TYPES:
-            if np.shape(a[key]) != (n,):
-                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}; every array "
-                                          f"needs one entry per function ({n})")
+        check_shapes(a, dict.fromkeys(cls.ARRAY_TYPES, (n,)))      # one entry per function
         psf = cls(elements, float(max(a["rc"])) if n else 1.0)
         zi = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(elements)}
         zi[0] = -1

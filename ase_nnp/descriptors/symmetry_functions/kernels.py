@@ -277,6 +277,63 @@ def _gaussian_term(eta, rs, r, fc, dfc):
     return e * fc, e * (dfc - 2.0 * eta * x * fc)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def add_segment(seg, n_seg, key, lo, hi):
+    """Record triplets lo..hi-1 of list ``key`` as segment n_seg; returns n_seg + 1. The
+    forward pass ends by writing the count into the last row (:func:`segment_count`)."""
+    seg[n_seg, 0] = key
+    seg[n_seg, 1] = lo
+    seg[n_seg, 2] = hi
+    return n_seg + 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def segment_count(seg):
+    """The number of segments the forward pass of the atom in hand recorded."""
+    return seg[seg.shape[0] - 1, 0]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def segment(seg, sg):
+    """(list key, first triplet, end triplet) of segment sg."""
+    return seg[sg, 0], seg[sg, 1], seg[sg, 2]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def atom_span(i, first, species):
+    """(element of atom i, its first pair, its number of pairs)."""
+    return species[i], first[i], first[i + 1] - first[i]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def add_along(g, p, s, u, q):
+    """g[p] += s u_q: a derivative s = ∂/∂r of pair q (row p) as its pair vector's,
+    ∂r/∂D = u."""
+    g[p, 0] += s * u[q, 0]
+    g[p, 1] += s * u[q, 1]
+    g[p, 2] += s * u[q, 2]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def clear_partials(scr, lo, hi):
+    """s_c, s_1, s_2, s_jk = 0 over triplets lo..hi-1, before a vector–Jacobian product
+    adds to them."""
+    for t in range(lo, hi):
+        scr.s_c[t] = 0.0
+        scr.s_1[t] = 0.0
+        scr.s_2[t] = 0.0
+        scr.s_jk[t] = 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def triplet(t, p0, scr):
+    """(q1, q2, p0 + q1, p0 + q2, cos θ) of triplet t: its two pairs, local and as rows
+    from p0."""
+    q1 = scr.tq1[t]
+    q2 = scr.tq2[t]
+    return q1, q2, p0 + q1, p0 + q2, scr.tc[t]
+
+
 # The per-atom pieces (atom_values, atom_vjp, atom_jvp, atom_jacobian) are compiled
 # once each and called per atom (inlined into every kernel that uses them they tripled
 # the compile time, for no gain at this much work per call); pair_terms and atom_forward
@@ -570,10 +627,7 @@ def atom_forward(c, nq, plan, scr, Gi, store):
             _segment_rows(key, lo, n, plan, scr, store)
             for t in range(ent_ptr[key], ent_ptr[key + 1]):
                 Gi[ent_col[t]] += _dot(scr.rA[ent_co[t]], scr.rP[ent_tp[t]], lo, n)
-            seg[n_seg, 0] = key
-            seg[n_seg, 1] = lo
-            seg[n_seg, 2] = n
-            n_seg += 1
+            n_seg = add_segment(seg, n_seg, key, lo, n)
     seg[seg.shape[0] - 1, 0] = n_seg
     return n
 
@@ -591,14 +645,10 @@ def _entry_rows(e, plan, scr):
 def scatter(p0, lo, hi, D, scr, g):
     """g += the pair vectors of the contracted partials s_c, s_1, s_2, s_jk of
     triplets lo..hi-1 (through ∂c/∂D, u and ∂r_jk/∂D of the module docstring)."""
-    u, rr, tq1, tq2, tc, tr = scr.u, scr.r, scr.tq1, scr.tq2, scr.tc, scr.tr
+    u, rr, tr = scr.u, scr.r, scr.tr
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for t in range(lo, hi):
-        q1 = tq1[t]
-        q2 = tq2[t]
-        pa = p0 + q1
-        pb = p0 + q2
-        cth = tc[t]
+        q1, q2, pa, pb, cth = triplet(t, p0, scr)
         cj = s_c[t] / rr[q1]
         ck = s_c[t] / rr[q2]
         hjk = s_jk[t] / tr[t] if tr[t] > 0.0 else 0.0
@@ -613,14 +663,10 @@ def triplet_displacements(p0, lo, hi, D, V, scr):
     """s_c, s_1, s_2, s_jk of triplets lo..hi-1: the changes δc, δr_ij, δr_ik, δr_jk
     under pair displacements V (through the geometric derivatives of the module
     docstring), for the Jacobian–vector products."""
-    u, rr, tq1, tq2, tc, tr = scr.u, scr.r, scr.tq1, scr.tq2, scr.tc, scr.tr
+    u, rr, tr = scr.u, scr.r, scr.tr
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for t in range(lo, hi):
-        q1 = tq1[t]
-        q2 = tq2[t]
-        pa = p0 + q1
-        pb = p0 + q2
-        cth = tc[t]
+        q1, q2, pa, pb, cth = triplet(t, p0, scr)
         dc = 0.0
         v1 = 0.0
         v2 = 0.0
@@ -646,20 +692,14 @@ def atom_values(i, first, jn, D, r, species, plan, scr, Gi, records):
     return atom_forward(species[i], nq, plan, scr, Gi, records)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _atom_span(i, first, species):
-    """(element of atom i, its first pair, its number of pairs)."""
-    return species[i], first[i], first[i + 1] - first[i]
-
-
 @njit(cache=True, error_model="numpy")
 def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
     """g_p += Σ_f w_f ∂G_f/∂D_p for the pairs p of atom i, from the rows of
     ``atom_values(records=True)``; w = ∂E/∂G_i."""
-    c, p0, nq = _atom_span(i, first, species)
+    c, p0, nq = atom_span(i, first, species)
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
-    u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
+    rr, el, fc, dfc, seg = scr.r, scr.el, scr.fc, scr.dfc, scr.seg
     s_c, s_1, s_2, s_jk = scr.s_c, scr.s_1, scr.s_2, scr.s_jk
     for q in range(nq):
         s = 0.0
@@ -667,19 +707,10 @@ def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
             s += w[col[f]] * _radial_derivative(f, q, plan, fc, dfc, rr)
-        p = p0 + q
-        g[p, 0] += s * u[q, 0]
-        g[p, 1] += s * u[q, 1]
-        g[p, 2] += s * u[q, 2]
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
-        for t in range(lo, hi):
-            s_c[t] = 0.0
-            s_1[t] = 0.0
-            s_2[t] = 0.0
-            s_jk[t] = 0.0
+        add_along(g, p0 + q, s, scr.u, q)
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
+        clear_partials(scr, lo, hi)
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
             wt = w[ent_col[e]]
             if wt == 0.0:
@@ -697,7 +728,7 @@ def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
 @njit(cache=True, error_model="numpy")
 def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
     """dGi[f] += Σ_p ∂G_f/∂D_p · V_p over the pairs p of atom i, from the rows."""
-    c, p0, nq = _atom_span(i, first, species)
+    c, p0, nq = atom_span(i, first, species)
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
     u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
@@ -709,10 +740,8 @@ def atom_jvp(i, first, jn, D, r, species, plan, scr, state, V, dGi):
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
             f = rad_ids[t]
             dGi[col[f]] += _radial_derivative(f, q, plan, fc, dfc, rr) * vr
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
         triplet_displacements(p0, lo, hi, D, V, scr)
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
             A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
@@ -728,11 +757,10 @@ def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
     """J[p - j0, f, :] += ∂G_f/∂D_p for the pairs p of atom i, from the rows (the
     uncontracted form of atom_vjp: the same partials, one function at a time);
     j0 = 0 fills a Jacobian of all pairs, j0 = first[i] one of the atom's pairs alone."""
-    c, p0, nq = _atom_span(i, first, species)
+    c, p0, nq = atom_span(i, first, species)
     nel, col, rad_ptr, rad_ids = plan.nel, plan.col, plan.rad_ptr, plan.rad_ids
     ent_ptr, ent_col = plan.ent_ptr, plan.ent_col
-    tq1, tq2, tc, tr = scr.tq1, scr.tq2, scr.tc, scr.tr
-    u, rr, el, fc, dfc, seg = scr.u, scr.r, scr.el, scr.fc, scr.dfc, scr.seg
+    u, rr, tr, el, fc, dfc, seg = scr.u, scr.r, scr.tr, scr.el, scr.fc, scr.dfc, scr.seg
     for q in range(nq):
         key = c * nel + el[q]
         for t in range(rad_ptr[key], rad_ptr[key + 1]):
@@ -740,19 +768,13 @@ def atom_jacobian(i, first, jn, D, r, species, plan, scr, state, J, j0):
             dT = _radial_derivative(f, q, plan, fc, dfc, rr)
             for d in range(3):
                 J[p0 + q - j0, col[f], d] += dT * u[q, d]
-    for sg in range(seg[seg.shape[0] - 1, 0]):
-        key = seg[sg, 0]
-        lo = seg[sg, 1]
-        hi = seg[sg, 2]
+    for sg in range(segment_count(seg)):
+        key, lo, hi = segment(seg, sg)
         for e in range(ent_ptr[key], ent_ptr[key + 1]):
             A, dA, P, P1, P2, Pjk = _entry_rows(e, plan, scr)
             f = ent_col[e]
             for t in range(lo, hi):
-                q1 = tq1[t]
-                q2 = tq2[t]
-                pa = p0 + q1 - j0
-                pb = p0 + q2 - j0
-                cth = tc[t]
+                q1, q2, pa, pb, cth = triplet(t, p0 - j0, scr)
                 cj = dA[t] * P[t] / rr[q1]
                 ck = dA[t] * P[t] / rr[q2]
                 s1 = A[t] * P1[t]

@@ -30,7 +30,7 @@ import numpy as np
 from ...elements import ATOMIC_NUMBERS, normalize_elements
 from ...exceptions import DescriptorSpecError, UnknownElementError
 from ...settings import Setting, choices, number
-from ..base import PairDescriptor, register_atom_pieces, register_family
+from ..base import PairDescriptor, check_shapes, register_atom_pieces, register_family
 from . import grids
 from .cutoffs import CUTOFF_NAMES, cutoff_code
 from .kernels import NARROW, PIECES, RADIAL, WIDE, build_plan
@@ -273,14 +273,14 @@ class SymmetryFunctions(PairDescriptor):
 
     def feature_labels(self, element):
         """Human-readable description of every column for ``element``."""
-        return [self._label(row) for row in self._rows_of(self._element_index(element, "center"))]
+        return [self._label(row) for row in self.functions(element)]
 
     def __len__(self):
         return len(self._rows)
 
     def __repr__(self):
         counts = {e: self.n_features(e) for e in self.elements}
-        return f"SymmetryFunctions(elements={self.elements}, n_features={counts})"
+        return f"{type(self).__name__}(elements={self.elements}, n_features={counts})"
 
     # ------------------------------------------------------- serialisation
     def to_arrays(self):
@@ -305,10 +305,7 @@ class SymmetryFunctions(PairDescriptor):
     def from_arrays(cls, a):
         elements = normalize_elements([int(z) for z in a["elements"]])
         n = len(a["type"])
-        for key in cls.ARRAY_TYPES:
-            if np.shape(a[key]) != (n,):
-                raise DescriptorSpecError(f"'{key}' has shape {np.shape(a[key])}; every array "
-                                          f"needs one entry per function ({n})")
+        check_shapes(a, dict.fromkeys(cls.ARRAY_TYPES, (n,)))      # one entry per function
         rc0 = float(a["cutoff"][0]) if n else 1.0
         sf = cls(elements, rc0)
         zi = {ATOMIC_NUMBERS[e]: k for k, e in enumerate(elements)}
