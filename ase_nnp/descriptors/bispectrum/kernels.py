@@ -33,9 +33,10 @@ from .wigner import Tables
 
 
 def quadratic_products(n):
-    """(k, l) of the quadratic product columns in LAMMPS' order: k outer, l = k .. n-1."""
+    """(k, l, c) of the quadratic product columns c B_k B_l in LAMMPS' order: k outer,
+    l = k .. n-1; c = ½ for the squares (k = l), 1 otherwise."""
     k, l = np.triu_indices(n)
-    return k.astype(np.int64), l.astype(np.int64)
+    return k.astype(np.int64), l.astype(np.int64), np.where(k == l, 0.5, 1.0)
 
 
 class Params(NamedTuple):
@@ -59,6 +60,7 @@ class Params(NamedTuple):
     bzero: np.ndarray
     quad_k: np.ndarray      # the linear columns (k, l) of each product column, k <= l
     quad_l: np.ndarray
+    quad_c: np.ndarray      # its factor: ½ B_k² or B_k B_l
 
 
 #: What the kernels read: the fields of :class:`~.wigner.Tables`
@@ -376,28 +378,24 @@ def _blist(i, species, plan, scr):
 def _features(plan, b, out):
     """out = B, then the quadratic products ½ B_k² (k = l) and B_k B_l (k < l)."""
     n = plan.n_lin
-    out[:n] = b[:n]
-    for q in range(plan.quad_k.shape[0]):
-        k = plan.quad_k[q]
-        l = plan.quad_l[q]
-        out[n + q] = (0.5 if k == l else 1.0) * b[k] * b[l]
+    for k in range(n):
+        out[k] = b[k]
+    for q in range(plan.quad_c.shape[0]):
+        out[n + q] = plan.quad_c[q] * b[plan.quad_k[q]] * b[plan.quad_l[q]]
 
 
 @njit(cache=True)
 def _linear_weights(plan, b, W, beta):
     """β_k = ∂(Σ_f W_f G_f)/∂B_k: W of the linear columns plus the chain rule through
-    the products (∂(½ B_k²) = B_k ∂B_k, ∂(B_k B_l) = B_l ∂B_k + B_k ∂B_l)."""
+    the products: ∂(c B_k B_l) = c B_l ∂B_k + c B_k ∂B_l, which for a square (k = l,
+    c = ½) adds its B_k ∂B_k in two halves."""
     n = plan.n_lin
-    beta[:n] = W[:n]
-    for q in range(plan.quad_k.shape[0]):
-        k = plan.quad_k[q]
-        l = plan.quad_l[q]
-        w = W[n + q]
-        if k == l:
-            beta[k] += w * b[k]
-        else:
-            beta[k] += w * b[l]
-            beta[l] += w * b[k]
+    for k in range(n):
+        beta[k] = W[k]
+    for q in range(plan.quad_c.shape[0]):
+        cw = plan.quad_c[q] * W[n + q]
+        beta[plan.quad_k[q]] += cw * b[plan.quad_l[q]]
+        beta[plan.quad_l[q]] += cw * b[plan.quad_k[q]]
 
 
 @njit(cache=True)
