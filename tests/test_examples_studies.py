@@ -75,6 +75,28 @@ def test_uncertainty_si_tabulates_every_class_and_plots(tmp_path):
     assert_png(tmp_path / "sigma.png")
 
 
+def test_slab_scale_fig2b_smoke_trains_both_temperatures_and_measures_the_gap(tmp_path):
+    run_script("examples/slab_scale_fig2c.py", "--smoke", "--workdir", "work", cwd=tmp_path)
+    rows = json.loads((tmp_path / "work" / "summary.json").read_text())["fig2b"]
+    for key in ("100", "1000"):
+        row = rows[key]
+        assert row["n_bulk"] == 64 and row["epochs"] == 1 and len(row["layers"]) == 16
+        # the proxy and the truth differ by the 16-layer slab's middle atoms' departure from
+        # the crystal's E_at, small (section 7: 1 meV/atom)
+        assert abs(row["bulk"] - row["true_bulk"]) < 5.0
+        assert np.isfinite([row["surface"], row["true_surface"], row["true_rmse"]]).all()
+        # per-layer errors: the slab's two faces are mirror images
+        assert np.allclose(row["layers"], row["layers"][::-1], atol=1e-3)
+    for T in ("100", "1000"):
+        gap = rows["gap"][T]
+        assert gap["snapshots"] == 2 and len(gap["chain"]) == 7
+        assert 0 <= gap["gap_min"] <= gap["gap_median"]
+    # a rerun keeps the potentials it has
+    out = run_script("examples/slab_scale_fig2c.py", "--smoke", "--workdir", "work",
+                     cwd=tmp_path)
+    assert "kept from" in out
+
+
 def test_atomic_energy_mapping_runs_all_three_parts(tmp_path):
     need("matplotlib")
     run_script("examples/atomic_energy_mapping.py", "--smoke", "--workdir", "work",

@@ -178,6 +178,12 @@ def test_monitor_columns_follow_the_model(sw, tmp_path):
     assert float(rows[3]["slab_surface_meV_atom"]) == pytest.approx(1000 * r.surface, abs=1e-5)
     with pytest.raises(ConfigError, match="monitor_reference"):
         train(str(data), model=model, log=None, **dict(keys, monitor_reference=""))
+    # the slab alone, without invariant points: only its two columns
+    res = train(str(data), model=model, log=None, **dict(keys, invariant_points="",
+                                                          max_epochs=2))
+    assert [c for c in res.columns if c.startswith(("map_", "slab_"))] == [
+        "slab_bulk_meV_atom", "slab_surface_meV_atom"]
+    assert np.isfinite(res.history[:, list(res.columns).index("slab_bulk_meV_atom")][1])
     slab.arrays["bulk"][:] = False
     write(tmp_path / "slab.extxyz", slab)
     with pytest.raises(ConfigError, match="monitor_slab.*both regions"):

@@ -69,6 +69,7 @@ class MappingMonitor:
             self.points = list(pts)
             self.labels = [_label(a.info.get("invariant", a.info.get("label", k)))
                            for k, a in enumerate(pts)]
+        self.reference = np.zeros(0)            # a slab alone has no invariant points
         if self.points:
             self.reference = np.array([mapping.reference_energy(a, ref, k)
                                        for k, a in enumerate(self.points)])
