@@ -26,9 +26,10 @@ block, normalised by the validation structures' own weight sums). A quadratic SN
 more columns than the energies fix well (1,596 at 2J_max = 8 against 214 Si energies in
 the mlearn set of Zuo et al., J. Phys. Chem. A 124, 731 (2020)): unregularised it fits the
 training energies to 1.1 meV/atom and the test energies to 5.4; ρ = 10⁻⁴ gives 3.2. The
-choice is only as good as the validation structures, though: on 22 held-out structures
-of the same sets ``"auto"`` chose ρ = 0 for Si and 10⁻⁴ for Mo, where the test energy
-error rose from 6.3 to 7.8 meV/atom (the two test surfaces went from 9.6 to 18.2).
+choice is only as good as the validation structures, though: on the 10 % held out of
+the same sets (22 Si, 20 Mo structures) ``"auto"`` chose ρ = 0 for Si and 10⁻⁴ for Mo,
+where the test energy error rose from 6.3 to 7.8 meV/atom (the two test surfaces went
+from 9.6 to 18.2).
 
 The rows are reduced block by block (``BLOCK_ATOMS`` atoms, fewer when their Jacobian rows
 would take more than ``BLOCK_JACOBIAN_BYTES``) into the triangular factor R of a QR
@@ -220,19 +221,22 @@ def _solve(R, qy, ridge, spread, rcond):
 
 def _choose_ridge(R, qy, spread, rcond, validation, weights, nf, n_el, block_atoms,
                   block_bytes):
-    """(ρ, ((ρ, validation loss), ...)): the ρ of RIDGE_GRID whose solution has the lowest
-    loss on FrameSet ``validation`` (module docstring)."""
+    """(ρ, its :func:`_solve` solution, ((ρ, validation loss), ...)): the ρ of RIDGE_GRID
+    whose solution has the lowest loss on FrameSet ``validation`` (module docstring)."""
     ncol = len(spread)
     gram, rhs, yy = np.zeros((ncol, ncol)), np.zeros(ncol), 0.0
     for A, y in _blocks_of_rows(validation, weights, nf, n_el, block_atoms, block_bytes):
         gram += A.T @ A
         rhs += A.T @ y
         yy += float(y @ y)
-    scan = []
+    scan, best = [], None
     for rho in RIDGE_GRID:
-        theta = _solve(R, qy, rho, spread, rcond)[0]
+        solution = _solve(R, qy, rho, spread, rcond)
+        theta = solution[0]
         scan.append((rho, float(theta @ gram @ theta - 2.0 * rhs @ theta + yy)))
-    return min(scan, key=lambda item: item[1])[0], tuple(scan)
+        if best is None or scan[-1][1] < best[1]:
+            best = (rho, scan[-1][1], solution)
+    return best[0], best[2], tuple(scan)
 
 
 def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS,
@@ -259,11 +263,11 @@ def fit(potential, fs, weights, ridge=0.0, rcond=RCOND, block_atoms=BLOCK_ATOMS,
         Q, R = np.linalg.qr(np.vstack([R, A]), mode="reduced")
         qy = Q.T @ np.concatenate([qy, y])
     spread = _column_spread(fs, nf, n_el)
-    scan = ()
     if ridge == "auto":
-        ridge, scan = _choose_ridge(R, qy, spread, rcond, validation, weights, nf, n_el,
-                                    block_atoms, block_bytes)
-    theta, rank, condition = _solve(R, qy, ridge, spread, rcond)
+        ridge, (theta, rank, condition), scan = _choose_ridge(
+            R, qy, spread, rcond, validation, weights, nf, n_el, block_atoms, block_bytes)
+    else:
+        (theta, rank, condition), scan = _solve(R, qy, ridge, spread, rcond), ()
     coefficients = {}
     for k, e in enumerate(elements):
         block = theta[k * (nf + 1):(k + 1) * (nf + 1)]

@@ -210,6 +210,7 @@ def train_with_partner(cfg, resume=False, descriptor=None, log=print):
         f"{cfg.partner_twojmax}) are fitted on the other {len(kept)}")
     pcfg = partner_config(cfg, kept_frames, "partner_holdout",
                           validation=[frames[i] for i in held])
+    # its ridge is the one the first solve settles on (_fit_partners); 0 until then
     final_cfg = partner_config(cfg, frames, "partner", ridge=0.0)
     members_cfg = TrainingConfig(dict(cfg.changed(), train=kept_frames, partner="none"),
                                  base_dir=cfg.base_dir)

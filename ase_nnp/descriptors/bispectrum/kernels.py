@@ -515,19 +515,17 @@ def atom_vjp(i, first, jn, D, r, species, plan, scr, state, w, g):
 @njit(cache=True)
 def _quadratic_rows(plan, b, db, ncol, out):
     """out[f, c] += ∂G_f for every column f from the linear rows db[k, c] (the chain
-    rule of :func:`_linear_weights`, forward)."""
+    rule of :func:`_linear_weights`, forward: ∂(c B_k B_l) = c (B_l ∂B_k + B_k ∂B_l))."""
     n = plan.n_lin
     for k in range(n):
         for c in range(ncol):
             out[k, c] += db[k, c]
-    for q in range(plan.quad_k.shape[0]):
+    for q in range(plan.quad_c.shape[0]):
         k = plan.quad_k[q]
         l = plan.quad_l[q]
+        cq = plan.quad_c[q]
         for c in range(ncol):
-            if k == l:
-                out[n + q, c] += b[k] * db[k, c]
-            else:
-                out[n + q, c] += b[l] * db[k, c] + b[k] * db[l, c]
+            out[n + q, c] += cq * (b[l] * db[k, c] + b[k] * db[l, c])
 
 
 @njit(cache=True)
