@@ -150,3 +150,36 @@ def test_gdf_weighting_sorts_atoms_into_shells_and_measures_sw_defects(tmp_path)
     _finite_positive(errors)
     sw = next(r for r in rows if r[0] == "SW")
     assert 2.5 < float(sw[2]) < 3.2 and 0.2 < float(sw[4]) < 0.9    # E_f, barrier (eV)
+
+
+def test_weight_decay_study_chooses_lambda_by_the_mean_monitor_over_seeds():
+    """The λ of the smallest mean monitor value over seeds, not of one lucky seed; the
+    surface-energy choice and the rank correlation beside it; None without cluster rows."""
+    import importlib.util
+    import pathlib
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    sys.path.insert(0, str(root))
+    try:
+        spec = importlib.util.spec_from_file_location("weight_decay_study",
+                                                      root / "weight_decay_study.py")
+        study = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(study)
+    finally:
+        sys.path.remove(str(root))
+
+    def row(lam, seed, monitor, err, name="cluster"):
+        return dict(name=f"{name}, λ = {lam:g}, seed {seed}", weight_decay=lam, seed=seed,
+                    monitor=monitor, max_abs_error_pct=err)
+    rows = [row(0.0, 0, 10.0, 9.0), row(0.0, 1, 90.0, 7.0),        # best single seed, mean 50
+            row(1e-7, 0, 30.0, 4.0), row(1e-7, 1, 40.0, 5.0),      # mean 35
+            row(1e-5, 0, 60.0, 5.0), row(1e-5, 1, 70.0, 2.0),      # best surfaces, mean 65
+            row(0.0, 0, 1.0, 30.0, name="bulk NPT")]               # not a cluster row
+    choice = study.choose(rows)
+    assert choice["chosen"] == 1e-7 and choice["best_by_gamma"] == 1e-5
+    per = {c["weight_decay"]: c for c in choice["per_lambda"]}
+    assert per[0.0]["monitor"] == 50.0 and per[0.0]["seeds"] == 2
+    assert per[1e-7]["monitor_sd"] == pytest.approx(np.std([30.0, 40.0], ddof=1))
+    assert per[1e-5]["max_abs_error_pct"] == 3.5
+    assert -1.0 <= choice["spearman"] <= 1.0
+    assert study.choose([rows[-1]]) is None
