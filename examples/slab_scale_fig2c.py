@@ -94,7 +94,10 @@ def bulk_surface_gap(data, mask, layer, n=100):
     nearest bulk point of the same set (section 7's measure, with ``mask``'s regions);
     ``chain``: for each depth k (layers counted from either face, k = 0 the dimer layer)
     the smallest, median and largest distance from a point of depth k to the nearest point of
-    depth k + 1 — the largest link of that chain is where surface and bulk are apart."""
+    depth k + 1 — the largest link of that chain is where surface and bulk are apart;
+    ``rg_inv``: the connectivity r_g⁻¹ of the set's points in the same space (fraction 0.5,
+    their supplement's Fig. S5)."""
+    from ase_nnp.analysis.connectivity import rg
     from ase_nnp.analysis.distance import nearest_distances
     from ase_nnp.descriptors.symmetry_functions.presets import PRESETS
     desc = PRESETS["si-yoo2019"][1]()
@@ -116,7 +119,7 @@ def bulk_surface_gap(data, mask, layer, n=100):
             dk = nearest_distances(X[dep == k], X[dep == k + 1]).distances
             chain.append((float(dk.min()), float(np.median(dk)), float(dk.max())))
         out[T] = dict(gap_min=float(d.min()), gap_median=float(np.median(d)), snapshots=m,
-                      chain=chain)
+                      chain=chain, rg_inv=float(1.0 / rg(X, 0.5)))
     return out
 
 
@@ -161,6 +164,7 @@ def fig2b(args, calc):
             r = ase_nnp.train(images, model=model, preset="si-yoo2019", hidden_layers=[30, 30],
                               init_seed=seed, split_seed=0, validation_fraction=0.15,
                               energy_weight=1.0, forces_weight=fw, stress_weight=0.0,
+                              weight_decay=args.weight_decay,
                               time_limit=args.minutes, checkpoint_every=0, progress=False,
                               log=lambda *a, **k: None, cache="", log_file="",
                               monitor_slab=monitor, monitor_reference="sw",
@@ -170,7 +174,8 @@ def fig2b(args, calc):
             pot = ase_nnp.load(model)
             reg = regional_errors(pot, aem.label(slab, calc),
                                   bulk("Si", "diamond", a=aem.A0), calc)
-            rows[key] = dict(T=T, seed=seed, val_E=r.validation_errors["energy"],
+            rows[key] = dict(T=T, seed=seed, weight_decay=args.weight_decay,
+                             val_E=r.validation_errors["energy"],
                              val_F=r.validation_errors["forces"], epochs=r.epochs,
                              bulk=1000 * reg.bulk, surface=1000 * reg.surface,
                              true_bulk=1000 * reg.true_bulk,
@@ -202,6 +207,9 @@ def main():
     ap.add_argument("--forces-weight", type=float, default=None,
                     help="Fig. 2b's force weight (default 0.001 for lbfgs, 0.002 for kalman)")
     ap.add_argument("--temperatures", default="100,1000", help="Fig. 2b's training temperatures")
+    ap.add_argument("--weight-decay", type=float, default=0.0,
+                    help="Fig. 2b's [loss] weight_decay λ (lbfgs only: the Kalman filter "
+                         "has no loss to add it to)")
     ap.add_argument("--seeds", default="0", help="initial-weight seeds: one potential per "
                     "temperature and seed (a second seed tests whether the offset is free)")
     ap.add_argument("--gap", type=int, default=0, help="Fig. 2b: also the bulk-surface "

@@ -90,7 +90,7 @@ def test_slab_scale_fig2b_smoke_trains_both_temperatures_and_measures_the_gap(tm
     for T in ("100", "1000"):
         gap = rows["gap"][T]
         assert gap["snapshots"] == 2 and len(gap["chain"]) == 7
-        assert 0 <= gap["gap_min"] <= gap["gap_median"]
+        assert 0 <= gap["gap_min"] <= gap["gap_median"] and gap["rg_inv"] > 0
     # a rerun keeps the potentials it has
     out = run_script("examples/slab_scale_fig2c.py", "--smoke", "--workdir", "work",
                      cwd=tmp_path)
