@@ -255,11 +255,25 @@ class NNPCalculator(Calculator):
                 "NNPCalculator an ensemble file, or run `ase-nnp calibrate`")
         if self.extrapolation_log.record(res.outside) and self.extrapolation != "ignore":
             message = describe(self.potential.members[0], atoms, res.outside, res.excess)
+            partner = getattr(self.potential, "partner", None)
+            if partner is not None:
+                message += (f"; the mixed-in partner ({_partner_name(partner)}, weight "
+                            f"{self.potential.partner_weight:.3g}) can be far worse than the "
+                            "networks outside its data (docs/training.md)")
             if self.extrapolation == "raise":
                 raise ExtrapolationError(message)
             warnings.warn(message + self.extrapolation_log.suffix(), ExtrapolationWarning,
                           stacklevel=4)
         self.results = results
+
+
+def _partner_name(partner):
+    """'quadratic SNAP, 2J_max = 8' or the partner descriptor's class name."""
+    d = partner.descriptor
+    if not hasattr(d, "twojmax"):
+        return type(d).__name__
+    quadratic = bool(getattr(d, "flags", {}).get("quadraticflag", 0))
+    return f"{'quadratic ' if quadratic else ''}SNAP, 2J_max = {d.twojmax}"
 
 
 def single_point(potential, atoms, energies=False):

@@ -82,6 +82,24 @@ def test_the_mixture_is_the_weighted_sum_and_its_forces_are_exact(rng, tmp_path)
                                _predict(mixed, structures[1])["forces"], atol=1e-13)
 
 
+def test_the_extrapolation_warning_names_the_partner(rng):
+    """Outside the data the partner can be far worse than the networks (docs/training.md):
+    an ensemble with a partner says so in its extrapolation warning, one without does not."""
+    from ase_nnp import ExtrapolationWarning
+    structures = [random_atoms(rng, 9, ELEMENTS, random_cell(rng, 5.0, 7.0), True)
+                  for _ in range(2)]
+    members, partner = _models(rng, structures)
+    squeezed = structures[0].copy()
+    squeezed.set_cell(squeezed.cell * 0.75, scale_atoms=True)
+    for model, named in ((Ensemble(members, partner=partner, partner_weight=0.4), True),
+                         (Ensemble(members), False)):
+        squeezed.calc = NNPCalculator(model)
+        with pytest.warns(ExtrapolationWarning) as record:
+            squeezed.get_potential_energy()
+        text = " ".join(str(w.message) for w in record)
+        assert ("mixed-in partner (SNAP, 2J_max = 2, weight 0.4)" in text) == named, text
+
+
 def test_a_partner_that_cannot_be_mixed_is_refused(rng):
     structures = [random_atoms(rng, 8, ELEMENTS, random_cell(rng, 5.0, 7.0), True)]
     members, partner = _models(rng, structures)
