@@ -89,7 +89,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from .committee import Ensemble, load
+from .committee import Ensemble, load, partner_name
 from .exceptions import ExtrapolationError, ExtrapolationWarning, UncalibratedWarning
 from .extrapolation import ExtrapolationLog, describe
 from .potential import Potential
@@ -257,7 +257,7 @@ class NNPCalculator(Calculator):
             message = describe(self.potential.members[0], atoms, res.outside, res.excess)
             partner = getattr(self.potential, "partner", None)
             if partner is not None:
-                message += (f"; the mixed-in partner ({_partner_name(partner)}, weight "
+                message += (f"; the mixed-in partner ({partner_name(partner)}, weight "
                             f"{self.potential.partner_weight:.3g}) can be far worse than the "
                             "networks outside its data (docs/training.md)")
             if self.extrapolation == "raise":
@@ -265,15 +265,6 @@ class NNPCalculator(Calculator):
             warnings.warn(message + self.extrapolation_log.suffix(), ExtrapolationWarning,
                           stacklevel=4)
         self.results = results
-
-
-def _partner_name(partner):
-    """'quadratic SNAP, 2J_max = 8' or the partner descriptor's class name."""
-    d = partner.descriptor
-    if not hasattr(d, "twojmax"):
-        return type(d).__name__
-    quadratic = bool(getattr(d, "flags", {}).get("quadraticflag", 0))
-    return f"{'quadratic ' if quadratic else ''}SNAP, 2J_max = {d.twojmax}"
 
 
 def single_point(potential, atoms, energies=False):

@@ -109,7 +109,7 @@ class Ensemble:
         return len(self.members)
 
     def __repr__(self):
-        mix = "" if self.partner is None else (f", partner {self.partner.metadata.get('model', 'potential')}"
+        mix = "" if self.partner is None else (f", partner {partner_name(self.partner)}"
                                                f" with weight {self.partner_weight:.3g}")
         return f"Ensemble({len(self)} members, elements={self.elements}, cutoff={self.cutoff}{mix})"
 
@@ -164,6 +164,16 @@ class Ensemble:
         """Read an ensemble file; a single-potential file gives an ensemble of one."""
         loaded = load(path)
         return loaded if isinstance(loaded, Ensemble) else cls([loaded])
+
+
+def partner_name(partner):
+    """'quadratic SNAP, 2J_max = 8' (a bispectrum partner) or the partner descriptor's
+    class name."""
+    d = partner.descriptor
+    if not hasattr(d, "twojmax"):
+        return type(d).__name__
+    quadratic = bool(getattr(d, "flags", {}).get("quadraticflag", 0))
+    return f"{'quadratic ' if quadratic else ''}SNAP, 2J_max = {d.twojmax}"
 
 
 def _check_partner(partner, weight, first, reference):

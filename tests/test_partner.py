@@ -98,6 +98,8 @@ def test_the_extrapolation_warning_names_the_partner(rng):
             squeezed.get_potential_energy()
         text = " ".join(str(w.message) for w in record)
         assert ("mixed-in partner (SNAP, 2J_max = 2, weight 0.4)" in text) == named, text
+    assert "partner SNAP, 2J_max = 2 with weight 0.4" in repr(
+        Ensemble(members, partner=partner, partner_weight=0.4))
 
 
 def test_a_partner_that_cannot_be_mixed_is_refused(rng):
