@@ -157,6 +157,8 @@ def fig2b(args, calc):
         for seed in args.seeds:
             t = time.time()
             key = f"{T}" if seed == args.seeds[0] else f"{T}_seed{seed}"
+            if args.weight_decay:       # its own row and model: a rerun keeps each λ apart
+                key += f"_wd{args.weight_decay:g}"
             model = os.path.join(args.workdir, f"slab128_{key}K_{args.method}.nnp")
             if key in rows and os.path.exists(model):
                 print(f"  {key} K: kept from {done}", flush=True)
