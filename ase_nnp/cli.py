@@ -117,19 +117,19 @@ def _describe_potential(pot, functions=False):
                 print(f"  {e} {k:3d} {label}")
 
 
-def _labelled(sources, units, elements):
+def _labelled(sources, units, elements, stress_order=None):
     """The structures of ``sources`` as Atoms carrying their reference labels."""
-    refs = read_data(sources, units=units or "angstrom-ev")
+    refs = read_data(sources, units=units or "angstrom-ev", stress_order=stress_order)
     check_elements(refs, elements)
     return labelled_atoms(refs)
 
 
 def _calibrate(args):
     model = load(args.model)
-    frames = _labelled(args.data, args.units, model.elements)
+    frames = _labelled(args.data, args.units, model.elements, args.stress_order)
     training = None
     if args.training:
-        training = _labelled(args.training, args.units, model.elements)
+        training = _labelled(args.training, args.units, model.elements, args.stress_order)
     cal = calibrate(model, frames, form=args.form, conformal_fraction=args.conformal_fraction,
                     seed=args.seed, training=training, grade_exponent=args.grade_exponent)
     out = args.output or args.model
@@ -156,7 +156,7 @@ def _evaluate(args):
     pot = load(args.model)
     if args.units is not None:
         _units_need_an_input_data_file(args.units, args.data)
-    refs = read_data(args.data, units=args.units or "angstrom-ev")
+    refs = read_data(args.data, units=args.units or "angstrom-ev", stress_order=args.stress_order)
     check_elements(refs, pot.elements)
     report = compare_references(pot, refs, group=args.group)
     print(f"{len(refs)} structures from {', '.join(map(str, args.data))}")
@@ -568,6 +568,15 @@ def _data_units(p, where, default="angstrom-ev", more=""):
                    f"angstrom-ev; bohr-hartree: RuNNer's convention){more}")
 
 
+def _stress_order(p):
+    """The ``--stress-order`` option of commands that compare with stress labels."""
+    p.add_argument("--stress-order", metavar="'XX YY ZZ ..'",
+                   help="the components the six stress values of the data really are, in "
+                   "the order ASE reads them (xx yy zz yz xz xy), e.g. 'xx yy zz xz yz xy' "
+                   "for files with yz and xz exchanged; as [data] stress_order of the "
+                   "configuration (ase-nnp init checks and writes it)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="ase-nnp", description="Neural network potentials for ASE")
     ap.add_argument("--version", action="version", version=f"ase-nnp {__version__}")
@@ -587,6 +596,7 @@ def main(argv=None):
                    help="store each structure with the prediction and the reference beside it "
                         "(extxyz or any ase.io format; .db: an ase.db database)")
     _data_units(p, "the data", None, "; other formats carry their own")
+    _stress_order(p)
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("train", help="train a potential from a TOML configuration")
     p.add_argument("config", nargs="?", help="TOML file (every key: --show-config)")
@@ -676,6 +686,7 @@ def main(argv=None):
                    "(0: none)")
     p.add_argument("--seed", type=int, default=0, help="of the random split")
     _data_units(p, "the data", None)
+    _stress_order(p)
     p.set_defaults(func=_calibrate)
     p = sub.add_parser("export", help="write a model in another code's format (n2p2/RuNNer, LAMMPS snap/mliap)")
     p.add_argument("model")

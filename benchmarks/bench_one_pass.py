@@ -17,7 +17,7 @@ case reads another's results:
 The cases run interleaved, in rotating order, ``--rounds`` times; the table gives per
 case the best and median time and the median over rounds of each round's ratio to (b),
 and to (a) for (c), with the 1-minute load average (``os.getloadavg``) before and after.
-The targets of issue 30: (a)/(b) ≤ 1.05, (c)/(a) ≤ 0.6. ``--threads`` sets Numba's and
+The targets: (a)/(b) ≤ 1.05, (c)/(a) ≤ 0.6. ``--threads`` sets Numba's and
 the BLAS thread count (numpy's matrix products in the energy-only path) before either
 is imported.
 """

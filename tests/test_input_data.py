@@ -350,17 +350,18 @@ def test_trainer_reads_every_data_file_in_the_configured_units(tmp_path, monkeyp
     data = str(tmp_path / "bohr" / "input.data")
     seen = []
 
-    def recording_read(sources, index=":", units="angstrom-ev"):
-        seen.append(units)
-        return read(sources, index, units)
+    def recording_read(sources, index=":", units="angstrom-ev", stress_order=None):
+        seen.append((units, stress_order))
+        return read(sources, index, units, stress_order)
     monkeypatch.setattr(trainer_module, "read", recording_read)
     trainer = trainer_module.Trainer(
         {"train": [data], "validation": [data], "test": [data], "units": "bohr-hartree",
+         "stress_order": "xx yy zz xz yz xy",
          "cutoff": 4.0, "hidden_layers": [2], "max_epochs": 1, "cache": "", "progress": False,
          "stress_weight": 0.0,
          "model": str(tmp_path / "t.nnp")}, log=None)
     trainer.prepare()
-    assert seen == ["bohr-hartree", "bohr-hartree"]
+    assert seen == [("bohr-hartree", "xx yy zz xz yz xy")] * 2
     assert trainer.train_set is not None
 
 

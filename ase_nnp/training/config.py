@@ -98,6 +98,15 @@ def _rule(key, items=False):
     return _ITEM_RULES.get(key) if items else _value_rules().get(key)
 
 
+def _stress_order_ok(value):
+    from .stress_check import parse_stress_order
+    try:
+        parse_stress_order(value)
+    except ValueError:
+        return False
+    return True
+
+
 @functools.lru_cache(maxsize=None)
 def _value_rules():
     """key -> (test, what is allowed) for scalar values, after the type check (built once)."""
@@ -139,6 +148,8 @@ def _value_rules():
         "monitor_every": _number(1),
         "kind": _choices("network", "linear", "quadratic"), "ridge": _number(0),
         "units": _choices("angstrom-ev", "bohr-hartree"),
+        "stress_order": (_stress_order_ok, "the six components xx yy zz yz xz xy, each once, "
+                         "the diagonal ones first (e.g. 'xx yy zz xz yz xy')"),
         "memory_limit": (lambda v: _parse_bytes(v) is not None,
                          "'auto' or a size such as '8GB', '500MB', '2.5GiB'"),
     })

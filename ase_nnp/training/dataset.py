@@ -71,14 +71,25 @@ def labelled_atoms(refs):
     return frames
 
 
-def read(sources, index=":", units="angstrom-ev"):
+def read(sources, index=":", units="angstrom-ev", stress_order=None):
     """Read every structure of one or several files (or take Atoms objects as they are;
     an Atoms is named ``<Atoms>[k]``, k its position in ``sources``). ``units``: those of
     the n2p2 / RuNNer structure files among them ("angstrom-ev" or "bohr-hartree"; see
-    the module docstring); other formats carry their own."""
-    from ..exceptions import NNPError
+    the module docstring); other formats carry their own. ``stress_order``: the
+    components that the six stress values as read (ASE's Voigt order xx yy zz yz xz xy)
+    really are, e.g. "xx yy zz xz yz xy" for files whose converter exchanged yz and xz
+    (``[data] stress_order``, :mod:`ase_nnp.training.stress_check`); None or ASE's own
+    order leaves them as read."""
+    from ..exceptions import ConfigError, NNPError
     from ..interop.n2p2 import read_input_data, resolve_units
+    from .stress_check import VOIGT, parse_stress_order, reorder
     unit = resolve_units(units=units)        # an unknown name fails before any reading
+    order = VOIGT
+    if stress_order is not None:
+        try:
+            order = parse_stress_order(stress_order)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "positions"):
         sources = [sources]
     refs = []
@@ -109,6 +120,10 @@ def read(sources, index=":", units="angstrom-ev"):
             refs.append(_reference(atoms, name, first + k))
     if not refs:
         raise DatasetError("no structures were read")
+    if order != VOIGT:
+        for r in refs:
+            if r.stress is not None:
+                r.stress = reorder(r.stress, order)
     return refs
 
 

@@ -200,7 +200,7 @@ def train_with_partner(cfg, resume=False, descriptor=None, log=print):
         raise ConfigError(f"[ensemble] partner = {cfg.partner!r} is mixed into networks; "
                           f"[model] kind = {cfg.kind!r} is itself a linear model: set partner "
                           "= 'none' or kind = 'network'")
-    refs = read(cfg.train, cfg.index, cfg.units)
+    refs = read(cfg.train, cfg.index, cfg.units, cfg.stress_order)
     held, kept = split_holdout(len(refs), cfg.holdout_fraction, cfg.split_seed)
     frames = [r.atoms for r in refs]
     held_refs = [refs[i] for i in held]

@@ -51,7 +51,7 @@ def train_replicas(reference, cfg, members=4, log=print):
         cfg = TrainingConfig(cfg)
     if members < 1:
         raise ValueError(f"a replica ensemble needs at least one member, got {members}")
-    data = label(reference, read(cfg.train, cfg.index, cfg.units))
+    data = label(reference, read(cfg.train, cfg.index, cfg.units, cfg.stress_order))
     log(f"labelled {len(data)} structures with the reference's energies, forces and "
         "per-atom energies")
     given = {k: v for k, v in cfg.changed().items() if k not in (

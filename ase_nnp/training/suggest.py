@@ -53,6 +53,7 @@ import numpy as np
 from ..elements import symbol
 from ..neighbors import build
 from .dataset import read
+from .stress_check import check_stress_labels
 
 RADIAL_KEPT = 6
 #: loss weights of the force and stress components (energy per atom: 1), eV and Å
@@ -93,6 +94,12 @@ def distance_statistics(refs, reach=8.0):
     if not nearest:
         raise ValueError(f"no two atoms of the data lie within {reach} Å of each other")
     return float(np.median(nearest)), shortest
+
+
+def _wrap(text, width=86):
+    """``text`` in lines of at most ``width`` characters (for comments)."""
+    import textwrap
+    return textwrap.wrap(text, width)
 
 
 def _radial_n(cutoff, r_low):
@@ -172,6 +179,18 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
     has_f = sum(r.forces is not None for r in refs)
     has_s = sum(r.stress is not None for r in refs)
     pairs = ", ".join(f"{symbol(a)}-{symbol(b)} {d:.3f} Å" for (a, b), d in sorted(shortest.items()))
+    check = check_stress_labels(refs, cutoff, FORCES_WEIGHT) if has_s else None
+    stress_weight = STRESS_WEIGHT if has_s else 0.0
+    stress_note = "" if has_s else "   # the data has no stress"
+    stress_lines = []
+    if check is not None:
+        stress_lines = [f"# {line}" for line in _wrap(check.summary())]
+        if check.decided and not check.consistent_scale:
+            stress_weight = 0.0
+            stress_lines.append("# the labels do not follow the energies (a sign or unit error? VASP's "
+                                '"in kB" line is kbar,')
+            stress_lines.append("# positive under compression; ASE: eV/Å³, tensile positive): "
+                                "not fitted until the files are fixed")
     files = _written_paths(sources, relative_to)
     lines = [
         f"# Starting configuration written by `ase-nnp init` from {len(refs)} structures",
@@ -182,6 +201,10 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
         f"train = {_toml_list(files)}",
         "validation_fraction = 0.1",
     ]
+    if check is not None and check.reordered:
+        lines += ["# the stress labels as read do not match the strain derivative of the energies;",
+                  "# read in this order they do (training, validation and test files alike):",
+                  f'stress_order = "{" ".join(check.order)}"']
     n2p2_files = [f for f in ([sources] if isinstance(sources, (str, os.PathLike))
                               else sources)
                   if isinstance(f, (str, os.PathLike)) and is_input_data(os.fspath(f))]
@@ -219,7 +242,8 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
         "# eV and Å: 1 meV/atom of energy error costs as much as 22 meV/Å of force error",
         "energy_weight = 1.0",
         f"forces_weight = {FORCES_WEIGHT if has_f else 0.0}" + ("" if has_f else "   # the data has no forces"),
-        f"stress_weight = {STRESS_WEIGHT if has_s else 0.0}" + ("" if has_s else "   # the data has no stress"),
+        *stress_lines,
+        f"stress_weight = {stress_weight}" + stress_note,
         "",
         "[optimizer]",
         "# n2p2's Kalman filter on residuals normalised by the loss (kalman_normalization),",

@@ -139,10 +139,10 @@ class Trainer:
             raise ConfigError(f"[data] test_every = {cfg.test_every} evaluates the test files, "
                               "but [data] test names none; add test files or set test_every "
                               "= 0")
-        refs = read(cfg.train, cfg.index, cfg.units)
+        refs = read(cfg.train, cfg.index, cfg.units, cfg.stress_order)
         n_train_refs = len(refs)
         if cfg.validation:
-            refs = refs + read(cfg.validation, cfg.index, cfg.units)
+            refs = refs + read(cfg.validation, cfg.index, cfg.units, cfg.stress_order)
         elements = self._elements(refs)
         check_elements(refs, elements)
         refs = apply_group_weights(refs, cfg.group_weights)
