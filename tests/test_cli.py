@@ -106,6 +106,10 @@ def test_init_writes_a_config_that_trains_as_it_stands(tmp_path, capsys):
     assert "# median nearest-neighbour distance" in text
     assert f"stress_weight = {STRESS_WEIGHT}" in text
     assert f"ensemble_size = {ENSEMBLE_SIZE}" in text and 'method = "kalman"' in text
+    # with stress labels the networks make stress updates; the partner's ridge is chosen
+    assert "short_stress_fraction = 1.0" in text and 'partner_ridge = "auto"' in text
+    # the stress labels were checked (EMT's are right: nothing to reorder)
+    assert "stress labels against a linear SNAP" in text and "stress_order" not in text
     (tmp_path / "cuau.toml").write_text(text)
     cfg = TrainingConfig.from_toml(tmp_path / "cuau.toml")
     assert cfg.elements == ["Cu", "Au"] and 4.0 <= cfg.cutoff <= 6.5

@@ -104,6 +104,7 @@ def test_init_writes_the_order_and_drops_a_stress_it_cannot_trust(emt_frames, tm
     text = suggest_config([str(path)])
     assert "stress_weight = 0.0" in text and "stress_order" not in text
     assert "do not follow the energies" in text
+    assert "short_stress_fraction" not in text      # no stress updates on labels not fitted
 
 
 def test_a_bad_order_in_a_configuration_is_refused():
