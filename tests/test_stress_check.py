@@ -1,5 +1,7 @@
 """The stress-label check: a model of the energies and forces finds exchanged components,
 sign and unit errors in the stress labels (EMT copper as the independent reference)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -112,3 +114,14 @@ def test_a_bad_order_in_a_configuration_is_refused():
         TrainingConfig({"train": ["x.extxyz"], "stress_order": "xx yy zz yz yz xy"})
     with pytest.raises(ConfigError, match="each of"):
         read([bulk("Cu")], stress_order="xx yy")
+
+
+def test_the_cli_names_a_bad_stress_order(emt_frames, tmp_path, capsys):
+    from ase_nnp.cli import main
+    path = tmp_path / "cu.extxyz"
+    write(path, emt_frames[:2])
+    model = Path(__file__).resolve().parents[1] / "data" / "si.nnp"
+    assert main(["evaluate", str(model), str(path), "--stress-order", "xx yy zz"]) == 2
+    err = capsys.readouterr().err
+    assert "stress_order 'xx yy zz' must name each of xx yy zz yz xz xy once" in err
+    assert "Traceback" not in err

@@ -51,6 +51,7 @@ in a configuration are read relative to the configuration file's folder.
 """
 
 import os
+import textwrap
 
 import numpy as np
 
@@ -102,12 +103,6 @@ def distance_statistics(refs, reach=8.0):
     if not nearest:
         raise ValueError(f"no two atoms of the data lie within {reach} Å of each other")
     return float(np.median(nearest)), shortest
-
-
-def _wrap(text, width=86):
-    """``text`` in lines of at most ``width`` characters (for comments)."""
-    import textwrap
-    return textwrap.wrap(text, width)
 
 
 def _radial_n(cutoff, r_low):
@@ -192,7 +187,7 @@ def suggest_config(sources, index=":", model="model.nnp", test=None, time_limit=
     stress_note = "" if has_s else "   # the data has no stress"
     stress_lines = []
     if check is not None:
-        stress_lines = [f"# {line}" for line in _wrap(check.summary())]
+        stress_lines = [f"# {line}" for line in textwrap.wrap(check.summary(), 86)]
         if check.decided and not check.consistent_scale:
             stress_weight = 0.0
             stress_lines.append("# the labels do not follow the energies (a sign or unit error? VASP's "
