@@ -164,11 +164,14 @@ def test_init_writes_test_files_time_limit_and_paths_the_config_finds(tmp_path, 
     assert cfg.time_limit == pytest.approx(member_minutes(2.5, cfg.ensemble_size, cfg.workers),
                                            abs=0.005)
     assert rounds * cfg.time_limit <= 0.95 * 2.5
+    # with a budget the time limit stops the members, not the noisy validation split
+    assert cfg.patience == 0 and cfg.max_epochs >= 10000
     assert cfg.model == str(tmp_path / "runs/cu/model.nnp")
     # the rest of the configuration is the one printed without the new options
     assert main(["init", "data/train.extxyz"]) == 0
     plain = capsys.readouterr().out
     assert "time_limit" not in plain and "test =" not in plain
+    assert "max_epochs = 100\n" in plain and "patience = 15\n" in plain
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert 'test = ["data/test.extxyz"]' in printed and f"time_limit = {cfg.time_limit:.2f}" in printed
